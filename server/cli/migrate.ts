@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+import type { AppContext } from '../context.ts';
+import { projectById } from '../db/repos/projects.ts';
+import { CutoverError } from '../errors.ts';
+import { readPasswordFile } from '../services/passwords.ts';
+import { createDomainMigration } from '../services/projects.ts';
+import { projectReport } from '../services/report.ts';
+import { runWorker } from '../workflow/runner.ts';
+import { EXIT, actor, parseDuration, parsePositiveInt, type Io } from './output.ts';
+import { followEvents } from './progress.ts';
+import { printReport } from './status.ts';
+
+const TERMINAL = ['done', 'failed', 'stopped'];
+
+export async function migrateCommand(app: AppContext, argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: 'string' }, to: { type: 'string' }, domain: { type: 'string' }, name: { type: 'string' },
+      wait: { type: 'boolean' }, json: { type: 'boolean' }, overlap: { type: 'string' }, 'delta-interval': { type: 'string' },
+      nameserver: { type: 'string', multiple: true }, passwords: { type: 'string' }, 'reset-source': { type: 'boolean' },
+      exclude: { type: 'string', multiple: true }, concurrency: { type: 'string' }, 'dns-recheck': { type: 'string' },
+      'temp-pattern': { type: 'string' }, 'max-size': { type: 'string' },
+    },
+  });
+  if (!values.from || !values.to || !values.domain) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover migrate --from PLATFORM --to PLATFORM --domain DOMAIN [--wait] [--json]' });
+  const options = {
+    ...(values.overlap !== undefined && { overlapSeconds: parseDuration(values.overlap, '--overlap') }),
+    ...(values['delta-interval'] !== undefined && { deltaIntervalSeconds: parseDuration(values['delta-interval'], '--delta-interval') }),
+    ...(values['dns-recheck'] !== undefined && { dnsRecheckSeconds: Math.max(1, parseDuration(values['dns-recheck'], '--dns-recheck')) }),
+    ...(values.nameserver && { nameservers: values.nameserver }),
+    ...(values['reset-source'] && { resetSource: true }),
+    ...(values.exclude && { excludeFolders: values.exclude }),
+    ...(values['temp-pattern'] && { tempPattern: values['temp-pattern'] }),
+    ...(values['max-size'] && { maxMessageBytes: parsePositiveInt(values['max-size'], '--max-size') }),
+    ...(values.concurrency && { concurrency: parsePositiveInt(values.concurrency, '--concurrency') }),
+  };
+  const passwords = values.passwords ? readPasswordFile(values.passwords) : undefined;
+  const created = await createDomainMigration(app, { from: values.from, to: values.to, domain: values.domain, name: values.name, options, passwords, actor: actor() });
+  if (!values.json) io.out(`project "${created.name}" (#${created.projectId}): ${created.mailboxes.length} mailboxes: ${created.mailboxes.join(', ')}`);
+  if (!values.wait) {
+    if (!values.json) io.out('run the workflow with: npx cutover run   (or add --wait)');
+    else io.out(JSON.stringify({ project: created }));
+    return EXIT.ok;
+  }
+  return waitForProject(app, created.projectId, io, { json: Boolean(values.json), concurrency: options.concurrency });
+}
+
+/** Runs the worker for one project until every mailbox is done, failed or stopped, then prints the report. */
+export async function waitForProject(app: AppContext, projectId: number, io: Io, opts: { json: boolean; concurrency?: number }): Promise<number> {
+  const stopFollowing = opts.json ? async () => undefined : followEvents(app, projectId, io);
+  const allTerminal = async () => {
+    const open = await app.db('mailboxes').where({ project_id: projectId }).whereNotIn('state', TERMINAL).count({ n: '*' }).first();
+    return Number(open?.n ?? 0) === 0;
+  };
+  await runWorker(app, { projectId, concurrency: opts.concurrency, stopWhen: allTerminal });
+  await stopFollowing();
+  const report = await projectReport(app, await projectById(app.db, projectId), { revealPasswords: true });
+  printReport(report, io, opts.json);
+  return report.mailboxes.every((m) => m.state === 'done') ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,41 @@
+import os from 'node:os';
+import { CutoverError, toCutoverError } from '../errors.ts';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export interface Io { out(line: string): void; err(line: string): void }
+
+export const stdio: Io = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+export function actor(): string {
+  return `cli:${os.userInfo().username}`;
+}
+
+/** Maps an error to the exit code scripts rely on: 2 for bad input, 3 when a server could not be reached or refused the login. */
+export function exitCodeFor(err: unknown): number {
+  const e = toCutoverError(err);
+  if (e.code === 'HOST_UNREACHABLE' || e.code === 'AUTH_FAILED') return EXIT.unreachable;
+  if (e.code === 'INTERNAL') return EXIT.failed;
+  return EXIT.usage;
+}
+
+export function describe(err: unknown): string {
+  const e = toCutoverError(err);
+  return e instanceof CutoverError && e.code !== 'INTERNAL' ? `error [${e.code}]: ${e.message}` : `error: ${e.message}`;
+}
+
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not a duration (examples: 0, 90s, 15m, 4h, 1d)` });
+  const factor = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * factor;
+}
+
+export function parsePositiveInt(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not a positive whole number` });
+  return Number(text);
+}

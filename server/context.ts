@@ -1,0 +1,52 @@
+import { loadConfig, type Config } from './config.ts';
+import { connect, migrate, type Db } from './db/knex.ts';
+import { platformById, type PlatformRow } from './db/repos/platforms.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { PlatformConnector } from './plugins/contract.ts';
+import { loadPlugins, type PluginRegistry } from './plugins/registry.ts';
+import { loadSecretKey, secretBox, type SecretBox } from './secrets.ts';
+import { CutoverError } from './errors.ts';
+
+/** Everything a command, the web app or a worker needs, built once at start: config → db + migrations → plugins. */
+export interface AppContext {
+  config: Config;
+  db: Db;
+  box: SecretBox;
+  log: Logger;
+  plugins: PluginRegistry;
+  connector(platformId: number): Promise<PlatformConnector>;
+  close(): Promise<void>;
+}
+
+export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise<AppContext> {
+  const config = loadConfig(env);
+  const log = createLogger(config.logLevel);
+  const db = connect(config.dataDir, config.databaseUrl);
+  await migrate(db);
+  const box = secretBox(loadSecretKey(config.dataDir, config.secretKey));
+  const plugins = await loadPlugins();
+  const connectors = new Map<number, Promise<PlatformConnector>>();
+
+  const build = async (row: PlatformRow): Promise<PlatformConnector> => {
+    const plugin = plugins.get(row.plugin);
+    if (!plugin.platform) throw new CutoverError('CONFIG_INVALID', { where: ` for plugin ${row.plugin}`, detail: 'it provides no mail platform' });
+    const config = plugins.parseConfig(row.plugin, JSON.parse(box.open(row.config_sealed)));
+    return plugin.platform(config, { log: log.child({ platform: row.name }) });
+  };
+
+  return {
+    config, db, box, log, plugins,
+    connector(platformId) {
+      if (!connectors.has(platformId)) {
+        const pending = platformById(db, platformId).then(build);
+        pending.catch(() => connectors.delete(platformId));
+        connectors.set(platformId, pending);
+      }
+      return connectors.get(platformId)!;
+    },
+    async close() {
+      for (const pending of connectors.values()) await pending.then((c) => c.close(), () => undefined);
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { Knex } from 'knex';
+import * as initial from './001_initial.ts';
+
+type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
+
+// Listed explicitly so migrations work the same under tsx, compiled code and a bundler.
+const ordered: Array<[string, Migration]> = [['001_initial', initial]];
+
+export const migrations: Knex.MigrationSource<string> = {
+  getMigrations: async () => ordered.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => ordered.find(([n]) => n === name)![1],
+};

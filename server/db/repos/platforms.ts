@@ -1,0 +1,35 @@
+import type { Db } from '../knex.ts';
+import type { SecretBox } from '../../secrets.ts';
+import { CutoverError } from '../../errors.ts';
+
+export interface PlatformRow { id: number; name: string; plugin: string; config_sealed: string; created_at: string }
+
+export async function insertPlatform(db: Db, box: SecretBox, name: string, plugin: string, config: unknown): Promise<number> {
+  if (await db('platforms').where({ name }).first()) throw new CutoverError('PLATFORM_EXISTS', { name });
+  // Platform configs carry master passwords and API keys: the whole document is sealed.
+  const [row] = await db('platforms').insert({ name, plugin, config_sealed: box.seal(JSON.stringify(config)), created_at: new Date().toISOString() }).returning('id');
+  return typeof row === 'object' ? row.id : row;
+}
+
+export async function platformByName(db: Db, name: string): Promise<PlatformRow> {
+  const row = await db<PlatformRow>('platforms').where({ name }).first();
+  if (!row) throw new CutoverError('PLATFORM_UNKNOWN', { name });
+  return row;
+}
+
+export async function platformById(db: Db, id: number): Promise<PlatformRow> {
+  const row = await db<PlatformRow>('platforms').where({ id }).first();
+  if (!row) throw new CutoverError('PLATFORM_UNKNOWN', { name: `#${id}` });
+  return row;
+}
+
+export function listPlatforms(db: Db): Promise<PlatformRow[]> {
+  return db<PlatformRow>('platforms').orderBy('name');
+}
+
+export async function removePlatform(db: Db, name: string): Promise<void> {
+  const row = await platformByName(db, name);
+  const used = await db('projects').where('source_platform_id', row.id).orWhere('dest_platform_id', row.id).first();
+  if (used) throw new CutoverError('INPUT_INVALID', { detail: `platform ${name} is used by project ${used.name}` });
+  await db('platforms').where({ id: row.id }).delete();
+}

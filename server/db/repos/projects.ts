@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import type { Db } from '../knex.ts';
+import { CutoverError } from '../../errors.ts';
+
+export const projectOptionsSchema = z.object({
+  tempPattern: z.string().refine((p) => p.includes('{local}') && p.includes('{domain}') && /\{nn?\}/.test(p), 'must contain {local}, {domain} and {nn} (or {n})').default('{local}{nn}@{domain}'),
+  overlapSeconds: z.number().int().min(0).default(86_400),
+  deltaIntervalSeconds: z.number().int().min(0).default(3_600),
+  resetSource: z.boolean().default(false),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  nameservers: z.array(z.string()).default([]),
+  dnsRecheckSeconds: z.number().int().min(1).default(300),
+  excludeFolders: z.array(z.string()).default([]),
+  maxMessageBytes: z.number().int().positive().optional(),
+});
+
+export type ProjectOptions = z.infer<typeof projectOptionsSchema>;
+
+export interface ProjectRow { id: number; name: string; source_platform_id: number; dest_platform_id: number; options: string; state: string; created_at: string }
+
+export function projectOptions(row: ProjectRow): ProjectOptions {
+  return projectOptionsSchema.parse(JSON.parse(row.options));
+}
+
+export async function projectByName(db: Db, name: string): Promise<ProjectRow> {
+  const row = await db<ProjectRow>('projects').where({ name }).first();
+  if (!row) throw new CutoverError('PROJECT_UNKNOWN', { name });
+  return row;
+}
+
+export async function projectById(db: Db, id: number): Promise<ProjectRow> {
+  const row = await db<ProjectRow>('projects').where({ id }).first();
+  if (!row) throw new CutoverError('PROJECT_UNKNOWN', { name: `#${id}` });
+  return row;
+}
+
+export function listProjects(db: Db): Promise<ProjectRow[]> {
+  return db<ProjectRow>('projects').orderBy('id');
+}

@@ -1,0 +1,58 @@
+// Every failure an admin can see has a stable code; the words live in one table so the CLI,
+// the pages and the JSON API say the same thing.
+export const messages = {
+  AUTH_FAILED: 'Login refused by {host}: wrong user name or password.',
+  HOST_UNREACHABLE: 'Cannot reach {host}: {detail}.',
+  DOMAIN_UNKNOWN: 'The domain {domain} does not exist on platform {platform}.',
+  DOMAIN_NO_ACCOUNTS: 'The domain {domain} has no active accounts on platform {platform}.',
+  QUOTA_TOO_SMALL: 'The mailbox holds {need} but the destination allows only {allowed}.',
+  DEST_ADDRESS_TAKEN: '{address} already exists on platform {platform} and was not created by this migration; remove it there or choose another destination.',
+  SOURCE_ACCOUNT_MISSING: 'Neither {address} nor its temporary address exists on platform {platform}.',
+  TEMP_ADDRESS_EXHAUSTED: 'No free temporary address for {address} (tried up to {last}).',
+  PLATFORM_UNKNOWN: 'No platform named "{name}". Add it first with: cutover platform add {name} --plugin <id> --config <file>.',
+  PLATFORM_EXISTS: 'A platform named "{name}" already exists.',
+  PLUGIN_UNKNOWN: 'No plugin with id "{id}". Available: {available}.',
+  CONFIG_INVALID: 'Invalid configuration{where}: {detail}',
+  INPUT_INVALID: '{detail}',
+  PROJECT_UNKNOWN: 'No project "{name}".',
+  MAILBOX_UNKNOWN: 'No mailbox migration "{ref}".',
+  ACTION_NOT_ALLOWED: 'Cannot {action} {ref}: it is {state}.',
+  DNS_QUERY_FAILED: 'DNS query for {name} {type} at {server} failed: {detail}.',
+  IMAP_FAILED: 'IMAP {command} failed on {host}: {detail}',
+  FOLDER_CREATE_FAILED: 'Cannot create folder "{folder}" on {host}: {detail}',
+  PLATFORM_FAILED: 'Platform {platform}: {detail}',
+  INTERNAL: 'Unexpected error: {detail}',
+} as const;
+
+export type ErrorCode = keyof typeof messages;
+
+export class CutoverError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly params: Record<string, string | number>;
+  constructor(code: ErrorCode, params: Record<string, string | number> = {}, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(render(code, params), { cause: opts.cause });
+    this.name = 'CutoverError';
+    this.code = code;
+    this.params = params;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+function render(code: ErrorCode, params: Record<string, string | number>): string {
+  return messages[code].replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? ''));
+}
+
+export function toCutoverError(err: unknown): CutoverError {
+  if (err instanceof CutoverError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new CutoverError('INTERNAL', { detail }, { retryable: true, cause: err });
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit++; }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

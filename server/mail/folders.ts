@@ -1,0 +1,104 @@
+import { SPECIAL_USES, specialUseByName } from './special-use.ts';
+
+export interface NamespaceInfo { prefix: string; delimiter: string }
+
+export interface FolderInfo {
+  path: string;
+  delimiter: string;
+  specialUse?: string;
+  subscribed: boolean;
+  selectable: boolean;
+}
+
+export interface FolderSide { namespace: NamespaceInfo; folders: FolderInfo[] }
+
+export interface FolderPlanEntry {
+  source: string;
+  dest: string;
+  specialUse?: string;
+  subscribed: boolean;
+  selectable: boolean;
+  excluded: boolean;
+}
+
+export interface PlanOptions { exclude?: string[] }
+
+interface Relative { segments: string[]; underInbox: boolean }
+
+function relativeSegments(path: string, ns: NamespaceInfo, delimiter: string): Relative {
+  let rest = path;
+  if (ns.prefix && rest.startsWith(ns.prefix)) rest = rest.slice(ns.prefix.length);
+  const segments = delimiter ? rest.split(delimiter) : [rest];
+  const underInbox = !ns.prefix && segments.length > 1 && segments[0]!.toUpperCase() === 'INBOX';
+  return { segments, underInbox };
+}
+
+// Special-use folders are recognised at the top of the personal namespace and directly under
+// INBOX (Courier and Cyrus keep them there); a folder called "Sent" deeper down is the user's own.
+function detectSpecialUse(folder: FolderInfo, ns: NamespaceInfo): string | undefined {
+  if (folder.specialUse && SPECIAL_USES.includes(folder.specialUse)) return folder.specialUse;
+  const { segments, underInbox } = relativeSegments(folder.path, ns, folder.delimiter);
+  const depth = underInbox ? segments.length - 1 : segments.length;
+  return depth === 1 ? specialUseByName(segments[segments.length - 1]!) : undefined;
+}
+
+function escapeSegment(segment: string, destDelimiter: string): string {
+  return destDelimiter ? segment.split(destDelimiter).join('_') : segment;
+}
+
+// Two source folders must never pour into one destination folder (a "Sent" next to the
+// special-use "Sent Items" that took the destination's Sent): the later one gets a suffix.
+function unclaimed(path: string, used: Set<string>): string {
+  if (!used.has(path)) return path;
+  let n = 2;
+  while (used.has(`${path} (${n})`)) n++;
+  return `${path} (${n})`;
+}
+
+/**
+ * Maps every source folder to a destination path: INBOX to INBOX, special-use folders to the
+ * destination's folder of the same use, everything else by translating namespace prefix and
+ * hierarchy delimiter (a name holding the destination's delimiter gets `_` in its place).
+ */
+export function planFolders(source: FolderSide, dest: FolderSide, options: PlanOptions = {}): FolderPlanEntry[] {
+  const destByUse = new Map<string, string>();
+  for (const folder of dest.folders) {
+    const use = detectSpecialUse(folder, dest.namespace);
+    if (use && !destByUse.has(use)) destByUse.set(use, folder.path);
+  }
+  const excluded = new Set((options.exclude ?? []).map((e) => e.normalize('NFC')));
+  const destDelimiter = dest.namespace.delimiter || '/';
+  const ordered = [...source.folders].sort((a, b) => a.path.split(a.delimiter || '/').length - b.path.split(b.delimiter || '/').length || a.path.localeCompare(b.path));
+  const mapped = new Map<string, string>();
+  const claimedUses = new Set<string>();
+  const usedDest = new Set<string>();
+  const entries: FolderPlanEntry[] = [];
+
+  for (const folder of ordered) {
+    const delimiter = folder.delimiter || source.namespace.delimiter || '/';
+    let destPath: string;
+    let specialUse = detectSpecialUse(folder, source.namespace);
+    if (specialUse && claimedUses.has(specialUse)) specialUse = undefined;
+    const parentPath = folder.path.includes(delimiter) ? folder.path.slice(0, folder.path.lastIndexOf(delimiter)) : undefined;
+    if (folder.path.toUpperCase() === 'INBOX') {
+      destPath = 'INBOX';
+    } else if (specialUse) {
+      claimedUses.add(specialUse);
+      const { segments } = relativeSegments(folder.path, source.namespace, delimiter);
+      destPath = destByUse.get(specialUse) ?? dest.namespace.prefix + escapeSegment(segments[segments.length - 1]!, destDelimiter);
+    } else if (parentPath !== undefined && mapped.has(parentPath)) {
+      destPath = mapped.get(parentPath)! + destDelimiter + escapeSegment(folder.path.slice(parentPath.length + delimiter.length), destDelimiter);
+    } else {
+      const { segments } = relativeSegments(folder.path, source.namespace, delimiter);
+      destPath = dest.namespace.prefix + segments.map((s) => escapeSegment(s, destDelimiter)).join(destDelimiter);
+    }
+    destPath = unclaimed(destPath, usedDest);
+    usedDest.add(destPath);
+    mapped.set(folder.path, destPath);
+    entries.push({
+      source: folder.path, dest: destPath, specialUse, subscribed: folder.subscribed, selectable: folder.selectable,
+      excluded: excluded.has(folder.path.normalize('NFC')),
+    });
+  }
+  return entries;
+}

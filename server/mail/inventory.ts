@@ -1,0 +1,18 @@
+import type { ImapFlow } from 'imapflow';
+import type { FolderSide } from './folders.ts';
+
+export async function folderSide(client: ImapFlow): Promise<FolderSide> {
+  const listed = await client.list();
+  const ns = client.namespace as { prefix?: string; delimiter?: string } | undefined;
+  return {
+    namespace: { prefix: ns?.prefix ?? '', delimiter: ns?.delimiter ?? listed[0]?.delimiter ?? '/' },
+    folders: listed.map((f) => ({
+      path: f.path,
+      delimiter: f.delimiter,
+      // imapflow also guesses special use from English names; only attributes the server announced count here.
+      specialUse: f.specialUseSource === 'name' ? undefined : f.specialUse,
+      subscribed: Boolean(f.subscribed),
+      selectable: !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent'),
+    })),
+  };
+}

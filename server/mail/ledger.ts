@@ -1,0 +1,66 @@
+import type { Db } from '../db/knex.ts';
+
+export interface LedgerEntry {
+  sourceFolder: string;
+  uidValidity: string;
+  uid: number;
+  destFolder: string;
+  destUid: number | null;
+  size: number;
+  fingerprint: string;
+  pass: number;
+}
+
+export interface SkipEntry {
+  sourceFolder: string;
+  uidValidity: string;
+  uid: number;
+  size: number;
+  kind: 'too-big' | 'refused' | 'excluded';
+  reason: string;
+}
+
+export interface FolderTally { messages: number; bytes: number }
+
+/** Where the copy engine remembers what it moved: rows in the database, or a state file for `cutover copy`. */
+export interface LedgerStore {
+  handledUids(sourceFolder: string, uidValidity: string): Promise<Set<number>>;
+  destUids(destFolder: string): Promise<Set<number>>;
+  record(entry: LedgerEntry): Promise<void>;
+  skip(entry: SkipEntry): Promise<void>;
+  copiedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
+  skippedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
+}
+
+export function dbLedger(db: Db, mailboxId: number): LedgerStore {
+  const tally = async (table: 'ledger' | 'skips', sourceFolder: string, uidValidity: string): Promise<FolderTally> => {
+    const row = await db(table).where({ mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: uidValidity })
+      .count({ messages: '*' }).sum({ bytes: 'size' }).first() as { messages: number | string; bytes: number | string | null } | undefined;
+    return { messages: Number(row?.messages ?? 0), bytes: Number(row?.bytes ?? 0) };
+  };
+  return {
+    async handledUids(sourceFolder, uidValidity) {
+      const where = { mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: uidValidity };
+      const copied = await db('ledger').where(where).pluck('uid');
+      const skipped = await db('skips').where(where).whereNot('kind', 'refused').pluck('uid');
+      return new Set([...copied, ...skipped].map(Number));
+    },
+    async destUids(destFolder) {
+      const uids = await db('ledger').where({ mailbox_id: mailboxId, dest_folder: destFolder }).whereNotNull('dest_uid').pluck('dest_uid');
+      return new Set(uids.map(Number));
+    },
+    async record(e) {
+      await db('ledger').insert({
+        mailbox_id: mailboxId, source_folder: e.sourceFolder, uidvalidity: e.uidValidity, uid: e.uid,
+        dest_folder: e.destFolder, dest_uid: e.destUid, size: e.size, fingerprint: e.fingerprint, pass: e.pass,
+      }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).ignore();
+    },
+    async skip(e) {
+      await db('skips').insert({
+        mailbox_id: mailboxId, source_folder: e.sourceFolder, uidvalidity: e.uidValidity, uid: e.uid, size: e.size, kind: e.kind, reason: e.reason,
+      }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['kind', 'reason', 'size']);
+    },
+    copiedTally: (folder, uv) => tally('ledger', folder, uv),
+    skippedTally: (folder, uv) => tally('skips', folder, uv),
+  };
+}

@@ -1,0 +1,36 @@
+import type { Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import express from 'express';
+import type { AppContext } from './context.ts';
+import { createPanel } from './panel.ts';
+import { runWorker } from './workflow/runner.ts';
+import { EXIT, parsePositiveInt, type Io } from './cli/output.ts';
+
+export async function startWeb(app: AppContext, port: number, host = '127.0.0.1'): Promise<Server> {
+  const web = express();
+  web.disable('x-powered-by');
+  web.use('/', createPanel(app));
+  return new Promise((resolve, reject) => {
+    const server = web.listen(port, host, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** Standalone mode: the panel and a worker in one process, until SIGINT/SIGTERM. */
+export async function serveForever(app: AppContext, port: number, io: Io, onStop?: () => Promise<void>): Promise<number> {
+  const server = await startWeb(app, port);
+  io.out(`panel: http://127.0.0.1:${port}/`);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await runWorker(app, { signal: controller.signal });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await onStop?.();
+  return EXIT.ok;
+}
+
+export async function serveCommand(app: AppContext, argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } } });
+  return serveForever(app, parsePositiveInt(values.port, '--port') ?? 8080, io);
+}

@@ -1,0 +1,81 @@
+import type { AppContext } from '../context.ts';
+import { projectMailboxes, updateMailbox, type MailboxRow } from '../db/repos/mailboxes.ts';
+import type { ProjectRow } from '../db/repos/projects.ts';
+import { platformById } from '../db/repos/platforms.ts';
+import type { FolderPlanEntry } from '../mail/folders.ts';
+import type { PreflightReport } from '../workflow/steps/preflight.ts';
+
+export interface FolderLine { source: string; dest: string; copied: number; copiedBytes: number; skipped: number; skippedBytes: number; failed: number }
+
+export interface MailboxReport {
+  id: number;
+  address: string;
+  state: string;
+  step: string;
+  tempAddress: string | null;
+  error: { code: string; message: string } | null;
+  waitingFor: string | null;
+  attempts: number;
+  totalMessages: number | null;
+  copiedMessages: number;
+  copiedBytes: number;
+  syncPasses: number;
+  lastSyncAt: string | null;
+  folders: FolderLine[];
+  newPassword?: string;
+}
+
+export interface ProjectReport {
+  project: { id: number; name: string; source: string; destination: string; state: string };
+  counts: Record<string, number>;
+  mailboxes: MailboxReport[];
+}
+
+async function folderLines(app: AppContext, row: MailboxRow): Promise<FolderLine[]> {
+  const plan: FolderPlanEntry[] = row.folder_plan ? JSON.parse(row.folder_plan) : [];
+  type Tally = { source_folder: string; kind?: string; n: number | string; bytes: number | string | null };
+  const copied: Tally[] = await app.db('ledger').where({ mailbox_id: row.id }).groupBy('source_folder').select('source_folder').count({ n: '*' }).sum({ bytes: 'size' });
+  const skipped: Tally[] = await app.db('skips').where({ mailbox_id: row.id }).groupBy('source_folder', 'kind').select('source_folder', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
+  return plan.filter((e) => !e.excluded).map((entry) => {
+    const c = copied.find((r) => r.source_folder === entry.source);
+    const s = skipped.filter((r) => r.source_folder === entry.source && r.kind !== 'refused');
+    const f = skipped.filter((r) => r.source_folder === entry.source && r.kind === 'refused');
+    return {
+      source: entry.source, dest: entry.dest,
+      copied: Number(c?.n ?? 0), copiedBytes: Number(c?.bytes ?? 0),
+      skipped: s.reduce((n, r) => n + Number(r.n), 0), skippedBytes: s.reduce((n, r) => n + Number(r.bytes ?? 0), 0),
+      failed: f.reduce((n, r) => n + Number(r.n), 0),
+    };
+  });
+}
+
+/**
+ * Status of a project, mailbox by mailbox. With `revealPasswords`, a generated destination
+ * password is included once and then marked as reported, never to be shown again.
+ */
+export async function projectReport(app: AppContext, project: ProjectRow, options: { revealPasswords?: boolean } = {}): Promise<ProjectReport> {
+  const rows = await projectMailboxes(app.db, project.id);
+  const counts: Record<string, number> = {};
+  const mailboxes: MailboxReport[] = [];
+  for (const row of rows) {
+    counts[row.state] = (counts[row.state] ?? 0) + 1;
+    const folders = await folderLines(app, row);
+    const preflight: PreflightReport | null = row.preflight ? JSON.parse(row.preflight) : null;
+    const report: MailboxReport = {
+      id: row.id, address: row.address, state: row.state, step: row.step, tempAddress: row.temp_address,
+      error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+      waitingFor: row.manual_instructions, attempts: row.attempts,
+      totalMessages: preflight?.totalMessages ?? null,
+      copiedMessages: folders.reduce((n, f) => n + f.copied, 0), copiedBytes: folders.reduce((n, f) => n + f.copiedBytes, 0),
+      syncPasses: row.sync_passes, lastSyncAt: row.last_sync_at, folders,
+    };
+    if (options.revealPasswords && row.dest_password_generated && !row.dest_password_reported && row.state === 'done' && row.dest_password_sealed) {
+      report.newPassword = app.box.open(row.dest_password_sealed);
+      await updateMailbox(app.db, row.id, { dest_password_reported: true });
+    }
+    mailboxes.push(report);
+  }
+  const source = await platformById(app.db, project.source_platform_id);
+  const destination = await platformById(app.db, project.dest_platform_id);
+  return { project: { id: project.id, name: project.name, source: source.name, destination: destination.name, state: project.state }, counts, mailboxes };
+}

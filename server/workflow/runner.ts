@@ -1,0 +1,112 @@
+import cron from 'node-cron';
+import type { AppContext } from '../context.ts';
+import { domainById, domainStep, saveDomainStep } from '../db/repos/domains.ts';
+import { recordEvent } from '../db/repos/events.ts';
+import { mailboxById, updateMailbox, RUNNABLE_STATES } from '../db/repos/mailboxes.ts';
+import { projectById, projectOptions } from '../db/repos/projects.ts';
+import { toCutoverError } from '../errors.ts';
+import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from './lease.ts';
+import { persistOutcome } from './outcome.ts';
+import { stepById } from './steps/index.ts';
+import { done, type Step, type StepContext, type StepOutcome } from './types.ts';
+
+async function buildContext(app: AppContext, mailboxId: number): Promise<StepContext> {
+  const mailbox = await mailboxById(app.db, mailboxId);
+  const project = await projectById(app.db, mailbox.project_id);
+  const ctx: StepContext = {
+    db: app.db, box: app.box, log: app.log.child({ mailbox: mailbox.address }), project, options: projectOptions(project), mailbox,
+    domain: await domainById(app.db, mailbox.domain_id),
+    source: await app.connector(project.source_platform_id),
+    dest: await app.connector(project.dest_platform_id),
+    now: () => Date.now(),
+    async save(patch) {
+      await updateMailbox(app.db, mailbox.id, patch);
+      Object.assign(ctx.mailbox, patch);
+    },
+    note: (message) => recordEvent(app.db, { projectId: project.id, mailboxId: mailbox.id, domainId: mailbox.domain_id, step: mailbox.step, outcome: 'progress', message, actor: 'worker' }),
+  };
+  return ctx;
+}
+
+// The first mailbox of a domain to reach a domain step runs it; the others find the shared row done.
+async function runDomainStep(ctx: StepContext, step: Step): Promise<StepOutcome> {
+  const shared = await domainStep(ctx.db, ctx.domain.id, step.id);
+  if (shared?.status === 'done') return done(shared.confirmed_by ? `confirmed for ${ctx.domain.name} by ${shared.confirmed_by}` : `done for ${ctx.domain.name}`);
+  const outcome = await step.run(ctx);
+  const status = outcome.kind === 'done' ? 'done' : 'waiting';
+  const detail = outcome.kind === 'manual' ? outcome.instructions : outcome.message;
+  await saveDomainStep(ctx.db, ctx.domain.id, step.id, { status, detail, completed_at: status === 'done' ? new Date().toISOString() : null });
+  if (status === 'done' || shared?.detail !== detail) {
+    await recordEvent(ctx.db, { projectId: ctx.project.id, domainId: ctx.domain.id, step: step.id, outcome: status, message: detail, actor: 'worker' });
+  }
+  return outcome;
+}
+
+export async function runMailboxStep(app: AppContext, mailboxId: number, worker: string): Promise<void> {
+  const renew = setInterval(() => { renewLease(app.db, mailboxId, worker).catch(() => undefined); }, LEASE_MS / 3);
+  renew.unref();
+  try {
+    const row = await mailboxById(app.db, mailboxId);
+    if (!RUNNABLE_STATES.includes(row.state)) return;
+    const step = stepById(row.step);
+    let outcome;
+    try {
+      const ctx = await buildContext(app, mailboxId);
+      outcome = step.level === 'domain' ? await runDomainStep(ctx, step) : await step.run(ctx);
+    } catch (err) {
+      outcome = toCutoverError(err);
+      app.log.debug({ err, mailboxId, step: step.id }, 'step failed');
+    }
+    await persistOutcome(app.db, mailboxId, step, outcome, Date.now());
+  } finally {
+    clearInterval(renew);
+    await releaseLease(app.db, mailboxId, worker);
+  }
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  projectId?: number;
+  /** Return once nothing is due now (mailboxes waiting for a later time do not count). */
+  untilIdle?: boolean;
+  /** Checked whenever the worker is idle; true ends the loop. */
+  stopWhen?: () => Promise<boolean>;
+  signal?: AbortSignal;
+}
+
+const IDLE_POLL_MS = 1_000;
+
+/** The worker loop: claim due mailboxes, run one step each, persist, repeat. */
+export async function runWorker(app: AppContext, options: WorkerOptions = {}): Promise<void> {
+  const worker = workerId();
+  const concurrency = options.concurrency ?? 4;
+  const running = new Map<number, Promise<void>>();
+  let wake: () => void = () => undefined;
+  // The scheduler: besides the loop's own polling, a cron tick wakes it for due re-checks (DNS waits).
+  const tick = cron.schedule('*/10 * * * * *', () => wake());
+  try {
+    while (!options.signal?.aborted) {
+      const free = concurrency - running.size;
+      const claimed = free > 0 ? await claimDue(app.db, worker, free, Date.now(), options.projectId) : [];
+      for (const id of claimed) {
+        const job = runMailboxStep(app, id, worker).catch((err) => app.log.error({ err, id }, 'worker job crashed')).finally(() => running.delete(id));
+        running.set(id, job);
+      }
+      if (running.size > 0) {
+        await Promise.race(running.values());
+        continue;
+      }
+      if (claimed.length > 0) continue;
+      if (options.untilIdle) return;
+      if (options.stopWhen && await options.stopWhen()) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, IDLE_POLL_MS);
+        wake = () => { clearTimeout(timer); resolve(); };
+        options.signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
+  } finally {
+    tick.stop();
+    await Promise.allSettled(running.values());
+  }
+}

@@ -1,0 +1,14 @@
+import { formatBytes } from '../../errors.ts';
+import { copyPass } from '../copy-pass.ts';
+import { done, type Step } from '../types.ts';
+
+export const copyMail: Step = {
+  id: 'copy-mail',
+  level: 'mailbox',
+  title: 'Copy the mail',
+  async run(ctx) {
+    const report = await copyPass(ctx);
+    const refused = report.failed ? `, ${report.failed} refused by the destination (see the skip list)` : '';
+    return done(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s, ${report.skipped} skipped${refused}`);
+  },
+};

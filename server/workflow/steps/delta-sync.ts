@@ -1,0 +1,23 @@
+import { domainStep } from '../../db/repos/domains.ts';
+import { copyPass } from '../copy-pass.ts';
+import { done, waitUntil, type Step } from '../types.ts';
+
+export const deltaSync: Step = {
+  id: 'delta-sync',
+  level: 'mailbox',
+  title: 'Delta sync during the overlap window',
+  async run(ctx) {
+    const dns = await domainStep(ctx.db, ctx.domain.id, 'dns-cutover');
+    const switchedAt = dns?.completed_at ? Date.parse(dns.completed_at) : ctx.now();
+    const windowEnd = switchedAt + ctx.options.overlapSeconds * 1000;
+    const report = await copyPass(ctx);
+    const now = ctx.now();
+    if (now < windowEnd) {
+      const next = Math.min(windowEnd, now + ctx.options.deltaIntervalSeconds * 1000);
+      return waitUntil(next, `pass copied ${report.copied} new messages; the overlap window closes ${new Date(windowEnd).toISOString()}`);
+    }
+    // The window is closed: one more pass that finds nothing proves nothing is still arriving.
+    if (report.copied > 0) return waitUntil(now, `pass copied ${report.copied} new messages; running a last pass`);
+    return done(`window closed, last pass clean (${ctx.mailbox.sync_passes + 1} passes in all)`);
+  },
+};

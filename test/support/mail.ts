@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
+import type { DovecotInstance } from '../../server/devservers/dovecot.ts';
+
+export async function imapAs(inst: DovecotInstance, address: string, password?: string): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: inst.host, port: inst.port, secure: false, logger: false, disableAutoIdle: true,
+    auth: password ? { user: address, pass: password } : { user: `${address}*${inst.masterUser}`, pass: inst.masterPassword },
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+export interface SeedMessage { folder: string; raw: string | Buffer; flags?: string[]; date?: Date }
+
+export async function seed(inst: DovecotInstance, address: string, messages: SeedMessage[]): Promise<void> {
+  const client = await imapAs(inst, address);
+  try {
+    const existing = new Set((await client.list()).map((f) => f.path));
+    for (const m of messages) {
+      if (m.folder !== 'INBOX' && !existing.has(m.folder)) {
+        await client.mailboxCreate(m.folder);
+        await client.mailboxSubscribe(m.folder);
+        existing.add(m.folder);
+      }
+      await client.append(m.folder, m.raw, m.flags ?? [], m.date);
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+let counter = 0;
+export function rawMessage(opts: { subject: string; messageId?: string | null; body?: string; from?: string; date?: string }): string {
+  counter++;
+  const headers = [
+    `From: ${opts.from ?? 'Sender <sender@example.org>'}`,
+    'To: someone@example.test',
+    `Subject: ${opts.subject}`,
+    `Date: ${opts.date ?? 'Tue, 01 Oct 2024 10:00:00 +0200'}`,
+  ];
+  if (opts.messageId !== null) headers.push(`Message-ID: ${opts.messageId ?? `<m${counter}.${Date.now()}@example.org>`}`);
+  return `${headers.join('\r\n')}\r\n\r\n${opts.body ?? `Body of ${opts.subject}\r\n`}`;
+}
+
+export interface MessageSnapshot { sha256: string; flags: string[]; internalDate: string }
+export interface FolderSnapshot { path: string; subscribed: boolean; messages: MessageSnapshot[] }
+
+/** Every folder with every message's content hash, flags and arrival date, in a stable order: what "identical" means in the tests. */
+export async function snapshot(inst: DovecotInstance, address: string): Promise<FolderSnapshot[]> {
+  const client = await imapAs(inst, address);
+  try {
+    const folders: FolderSnapshot[] = [];
+    for (const folder of await client.list()) {
+      const messages: MessageSnapshot[] = [];
+      const lock = await client.getMailboxLock(folder.path, { readOnly: true });
+      try {
+        if (client.mailbox && client.mailbox.exists > 0) {
+          for await (const m of client.fetch('1:*', { uid: true, flags: true, internalDate: true, source: true })) {
+            messages.push({
+              sha256: createHash('sha256').update(m.source!).digest('hex'),
+              flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort(),
+              internalDate: new Date(m.internalDate!).toISOString(),
+            });
+          }
+        }
+      } finally {
+        lock.release();
+      }
+      messages.sort((a, b) => (a.sha256 + a.internalDate).localeCompare(b.sha256 + b.internalDate));
+      folders.push({ path: folder.path, subscribed: Boolean(folder.subscribed), messages });
+    }
+    return folders.sort((a, b) => a.path.localeCompare(b.path));
+  } finally {
+    await client.logout();
+  }
+}
+
+export async function canLogin(inst: DovecotInstance, address: string, password?: string): Promise<boolean> {
+  try {
+    const client = await imapAs(inst, address, password);
+    await client.logout();
+    return true;
+  } catch {
+    return false;
+  }
+}
