@@ -4,6 +4,7 @@ import { domainById, domainStep, saveDomainStep } from '../db/repos/domains.ts';
 import { recordEvent } from '../db/repos/events.ts';
 import { mailboxById, updateMailbox, RUNNABLE_STATES } from '../db/repos/mailboxes.ts';
 import { projectById, projectOptions } from '../db/repos/projects.ts';
+import { crashpoint } from '../crashpoint.ts';
 import { toCutoverError } from '../errors.ts';
 import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from './lease.ts';
 import { persistOutcome } from './outcome.ts';
@@ -57,6 +58,8 @@ export async function runMailboxStep(app: AppContext, mailboxId: number, worker:
       outcome = toCutoverError(err);
       app.log.debug({ err, mailboxId, step: step.id }, 'step failed');
     }
+    // The worst instant to die: the step's effect exists, the row does not say so yet.
+    crashpoint(`step-done:${step.id}`);
     await persistOutcome(app.db, mailboxId, step, outcome, Date.now());
   } finally {
     clearInterval(renew);

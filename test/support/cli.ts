@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,18 +13,20 @@ export function tempDataDir(): string {
 }
 
 /** Runs the real CLI in a child process, as an admin would, against its own data directory. */
-export function cutover(args: string[], opts: { dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+export function cutover(args: string[], opts: { dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> & { child: ChildProcess } {
+  let child!: ChildProcess;
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child = spawn(process.execPath, [bin, ...args], {
       env: { ...process.env, CUTOVER_DATA_DIR: opts.dataDir, CUTOVER_CRASH_AT: '', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`cutover ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
+  return Object.assign(done, { child });
 }

@@ -8,7 +8,12 @@ export async function imapAs(inst: DovecotInstance, address: string, password?: 
     auth: password ? { user: address, pass: password } : { user: `${address}*${inst.masterUser}`, pass: inst.masterPassword },
   });
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
   return client;
 }
 
