@@ -17,14 +17,15 @@ export async function startWeb(app: AppContext, port: number, host = '127.0.0.1'
 }
 
 /** Standalone mode: the panel and a worker in one process, until SIGINT/SIGTERM. */
-export async function serveForever(app: AppContext, port: number, io: Io, onStop?: () => Promise<void>): Promise<number> {
+export async function serveForever(app: AppContext, port: number, io: Io, onStop?: () => Promise<void>, opts: { worker: boolean } = { worker: true }): Promise<number> {
   const server = await startWeb(app, port);
   io.out(`panel: http://127.0.0.1:${port}/`);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await runWorker(app, { signal: controller.signal });
+  if (opts.worker) await runWorker(app, { signal: controller.signal });
+  else await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await onStop?.();
   return EXIT.ok;

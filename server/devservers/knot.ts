@@ -30,6 +30,7 @@ export interface KnotInstance {
   /** Zone apex without the trailing dot, e.g. 'example.test'. */
   zone: string;
   tsig: KnotTsig;
+  keyFile: string;
   /** Sends one TSIG-signed RFC 2136 update: lines like 'del example.test. MX'; 'send' is appended. */
   update(lines: string[]): Promise<void>;
   stop(): Promise<void>;
@@ -179,9 +180,10 @@ function runWithInput(command: string, args: string[], input: string): Promise<{
   });
 }
 
-async function sendUpdate(l: Layout, port: number, zone: string, lines: string[]): Promise<void> {
+/** One TSIG-signed RFC 2136 update through knsupdate; also used by `cutover demo switch-dns` from another process. */
+export async function sendUpdate(keyFile: string, port: number, zone: string, lines: string[]): Promise<void> {
   const script = [`server 127.0.0.1 ${port}`, `zone ${zone}.`, ...lines, 'send', ''].join('\n');
-  const { code, stdout, stderr } = await runWithInput(KNSUPDATE_BIN, ['-k', l.keyFile, '-t', '5', '-r', '0'], script);
+  const { code, stdout, stderr } = await runWithInput(KNSUPDATE_BIN, ['-k', keyFile, '-t', '5', '-r', '0'], script);
   if (code !== 0) throw new Error(`knsupdate failed (exit ${code}): ${(stderr || stdout).trim()}`);
 }
 
@@ -239,7 +241,8 @@ export async function startKnot(opts: KnotOptions): Promise<KnotInstance> {
     pid: knotd.pid,
     zone,
     tsig,
-    update: (lines) => sendUpdate(l, port, zone, lines),
+    keyFile: l.keyFile,
+    update: (lines) => sendUpdate(l.keyFile, port, zone, lines),
     stop: () => (stopping ??= teardown()),
   };
 }

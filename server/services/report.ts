@@ -3,6 +3,8 @@ import { projectMailboxes, updateMailbox, type MailboxRow } from '../db/repos/ma
 import type { ProjectRow } from '../db/repos/projects.ts';
 import { platformById } from '../db/repos/platforms.ts';
 import type { FolderPlanEntry } from '../mail/folders.ts';
+import { domainStep } from '../db/repos/domains.ts';
+import { stepById } from '../workflow/steps/index.ts';
 import type { PreflightReport } from '../workflow/steps/preflight.ts';
 
 export interface FolderLine { source: string; dest: string; copied: number; copiedBytes: number; skipped: number; skippedBytes: number; failed: number }
@@ -49,6 +51,12 @@ async function folderLines(app: AppContext, row: MailboxRow): Promise<FolderLine
   });
 }
 
+// A mailbox held by a domain step shows the domain's own words (found, expected, fix).
+async function waitingFor(app: AppContext, row: MailboxRow): Promise<string | null> {
+  if (stepById(row.step).level !== 'domain' || !['waiting', 'needs_admin'].includes(row.state)) return row.manual_instructions;
+  return (await domainStep(app.db, row.domain_id, row.step))?.detail ?? row.manual_instructions;
+}
+
 /**
  * Status of a project, mailbox by mailbox. With `revealPasswords`, a generated destination
  * password is included once and then marked as reported, never to be shown again.
@@ -64,7 +72,7 @@ export async function projectReport(app: AppContext, project: ProjectRow, option
     const report: MailboxReport = {
       id: row.id, address: row.address, state: row.state, step: row.step, tempAddress: row.temp_address,
       error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
-      waitingFor: row.manual_instructions, attempts: row.attempts,
+      waitingFor: await waitingFor(app, row), attempts: row.attempts,
       totalMessages: preflight?.totalMessages ?? null,
       copiedMessages: folders.reduce((n, f) => n + f.copied, 0), copiedBytes: folders.reduce((n, f) => n + f.copiedBytes, 0),
       syncPasses: row.sync_passes, lastSyncAt: row.last_sync_at, folders,

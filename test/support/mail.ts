@@ -17,24 +17,8 @@ export async function imapAs(inst: DovecotInstance, address: string, password?: 
   return client;
 }
 
-export interface SeedMessage { folder: string; raw: string | Buffer; flags?: string[]; date?: Date }
-
-export async function seed(inst: DovecotInstance, address: string, messages: SeedMessage[]): Promise<void> {
-  const client = await imapAs(inst, address);
-  try {
-    const existing = new Set((await client.list()).map((f) => f.path));
-    for (const m of messages) {
-      if (m.folder !== 'INBOX' && !existing.has(m.folder)) {
-        await client.mailboxCreate(m.folder);
-        await client.mailboxSubscribe(m.folder);
-        existing.add(m.folder);
-      }
-      await client.append(m.folder, m.raw, m.flags ?? [], m.date);
-    }
-  } finally {
-    await client.logout();
-  }
-}
+export type { SeedMessage } from '../../server/devservers/seed.ts';
+export { appendMessages as seed } from '../../server/devservers/seed.ts';
 
 let counter = 0;
 export function rawMessage(opts: { subject: string; messageId?: string | null; body?: string; from?: string; date?: string }): string {

@@ -18,6 +18,6 @@ export const deltaSync: Step = {
     }
     // The window is closed: one more pass that finds nothing proves nothing is still arriving.
     if (report.copied > 0) return waitUntil(now, `pass copied ${report.copied} new messages; running a last pass`);
-    return done(`window closed, last pass clean (${ctx.mailbox.sync_passes + 1} passes in all)`);
+    return done(`window closed, last pass clean (${ctx.mailbox.sync_passes} passes in all)`);
   },
 };
