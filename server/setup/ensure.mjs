@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Makes a fresh Debian/Ubuntu machine ready for the demo and the tests: the Debian packages of
+// the real servers they start (Dovecot with SQLite auth, Knot), then the npm dependencies.
+// Plain JavaScript on purpose: it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils'];
+
+function installed(pkg) {
+  const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return result.status === 0 && result.stdout.includes('install ok installed');
+}
+
+function run(command, args, env = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, env: { ...process.env, ...env } });
+  if (result.status !== 0) {
+    console.error(`cutover setup: "${command} ${args.join(' ')}" failed (exit ${result.status ?? result.signal})`);
+    process.exit(1);
+  }
+}
+
+function ensureDebianPackages() {
+  if (!existsSync('/usr/bin/dpkg-query')) {
+    console.error(`cutover setup: this is not a Debian/Ubuntu system; install ${debianPackages.join(', ')} (or their equivalents) yourself.`);
+    return;
+  }
+  const missing = debianPackages.filter((pkg) => !installed(pkg));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`cutover setup: missing Debian packages: ${missing.join(' ')}\n  install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.error(`cutover setup: installing ${missing.join(' ')} …`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], env);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], env);
+}
+
+function ensureNpmDependencies() {
+  const marker = `${root}node_modules/.package-lock.json`;
+  const lock = `${root}package-lock.json`;
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.error('cutover setup: installing npm dependencies (npm ci) …');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+ensureDebianPackages();
+ensureNpmDependencies();
+try {
+  execFileSync(process.execPath, ['-e', "require('sqlite3')"], { cwd: root, stdio: 'ignore' });
+} catch {
+  console.error('cutover setup: the sqlite3 module did not build; run "npm rebuild sqlite3" and read its output.');
+  process.exit(1);
+}
