@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { freePort } from '../../server/devservers/ports.ts';
+import { cutover, tempDataDir } from '../support/cli.ts';
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); resolve(false); });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+test('the quick-start demo runs the migration it prints, and stops its servers on Ctrl-C', { timeout: 180_000 }, async () => {
+  const dataDir = tempDataDir();
+  const panelPort = await freePort();
+  const demo = cutover(['demo', '--port', String(panelPort), '--messages', '40'], { dataDir, timeoutMs: 170_000 });
+  let output = '';
+  demo.child.stdout!.on('data', (d) => { output += d; });
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('panel: http://')) {
+    assert.ok(Date.now() < deadline, `the demo did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const printed = /npx cutover (migrate .+)/.exec(output)![1]!.trim().split(/\s+/);
+  const ports = [...output.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+
+  const migration = cutover([...printed, '--json'], { dataDir, timeoutMs: 120_000 });
+  while (!/waiting/.test((await cutover(['status', '--json'], { dataDir })).stdout)) await new Promise((r) => setTimeout(r, 300));
+  const switched = await cutover(['demo', 'switch-dns'], { dataDir });
+  assert.equal(switched.code, 0, switched.stderr);
+  const result = await migration;
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.deepEqual(report.mailboxes.map((m: { state: string }) => m.state), ['done', 'done', 'done']);
+  assert.deepEqual(report.mailboxes.map((m: { copiedMessages: number }) => m.copiedMessages), [40, 40, 40]);
+
+  const page = await (await fetch(`http://127.0.0.1:${panelPort}/`)).text();
+  assert.match(page, /alice@example\.test<\/td><td class="done">done/);
+
+  demo.child.kill('SIGINT');
+  assert.equal((await demo).code, 0);
+  for (const port of ports) assert.ok(await refuses(port), `port ${port} still answers after the demo stopped`);
+});
