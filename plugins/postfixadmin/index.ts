@@ -144,11 +144,13 @@ class PostfixAdminPlatform implements PlatformConnector {
       if (target) throw new CutoverError('DEST_ADDRESS_TAKEN', { address: to, platform: 'source' });
       // The maildir column is left alone, so the mail stays where it is and follows the new name.
       await trx('mailbox').where({ username: from }).update({ username: to, local_part: splitAddress(to).local, modified: now() });
-      const aliases: Array<{ address: string; goto: string }> = await trx('alias').where({ address: from });
-      for (const alias of aliases) {
-        const goto = alias.goto.split(',').map((g) => (g.trim() === from ? to : g.trim())).join(',');
-        await trx('alias').where({ address: from }).update({ address: to, goto, modified: now() });
-      }
+      const own: { goto: string; domain: string } | undefined = await trx('alias').where({ address: from }).first();
+      const goto = own ? own.goto.split(',').map((g) => (g.trim() === from ? to : g.trim())).join(',') : to;
+      await trx('alias').where({ address: from }).delete();
+      await trx('alias').insert({ address: to, goto, domain: splitAddress(to).domain, active: 1, created: now(), modified: now() });
+      // Mail still sent to the original address while DNS moves lands in the renamed mailbox,
+      // which is where delta-sync picks it up.
+      await trx('alias').insert({ address: from, goto: to, domain: splitAddress(from).domain, active: 1, created: now(), modified: now() });
       return { renamed: true };
     }));
   }
@@ -157,20 +159,20 @@ class PostfixAdminPlatform implements PlatformConnector {
     return this.guard('create account', () => this.db.transaction(async (trx) => {
       if (await trx('mailbox').where({ username: spec.address }).first()) return { created: false };
       const { local, domain } = splitAddress(spec.address);
+      if (!(await trx('domain').where({ domain }).first())) throw new CutoverError('DOMAIN_UNKNOWN', { domain, platform: 'postfixadmin' });
       await trx('mailbox').insert({
-        username: spec.address, password: hashPassword(spec.password), name: '', maildir: `${domain}/${local}/`,
+        username: spec.address, password: hashPassword(spec.password), name: '', maildir: await freeMaildir(trx, domain, local),
         quota: spec.quotaBytes ?? 0, local_part: local, domain, active: 1, created: now(), modified: now(),
       });
-      if (!(await trx('alias').where({ address: spec.address }).first())) {
-        await trx('alias').insert({ address: spec.address, goto: spec.address, domain, active: 1, created: now(), modified: now() });
-      }
+      await trx('alias').where({ address: spec.address }).delete();
+      await trx('alias').insert({ address: spec.address, goto: spec.address, domain, active: 1, created: now(), modified: now() });
       return { created: true };
     }));
   }
 
   resetAccount(address: string): Promise<void> {
     return this.guard('reset account', () => this.db.transaction(async (trx) => {
-      await trx('alias').where({ address }).delete();
+      await trx('alias').where({ address }).orWhere({ goto: address }).delete();
       await trx('mailbox').where({ username: address }).delete();
     }));
   }
@@ -194,6 +196,14 @@ class PostfixAdminPlatform implements PlatformConnector {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+}
+
+// A renamed account keeps its maildir, so `{domain}/{local}/` may already hold someone's mail.
+async function freeMaildir(trx: Knex.Transaction, domain: string, local: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? `${domain}/${local}/` : `${domain}/${local}.${n}/`;
+    if (!(await trx('mailbox').where({ maildir: candidate }).first())) return candidate;
   }
 }
 

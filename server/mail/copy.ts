@@ -27,12 +27,14 @@ export interface FolderReport {
   dest: string;
   copied: number;
   copiedBytes: number;
+  /** Already on the destination though not in the ledger (crash, lost ledger): recorded, not appended. */
+  matched: number;
   skipped: number;
   skippedBytes: number;
   failed: number;
 }
 
-export interface CopyReport { folders: FolderReport[]; copied: number; bytes: number; skipped: number; failed: number; seconds: number }
+export interface CopyReport { folders: FolderReport[]; copied: number; bytes: number; matched: number; skipped: number; failed: number; seconds: number }
 
 const FETCH_BATCH_MESSAGES = 200;
 const FETCH_BATCH_BYTES = 32 * 1024 * 1024;
@@ -53,7 +55,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     }
     return {
       folders,
-      copied: sum(folders, 'copied'), bytes: sum(folders, 'copiedBytes'), skipped: sum(folders, 'skipped'), failed: sum(folders, 'failed'),
+      copied: sum(folders, 'copied'), bytes: sum(folders, 'copiedBytes'), matched: sum(folders, 'matched'), skipped: sum(folders, 'skipped'), failed: sum(folders, 'failed'),
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
@@ -62,20 +64,20 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   }
 }
 
-function sum(folders: FolderReport[], key: 'copied' | 'copiedBytes' | 'skipped' | 'failed'): number {
+function sum(folders: FolderReport[], key: 'copied' | 'copiedBytes' | 'matched' | 'skipped' | 'failed'): number {
   return folders.reduce((total, f) => total + f[key], 0);
 }
 
 function emptyReport(entry: FolderPlanEntry): FolderReport {
-  return { source: entry.source, dest: entry.dest, copied: 0, copiedBytes: 0, skipped: 0, skippedBytes: 0, failed: 0 };
+  return { source: entry.source, dest: entry.dest, copied: 0, copiedBytes: 0, matched: 0, skipped: 0, skippedBytes: 0, failed: 0 };
 }
 
 async function ensureDestFolders(dest: ImapFlow, plan: FolderPlanEntry[], host: string): Promise<void> {
-  const existing = await dest.list();
-  const paths = new Map(existing.map((f) => [f.path, f]));
+  const paths = new Map((await dest.list()).map((f) => [f.path, f]));
   for (const entry of plan) {
     if (entry.dest.toUpperCase() === 'INBOX') continue;
-    if (!paths.has(entry.dest)) {
+    const existing = paths.get(entry.dest);
+    if (!existing) {
       try {
         await dest.mailboxCreate(entry.dest);
       } catch (err) {
@@ -83,7 +85,10 @@ async function ensureDestFolders(dest: ImapFlow, plan: FolderPlanEntry[], host: 
         if (e.serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${entry.dest}`);
       }
     }
-    if (entry.subscribed && !paths.get(entry.dest)?.subscribed) await dest.mailboxSubscribe(entry.dest);
+    // imapflow 2.1.2 subscribes every folder it creates; a folder that was already there keeps its state.
+    const subscribed = existing ? Boolean(existing.subscribed) : true;
+    if (entry.subscribed && !subscribed) await dest.mailboxSubscribe(entry.dest);
+    if (!entry.subscribed && !existing) await dest.mailboxUnsubscribe(entry.dest);
   }
 }
 
@@ -111,7 +116,7 @@ async function copyFolder(source: ImapFlow, dest: ImapFlow, entry: FolderPlanEnt
       report.skippedBytes += msg.size ?? 0;
     }
     if (selected.length === 0) return report;
-    const alreadyThere = await unaccountedDestMessages(dest, entry.dest, ledger);
+    const alreadyThere = await unaccountedDestMessages(dest, entry, uidValidity, ledger);
     for (const batch of batches(selected)) {
       for await (const msg of source.fetch(batch.map((m) => m.uid).join(','), { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
         await copyMessage(dest, entry, msg, uidValidity, alreadyThere, report, options);
@@ -132,23 +137,24 @@ async function copyMessage(dest: ImapFlow, entry: FolderPlanEntry, msg: FetchMes
   const matched = alreadyThere.get(print)?.shift();
   if (matched !== undefined) {
     await options.ledger.record({ ...base, destUid: matched });
-  } else {
-    const flags = [...(msg.flags ?? [])].filter((flag) => flag !== '\\Recent');
-    let result: { uid?: number } | false;
-    try {
-      result = await dest.append(entry.dest, content, flags, msg.internalDate);
-    } catch (err) {
-      const e = err as { responseStatus?: string; responseText?: string; serverResponseCode?: string; message: string };
-      if (e.responseStatus === 'NO' || e.responseStatus === 'BAD' || e.serverResponseCode === 'APPENDLIMIT') {
-        await options.ledger.skip({ ...base, kind: 'refused', reason: e.responseText || e.message });
-        report.failed++;
-        return;
-      }
-      throw mapImapError(err, options.dest.host, 'APPEND');
-    }
-    crashpoint('copy:after-append');
-    await options.ledger.record({ ...base, destUid: result && result.uid ? result.uid : null });
+    report.matched++;
+    return;
   }
+  const flags = [...(msg.flags ?? [])].filter((flag) => flag !== '\\Recent');
+  let result: { uid?: number } | false;
+  try {
+    result = await dest.append(entry.dest, content, flags, msg.internalDate);
+  } catch (err) {
+    const e = err as { responseStatus?: string; responseText?: string; serverResponseCode?: string; message: string };
+    if (e.responseStatus === 'NO' || e.responseStatus === 'BAD' || e.serverResponseCode === 'APPENDLIMIT') {
+      await options.ledger.skip({ ...base, kind: 'refused', reason: e.responseText || e.message });
+      report.failed++;
+      return;
+    }
+    throw mapImapError(err, options.dest.host, 'APPEND');
+  }
+  crashpoint('copy:after-append');
+  await options.ledger.record({ ...base, destUid: result && result.uid ? result.uid : null });
   report.copied++;
   report.copiedBytes += size;
   options.onProgress?.({ folder: entry.source, copied: report.copied, bytes: report.copiedBytes });
@@ -179,12 +185,14 @@ function* batches(messages: Listed[]): Generator<Listed[]> {
   if (batch.length) yield batch;
 }
 
-// Messages in the destination folder that the ledger does not account for: appended just before
-// a crash, copied by an earlier run whose ledger is gone, or there before the migration. Matching
+// Messages in the destination folder that the ledger does not account for under this source
+// folder's current UIDVALIDITY: appended just before a crash, copied by an earlier run whose
+// ledger is gone or under a UIDVALIDITY since reset, or there before the migration. Matching
 // source messages against them by fingerprint is what keeps a re-run from duplicating.
-async function unaccountedDestMessages(dest: ImapFlow, destFolder: string, ledger: LedgerStore): Promise<Map<string, number[]>> {
+async function unaccountedDestMessages(dest: ImapFlow, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore): Promise<Map<string, number[]>> {
   const byPrint = new Map<string, number[]>();
-  const known = await ledger.destUids(destFolder);
+  const destFolder = entry.dest;
+  const known = await ledger.destUids(destFolder, { sourceFolder: entry.source, uidValidity });
   const status = await dest.status(destFolder, { messages: true });
   if ((status ? status.messages ?? 0 : 0) <= known.size) return byPrint;
   const lock = await dest.getMailboxLock(destFolder, { readOnly: true });

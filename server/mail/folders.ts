@@ -68,28 +68,28 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
   }
   const excluded = new Set((options.exclude ?? []).map((e) => e.normalize('NFC')));
   const destDelimiter = dest.namespace.delimiter || '/';
-  const ordered = [...source.folders].sort((a, b) => a.path.split(a.delimiter || '/').length - b.path.split(b.delimiter || '/').length || a.path.localeCompare(b.path));
+  const delimiterOf = (folder: FolderInfo) => folder.delimiter || source.namespace.delimiter || '/';
+  const ordered = [...source.folders].sort((a, b) => a.path.split(delimiterOf(a)).length - b.path.split(delimiterOf(b)).length || a.path.localeCompare(b.path));
+  const specialUses = assignSpecialUses(ordered, source.namespace);
   const mapped = new Map<string, string>();
-  const claimedUses = new Set<string>();
   const usedDest = new Set<string>();
   const entries: FolderPlanEntry[] = [];
 
   for (const folder of ordered) {
-    const delimiter = folder.delimiter || source.namespace.delimiter || '/';
+    const delimiter = delimiterOf(folder);
+    const { segments } = relativeSegments(folder.path, source.namespace, delimiter);
+    const specialUse = specialUses.get(folder.path);
+    // The parent is found inside the namespace: with an "INBOX." prefix, "INBOX.Projects" is a
+    // top-level folder, not a child of INBOX.
+    const parentPath = segments.length > 1 ? source.namespace.prefix + segments.slice(0, -1).join(delimiter) : undefined;
     let destPath: string;
-    let specialUse = detectSpecialUse(folder, source.namespace);
-    if (specialUse && claimedUses.has(specialUse)) specialUse = undefined;
-    const parentPath = folder.path.includes(delimiter) ? folder.path.slice(0, folder.path.lastIndexOf(delimiter)) : undefined;
     if (folder.path.toUpperCase() === 'INBOX') {
       destPath = 'INBOX';
     } else if (specialUse) {
-      claimedUses.add(specialUse);
-      const { segments } = relativeSegments(folder.path, source.namespace, delimiter);
       destPath = destByUse.get(specialUse) ?? dest.namespace.prefix + escapeSegment(segments[segments.length - 1]!, destDelimiter);
     } else if (parentPath !== undefined && mapped.has(parentPath)) {
-      destPath = mapped.get(parentPath)! + destDelimiter + escapeSegment(folder.path.slice(parentPath.length + delimiter.length), destDelimiter);
+      destPath = mapped.get(parentPath)! + destDelimiter + escapeSegment(segments[segments.length - 1]!, destDelimiter);
     } else {
-      const { segments } = relativeSegments(folder.path, source.namespace, delimiter);
       destPath = dest.namespace.prefix + segments.map((s) => escapeSegment(s, destDelimiter)).join(destDelimiter);
     }
     destPath = unclaimed(destPath, usedDest);
@@ -101,4 +101,19 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
     });
   }
   return entries;
+}
+
+// One source folder per special use: those the server marks with an RFC 6154 attribute first,
+// then those recognised by a localised name, so a real \Sent is never displaced by an "Envoyés".
+function assignSpecialUses(folders: FolderInfo[], ns: NamespaceInfo): Map<string, string> {
+  const byPath = new Map<string, string>();
+  const claimed = new Set<string>();
+  const claim = (folder: FolderInfo, use: string | undefined) => {
+    if (!use || claimed.has(use) || byPath.has(folder.path)) return;
+    claimed.add(use);
+    byPath.set(folder.path, use);
+  };
+  for (const folder of folders) if (folder.specialUse && SPECIAL_USES.includes(folder.specialUse)) claim(folder, folder.specialUse);
+  for (const folder of folders) if (!folder.specialUse) claim(folder, detectSpecialUse(folder, ns));
+  return byPath;
 }

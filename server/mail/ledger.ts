@@ -25,7 +25,8 @@ export interface FolderTally { messages: number; bytes: number }
 /** Where the copy engine remembers what it moved: rows in the database, or a state file for `cutover copy`. */
 export interface LedgerStore {
   handledUids(sourceFolder: string, uidValidity: string): Promise<Set<number>>;
-  destUids(destFolder: string): Promise<Set<number>>;
+  /** Destination UIDs the ledger accounts for in `destFolder`; with `from`, only those copied from that source folder generation. */
+  destUids(destFolder: string, from?: { sourceFolder: string; uidValidity: string }): Promise<Set<number>>;
   record(entry: LedgerEntry): Promise<void>;
   skip(entry: SkipEntry): Promise<void>;
   copiedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
@@ -45,8 +46,10 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
       const skipped = await db('skips').where(where).whereNot('kind', 'refused').pluck('uid');
       return new Set([...copied, ...skipped].map(Number));
     },
-    async destUids(destFolder) {
-      const uids = await db('ledger').where({ mailbox_id: mailboxId, dest_folder: destFolder }).whereNotNull('dest_uid').pluck('dest_uid');
+    async destUids(destFolder, from) {
+      const uids = await db('ledger').where({ mailbox_id: mailboxId, dest_folder: destFolder }).whereNotNull('dest_uid')
+        .modify((q) => { if (from) q.andWhere({ source_folder: from.sourceFolder, uidvalidity: from.uidValidity }); })
+        .pluck('dest_uid');
       return new Set(uids.map(Number));
     },
     async record(e) {

@@ -4,6 +4,7 @@ import type { Db } from '../db/knex.ts';
 import { RUNNABLE_STATES } from '../db/repos/mailboxes.ts';
 
 export const LEASE_MS = 120_000;
+const CANDIDATES = 200;
 
 export function workerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -31,17 +32,21 @@ export async function claimDue(db: Db, worker: string, limit: number, now: numbe
     .whereIn('mailboxes.state', RUNNABLE_STATES)
     .andWhere('mailboxes.next_run_at', '<=', now)
     .andWhere('projects.state', 'active')
+    // Live leases of other hosts are left out here; this host's are looked at (their holder may be dead).
+    .andWhere((q) => q.whereNull('mailboxes.locked_until').orWhere('mailboxes.locked_until', '<', now).orWhere('mailboxes.locked_by', 'like', `${os.hostname()}:%`))
     .modify((q) => { if (projectId !== undefined) q.andWhere('mailboxes.project_id', projectId); })
     .orderBy('mailboxes.next_run_at')
-    .limit(limit * 4);
+    .limit(CANDIDATES);
   const claimed: number[] = [];
   for (const row of candidates as Array<{ id: number; locked_by: string | null; locked_until: number | null }>) {
     if (claimed.length >= limit) break;
     const free = row.locked_until === null || Number(row.locked_until) < now || holderIsDead(row.locked_by);
     if (!free) continue;
+    // The row must still be exactly as read: a holder that renewed meanwhile keeps its lease.
     const updated = await db('mailboxes')
       .where({ id: row.id })
       .andWhere((q) => (row.locked_by === null ? q.whereNull('locked_by') : q.where('locked_by', row.locked_by)))
+      .andWhere((q) => (row.locked_until === null ? q.whereNull('locked_until') : q.where('locked_until', row.locked_until)))
       .update({ locked_by: worker, locked_until: now + LEASE_MS });
     if (updated === 1) claimed.push(row.id);
   }

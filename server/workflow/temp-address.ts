@@ -4,11 +4,12 @@ const MAX_NUMBER = 99;
 
 export function tempAddressFor(pattern: string, address: string, n: number): string {
   const at = address.lastIndexOf('@');
+  // Replacer functions: a local part may hold `$'` or `$&`, which a replacement string would expand.
   return pattern
-    .replace('{local}', address.slice(0, at))
-    .replace('{domain}', address.slice(at + 1))
-    .replace('{nn}', String(n).padStart(2, '0'))
-    .replace('{n}', String(n))
+    .replace('{local}', () => address.slice(0, at))
+    .replace('{domain}', () => address.slice(at + 1))
+    .replace('{nn}', () => String(n).padStart(2, '0'))
+    .replace('{n}', () => String(n))
     .toLowerCase();
 }
 

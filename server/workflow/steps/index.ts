@@ -19,5 +19,5 @@ export function stepById(id: string): Step {
 }
 
 export function nextStep(id: string): Step | undefined {
-  return steps[steps.findIndex((s) => s.id === id) + 1];
+  return steps[steps.indexOf(stepById(id)) + 1];
 }

@@ -11,6 +11,7 @@ import { CutoverError } from '../../../server/errors.ts';
 import { createLogger } from '../../../server/log.ts';
 import { closeQuietly, openImap } from '../../../server/mail/imap.ts';
 import type { PlatformConnector } from '../../../server/plugins/contract.ts';
+import type { ImapFlow } from 'imapflow';
 import { canLogin, imapAs, rawMessage, seed } from '../../support/mail.ts';
 
 const DOMAIN = 'example.test';
@@ -21,6 +22,12 @@ let dir: string;
 let platform: PlatformConnector;
 let pa: Knex; // direct look at the PostfixAdmin tables
 const opened: PlatformConnector[] = [];
+
+async function messagesIn(client: ImapFlow, folder: string): Promise<number | undefined> {
+  const status = await client.status(folder, { messages: true });
+  assert.ok(status, `STATUS ${folder} failed`);
+  return status.messages;
+}
 
 function rawConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -175,22 +182,21 @@ test('renameAccount: renamed once, idempotent after; the account logs in under t
   assert.equal(row.local_part, 'alice01');
   assert.equal(row.maildir, `${DOMAIN}/alice/`, 'the maildir stays where it is');
 
-  const aliases = await pa('alias').whereIn('address', [from, to]);
-  assert.deepEqual(aliases.map((a: { address: string; goto: string }) => [a.address, a.goto]), [[to, `${to},archive@${OTHER}`]]);
+  // The account's own alias follows it; the original address forwards to it during the overlap.
+  const aliases = await pa('alias').whereIn('address', [from, to]).orderBy('address');
+  assert.deepEqual(aliases.map((a: { address: string; goto: string }) => [a.address, a.goto]), [[to, `${to},archive@${OTHER}`], [from, to]].sort());
 
   assert.equal(await canLogin(inst, from, 'alice-pw'), false);
   const client = await imapAs(inst, to, 'alice-pw');
   try {
-    assert.equal((await client.status('INBOX', { messages: true })).messages, 1);
-    assert.equal((await client.status('Projects', { messages: true })).messages, 1);
+    assert.equal(await messagesIn(client, 'INBOX'), 1);
+    assert.equal(await messagesIn(client, 'Projects'), 1);
   } finally {
     await client.logout();
   }
 });
 
-test('renameAccount: mail sent to the original address during the overlap window still reaches the renamed mailbox on the old platform', {
-  todo: 'BUG (likely) plugins/postfixadmin/index.ts:147-151 (renameAccount): the alias row is moved from the original address to the temporary one and no from → to alias is left, so until DNS moves, Postfix on the old host rejects mail for the original address instead of delivering it to the renamed mailbox that delta-sync copies from (DESIGN §4 step 8)',
-}, async () => {
+test('renameAccount: mail sent to the original address during the overlap window still reaches the renamed mailbox on the old platform', async () => {
   const from = `alice@${DOMAIN}`;
   const forward = await pa('alias').where({ address: from, active: 1 }).first();
   assert.ok(forward, `no alias for ${from} on the old platform after the rename`);
@@ -218,15 +224,27 @@ test('createAccount: created once, idempotent after (the first password stays), 
   await seed(inst, address, [{ folder: 'INBOX', raw: rawMessage({ subject: 'welcome' }) }]);
   const client = await imapAs(inst, address, 'S3cret-pw!');
   try {
-    assert.equal((await client.status('INBOX', { messages: true })).messages, 1);
+    assert.equal(await messagesIn(client, 'INBOX'), 1);
   } finally {
     await client.logout();
   }
 });
 
-test('createAccount on a domain the platform does not have is refused rather than reported as created', {
-  todo: 'BUG plugins/postfixadmin/index.ts:156-170 (createAccount): no check that the domain row exists (SQLite does not enforce the REFERENCES without PRAGMA foreign_keys, PostfixAdmin MySQL schemas have no FK), so it returns {created:true} for an account Dovecot\'s password_query (JOIN domain) will never let log in',
-}, async () => {
+test('createAccount of an address whose old account was renamed on the same platform gets its own, empty mailbox', async () => {
+  const address = `alice@${DOMAIN}`;
+  assert.ok(await platform.getAccount(`alice01@${DOMAIN}`), 'precondition: alice was renamed to alice01');
+  await platform.createAccount({ address, password: 'fresh-pw', quotaBytes: null });
+  const rows = await pa('mailbox').whereIn('username', [address, `alice01@${DOMAIN}`]).pluck('maildir');
+  assert.equal(new Set(rows).size, 2, `maildirs: ${rows.join(', ')}`);
+  const client = await imapAs(inst, address, 'fresh-pw');
+  try {
+    assert.equal(await messagesIn(client, 'INBOX'), 0);
+  } finally {
+    await client.logout();
+  }
+});
+
+test('createAccount on a domain the platform does not have is refused rather than reported as created', async () => {
   const address = 'x@absent.test';
   await assert.rejects(platform.createAccount({ address, password: 'p', quotaBytes: null }), (e: unknown) => e instanceof CutoverError);
   assert.equal(await platform.getAccount(address), null);
