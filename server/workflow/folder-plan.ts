@@ -1,27 +1,18 @@
 import { planFolders, type FolderPlanEntry } from '../mail/folders.ts';
-import { closeQuietly, openImap } from '../mail/imap.ts';
 import { folderSide } from '../mail/inventory.ts';
 import { CutoverError } from '../errors.ts';
-import { destEndpoint, sourceEndpoint } from './endpoints.ts';
+import { withBothSides } from './endpoints.ts';
 import type { StepContext } from './types.ts';
 
 /** The folder plan is made once, stored on the row (where an admin may edit it) and reused by every pass. */
 export async function folderPlan(ctx: StepContext): Promise<FolderPlanEntry[]> {
   if (ctx.mailbox.folder_plan) return JSON.parse(ctx.mailbox.folder_plan) as FolderPlanEntry[];
-  const source = await openImap(await sourceEndpoint(ctx), ctx.log);
-  try {
-    const dest = await openImap(await destEndpoint(ctx), ctx.log);
-    try {
-      const sourceSide = await folderSide(source);
-      const unknown = ctx.options.excludeFolders.filter((name) => !sourceSide.folders.some((f) => f.path === name));
-      if (unknown.length) throw new CutoverError('INPUT_INVALID', { detail: `excluded folder(s) not found on the source: ${unknown.join(', ')}` });
-      const plan = planFolders(sourceSide, await folderSide(dest), { exclude: ctx.options.excludeFolders });
-      await ctx.save({ folder_plan: JSON.stringify(plan) });
-      return plan;
-    } finally {
-      await closeQuietly(dest);
-    }
-  } finally {
-    await closeQuietly(source);
-  }
+  return withBothSides(ctx, async (source, dest) => {
+    const sourceSide = await folderSide(source);
+    const unknown = ctx.options.excludeFolders.filter((name) => !sourceSide.folders.some((f) => f.path === name));
+    if (unknown.length) throw new CutoverError('INPUT_INVALID', { detail: `excluded folder(s) not found on the source: ${unknown.join(', ')}` });
+    const plan = planFolders(sourceSide, await folderSide(dest), { exclude: ctx.options.excludeFolders });
+    await ctx.save({ folder_plan: JSON.stringify(plan) });
+    return plan;
+  });
 }

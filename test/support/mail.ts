@@ -42,6 +42,7 @@ export async function snapshot(inst: DovecotInstance, address: string): Promise<
   try {
     const folders: FolderSnapshot[] = [];
     for (const folder of await client.list()) {
+      if (folder.flags.has('\\Noselect') || folder.flags.has('\\NonExistent')) continue;
       const messages: MessageSnapshot[] = [];
       const lock = await client.getMailboxLock(folder.path, { readOnly: true });
       try {

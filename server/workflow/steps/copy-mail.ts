@@ -9,6 +9,7 @@ export const copyMail: Step = {
   async run(ctx) {
     const report = await copyPass(ctx);
     const refused = report.failed ? `, ${report.failed} refused by the destination (see the skip list)` : '';
-    return done(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s, ${report.skipped} skipped${refused}`);
+    const matched = report.matched ? `, ${report.matched} found already there` : '';
+    return done(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s, ${report.skipped} skipped${matched}${refused}`);
   },
 };

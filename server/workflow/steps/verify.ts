@@ -1,9 +1,8 @@
 import type { ImapFlow } from 'imapflow';
 import type { FolderPlanEntry } from '../../mail/folders.ts';
-import { closeQuietly, openImap } from '../../mail/imap.ts';
 import { dbLedger, type LedgerStore } from '../../mail/ledger.ts';
 import { copyPass } from '../copy-pass.ts';
-import { destEndpoint, sourceEndpoint } from '../endpoints.ts';
+import { withBothSides } from '../endpoints.ts';
 import { folderPlan } from '../folder-plan.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 
@@ -52,19 +51,11 @@ async function reconcileFolder(source: ImapFlow, dest: ImapFlow, entry: FolderPl
 async function reconcile(ctx: StepContext): Promise<VerifyResult> {
   const plan = (await folderPlan(ctx)).filter((e) => !e.excluded && e.selectable);
   const ledger = dbLedger(ctx.db, ctx.mailbox.id);
-  const source = await openImap(await sourceEndpoint(ctx), ctx.log);
-  try {
-    const dest = await openImap(await destEndpoint(ctx), ctx.log);
-    try {
-      const folders: FolderReconciliation[] = [];
-      for (const entry of plan) folders.push(await reconcileFolder(source, dest, entry, ledger));
-      return { clean: folders.every((f) => f.notCopied.length === 0 && f.missingOnDest.length === 0), folders };
-    } finally {
-      await closeQuietly(dest);
-    }
-  } finally {
-    await closeQuietly(source);
-  }
+  return withBothSides(ctx, async (source, dest) => {
+    const folders: FolderReconciliation[] = [];
+    for (const entry of plan) folders.push(await reconcileFolder(source, dest, entry, ledger));
+    return { clean: folders.every((f) => f.notCopied.length === 0 && f.missingOnDest.length === 0), folders };
+  });
 }
 
 export const verify: Step = {
