@@ -56,6 +56,26 @@ export interface PlatformConnector {
   close(): Promise<void>;
 }
 
+/** One resource record in presentation form: `data` is the zone-file RDATA (`10 mx.example.net.`, `"v=spf1 …"`). */
+export interface DnsRecord { name: string; type: string; ttl: number; data: string }
+
+export type DnsChange =
+  | { op: 'add'; record: DnsRecord }
+  | { op: 'delete'; record: Omit<DnsRecord, 'ttl'> }
+  | { op: 'deleteRRset'; name: string; type: string };
+
+/** Optimistic lock: the change applies only if the zone still holds exactly these RRsets (empty list = absent). */
+export interface DnsPrerequisite { name: string; type: string; data: string[] }
+
+export interface DnsProvider {
+  readonly readOnly: boolean;
+  manages(zone: string): Promise<boolean>;
+  listRecords(zone: string, name?: string, type?: string): Promise<DnsRecord[]>;
+  /** All changes in one atomic operation where the provider allows it. */
+  apply(zone: string, changes: DnsChange[], prerequisites?: DnsPrerequisite[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface PluginDeps { log: Logger }
 
 export interface PluginModule<Cfg = unknown> {
@@ -63,4 +83,5 @@ export interface PluginModule<Cfg = unknown> {
   description: string;
   configSchema: ZodType<Cfg>;
   platform?(config: Cfg, deps: PluginDeps): PlatformConnector;
+  dns?(config: Cfg, deps: PluginDeps): DnsProvider;
 }
