@@ -28,6 +28,7 @@ export interface LedgerStore {
   /** Destination UIDs the ledger accounts for in `destFolder`; with `from`, only those copied from that source folder generation. */
   destUids(destFolder: string, from?: { sourceFolder: string; uidValidity: string }): Promise<Set<number>>;
   record(entry: LedgerEntry): Promise<void>;
+  recordMany(entries: LedgerEntry[]): Promise<void>;
   skip(entry: SkipEntry): Promise<void>;
   copiedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
   skippedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
@@ -52,11 +53,20 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
         .pluck('dest_uid');
       return new Set(uids.map(Number));
     },
-    async record(e) {
-      await db('ledger').insert({
+    record(e) {
+      return this.recordMany([e]);
+    },
+    async recordMany(entries) {
+      const rows = entries.map((e) => ({
         mailbox_id: mailboxId, source_folder: e.sourceFolder, uidvalidity: e.uidValidity, uid: e.uid,
         dest_folder: e.destFolder, dest_uid: e.destUid, size: e.size, fingerprint: e.fingerprint, pass: e.pass,
-      }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).ignore();
+      }));
+      // SQLite caps bound parameters per statement; 9 columns × 100 rows stays well under it.
+      await db.transaction(async (trx) => {
+        for (let i = 0; i < rows.length; i += 100) {
+          await trx('ledger').insert(rows.slice(i, i + 100)).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).ignore();
+        }
+      });
     },
     async skip(e) {
       await db('skips').insert({
