@@ -1,23 +1,27 @@
-import { openContext, type AppContext } from './context.ts';
-import { actionCommand } from './cli/actions.ts';
-import { migrateCommand } from './cli/migrate.ts';
+import type { AppContext } from './context.ts';
 import { describe, EXIT, exitCodeFor, stdio, type Io } from './cli/output.ts';
-import { platformCommand } from './cli/platform.ts';
-import { runCommand } from './cli/run.ts';
-import { statusCommand } from './cli/status.ts';
+import type { MailboxAction } from './services/actions.ts';
 
 type Command = (app: AppContext, argv: string[], io: Io) => Promise<number>;
+type StandaloneCommand = (argv: string[], io: Io) => Promise<number>;
 
-const commands: Record<string, { summary: string; run: Command }> = {
-  platform: { summary: 'platform add NAME --plugin ID --config FILE | list | test NAME | remove NAME', run: platformCommand },
-  migrate: { summary: 'migrate --from A --to B --domain D [--wait] [--json] [--overlap 4h] [--nameserver HOST:PORT] [--passwords FILE]', run: migrateCommand },
-  status: { summary: 'status [PROJECT] [--json]', run: statusCommand },
-  run: { summary: 'run [--until-idle] [--concurrency N]   the worker loop', run: runCommand },
-  pause: { summary: 'pause MAILBOX', run: (app, argv, io) => actionCommand(app, 'pause', argv, io) },
-  resume: { summary: 'resume MAILBOX', run: (app, argv, io) => actionCommand(app, 'resume', argv, io) },
-  stop: { summary: 'stop MAILBOX   (keeps what was copied)', run: (app, argv, io) => actionCommand(app, 'stop', argv, io) },
-  retry: { summary: 'retry MAILBOX   (re-runs the failed step)', run: (app, argv, io) => actionCommand(app, 'retry', argv, io) },
-  confirm: { summary: 'confirm MAILBOX | confirm --project P --domain D [--step dns-cutover]', run: (app, argv, io) => actionCommand(app, 'confirm', argv, io) },
+// Each command's module loads only when it runs: a scripted `cutover copy` starts without the
+// workflow, the database or the web stack.
+const action = (name: MailboxAction): Command => async (app, argv, io) => (await import('./cli/actions.ts')).actionCommand(app, name, argv, io);
+
+// `standalone` commands need no data directory or database (a one-shot copy for scripts).
+const commands: Record<string, { summary: string; run?: Command; standalone?: StandaloneCommand }> = {
+  copy: { summary: 'copy --source imaps://USER@HOST --source-password-file F --dest imaps://USER@HOST --dest-password-file F [--json] [--state FILE] [--exclude FOLDER] [--max-size 25M] [--since YYYY-MM-DD] [--dry-run] [--concurrency N] [--source-auth-user MASTER] [--no-tls-verify] [--allow-plaintext]', standalone: async (argv, io) => (await import('./cli/copy.ts')).copyCommand(argv, io) },
+  platform: { summary: 'platform add NAME --plugin ID --config FILE | list | test NAME | remove NAME', run: async (app, argv, io) => (await import('./cli/platform.ts')).platformCommand(app, argv, io) },
+  migrate: { summary: 'migrate --from A --to B --domain D [--wait] [--json] [--overlap 4h] [--nameserver HOST:PORT] [--passwords FILE]', run: async (app, argv, io) => (await import('./cli/migrate.ts')).migrateCommand(app, argv, io) },
+  status: { summary: 'status [PROJECT] [--json]', run: async (app, argv, io) => (await import('./cli/status.ts')).statusCommand(app, argv, io) },
+  run: { summary: 'run [--until-idle] [--concurrency N]   the worker loop', run: async (app, argv, io) => (await import('./cli/run.ts')).runCommand(app, argv, io) },
+  pause: { summary: 'pause MAILBOX', run: action('pause') },
+  resume: { summary: 'resume MAILBOX', run: action('resume') },
+  stop: { summary: 'stop MAILBOX   (keeps what was copied)', run: action('stop') },
+  retry: { summary: 'retry MAILBOX   (re-runs the failed step)', run: action('retry') },
+  confirm: { summary: 'confirm MAILBOX | confirm --project P --domain D [--step dns-cutover]', run: action('confirm') },
+  dns: { summary: 'dns check DOMAIN (--platform NAME | --mx PRIO:HOST …) [--nameserver HOST:PORT] [--json] | plan | ttl | recheck   DNS diagnosis and changes', run: async (app, argv, io) => (await import('./cli/dns.ts')).dnsCommand(app, argv, io) },
   serve: { summary: 'serve [--port 8080]   the web panel and a worker', run: async (app, argv, io) => (await import('./main.ts')).serveCommand(app, argv, io) },
   demo: { summary: 'demo [--port 8080]   two local Dovecot platforms, a DNS zone and the panel', run: async (app, argv, io) => (await import('./demo/demo.ts')).demoCommand(app, argv, io) },
 };
@@ -34,8 +38,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   if (!command) { io.err(`unknown command "${name}"`); usage(io); return EXIT.usage; }
   let app: AppContext | undefined;
   try {
-    app = await openContext();
-    return await command.run(app, rest, io);
+    if (command.standalone) return await command.standalone(rest, io);
+    app = await (await import('./context.ts')).openContext();
+    return await command.run!(app, rest, io);
   } catch (err) {
     io.err(describe(err));
     app?.log.debug({ err }, 'command failed');

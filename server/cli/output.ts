@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { CutoverError, toCutoverError } from '../errors.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, auth: 4, tls: 5, folder: 6 } as const;
 
 export interface Io { out(line: string): void; err(line: string): void }
 
@@ -14,10 +14,12 @@ export function actor(): string {
   return `cli:${os.userInfo().username}`;
 }
 
-/** Maps an error to the exit code scripts rely on: 2 for bad input, 3 when a server could not be reached or refused the login. */
+const exitByCode: Partial<Record<string, number>> = { HOST_UNREACHABLE: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder };
+
+/** Maps an error to the exit code scripts rely on (README: "Exit codes"). */
 export function exitCodeFor(err: unknown): number {
   const e = toCutoverError(err);
-  if (e.code === 'HOST_UNREACHABLE' || e.code === 'AUTH_FAILED') return EXIT.unreachable;
+  if (exitByCode[e.code] !== undefined) return exitByCode[e.code]!;
   if (e.code === 'INTERNAL') return EXIT.failed;
   return EXIT.usage;
 }

@@ -30,11 +30,16 @@ export interface DovecotOptions {
   dir?: string;
   /** Keep the directory (logs, maildirs, db) after stop(). */
   keepDir?: boolean;
+  /** STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate for "localhost". */
+  tls?: boolean;
 }
 
 export interface DovecotInstance {
   host: '127.0.0.1';
   port: number;
+  tlsPort?: number;
+  /** The self-signed certificate (PEM), to pin as a CA in tests. */
+  certFile?: string;
   dir: string;
   pid: number;
   /** SQLite file with the PostfixAdmin schema (domain, mailbox, alias). */
@@ -104,14 +109,15 @@ function namespaceBlock(ns: NamespaceConfig): string {
 // login, the next logins from 127.0.0.1 (every test) wait 2-15 s before the passdb is even
 // asked (login_trusted_networks did not exempt 127.0.0.1 on 2.3.19). The 2 s
 // auth_failure_delay on each failed attempt still applies.
-function dovecotConf(l: Layout, port: number, ns: NamespaceConfig): string {
+function dovecotConf(l: Layout, port: number, ns: NamespaceConfig, tlsPort: number): string {
+  const tls = tlsPort ? `ssl = yes\nssl_cert = <${l.dir}/cert.pem\nssl_key = <${l.dir}/key.pem` : 'ssl = no';
   return `base_dir = ${l.runDir}
 state_dir = ${l.stateDir}
 instance_name = cutover-${port}
 log_path = ${l.log}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+${tls}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
@@ -148,10 +154,18 @@ service imap-login {
     port = ${port}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = ${tlsPort}
+    ssl = ${tlsPort ? 'yes' : 'no'}
   }
 }
 `;
+}
+
+// A self-signed certificate for "localhost" only: connecting by IP address is a name mismatch.
+async function writeCertificate(l: Layout): Promise<void> {
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+    '-keyout', join(l.dir, 'key.pem'), '-out', join(l.dir, 'cert.pem')]);
 }
 
 // quota_rule '*:bytes=0' means unlimited, so a mailbox without a quota needs no special case.
@@ -325,12 +339,13 @@ async function launch(l: Layout): Promise<number> {
 }
 
 /** freePort() releases the port before dovecot binds it, so another process may win the race. */
-async function launchOnFreePort(l: Layout, ns: NamespaceConfig): Promise<{ port: number; pid: number }> {
+async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean): Promise<{ port: number; tlsPort: number; pid: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    await writeFile(l.conf, dovecotConf(l, port, ns), { mode: 0o644 });
+    const tlsPort = tls ? await freePort() : 0;
+    await writeFile(l.conf, dovecotConf(l, port, ns, tlsPort), { mode: 0o644 });
     try {
-      return { port, pid: await launch(l) };
+      return { port, tlsPort, pid: await launch(l) };
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
     }
@@ -347,21 +362,23 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     if (pid !== undefined) await stopMaster(pid);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
-  let launched: { port: number; pid: number } | undefined;
+  let launched: { port: number; tlsPort: number; pid: number } | undefined;
   try {
     await prepareFiles(l, masterPassword);
-    launched = await launchOnFreePort(l, ns);
+    if (opts.tls) await writeCertificate(l);
+    launched = await launchOnFreePort(l, ns, Boolean(opts.tls));
     await waitForGreeting(launched.port, l.log);
   } catch (err) {
     await teardown(launched?.pid);
     throw err;
   }
-  const { port, pid } = launched;
+  const { port, tlsPort, pid } = launched;
   // Memoised: after the first stop the pid may be reused, so it must never be signalled again.
   let stopping: Promise<void> | undefined;
   return {
     host: '127.0.0.1',
     port,
+    ...(opts.tls && { tlsPort, certFile: join(dir, 'cert.pem') }),
     dir,
     pid,
     dbPath: l.dbPath,

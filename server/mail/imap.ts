@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
@@ -11,10 +12,11 @@ export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<Im
     host: endpoint.host,
     port: endpoint.port,
     secure: endpoint.security === 'tls',
-    doSTARTTLS: endpoint.security === 'starttls' ? true : endpoint.security === 'none' ? false : undefined,
-    servername: endpoint.host,
+    doSTARTTLS: { tls: undefined, starttls: true, 'starttls-optional': undefined, none: false }[endpoint.security],
+    // SNI carries names only (RFC 6066); the certificate is still checked against an IP address.
+    servername: net.isIP(endpoint.host) ? undefined : endpoint.host,
     tls: { rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca },
-    auth: { user: endpoint.auth.user, pass: endpoint.auth.pass },
+    auth: { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) },
     logger: false,
     disableAutoIdle: true,
     connectionTimeout: 30_000,
@@ -37,8 +39,8 @@ export function mapImapError(err: unknown, host: string, command: string): Cutov
   if (e.code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'NoConnection', 'EPIPE', 'ETIMEOUT'].includes(e.code)) {
     return new CutoverError('HOST_UNREACHABLE', { host, detail: e.message }, { retryable: true, cause: err });
   }
-  if (e.code && /CERT|SELF_SIGNED|ERR_TLS/.test(e.code)) {
-    return new CutoverError('HOST_UNREACHABLE', { host, detail: `TLS certificate not accepted (${e.code})` }, { cause: err });
+  if ((e.code && /CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY/.test(e.code)) || /certificate|altnames/i.test(e.message)) {
+    return new CutoverError('TLS_FAILED', { host, detail: e.message }, { cause: err });
   }
   return new CutoverError('IMAP_FAILED', { host, command, detail: e.responseText || e.message }, { retryable: true, cause: err });
 }
@@ -46,4 +48,19 @@ export function mapImapError(err: unknown, host: string, command: string): Cutov
 export async function closeQuietly(client: ImapFlow | undefined): Promise<void> {
   if (!client) return;
   try { await client.logout(); } catch { client.close(); }
+}
+
+/** Runs `work` with one connection to each endpoint, both closed afterwards whatever happens. */
+export async function withPair<T>(a: ImapEndpoint, b: ImapEndpoint, log: Logger | undefined, work: (a: ImapFlow, b: ImapFlow) => Promise<T>): Promise<T> {
+  const first = await openImap(a, log);
+  try {
+    const second = await openImap(b, log);
+    try {
+      return await work(first, second);
+    } finally {
+      await closeQuietly(second);
+    }
+  } finally {
+    await closeQuietly(first);
+  }
 }

@@ -31,6 +31,8 @@ export interface LedgerStore {
   recordMany(entries: LedgerEntry[]): Promise<void>;
   skip(entry: SkipEntry): Promise<void>;
   copiedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
+  /** Messages already copied or deliberately skipped, all folders together: what a re-run will not fetch. */
+  handledCount(): Promise<number>;
   skippedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
 }
 
@@ -74,6 +76,11 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
       }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['kind', 'reason', 'size']);
     },
     copiedTally: (folder, uv) => tally('ledger', folder, uv),
+    async handledCount() {
+      const copied = await db('ledger').where({ mailbox_id: mailboxId }).count({ n: '*' }).first();
+      const skipped = await db('skips').where({ mailbox_id: mailboxId }).whereNot('kind', 'refused').count({ n: '*' }).first();
+      return Number(copied?.n ?? 0) + Number(skipped?.n ?? 0);
+    },
     skippedTally: (folder, uv) => tally('skips', folder, uv),
   };
 }

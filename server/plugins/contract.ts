@@ -1,7 +1,8 @@
 import type { ZodType } from 'zod';
 import type { Logger } from '../log.ts';
 
-export type TlsMode = 'tls' | 'starttls' | 'none';
+/** `starttls-optional` upgrades when the server offers it and otherwise logs in in clear (loopback or an explicit opt-in only). */
+export type TlsMode = 'tls' | 'starttls' | 'starttls-optional' | 'none';
 
 export interface ImapEndpoint {
   host: string;
@@ -9,20 +10,55 @@ export interface ImapEndpoint {
   security: TlsMode;
   tlsVerify: boolean;
   ca?: string;
-  auth: { user: string; pass: string };
+  /** With `authzid`, `user` is an admin/master identity logging in as `authzid` (SASL PLAIN). */
+  auth: { user: string; pass: string; authzid?: string };
 }
 
 export interface Account {
   address: string;
   active: boolean;
   quotaBytes: number | null;
+  /** Space the platform reports as used, where it reports it (preflight compares it with the destination's limit). */
+  usedBytes?: number | null;
+}
+
+/** Something the guide says does not move with the mailbox and must be recreated by hand (or by `addAlias`). */
+export interface NotMigratedItem {
+  kind: 'alias' | 'delegation' | 'group' | 'externalContact' | 'footer' | 'redirection' | 'responder' | 'filter' | 'mailingList';
+  /** The alias address, the delegate, the group… as the platform names it. */
+  name: string;
+  detail?: string;
+}
+
+/** The platform's own view of a domain's DNS (the control panel's red/green dots), shown next to cutover's checks. */
+export interface PlatformDnsDiagnostic {
+  mx: boolean | null;
+  spf: boolean | null;
+  srv: boolean | null;
+  /** Where the values come from, e.g. "GET /email/exchange/…/domain/example.com". */
+  source: string;
 }
 
 export interface MxRecord { priority: number; exchange: string }
 
+/** An SRV target: `priority weight port target`; target '.' says the service is not offered (RFC 2782). */
+export interface SrvTarget { target: string; port: number; priority?: number; weight?: number }
+
+/** A DKIM selector the platform signs with: published as a CNAME to the provider's key, or as the key itself. */
+export interface DkimSelector { selector: string; cname?: string; txt?: string }
+
 export interface ExpectedDns {
   mx: MxRecord[];
   spfIncludes: string[];
+  /** Addresses the platform sends from: SPF check_host() must give "pass" for each. */
+  sendingIps?: string[];
+  dkim?: DkimSelector[];
+  /** `_autodiscover._tcp` SRV and/or `autodiscover` CNAME (Outlook). */
+  autodiscover?: { srv?: SrvTarget; cname?: string };
+  /** `autoconfig` CNAME (Thunderbird). */
+  autoconfig?: { cname: string };
+  /** RFC 6186 services, e.g. `_imaps._tcp`, `_submissions._tcp`. */
+  srv?: Array<SrvTarget & { service: string }>;
 }
 
 export interface PlatformCapabilities {
@@ -54,6 +90,20 @@ export interface PlatformConnector {
   /** Host that receives mail for this platform's domains: the relay target when another platform attaches the domain. */
   mailHost(domain: string): Promise<string>;
   close(): Promise<void>;
+  // Optional abilities (a connector without them leaves the step as it was):
+  /** Sets an account's password (after a rename, so the copy logs in without the user's own password). */
+  setPassword?(address: string, password: string): Promise<void>;
+  /** What will not move with this mailbox (aliases, delegations, groups, external contacts, footers…). */
+  notMigrated?(address: string): Promise<NotMigratedItem[]>;
+  /** Accounts that can still be created on this platform; null when unlimited (no pre-ordered slots). */
+  freeAccountSlots?(domain: string): Promise<number | null>;
+  /** The size limit the platform applies to a new account at `address` (the API's quota), null when unknown. */
+  mailboxLimitBytes?(address: string): Promise<number | null>;
+  listAliases?(address: string): Promise<string[]>;
+  /** Idempotent: an alias already there is success. */
+  addAlias?(address: string, alias: string): Promise<{ added: boolean }>;
+  removeAlias?(address: string, alias: string): Promise<{ removed: boolean }>;
+  dnsDiagnostic?(domain: string): Promise<PlatformDnsDiagnostic>;
 }
 
 /** One resource record in presentation form: `data` is the zone-file RDATA (`10 mx.example.net.`, `"v=spf1 …"`). */

@@ -1,5 +1,5 @@
 import type { ImapFlow } from 'imapflow';
-import { closeQuietly, openImap } from '../mail/imap.ts';
+import { withPair } from '../mail/imap.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { CutoverError } from '../errors.ts';
 import type { StepContext } from './types.ts';
@@ -24,15 +24,5 @@ export async function destEndpoint(ctx: StepContext): Promise<ImapEndpoint> {
 
 /** Runs `work` with a connection to each side of the migration, both closed afterwards whatever happens. */
 export async function withBothSides<T>(ctx: StepContext, work: (source: ImapFlow, dest: ImapFlow) => Promise<T>): Promise<T> {
-  const source = await openImap(await sourceEndpoint(ctx), ctx.log);
-  try {
-    const dest = await openImap(await destEndpoint(ctx), ctx.log);
-    try {
-      return await work(source, dest);
-    } finally {
-      await closeQuietly(dest);
-    }
-  } finally {
-    await closeQuietly(source);
-  }
+  return withPair(await sourceEndpoint(ctx), await destEndpoint(ctx), ctx.log, work);
 }

@@ -13,13 +13,14 @@ export function tempDataDir(): string {
 }
 
 /** Runs the real CLI in a child process, as an admin would, against its own data directory. */
-export function cutover(args: string[], opts: { dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> & { child: ChildProcess } {
+export function cutover(args: string[], opts: { dataDir: string; env?: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult> & { child: ChildProcess } {
   let child!: ChildProcess;
   const done = new Promise<CliResult>((resolve, reject) => {
     child = spawn(process.execPath, [bin, ...args], {
       env: { ...process.env, CUTOVER_DATA_DIR: opts.dataDir, CUTOVER_CRASH_AT: '', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => { stdout += d; });

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createLedgerTables } from '../../mail/ledger-schema.ts';
 
 export async function up(db: Knex): Promise<void> {
   await db.schema.createTable('platforms', (t) => {
@@ -75,28 +76,7 @@ export async function up(db: Knex): Promise<void> {
     t.string('at').notNullable();
     t.index(['mailbox_id']);
   });
-  await db.schema.createTable('ledger', (t) => {
-    t.integer('mailbox_id').notNullable().references('mailboxes.id');
-    t.string('source_folder').notNullable();
-    t.bigInteger('uidvalidity').notNullable();
-    t.bigInteger('uid').notNullable();
-    t.string('dest_folder').notNullable();
-    t.bigInteger('dest_uid');
-    t.integer('size').notNullable();
-    t.string('fingerprint').notNullable();
-    t.integer('pass').notNullable();
-    t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
-  });
-  await db.schema.createTable('skips', (t) => {
-    t.integer('mailbox_id').notNullable().references('mailboxes.id');
-    t.string('source_folder').notNullable();
-    t.bigInteger('uidvalidity').notNullable();
-    t.bigInteger('uid').notNullable();
-    t.integer('size').notNullable();
-    t.string('kind').notNullable();
-    t.text('reason').notNullable();
-    t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
-  });
+  await createLedgerTables(db, 'mailboxes.id');
 }
 
 export async function down(db: Knex): Promise<void> {

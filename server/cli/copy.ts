@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CutoverError, formatBytes } from '../errors.ts';
+import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
+import { closeQuietly, openImap, withPair } from '../mail/imap.ts';
+import { buildFolderPlan } from '../mail/plan.ts';
+import { openStateLedger } from '../mail/state-file.ts';
+import { isLoopback } from '../net.ts';
+import type { ImapEndpoint } from '../plugins/contract.ts';
+import { EXIT, parsePositiveInt, type Io } from './output.ts';
+
+const USAGE = 'usage: cutover copy --source imaps://USER@HOST[:PORT] --source-password-file FILE --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--json] [--state FILE] …';
+
+interface ParsedUrl { user: string; host: string; port: number; implicitTls: boolean }
+
+export function parseImapUrl(text: string, flag: string): ParsedUrl {
+  const match = /^(imaps?):\/\/(.+)@(\[[0-9a-f:.]+\]|[^@/:[\]]+)(?::(\d{1,5}))?\/?$/i.exec(text.trim());
+  if (!match) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not imap://USER@HOST[:PORT] or imaps://USER@HOST[:PORT]` });
+  const implicitTls = match[1]!.toLowerCase() === 'imaps';
+  const port = match[4] ? Number(match[4]) : implicitTls ? 993 : 143;
+  if (port < 1 || port > 65535) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: port ${port} is out of range` });
+  return { user: decodeURIComponent(match[2]!), host: match[3]!.replace(/^\[|\]$/g, ''), port, implicitTls };
+}
+
+/** Secrets come from a file, an environment variable or standard input, never from the command line. */
+function readPassword(side: 'source' | 'dest', values: Record<string, unknown>, stdin: () => string): string {
+  const file = values[`${side}-password-file`] as string | undefined;
+  const env = values[`${side}-password-env`] as string | undefined;
+  const fromStdin = values[`${side}-password-stdin`] as boolean | undefined;
+  const given = [file, env, fromStdin].filter(Boolean).length;
+  if (given !== 1) throw new CutoverError('INPUT_INVALID', { detail: `give the ${side} password with exactly one of --${side}-password-file FILE, --${side}-password-env VAR, --${side}-password-stdin` });
+  if (file) {
+    try { return readFileSync(file, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
+      throw new CutoverError('INPUT_INVALID', { detail: `--${side}-password-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+    }
+  }
+  if (env) {
+    const value = process.env[env];
+    if (!value) throw new CutoverError('INPUT_INVALID', { detail: `--${side}-password-env: the variable ${env} is empty` });
+    return value;
+  }
+  return stdin();
+}
+
+function stdinLines(): () => string {
+  let lines: string[] | undefined;
+  return () => {
+    lines ??= readFileSync(0, 'utf8').split(/\r?\n/);
+    const line = lines.shift();
+    if (!line) throw new CutoverError('INPUT_INVALID', { detail: 'expected a password line on standard input' });
+    return line;
+  };
+}
+
+export function endpointFor(url: ParsedUrl, password: string, opts: { masterUser?: string; tlsVerify: boolean; allowPlaintext: boolean; ca?: string }): ImapEndpoint {
+  const plaintextAllowed = opts.allowPlaintext || isLoopback(url.host);
+  return {
+    host: url.host, port: url.port, tlsVerify: opts.tlsVerify, ca: opts.ca,
+    security: url.implicitTls ? 'tls' : plaintextAllowed ? 'starttls-optional' : 'starttls',
+    auth: opts.masterUser ? { user: opts.masterUser, pass: password, authzid: url.user } : { user: url.user, pass: password },
+  };
+}
+
+export function parseSize(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\s*([kmg]i?b?)?$/i.exec(text.trim());
+  if (!match) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not a size (examples: 25000000, 25M, 1G)` });
+  const unit = (match[2] ?? '').toLowerCase()[0];
+  return Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+}
+
+function parseDate(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new CutoverError('INPUT_INVALID', { detail: `--since: "${text}" is not a date (YYYY-MM-DD)` });
+  return date;
+}
+
+function progressLine(copied: number, bytes: number, remaining: number, startedAt: number): string {
+  const seconds = (Date.now() - startedAt) / 1000;
+  const rate = seconds > 0 ? copied / seconds : 0;
+  const eta = rate > 0 ? Math.max(0, Math.round((remaining - copied) / rate)) : undefined;
+  return `${copied}/${remaining} msgs  ${formatBytes(bytes)}  ${rate.toFixed(0)} msg/s  ETA ${eta === undefined ? '?' : `${eta} s`}`;
+}
+
+function printHuman(report: CopyReport, io: Io): void {
+  for (const f of report.folders) {
+    const extras = [f.matched && `${f.matched} already there`, f.skipped && `${f.skipped} skipped`, f.failed && `${f.failed} refused`, f.droppedFlags.length && `flags not kept: ${f.droppedFlags.join(' ')}`, f.reconnects && `${f.reconnects} reconnects`].filter(Boolean);
+    io.out(`  ${f.source} → ${f.dest}: ${f.copied} copied (${formatBytes(f.copiedBytes)})${extras.length ? `, ${extras.join(', ')}` : ''}`);
+  }
+  io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} refused`);
+}
+
+export async function copyCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      source: { type: 'string' }, dest: { type: 'string' },
+      'source-password-file': { type: 'string' }, 'source-password-env': { type: 'string' }, 'source-password-stdin': { type: 'boolean' },
+      'dest-password-file': { type: 'string' }, 'dest-password-env': { type: 'string' }, 'dest-password-stdin': { type: 'boolean' },
+      'source-auth-user': { type: 'string' }, 'dest-auth-user': { type: 'string' },
+      exclude: { type: 'string', multiple: true }, 'max-size': { type: 'string' }, since: { type: 'string' },
+      'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
+      'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
+    },
+  });
+  if (!values.source || !values.dest) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
+  const sourceUrl = parseImapUrl(values.source, '--source');
+  const destUrl = parseImapUrl(values.dest, '--dest');
+  const stdin = stdinLines();
+  const ca = values.ca ? readFileSync(values.ca, 'utf8') : undefined;
+  const common = { tlsVerify: !values['no-tls-verify'], allowPlaintext: Boolean(values['allow-plaintext']), ca };
+  const source = endpointFor(sourceUrl, readPassword('source', values, stdin), { ...common, masterUser: values['source-auth-user'] });
+  const dest = endpointFor(destUrl, readPassword('dest', values, stdin), { ...common, masterUser: values['dest-auth-user'] });
+  const selection = { maxMessageBytes: parseSize(values['max-size'], '--max-size'), since: parseDate(values.since) };
+  const concurrency = parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY;
+  if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
+
+  const { ledger, close } = await openStateLedger(values.state);
+  try {
+    const plan = await withPair(source, dest, undefined, (s, d) => buildFolderPlan(s, d, values.exclude ?? [], source.host));
+    const startedAt = Date.now();
+    const remaining = await remainingMessages(source, plan.filter((e) => !e.excluded).map((e) => e.source), await ledger.handledCount());
+    let lastLine = 0;
+    const report = await copyMailbox({
+      source, dest, plan, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
+      onProgress: ({ totalCopied, totalBytes }) => {
+        if (Date.now() - lastLine < 1000) return;
+        lastLine = Date.now();
+        io.err(progressLine(totalCopied, totalBytes, remaining, startedAt));
+      },
+    });
+    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied }));
+    else printHuman(report, io);
+    return report.failed > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    await close();
+  }
+}
+
+async function remainingMessages(endpoint: ImapEndpoint, folders: string[], handled: number): Promise<number> {
+  const client = await openImap(endpoint);
+  try {
+    const listed = await client.list({ statusQuery: { messages: true } });
+    const total = listed.filter((f) => folders.includes(f.path)).reduce((n, f) => n + (f.status?.messages ?? 0), 0);
+    return Math.max(0, total - handled);
+  } finally {
+    await closeQuietly(client);
+  }
+}

@@ -1,0 +1,34 @@
+import type { Knex } from 'knex';
+
+/**
+ * The ledger and skip list tables: in the main database (rows belong to a mailbox migration)
+ * and in the state file of a one-shot `cutover copy` (one implicit mailbox, no foreign key).
+ */
+export async function createLedgerTables(db: Knex, mailboxReference?: string): Promise<void> {
+  const mailboxColumn = (t: Knex.CreateTableBuilder) => {
+    const column = t.integer('mailbox_id').notNullable();
+    if (mailboxReference) column.references(mailboxReference);
+  };
+  await db.schema.createTable('ledger', (t) => {
+    mailboxColumn(t);
+    t.string('source_folder').notNullable();
+    t.bigInteger('uidvalidity').notNullable();
+    t.bigInteger('uid').notNullable();
+    t.string('dest_folder').notNullable();
+    t.bigInteger('dest_uid');
+    t.integer('size').notNullable();
+    t.string('fingerprint').notNullable();
+    t.integer('pass').notNullable();
+    t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
+  });
+  await db.schema.createTable('skips', (t) => {
+    mailboxColumn(t);
+    t.string('source_folder').notNullable();
+    t.bigInteger('uidvalidity').notNullable();
+    t.bigInteger('uid').notNullable();
+    t.integer('size').notNullable();
+    t.string('kind').notNullable();
+    t.text('reason').notNullable();
+    t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
+  });
+}

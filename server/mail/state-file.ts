@@ -1,0 +1,18 @@
+import knexFactory, { type Knex } from 'knex';
+import { CutoverError } from '../errors.ts';
+import { dbLedger, type LedgerStore } from './ledger.ts';
+import { createLedgerTables } from './ledger-schema.ts';
+
+const STANDALONE_MAILBOX = 0;
+
+/** The ledger of a one-shot `cutover copy`: a SQLite file (`--state`), or memory when none is given. */
+export async function openStateLedger(file?: string): Promise<{ ledger: LedgerStore; close(): Promise<void> }> {
+  const db: Knex = knexFactory({ client: 'sqlite3', connection: { filename: file ?? ':memory:' }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
+  try {
+    if (!(await db.schema.hasTable('ledger'))) await createLedgerTables(db);
+  } catch (err) {
+    await db.destroy();
+    throw new CutoverError('INPUT_INVALID', { detail: `--state ${file}: not a usable state file (${(err as Error).message})` });
+  }
+  return { ledger: dbLedger(db, STANDALONE_MAILBOX), close: () => db.destroy() };
+}
