@@ -124,6 +124,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
     let lastLine = 0;
     const report = await copyMailbox({
       source, dest, plan, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
+      memoryBudgetBytes: process.env.CUTOVER_COPY_BUDGET_MB ? Number(process.env.CUTOVER_COPY_BUDGET_MB) * 1024 * 1024 : undefined,
       onProgress: ({ totalCopied, totalBytes }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();

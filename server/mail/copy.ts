@@ -7,7 +7,8 @@ import { mapImapError } from './imap.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
 import type { LedgerStore } from './ledger.ts';
-import { ConnectionPool } from './pool.ts';
+import type { Pool } from './pool.ts';
+import { appenderPool, imapPool } from './pools.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -32,7 +33,7 @@ export interface CopyOptions {
 export interface CopyReport { folders: FolderReport[]; copied: number; bytes: number; matched: number; skipped: number; failed: number; reconnects: number; seconds: number }
 
 export const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_BUDGET = 64 * 1024 * 1024;
+const DEFAULT_BUDGET = 48 * 1024 * 1024;
 
 /**
  * Copies every selected message the ledger does not know yet; the same call is the full copy
@@ -42,18 +43,19 @@ const DEFAULT_BUDGET = 64 * 1024 * 1024;
 export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const started = Date.now();
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  const sources = new ConnectionPool(options.source, concurrency, options.log);
-  const dests = new ConnectionPool(options.dest, concurrency, options.log);
+  const sources = imapPool(options.source, concurrency, options.log);
+  const dests = imapPool(options.dest, concurrency, options.log);
+  const appenders = appenderPool(options.dest, concurrency);
   try {
     const active = options.plan.filter((entry) => !entry.excluded);
     const order = await biggestFirst(sources, active);
-    if (!options.dryRun) await withConnection(dests, (dest) => ensureDestFolders(dest, active, options.dest.host));
+    if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, active, options.dest.host));
     const buffer = new LedgerBuffer(options.ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET);
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
-      sources, dests, destHost: options.dest.host, ledger: options.ledger, buffer, budget, pass: options.pass,
+      sources, dests, appenders, destHost: options.dest.host, ledger: options.ledger, buffer, budget, pass: options.pass,
       selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
@@ -79,26 +81,13 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       failed: total('failed'), reconnects: total('reconnects'), seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    await sources.close();
-    await dests.close();
-  }
-}
-
-async function withConnection<T>(pool: ConnectionPool, work: (client: ImapFlow) => Promise<T>): Promise<T> {
-  const client = await pool.acquire();
-  let healthy = false;
-  try {
-    const result = await work(client);
-    healthy = true;
-    return result;
-  } finally {
-    pool.release(client, healthy);
+    await Promise.all([sources.close(), dests.close(), appenders.close()]);
   }
 }
 
 // The longest folder bounds the whole copy, so it starts first.
-async function biggestFirst(sources: ConnectionPool, plan: FolderPlanEntry[]): Promise<FolderPlanEntry[]> {
-  const sizes = await withConnection(sources, async (client) => {
+async function biggestFirst(sources: Pool<ImapFlow>, plan: FolderPlanEntry[]): Promise<FolderPlanEntry[]> {
+  const sizes = await sources.use(async (client) => {
     const listed = await client.list({ statusQuery: { messages: true } });
     return new Map(listed.map((f) => [f.path, f.status?.messages ?? 0]));
   });

@@ -6,8 +6,12 @@ import { fingerprint, headerBytes } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
-import type { LedgerStore } from './ledger.ts';
-import type { ConnectionPool } from './pool.ts';
+import type { LedgerEntry, LedgerStore } from './ledger.ts';
+import type { Pool } from './pool.ts';
+import type { PipelinedAppender } from './wire/appender.ts';
+import type { AppendItem, AppendOutcome } from './wire/appender.ts';
+import { isWritableFlag } from './wire/syntax.ts';
+import { imapflowTarget, pipelinedTarget, type AppendTarget } from './writer.ts';
 import { AsyncQueue } from './queue.ts';
 import { isTransient, laneBackoffMs } from './transient.ts';
 
@@ -29,8 +33,10 @@ export interface FolderReport {
 }
 
 export interface LaneContext {
-  sources: ConnectionPool;
-  dests: ConnectionPool;
+  sources: Pool<ImapFlow>;
+  /** Destination sessions for folder inspection, and for appending where the server cannot pipeline. */
+  dests: Pool<ImapFlow>;
+  appenders: Pool<PipelinedAppender>;
   destHost: string;
   ledger: LedgerStore;
   buffer: LedgerBuffer;
@@ -43,8 +49,8 @@ export interface LaneContext {
 }
 
 const MAX_LANE_ATTEMPTS = 6;
-const FETCH_BATCH_MESSAGES = 500;
-const FETCH_BATCH_BYTES = 64 * 1024 * 1024;
+const FETCH_BATCH_MESSAGES = 200;
+const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 
 type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate'>;
 
@@ -117,87 +123,137 @@ async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: La
 
 interface Fetched { msg: FetchMessageObject; size: number }
 
+const BATCH_BYTES = 16 * 1024 * 1024;
+
 async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], ctx: LaneContext, report: FolderReport): Promise<void> {
-  const dest = await ctx.dests.acquire();
-  let destHealthy = false;
+  const { alreadyThere, accepts } = await ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
   const queue = new AsyncQueue<Fetched>();
   const abort = new AbortController();
-  try {
-    const { alreadyThere, accepts } = await inspectDest(dest, entry, uidValidity, ctx.ledger);
-    // The reader runs ahead of the writer as far as the byte budget allows, so the source
-    // server reads the next message while the destination server stores the current one.
-    const reader = (async () => {
-      try {
-        for (const batch of batches(messages)) {
-          const uids = batch.map((m) => m.uid).join(',');
-          for await (const msg of source.fetch(uids, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
-            const size = msg.source?.length ?? 0;
-            await ctx.budget.acquire(size, abort.signal);
-            queue.push({ msg, size });
-          }
-        }
-        queue.end();
-      } catch (err) {
-        queue.fail(err as Error);
-        throw err;
-      }
-    })();
+  // The reader runs ahead of the writer as far as the byte budget allows, so the source
+  // server reads the next messages while the destination server stores the current ones.
+  const reader = (async () => {
     try {
-      for await (const { msg, size } of queue) {
+      for (const batch of batches(messages)) {
+        // Reserved before the FETCH goes out: what imapflow buffers while parsing counts too.
+        await ctx.budget.acquire(batch.bytes, abort.signal);
+        const reserved = new Map(batch.messages.map((m) => [m.uid, reservation(m.size ?? 0)]));
         try {
-          await copyMessage(dest, entry, msg, uidValidity, alreadyThere, accepts, ctx, report);
+          const uids = batch.messages.map((m) => m.uid).join(',');
+          for await (const msg of source.fetch(uids, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
+            queue.push({ msg, size: reserved.get(msg.uid) ?? 0 });
+            reserved.delete(msg.uid);
+          }
         } finally {
-          ctx.budget.release(size);
+          // Messages the server did not return (expunged meanwhile) give their share back.
+          for (const size of reserved.values()) ctx.budget.release(size);
         }
       }
+      queue.end();
     } catch (err) {
-      abort.abort(err);
-      for (const left of queue.drain()) ctx.budget.release(left.size);
-      await reader.catch(() => undefined);
+      queue.fail(err as Error);
       throw err;
     }
-    await reader;
-    destHealthy = true;
-  } finally {
-    ctx.dests.release(dest, destHealthy);
+  })();
+  try {
+    await withAppendTarget(ctx, async (target) => {
+      for (;;) {
+        const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
+        if (!batch) break;
+        try {
+          await writeBatch(target, entry, batch.map((f) => f.msg), uidValidity, alreadyThere, accepts, ctx, report);
+        } finally {
+          for (const f of batch) ctx.budget.release(f.size);
+        }
+      }
+    });
+  } catch (err) {
+    abort.abort(err);
+    for (const left of queue.drain()) ctx.budget.release(left.size);
+    await reader.catch(() => undefined);
+    throw err;
+  }
+  await reader;
+}
+
+// The pipelined appender when the server allows it (LITERAL+ and MULTIAPPEND), imapflow otherwise.
+async function withAppendTarget(ctx: LaneContext, work: (target: AppendTarget) => Promise<void>): Promise<void> {
+  const appender = await ctx.appenders.acquire();
+  if (appender.pipelines) {
+    let healthy = false;
+    try {
+      await work(pipelinedTarget(appender));
+      healthy = true;
+    } finally {
+      ctx.appenders.release(appender, healthy);
+    }
+    return;
+  }
+  ctx.appenders.release(appender, true);
+  await ctx.dests.use((dest) => work(imapflowTarget(dest)));
+}
+
+interface Pending { msg: FetchMessageObject; item: AppendItem; base: Omit<LedgerEntry, 'destUid'> }
+
+async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, messages: FetchMessageObject[], uidValidity: string,
+  alreadyThere: Map<string, number[]>, accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport): Promise<void> {
+  const pending: Pending[] = [];
+  for (const msg of messages) {
+    const content = msg.source!;
+    const size = msg.size ?? content.length;
+    const print = fingerprint(headerBytes(content), size, msg.internalDate);
+    const base = { sourceFolder: entry.source, uidValidity, uid: msg.uid, destFolder: entry.dest, size, fingerprint: print, pass: ctx.pass };
+    const matched = alreadyThere.get(print)?.shift();
+    if (matched !== undefined) {
+      await ctx.buffer.add({ ...base, destUid: matched });
+      report.matched++;
+      continue;
+    }
+    pending.push({ msg, base, item: { content, flags: keptFlags(msg, accepts, report), internalDate: msg.internalDate ? new Date(msg.internalDate) : undefined } });
+  }
+  if (!pending.length) return;
+  const outcome = await target.append(entry.dest, pending.map((p) => p.item));
+  if (outcome.ok) {
+    await recordAppended(pending, outcome.uids, ctx, report);
+    return;
+  }
+  throwIfTransient(outcome);
+  // A batch is all or nothing: find the refused message(s) by sending them one by one.
+  for (const one of pending) {
+    const single = pending.length === 1 ? outcome : await target.append(entry.dest, [one.item]);
+    if (single.ok) {
+      await recordAppended([one], single.uids, ctx, report);
+      continue;
+    }
+    throwIfTransient(single);
+    await ctx.ledger.skip({ ...one.base, kind: 'refused', reason: `${single.status}${single.code ? ` [${single.code}]` : ''} ${single.text}`.trim() });
+    report.failed++;
   }
 }
 
-async function copyMessage(dest: ImapFlow, entry: FolderPlanEntry, msg: FetchMessageObject, uidValidity: string,
-  alreadyThere: Map<string, number[]>, accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport): Promise<void> {
-  const content = msg.source!;
-  const size = msg.size ?? content.length;
-  const print = fingerprint(headerBytes(content), size, msg.internalDate);
-  const base = { sourceFolder: entry.source, uidValidity, uid: msg.uid, destFolder: entry.dest, size, fingerprint: print, pass: ctx.pass };
-  const matched = alreadyThere.get(print)?.shift();
-  if (matched !== undefined) {
-    await ctx.buffer.add({ ...base, destUid: matched });
-    report.matched++;
-    return;
+async function recordAppended(appended: Pending[], uids: Array<number | null>, ctx: LaneContext, report: FolderReport): Promise<void> {
+  for (const [i, one] of appended.entries()) {
+    crashpoint('copy:after-append');
+    await ctx.buffer.add({ ...one.base, destUid: uids[i] ?? null });
+    report.copied++;
+    report.copiedBytes += one.base.size;
   }
+  ctx.onProgress?.(report);
+}
+
+function throwIfTransient(outcome: Exclude<AppendOutcome, { ok: true }>): void {
+  const err = Object.assign(new Error(outcome.text), { responseStatus: outcome.status, responseText: outcome.text, serverResponseCode: outcome.code });
+  if (isTransient(err)) throw err;
+}
+
+// \Recent is the server's own; flags the folder does not keep, or that are not valid atoms, are dropped and reported.
+function keptFlags(msg: FetchMessageObject, accepts: (flag: string) => boolean, report: FolderReport): string[] {
   const flags: string[] = [];
   for (const flag of msg.flags ?? []) {
     if (flag === '\\Recent') continue;
-    if (accepts(flag)) flags.push(flag);
+    if (accepts(flag) && isWritableFlag(flag)) flags.push(flag);
     else if (!report.droppedFlags.includes(flag)) report.droppedFlags.push(flag);
   }
-  let result: { uid?: number } | false;
-  try {
-    result = await dest.append(entry.dest, content, flags, msg.internalDate);
-  } catch (err) {
-    const e = err as { responseStatus?: string; responseText?: string; serverResponseCode?: string; message: string };
-    if (!isTransient(err) && (e.responseStatus === 'NO' || e.responseStatus === 'BAD' || e.serverResponseCode === 'APPENDLIMIT')) {
-      await ctx.ledger.skip({ ...base, kind: 'refused', reason: e.responseText || e.message });
-      report.failed++;
-      return;
-    }
-    throw err;
-  }
-  crashpoint('copy:after-append');
-  await ctx.buffer.add({ ...base, destUid: result && result.uid ? result.uid : null });
-  report.copied++;
-  report.copiedBytes += size;
-  ctx.onProgress?.(report);
+  return flags;
 }
 
 function unselectedReason(msg: Listed, selection: Selection): { kind: 'too-big' | 'excluded'; text: string } | undefined {
@@ -210,19 +266,24 @@ function unselectedReason(msg: Listed, selection: Selection): { kind: 'too-big' 
   return undefined;
 }
 
-function* batches(messages: Listed[]): Generator<Listed[]> {
+// imapflow gathers a literal in chunks and then joins them, so a large message is briefly held twice.
+function reservation(size: number): number {
+  return size > 1024 * 1024 ? 2 * size : size;
+}
+
+function* batches(messages: Listed[]): Generator<{ messages: Listed[]; bytes: number }> {
   let batch: Listed[] = [];
   let bytes = 0;
   for (const msg of messages) {
     if (batch.length && (batch.length >= FETCH_BATCH_MESSAGES || bytes + (msg.size ?? 0) > FETCH_BATCH_BYTES)) {
-      yield batch;
+      yield { messages: batch, bytes };
       batch = [];
       bytes = 0;
     }
     batch.push(msg);
-    bytes += msg.size ?? 0;
+    bytes += reservation(msg.size ?? 0);
   }
-  if (batch.length) yield batch;
+  if (batch.length) yield { messages: batch, bytes };
 }
 
 /**

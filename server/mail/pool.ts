@@ -1,58 +1,73 @@
-import type { ImapFlow } from 'imapflow';
-import type { Logger } from '../log.ts';
-import type { ImapEndpoint } from '../plugins/contract.ts';
-import { closeQuietly, openImap } from './imap.ts';
+/** How a pool makes, checks and ends one kind of connection. */
+export interface PoolKind<T> {
+  open(): Promise<T>;
+  usable(item: T): boolean;
+  destroy(item: T): void;
+  close(item: T): Promise<void>;
+}
 
 /**
  * Connections to one account, at most `max` open at once (Dovecot allows 10 per user and IP by
- * default). A connection comes back healthy or is closed; a lane that lost its connection simply
- * acquires a fresh one.
+ * default). A connection comes back healthy or is destroyed; whoever lost one simply acquires a
+ * fresh one.
  */
-export class ConnectionPool {
-  private readonly idle: ImapFlow[] = [];
-  private readonly waiters: Array<(client: ImapFlow | null) => void> = [];
+export class Pool<T> {
+  private readonly idle: T[] = [];
+  private readonly waiters: Array<(item: T | null) => void> = [];
   private open = 0;
 
-  constructor(private readonly endpoint: ImapEndpoint, private readonly max: number, private readonly log?: Logger) {}
+  constructor(private readonly kind: PoolKind<T>, private readonly max: number) {}
 
-  async acquire(): Promise<ImapFlow> {
+  async acquire(): Promise<T> {
     const ready = this.idle.pop();
     if (ready) return ready;
     if (this.open < this.max) {
       this.open++;
       try {
-        return await openImap(this.endpoint, this.log);
+        return await this.kind.open();
       } catch (err) {
         this.open--;
         this.handOver(null);
         throw err;
       }
     }
-    const handed = await new Promise<ImapFlow | null>((resolve) => this.waiters.push(resolve));
+    const handed = await new Promise<T | null>((resolve) => this.waiters.push(resolve));
     return handed ?? this.acquire();
   }
 
-  release(client: ImapFlow, healthy: boolean): void {
-    if (healthy && client.usable) {
-      if (!this.handOver(client)) this.idle.push(client);
+  release(item: T, healthy: boolean): void {
+    if (healthy && this.kind.usable(item)) {
+      if (!this.handOver(item)) this.idle.push(item);
       return;
     }
     this.open--;
-    client.close();
+    this.kind.destroy(item);
     this.handOver(null);
   }
 
+  async use<R>(work: (item: T) => Promise<R>): Promise<R> {
+    const item = await this.acquire();
+    let healthy = false;
+    try {
+      const result = await work(item);
+      healthy = true;
+      return result;
+    } finally {
+      this.release(item, healthy);
+    }
+  }
+
   // A waiter gets the connection itself, or null meaning "a slot is free, open your own".
-  private handOver(client: ImapFlow | null): boolean {
+  private handOver(item: T | null): boolean {
     const waiter = this.waiters.shift();
     if (!waiter) return false;
-    waiter(client);
+    waiter(item);
     return true;
   }
 
   async close(): Promise<void> {
-    const clients = this.idle.splice(0);
-    this.open -= clients.length;
-    await Promise.all(clients.map(closeQuietly));
+    const items = this.idle.splice(0);
+    this.open -= items.length;
+    await Promise.all(items.map((item) => this.kind.close(item)));
   }
 }

@@ -31,6 +31,27 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     waiter?.();
   }
 
+  /**
+   * Waits for at least one item, then takes what is already there up to the limits: a batch never
+   * waits for more items to arrive, so a slow producer does not delay the consumer.
+   */
+  async nextBatch(maxItems: number, maxBytes: number, sizeOf: (item: T) => number): Promise<T[] | undefined> {
+    for (;;) {
+      if (this.error) throw this.error;
+      if (this.items.length) break;
+      if (this.ended) return undefined;
+      await new Promise<void>((resolve) => { this.waiter = resolve; });
+    }
+    const batch: T[] = [this.items.shift()!];
+    let bytes = sizeOf(batch[0]!);
+    while (this.items.length && batch.length < maxItems && bytes + sizeOf(this.items[0]!) <= maxBytes) {
+      const item = this.items.shift()!;
+      bytes += sizeOf(item);
+      batch.push(item);
+    }
+    return batch;
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       if (this.error) throw this.error;

@@ -1,0 +1,258 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { CutoverError } from '../../errors.ts';
+import type { ImapEndpoint } from '../../plugins/contract.ts';
+import { encodeMailboxName } from './mutf7.ts';
+import { appendedUids, imapDateTime, parseTagged, quoted, type TaggedResponse } from './syntax.ts';
+
+export interface AppendItem { content: Buffer; flags: string[]; internalDate?: Date }
+
+export type AppendOutcome =
+  | { ok: true; uids: Array<number | null> }
+  | { ok: false; status: 'NO' | 'BAD'; code?: string; text: string };
+
+const IDLE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * A destination connection that does one thing fast: APPEND. Messages go out as non-synchronising
+ * literals (LITERAL+), many per command (MULTIAPPEND), so neither the client nor the server waits
+ * on a round trip per message, and Dovecot stores a whole batch in one transaction. imapflow 2.1.2
+ * sends one synchronising APPEND at a time (see the README's benchmark notes for the figures).
+ */
+export class PipelinedAppender {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly waiters: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
+  private readonly lines: string[] = [];
+  private failure?: Error;
+  private tagCounter = 0;
+  capabilities = new Set<string>();
+
+  private constructor(private socket: net.Socket, private readonly host: string) {
+    this.listen(socket);
+  }
+
+  static async connect(endpoint: ImapEndpoint): Promise<PipelinedAppender> {
+    const socket = await openSocket(endpoint);
+    const session = new PipelinedAppender(socket, endpoint.host);
+    try {
+      await session.handshake(endpoint);
+      return session;
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+  }
+
+  /** True when batches can go out without waiting for continuation requests. */
+  get pipelines(): boolean {
+    return this.capabilities.has('LITERAL+') && this.capabilities.has('MULTIAPPEND');
+  }
+
+  get usable(): boolean {
+    return !this.failure && !this.socket.destroyed;
+  }
+
+  /** One APPEND command carrying every item; the server stores all of them or none. */
+  async append(folder: string, items: AppendItem[]): Promise<AppendOutcome> {
+    const tag = this.nextTag();
+    const parts: Buffer[] = [Buffer.from(`${tag} APPEND ${quoted(encodeMailboxName(folder))}`)];
+    for (const item of items) {
+      const date = item.internalDate ? ` ${imapDateTime(item.internalDate)}` : '';
+      // literal8 (~{n+}) only where the content holds a NUL byte, as RFC 3516 requires.
+      const binary = this.capabilities.has('BINARY') && item.content.includes(0) ? '~' : '';
+      parts.push(Buffer.from(` (${item.flags.join(' ')})${date} ${binary}{${item.content.length}+}\r\n`), item.content);
+    }
+    parts.push(Buffer.from('\r\n'));
+    await this.write(parts);
+    const response = await this.tagged(tag);
+    if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
+    const assigned = appendedUids(response.code)?.uids ?? [];
+    return { ok: true, uids: items.map((_, i) => (assigned.length === items.length ? assigned[i]! : null)) };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private nextTag(): string {
+    this.tagCounter += 1;
+    return `A${this.tagCounter}`;
+  }
+
+  private async handshake(endpoint: ImapEndpoint): Promise<void> {
+    const greeting = await this.line();
+    if (!greeting.startsWith('* OK') && !greeting.startsWith('* PREAUTH')) throw this.connectionError(`unexpected greeting: ${greeting.slice(0, 200)}`);
+    await this.refreshCapabilities(greeting);
+    if (endpoint.security === 'starttls' || endpoint.security === 'starttls-optional') {
+      if (this.capabilities.has('STARTTLS')) {
+        await this.command('STARTTLS');
+        this.socket = await upgrade(this.socket, endpoint);
+        this.listen(this.socket);
+        await this.refreshCapabilities();
+      } else if (endpoint.security === 'starttls') {
+        throw new CutoverError('TLS_FAILED', { host: endpoint.host, detail: 'the server does not offer STARTTLS' });
+      }
+    }
+    if (!greeting.startsWith('* PREAUTH')) await this.login(endpoint);
+    await this.refreshCapabilities();
+  }
+
+  private async login(endpoint: ImapEndpoint): Promise<void> {
+    const { user, pass, authzid } = endpoint.auth;
+    let response: TaggedResponse;
+    if (this.capabilities.has('AUTH=PLAIN')) {
+      const token = Buffer.from(`${authzid ?? ''}\0${user}\0${pass}`).toString('base64');
+      const tag = this.nextTag();
+      if (this.capabilities.has('SASL-IR')) {
+        await this.write([Buffer.from(`${tag} AUTHENTICATE PLAIN ${token}\r\n`)]);
+      } else {
+        await this.write([Buffer.from(`${tag} AUTHENTICATE PLAIN\r\n`)]);
+        await this.continuation();
+        await this.write([Buffer.from(`${token}\r\n`)]);
+      }
+      response = await this.tagged(tag);
+    } else {
+      if (authzid) throw new CutoverError('IMAP_FAILED', { host: this.host, command: 'LOGIN', detail: 'the server offers no AUTH=PLAIN, which a master-user login needs' });
+      response = await this.commandResponse(`LOGIN ${quoted(user)} ${quoted(pass)}`);
+    }
+    if (response.status !== 'OK') {
+      if (response.code?.toUpperCase() === 'UNAVAILABLE') throw this.connectionError(response.text);
+      throw new CutoverError('AUTH_FAILED', { host: this.host });
+    }
+  }
+
+  private async refreshCapabilities(line?: string): Promise<void> {
+    const fromLine = line && /\[CAPABILITY ([^\]]+)\]/i.exec(line);
+    if (fromLine) {
+      this.capabilities = new Set(fromLine[1]!.toUpperCase().split(' '));
+      return;
+    }
+    const tag = this.nextTag();
+    await this.write([Buffer.from(`${tag} CAPABILITY\r\n`)]);
+    const caps = new Set<string>();
+    for (;;) {
+      const next = await this.line();
+      if (/^\* CAPABILITY /i.test(next)) for (const c of next.slice(13).toUpperCase().split(' ')) caps.add(c);
+      const done = parseTagged(next);
+      if (done?.tag === tag) break;
+    }
+    this.capabilities = caps;
+  }
+
+  private async command(text: string): Promise<void> {
+    const response = await this.commandResponse(text);
+    if (response.status !== 'OK') throw new CutoverError('IMAP_FAILED', { host: this.host, command: text.split(' ')[0]!, detail: response.text });
+  }
+
+  private async commandResponse(text: string): Promise<TaggedResponse> {
+    const tag = this.nextTag();
+    await this.write([Buffer.from(`${tag} ${text}\r\n`)]);
+    return this.tagged(tag);
+  }
+
+  private async tagged(tag: string): Promise<TaggedResponse> {
+    for (;;) {
+      const line = await this.line();
+      const response = parseTagged(line);
+      if (response?.tag === tag) return response;
+      if (line.startsWith('* BYE')) throw this.connectionError(line);
+    }
+  }
+
+  private async continuation(): Promise<void> {
+    for (;;) {
+      const line = await this.line();
+      if (line.startsWith('+')) return;
+      if (parseTagged(line)) throw new CutoverError('IMAP_FAILED', { host: this.host, command: 'AUTHENTICATE', detail: line });
+    }
+  }
+
+  private write(parts: Buffer[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) { reject(this.failure); return; }
+      const socket = this.socket;
+      let ok = true;
+      for (const part of parts) ok = socket.write(part);
+      if (ok) { resolve(); return; }
+      // Wait for the kernel to take the data, so a batch is not held twice in memory.
+      const onDrain = () => { socket.off('close', onClose); resolve(); };
+      const onClose = () => { socket.off('drain', onDrain); reject(this.failure ?? this.connectionError('connection closed')); };
+      socket.once('drain', onDrain);
+      socket.once('close', onClose);
+    });
+  }
+
+  private line(): Promise<string> {
+    const ready = this.lines.shift();
+    if (ready !== undefined) return Promise.resolve(ready);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.removeAllListeners('data');
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => this.fail(this.connectionError('no answer for 5 minutes', 'ETIMEOUT')));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(this.connectionError('connection closed', 'NoConnection')));
+  }
+
+  // Server answers to APPEND are short lines; a literal in an untagged answer is skipped whole.
+  private skip = 0;
+
+  private receive(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    for (;;) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, this.buffer.length);
+        this.buffer = this.buffer.subarray(n);
+        this.skip -= n;
+        if (this.skip > 0) return;
+      }
+      const end = this.buffer.indexOf('\r\n');
+      if (end === -1) return;
+      const line = this.buffer.subarray(0, end).toString('utf8');
+      this.buffer = this.buffer.subarray(end + 2);
+      const literal = /\{(\d+)\+?\}$/.exec(line);
+      if (literal) this.skip = Number(literal[1]);
+      const waiter = this.waiters.shift();
+      if (waiter) waiter.resolve(line);
+      else this.lines.push(line);
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+    this.socket.destroy();
+  }
+
+  private connectionError(detail: string, code = 'NoConnection'): Error {
+    return Object.assign(new Error(`${this.host}: ${detail}`), { code });
+  }
+}
+
+function openSocket(endpoint: ImapEndpoint): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const options = { host: endpoint.host, port: endpoint.port, timeout: 30_000 };
+    const socket = endpoint.security === 'tls'
+      ? tls.connect({ ...options, servername: net.isIP(endpoint.host) ? undefined : endpoint.host, rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca })
+      : net.connect(options);
+    const event = endpoint.security === 'tls' ? 'secureConnect' : 'connect';
+    socket.once(event, () => { socket.setTimeout(0); socket.removeAllListeners('error'); resolve(socket); });
+    socket.once('timeout', () => { socket.destroy(); reject(Object.assign(new Error('connection timed out'), { code: 'CONNECT_TIMEOUT' })); });
+    socket.once('error', reject);
+  });
+}
+
+function upgrade(socket: net.Socket, endpoint: ImapEndpoint): Promise<net.Socket> {
+  socket.removeAllListeners('data');
+  socket.removeAllListeners('close');
+  socket.removeAllListeners('error');
+  return new Promise((resolve, reject) => {
+    const secure = tls.connect({ socket, servername: net.isIP(endpoint.host) ? undefined : endpoint.host, rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca });
+    secure.once('secureConnect', () => { secure.removeAllListeners('error'); resolve(secure); });
+    secure.once('error', reject);
+  });
+}

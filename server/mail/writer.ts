@@ -1,0 +1,32 @@
+import type { ImapFlow } from 'imapflow';
+import type { AppendItem, AppendOutcome, PipelinedAppender } from './wire/appender.ts';
+
+/** Where a lane's messages go: many per command through the pipelined appender, or one at a time through imapflow. */
+export interface AppendTarget {
+  readonly maxBatch: number;
+  append(folder: string, items: AppendItem[]): Promise<AppendOutcome>;
+}
+
+export const PIPELINED_BATCH = 64;
+
+export function pipelinedTarget(appender: PipelinedAppender): AppendTarget {
+  return { maxBatch: PIPELINED_BATCH, append: (folder, items) => appender.append(folder, items) };
+}
+
+/** For servers without LITERAL+ and MULTIAPPEND. The client must have no mailbox selected (imapflow 2.1.2 filters flags against it). */
+export function imapflowTarget(client: ImapFlow): AppendTarget {
+  return {
+    maxBatch: 1,
+    async append(folder, [item]) {
+      try {
+        const result = await client.append(folder, item!.content, item!.flags, item!.internalDate);
+        return { ok: true, uids: [result && result.uid ? result.uid : null] };
+      } catch (err) {
+        const e = err as { responseStatus?: string; responseText?: string; serverResponseCode?: string; message: string };
+        if (e.responseStatus === 'NO' || e.responseStatus === 'BAD') return { ok: false, status: e.responseStatus, code: e.serverResponseCode, text: e.responseText || e.message };
+        if (e.serverResponseCode === 'APPENDLIMIT') return { ok: false, status: 'NO', code: 'TOOBIG', text: e.message };
+        throw err;
+      }
+    },
+  };
+}
