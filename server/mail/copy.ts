@@ -6,7 +6,7 @@ import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
-import type { LedgerStore } from './ledger.ts';
+import type { Checkpoint, LedgerStore } from './ledger.ts';
 import type { Pool } from './pool.ts';
 import { appenderPool, imapPool } from './pools.ts';
 
@@ -48,7 +48,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const appenders = appenderPool(options.dest, concurrency);
   try {
     const active = options.plan.filter((entry) => !entry.excluded);
-    const order = await biggestFirst(sources, active);
+    const statuses = await folderStatuses(sources);
+    const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
     if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, active, options.dest.host));
     const buffer = new LedgerBuffer(options.ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET);
@@ -70,7 +71,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const worker = async () => {
       while (next < order.length) {
         const entry = order[next++]!;
-        reports.set(entry.source, entry.selectable ? await copyFolderLane(entry, lane) : emptyReport(entry));
+        const checkpoint = await options.ledger.checkpoint(entry.source);
+        const unchanged = checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await options.ledger.refusedUids(entry.source)).length === 0;
+        reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, order.length) }, worker));
@@ -85,13 +88,19 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   }
 }
 
-// The longest folder bounds the whole copy, so it starts first.
-async function biggestFirst(sources: Pool<ImapFlow>, plan: FolderPlanEntry[]): Promise<FolderPlanEntry[]> {
-  const sizes = await sources.use(async (client) => {
-    const listed = await client.list({ statusQuery: { messages: true } });
-    return new Map(listed.map((f) => [f.path, f.status?.messages ?? 0]));
+interface FolderStatus { messages: number; uidNext: number; uidValidity: string }
+
+// One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
+// copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
+async function folderStatuses(sources: Pool<ImapFlow>): Promise<Map<string, FolderStatus>> {
+  return sources.use(async (client) => {
+    const listed = await client.list({ statusQuery: { messages: true, uidNext: true, uidValidity: true } });
+    return new Map(listed.map((f) => [f.path, { messages: f.status?.messages ?? 0, uidNext: Number(f.status?.uidNext ?? 0), uidValidity: String(f.status?.uidValidity ?? '') }]));
   });
-  return [...plan].sort((a, b) => (sizes.get(b.source) ?? 0) - (sizes.get(a.source) ?? 0));
+}
+
+function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): boolean {
+  return status !== undefined && status.uidValidity === checkpoint.uidValidity && status.uidNext > 0 && status.uidNext <= checkpoint.uidNext;
 }
 
 async function ensureDestFolders(dest: ImapFlow, plan: FolderPlanEntry[], host: string): Promise<void> {

@@ -6,7 +6,7 @@ import { fingerprint, headerBytes } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
-import type { LedgerEntry, LedgerStore } from './ledger.ts';
+import type { Checkpoint, LedgerEntry, LedgerStore } from './ledger.ts';
 import type { Pool } from './pool.ts';
 import type { PipelinedAppender } from './wire/appender.ts';
 import type { AppendItem, AppendOutcome } from './wire/appender.ts';
@@ -66,11 +66,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * restarts the lane after a pause; the ledger and the fingerprints make the restart resume
  * exactly where the copy stood.
  */
-export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext): Promise<FolderReport> {
+export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, checkpoint?: Checkpoint): Promise<FolderReport> {
   const report = emptyReport(entry);
   for (let attempt = 1; ; attempt++) {
     try {
-      await runLane(entry, ctx, report);
+      await runLane(entry, ctx, report, checkpoint);
       await ctx.buffer.flush();
       return report;
     } catch (err) {
@@ -83,14 +83,19 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext): 
   }
 }
 
-async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport): Promise<void> {
+async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, checkpoint?: Checkpoint): Promise<void> {
   const source = await ctx.sources.acquire();
   let sourceHealthy = false;
   try {
     const lock = await source.getMailboxLock(entry.source, { readOnly: true });
     try {
-      const pending = await pendingMessages(source, entry, ctx, report);
+      const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
+      const pending = await pendingMessages(source, entry, ctx, report, checkpoint);
       if (pending.messages.length && !ctx.dryRun) await transfer(source, entry, pending.uidValidity, pending.messages, ctx, report);
+      if (!ctx.dryRun && uidNext > 0) {
+        await ctx.buffer.flush();
+        await ctx.ledger.saveCheckpoint(entry.source, { uidValidity: pending.uidValidity, uidNext });
+      }
     } finally {
       lock.release();
     }
@@ -100,14 +105,19 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   }
 }
 
-async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport): Promise<{ uidValidity: string; messages: Listed[] }> {
+// Only UIDs from the last complete pass on (under the same UIDVALIDITY) can be new: a delta pass
+// costs what changed, not the size of the folder.
+async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, checkpoint?: Checkpoint): Promise<{ uidValidity: string; messages: Listed[] }> {
   const mailbox = source.mailbox;
   if (!mailbox || mailbox.exists === 0) return { uidValidity: String(mailbox ? mailbox.uidValidity : 0), messages: [] };
   const uidValidity = String(mailbox.uidValidity);
+  const from = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.uidNext : 1;
   const handled = await ctx.ledger.handledUids(entry.source, uidValidity);
+  const retry = from > 1 ? (await ctx.ledger.refusedUids(entry.source)).filter((uid) => uid < from) : [];
   const messages: Listed[] = [];
-  for await (const msg of source.fetch('1:*', { uid: true, size: true, internalDate: true }, { uid: true })) {
-    if (handled.has(msg.uid)) continue;
+  for await (const msg of source.fetch([...retry, `${from}:*`].join(','), { uid: true, size: true, internalDate: true }, { uid: true })) {
+    // "n:*" names the last message even when its UID is below n.
+    if ((msg.uid < from && !retry.includes(msg.uid)) || handled.has(msg.uid)) continue;
     const reason = unselectedReason(msg, ctx.selection);
     if (!reason) { messages.push({ uid: msg.uid, size: msg.size, internalDate: msg.internalDate }); continue; }
     if (!ctx.dryRun) await ctx.ledger.skip({ sourceFolder: entry.source, uidValidity, uid: msg.uid, size: msg.size ?? 0, kind: reason.kind, reason: reason.text });

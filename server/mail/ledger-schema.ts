@@ -32,3 +32,15 @@ export async function createLedgerTables(db: Knex, mailboxReference?: string): P
     t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
   });
 }
+
+/** Where each source folder's last complete pass stood: a later pass fetches only UIDs from here on. */
+export async function createCheckpointTable(db: Knex, mailboxReference?: string): Promise<void> {
+  await db.schema.createTable('checkpoints', (t) => {
+    const column = t.integer('mailbox_id').notNullable();
+    if (mailboxReference) column.references(mailboxReference);
+    t.string('source_folder').notNullable();
+    t.bigInteger('uidvalidity').notNullable();
+    t.bigInteger('uid_next').notNullable();
+    t.primary(['mailbox_id', 'source_folder']);
+  });
+}

@@ -22,6 +22,8 @@ export interface SkipEntry {
 
 export interface FolderTally { messages: number; bytes: number }
 
+export interface Checkpoint { uidValidity: string; uidNext: number }
+
 /** Where the copy engine remembers what it moved: rows in the database, or a state file for `cutover copy`. */
 export interface LedgerStore {
   handledUids(sourceFolder: string, uidValidity: string): Promise<Set<number>>;
@@ -33,6 +35,10 @@ export interface LedgerStore {
   copiedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
   /** Messages already copied or deliberately skipped, all folders together: what a re-run will not fetch. */
   handledCount(): Promise<number>;
+  /** Messages the destination refused: tried again on every pass, since a quota can be raised. */
+  refusedUids(sourceFolder: string): Promise<number[]>;
+  checkpoint(sourceFolder: string): Promise<Checkpoint | undefined>;
+  saveCheckpoint(sourceFolder: string, checkpoint: Checkpoint): Promise<void>;
   skippedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
 }
 
@@ -76,6 +82,17 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
       }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['kind', 'reason', 'size']);
     },
     copiedTally: (folder, uv) => tally('ledger', folder, uv),
+    async refusedUids(sourceFolder) {
+      return (await db('skips').where({ mailbox_id: mailboxId, source_folder: sourceFolder, kind: 'refused' }).pluck('uid')).map(Number);
+    },
+    async checkpoint(sourceFolder) {
+      const row = await db('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).first();
+      return row ? { uidValidity: String(row.uidvalidity), uidNext: Number(row.uid_next) } : undefined;
+    },
+    async saveCheckpoint(sourceFolder, checkpoint) {
+      await db('checkpoints').insert({ mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: checkpoint.uidValidity, uid_next: checkpoint.uidNext })
+        .onConflict(['mailbox_id', 'source_folder']).merge(['uidvalidity', 'uid_next']);
+    },
     async handledCount() {
       const copied = await db('ledger').where({ mailbox_id: mailboxId }).count({ n: '*' }).first();
       const skipped = await db('skips').where({ mailbox_id: mailboxId }).whereNot('kind', 'refused').count({ n: '*' }).first();

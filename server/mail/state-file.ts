@@ -1,7 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { CutoverError } from '../errors.ts';
 import { dbLedger, type LedgerStore } from './ledger.ts';
-import { createLedgerTables } from './ledger-schema.ts';
+import { createCheckpointTable, createLedgerTables } from './ledger-schema.ts';
 
 const STANDALONE_MAILBOX = 0;
 
@@ -10,6 +10,7 @@ export async function openStateLedger(file?: string): Promise<{ ledger: LedgerSt
   const db: Knex = knexFactory({ client: 'sqlite3', connection: { filename: file ?? ':memory:' }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
   try {
     if (!(await db.schema.hasTable('ledger'))) await createLedgerTables(db);
+    if (!(await db.schema.hasTable('checkpoints'))) await createCheckpointTable(db);
   } catch (err) {
     await db.destroy();
     throw new CutoverError('INPUT_INVALID', { detail: `--state ${file}: not a usable state file (${(err as Error).message})` });

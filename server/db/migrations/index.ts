@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
+import * as checkpoints from './002_checkpoints.ts';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
 // Listed explicitly so migrations work the same under tsx, compiled code and a bundler.
-const ordered: Array<[string, Migration]> = [['001_initial', initial]];
+const ordered: Array<[string, Migration]> = [['001_initial', initial], ['002_checkpoints', checkpoints]];
 
 export const migrations: Knex.MigrationSource<string> = {
   getMigrations: async () => ordered.map(([name]) => name),

@@ -10,6 +10,12 @@ export const projectOptionsSchema = z.object({
   concurrency: z.number().int().min(1).max(64).default(4),
   nameservers: z.array(z.string()).default([]),
   dnsRecheckSeconds: z.number().int().min(1).default(300),
+  /** A platform row whose plugin is a DNS provider (e.g. rfc2136): the dns-cutover step changes the zone itself. */
+  dnsProvider: z.string().min(1).optional(),
+  /** The zone's authoritative servers (HOST:PORT), instead of its NS records: hidden primaries, test servers. */
+  authoritativeServers: z.array(z.string()).default([]),
+  /** TTL the changed records are published with; higher TTLs are lowered to it first (0: change at once, keep TTLs). */
+  dnsLowTtl: z.number().int().min(0).default(300),
   excludeFolders: z.array(z.string()).default([]),
   maxMessageBytes: z.number().int().positive().optional(),
 });
