@@ -1,7 +1,34 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly, so `npx cutover` works right after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled build (dist/, made by `npm run build`, `npm ci` and the setup script) when it is
+// newer than every source file, and the TypeScript sources through tsx otherwise, so an edit is
+// never shadowed by a stale build and `npx cutover` works right after `npm ci`.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('./cli.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const stamp = path.join(root, 'dist', '.build-stamp');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+const built = existsSync(stamp) && statSync(stamp).mtimeMs >= Math.max(newestSource(path.join(root, 'server')), newestSource(path.join(root, 'plugins')));
+// `cutover status | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+
+let main;
+if (built) {
+  ({ main } = await import('../dist/server/cli.js'));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('./cli.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

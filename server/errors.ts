@@ -35,7 +35,6 @@ export const messages = {
   DOMAIN_AUTHORITATIVE_ELSEWHERE: 'Platform {platform} cannot attach {domain}: {detail}. Fix: {fix}',
   API_CREDENTIAL_INVALID: 'Platform API at {endpoint} refused the credentials: {detail}. {fix}',
   API_CALL_NOT_GRANTED: 'Platform API at {endpoint}: the consumer key does not allow {call}. {fix}',
-  DNS_ZONE_CHANGED: 'The zone {zone} no longer holds what the change expected ({detail}); nothing was applied.',
   INTERNAL: 'Unexpected error: {detail}',
 } as const;
 

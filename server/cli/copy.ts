@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CutoverError, formatBytes } from '../errors.ts';
 import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
-import { closeQuietly, openImap, withPair } from '../mail/imap.ts';
 import { buildFolderPlan } from '../mail/plan.ts';
 import { openStateLedger } from '../mail/state-file.ts';
 import { isLoopback } from '../net.ts';
@@ -118,14 +117,13 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
 
   const { ledger, close } = await openStateLedger(values.state);
   try {
-    const plan = await withPair(source, dest, undefined, (s, d) => buildFolderPlan(s, d, values.exclude ?? [], source.host));
     const startedAt = Date.now();
-    const remaining = await remainingMessages(source, plan.filter((e) => !e.excluded).map((e) => e.source), await ledger.handledCount());
     let lastLine = 0;
     const report = await copyMailbox({
-      source, dest, plan, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
+      source, dest, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
+      plan: (s, d) => buildFolderPlan(s, d, values.exclude ?? [], source.host),
       memoryBudgetBytes: process.env.CUTOVER_COPY_BUDGET_MB ? Number(process.env.CUTOVER_COPY_BUDGET_MB) * 1024 * 1024 : undefined,
-      onProgress: ({ totalCopied, totalBytes }) => {
+      onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();
         io.err(progressLine(totalCopied, totalBytes, remaining, startedAt));
@@ -136,16 +134,5 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
     return report.failed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     await close();
-  }
-}
-
-async function remainingMessages(endpoint: ImapEndpoint, folders: string[], handled: number): Promise<number> {
-  const client = await openImap(endpoint);
-  try {
-    const listed = await client.list({ statusQuery: { messages: true } });
-    const total = listed.filter((f) => folders.includes(f.path)).reduce((n, f) => n + (f.status?.messages ?? 0), 0);
-    return Math.max(0, total - handled);
-  } finally {
-    await closeQuietly(client);
   }
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { AppContext } from '../context.ts';
+import { platformByName } from '../db/repos/platforms.ts';
 import { projectById } from '../db/repos/projects.ts';
+import { formatNameServer, parseNameServer } from '../dns/transport.ts';
 import { CutoverError } from '../errors.ts';
 import { readPasswordFile } from '../services/passwords.ts';
 import { createDomainMigration } from '../services/projects.ts';
@@ -21,6 +23,7 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
       nameserver: { type: 'string', multiple: true }, passwords: { type: 'string' }, 'reset-source': { type: 'boolean' },
       exclude: { type: 'string', multiple: true }, concurrency: { type: 'string' }, 'dns-recheck': { type: 'string' },
       'temp-pattern': { type: 'string' }, 'max-size': { type: 'string' },
+      'dns-provider': { type: 'string' }, authoritative: { type: 'string', multiple: true },
     },
   });
   if (!values.from || !values.to || !values.domain) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover migrate --from PLATFORM --to PLATFORM --domain DOMAIN [--wait] [--json]' });
@@ -29,6 +32,8 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     ...(values['delta-interval'] !== undefined && { deltaIntervalSeconds: parseDuration(values['delta-interval'], '--delta-interval') }),
     ...(values['dns-recheck'] !== undefined && { dnsRecheckSeconds: Math.max(1, parseDuration(values['dns-recheck'], '--dns-recheck')) }),
     ...(values.nameserver && { nameservers: values.nameserver }),
+    ...(values.authoritative && { authoritativeServers: values.authoritative.map((spec) => formatNameServer(parseNameServer(spec))) }),
+    ...(values['dns-provider'] && { dnsProvider: await checkedDnsProvider(app, values['dns-provider']) }),
     ...(values['reset-source'] && { resetSource: true }),
     ...(values.exclude && { excludeFolders: values.exclude }),
     ...(values['temp-pattern'] && { tempPattern: values['temp-pattern'] }),
@@ -44,6 +49,13 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     return EXIT.ok;
   }
   return waitForProject(app, created.projectId, io, { json: Boolean(values.json), concurrency: options.concurrency });
+}
+
+/** A DNS provider is a platform row whose plugin changes zones: refused here rather than at dns-cutover. */
+async function checkedDnsProvider(app: AppContext, name: string): Promise<string> {
+  const row = await platformByName(app.db, name);
+  if (!app.plugins.get(row.plugin).dns) throw new CutoverError('DNS_PROVIDER_UNSUITABLE', { name, detail: `its plugin ${row.plugin} is not a DNS provider` });
+  return name;
 }
 
 /** Runs the worker for one project until every mailbox is done, failed or stopped, then prints the report. */

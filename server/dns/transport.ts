@@ -2,11 +2,13 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import dnsPacket, { type Answer, type DecodedPacket, type Packet, type RecordType } from 'dns-packet';
+import dnsPacket, { type Packet, type RecordType } from 'dns-packet';
 import { CutoverError } from '../errors.ts';
 import { normalizeName } from './names.ts';
+import { assertEncodableName, decodeHead, decodeMessage, WireError, type WireMessage, type WireRecord } from './wire.ts';
 
-export type { Answer, RecordType };
+export type { RecordType };
+export type Answer = WireRecord;
 
 export interface NameServer { host: string; port: number }
 
@@ -14,8 +16,13 @@ export interface DnsResponse {
   rcode: string;
   authoritative: boolean;
   truncated: boolean;
-  answers: Answer[];
-  authorities: Answer[];
+  answers: WireRecord[];
+  authorities: WireRecord[];
+  additionals: WireRecord[];
+  /** Who answered, as host:port. */
+  server: string;
+  /** Bytes of the reply that was used (the TCP one after a truncated UDP reply). */
+  size: number;
 }
 
 export interface QueryOptions {
@@ -27,28 +34,83 @@ export interface QueryOptions {
   recursionDesired?: boolean;
 }
 
+/** Why a query failed, for callers that react differently (a timeout is grey, a refusal is an answer of sorts). */
+export type FailureKind = 'timeout' | 'unreachable' | 'malformed' | 'tcp' | 'input';
+
 const DEFAULT_PORT = 53;
 /** RFC 9715 / DNS flag day 2020: large enough for most answers, small enough to avoid IP fragmentation. */
-const EDNS_UDP_PAYLOAD = 1232;
+export const EDNS_UDP_PAYLOAD = 1232;
 const FALLBACK_SERVER: NameServer = { host: '127.0.0.1', port: DEFAULT_PORT };
+/** A server that keeps sending replies we must ignore is not going to send a good one. */
+const MAX_IGNORED_REPLIES = 64;
 
-/** dns-packet decodes the header's rcode, but its type definitions leave the field out. */
-type WirePacket = DecodedPacket & { rcode?: string };
+// ---- bounded concurrency -------------------------------------------------------------------
+
+let maxInFlight = 64;
+let inFlight = 0;
+const queue: Array<() => void> = [];
+
+/** Diagnostics fan out to every server for every name; this caps the sockets open at once. */
+export function setMaxInFlight(limit: number): void {
+  maxInFlight = Math.max(1, Math.floor(limit));
+}
+
+export function queriesInFlight(): number {
+  return inFlight;
+}
+
+async function withSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (inFlight >= maxInFlight) await new Promise<void>((resolve) => queue.push(resolve));
+  inFlight += 1;
+  try {
+    return await work();
+  } finally {
+    inFlight -= 1;
+    queue.shift()?.();
+  }
+}
+
+// ---- queries -------------------------------------------------------------------------------
 
 interface PendingQuery { id: number; name: string; type: RecordType; packet: Packet; wire: Buffer }
 
-type Verdict = { accepted: true; reply: WirePacket } | { accepted: false; reason: string };
+/** A reply is either ours (decoded), or something to ignore (not ours), or ours but broken. */
+type Verdict = { kind: 'accepted'; reply: WireMessage } | { kind: 'ignored'; reason: string } | { kind: 'rejected'; reason: string };
+
+class TransportFailure extends Error {
+  constructor(readonly kind: FailureKind, message: string) {
+    super(message);
+  }
+}
 
 export async function query(server: NameServer, name: string, type: RecordType, opts: QueryOptions = {}): Promise<DnsResponse> {
   const timeoutMs = opts.timeoutMs ?? 2000;
-  const request = buildRequest(name, type, opts.recursionDesired ?? true);
+  let request: PendingQuery;
   try {
-    const udpReply = await exchangeUdp(server, request, timeoutMs, opts.retries ?? 2);
-    const reply = udpReply.flag_tc ? await exchangeTcp(server, request, timeoutMs) : udpReply;
-    return toResponse(reply);
+    request = buildRequest(name, type, opts.recursionDesired ?? true);
   } catch (err) {
-    throw new CutoverError('DNS_QUERY_FAILED', { name, type, server: formatNameServer(server), detail: messageOf(err) }, { retryable: true, cause: err });
+    throw new CutoverError('INPUT_INVALID', { detail: messageOf(err) });
   }
+  try {
+    return await withSlot(async () => {
+      const udpReply = await exchangeUdp(server, request, timeoutMs, opts.retries ?? 2);
+      const reply = udpReply.tc ? await exchangeTcp(server, request, timeoutMs) : udpReply;
+      return toResponse(reply, server);
+    });
+  } catch (err) {
+    const kind = err instanceof TransportFailure ? err.kind : 'unreachable';
+    if (kind === 'malformed') {
+      throw new CutoverError('DNS_REPLY_INVALID', { name, type, server: formatNameServer(server), detail: messageOf(err), kind }, { retryable: true, cause: err });
+    }
+    throw new CutoverError('DNS_QUERY_FAILED', { name, type, server: formatNameServer(server), detail: messageOf(err), kind }, { retryable: true, cause: err });
+  }
+}
+
+/** The failure kind of an error thrown by query(), or null for anything else. */
+export function failureKind(err: unknown): FailureKind | null {
+  if (!(err instanceof CutoverError)) return null;
+  if (err.code === 'INPUT_INVALID') return 'input';
+  return typeof err.params.kind === 'string' ? (err.params.kind as FailureKind) : null;
 }
 
 function buildRequest(name: string, type: RecordType, recursionDesired: boolean): PendingQuery {
@@ -64,38 +126,47 @@ function buildRequest(name: string, type: RecordType, recursionDesired: boolean)
   return { id, name, type, packet, wire: dnsPacket.encode(packet) };
 }
 
-/** dns-packet encodes over-long or empty labels without complaint and produces a corrupt question. */
-function assertEncodableName(name: string): void {
-  const normal = normalizeName(name);
-  if (normal === '.') return;
-  const labels = normal.split('.');
-  const valid = normal.length <= 253 && labels.every((label) => label.length > 0 && Buffer.byteLength(label) <= 63);
-  if (!valid) throw new CutoverError('INPUT_INVALID', { detail: `"${name}" is not a valid DNS name` });
-}
-
 /**
- * Anything arriving on the socket is untrusted: a late answer to an earlier query, an off-path
- * spoofing attempt or plain garbage must be skipped, never allowed to throw out of an event handler.
+ * Anything arriving on the socket is untrusted. Datagrams that are not a reply to this query
+ * (another id, another question, not even a header) are skipped: a late answer or an off-path
+ * spoofing attempt must not end the wait. A reply that is ours but broken ends it at once with
+ * the reason, instead of a timeout that would hide what went wrong.
  */
-function inspectReply(decode: () => Packet | null, request: PendingQuery): Verdict {
-  let reply: WirePacket;
-  try {
-    const decoded = decode();
-    if (decoded === null) return { accepted: false, reason: 'incomplete reply' };
-    reply = decoded as WirePacket;
-  } catch (err) {
-    return { accepted: false, reason: `malformed reply (${messageOf(err)})` };
+function inspectReply(message: Buffer, request: PendingQuery, transport: 'udp' | 'tcp'): Verdict {
+  if (transport === 'udp' && message.length > EDNS_UDP_PAYLOAD) {
+    // Checked before the id: nothing legitimate is larger than what we said we accept.
+    return { kind: 'rejected', reason: `oversized reply: ${message.length} bytes over UDP, above the ${EDNS_UDP_PAYLOAD} bytes advertised with EDNS` };
   }
-  if (reply.id !== request.id || reply.flag_qr !== true) return { accepted: false, reason: 'reply with a different id' };
-  const questions = reply.questions ?? [];
-  const question = questions[0];
-  const sameQuestion = questions.length === 1 && question !== undefined
-    && normalizeName(question.name) === normalizeName(request.name) && question.type === request.type;
-  if (!sameQuestion) return { accepted: false, reason: 'reply for a different question' };
-  return { accepted: true, reply };
+  let head;
+  try {
+    head = decodeHead(message);
+  } catch (err) {
+    return { kind: 'ignored', reason: `unreadable datagram (${messageOf(err)})` };
+  }
+  if (head.id !== request.id || !head.qr) return { kind: 'ignored', reason: 'reply with a different id' };
+  const question = head.question;
+  const sameQuestion = question !== null && normalizeName(question.name) === normalizeName(request.name) && question.type === request.type;
+  if (!sameQuestion) return { kind: 'ignored', reason: 'reply for a different question' };
+  try {
+    const reply = decodeMessage(message);
+    if (reply.questions.length !== 1) return { kind: 'rejected', reason: `malformed reply: ${reply.questions.length} questions` };
+    return { kind: 'accepted', reply };
+  } catch (err) {
+    // Some servers cut a truncated datagram mid-record; with TC=1 the answer comes over TCP anyway.
+    if (transport === 'udp' && (message[2]! & 0x02) !== 0) return { kind: 'accepted', reply: truncatedStub(message) };
+    if (err instanceof WireError) return { kind: 'rejected', reason: `malformed reply: ${err.message}` };
+    return { kind: 'rejected', reason: `malformed reply (${messageOf(err)})` };
+  }
 }
 
-function exchangeUdp(server: NameServer, request: PendingQuery, timeoutMs: number, retries: number): Promise<WirePacket> {
+function truncatedStub(message: Buffer): WireMessage {
+  return {
+    id: message.readUInt16BE(0), qr: true, opcode: 'QUERY', aa: false, tc: true, rd: false, ra: false, rcode: 'NOERROR',
+    questions: [], answers: [], authorities: [], additionals: [], edns: null, size: message.length,
+  };
+}
+
+function exchangeUdp(server: NameServer, request: PendingQuery, timeoutMs: number, retries: number): Promise<WireMessage> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
     const ignored: string[] = [];
@@ -109,21 +180,22 @@ function exchangeUdp(server: NameServer, request: PendingQuery, timeoutMs: numbe
       socket.close();
       finish();
     };
-    const fail = (err: Error): void => settle(() => reject(err));
+    const fail = (err: TransportFailure): void => settle(() => reject(err));
     const send = (): void => {
       attempts += 1;
-      socket.send(request.wire, (err) => { if (err) fail(err); });
+      socket.send(request.wire, (err) => { if (err) fail(new TransportFailure('unreachable', err.message)); });
       timer = setTimeout(onTimeout, timeoutMs);
     };
     const onTimeout = (): void => {
       if (attempts <= retries) return send();
-      fail(new Error(`no reply within ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'})${ignoredSuffix(ignored)}`));
+      fail(new TransportFailure('timeout', `no reply within ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'})${ignoredSuffix(ignored)}`));
     };
-    socket.on('error', fail);
+    socket.on('error', (err) => fail(new TransportFailure('unreachable', err.message)));
     socket.on('message', (message: Buffer) => {
-      const verdict = inspectReply(() => dnsPacket.decode(message), request);
-      if (verdict.accepted) settle(() => resolve(verdict.reply));
-      else ignored.push(verdict.reason);
+      const verdict = inspectReply(message, request, 'udp');
+      if (verdict.kind === 'accepted') settle(() => resolve(verdict.reply));
+      else if (verdict.kind === 'rejected') fail(new TransportFailure('malformed', verdict.reason));
+      else if (ignored.push(verdict.reason) > MAX_IGNORED_REPLIES) fail(new TransportFailure('malformed', `flooded with unusable replies${ignoredSuffix(ignored)}`));
     });
     // A connected socket lets the kernel drop datagrams from any other source and report ICMP
     // port-unreachable as an error instead of a silent timeout.
@@ -131,8 +203,16 @@ function exchangeUdp(server: NameServer, request: PendingQuery, timeoutMs: numbe
   });
 }
 
-/** Used only after a truncated UDP reply; TCP retransmits by itself, so one attempt is enough. */
-function exchangeTcp(server: NameServer, request: PendingQuery, timeoutMs: number): Promise<WirePacket> {
+/** Used after a truncated UDP reply; TCP retransmits by itself, so one attempt is enough. */
+function exchangeTcp(server: NameServer, request: PendingQuery, timeoutMs: number): Promise<WireMessage> {
+  return tcpExchange(server, request.wire, timeoutMs, (message) => inspectReply(message, request, 'tcp'), 'over TCP after a truncated UDP reply: ');
+}
+
+/**
+ * One request over TCP, the reply picked from the length-prefixed frames by `inspect`. Each
+ * frame is cut at its declared length, so a corrupt message cannot be decoded into the next one.
+ */
+function tcpExchange(server: NameServer, wire: Buffer, timeoutMs: number, inspect: (message: Buffer) => Verdict, prefix: string): Promise<WireMessage> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.host, port: server.port });
     const ignored: string[] = [];
@@ -145,42 +225,81 @@ function exchangeTcp(server: NameServer, request: PendingQuery, timeoutMs: numbe
       socket.destroy();
       finish();
     };
-    const fail = (detail: string): void => settle(() => reject(new Error(`over TCP after a truncated UDP reply: ${detail}${ignoredSuffix(ignored)}`)));
-    const timer = setTimeout(() => fail(`no reply within ${timeoutMs} ms`), timeoutMs);
-    socket.on('connect', () => socket.write(dnsPacket.streamEncode(request.packet)));
-    socket.on('error', (err) => fail(err.message));
-    socket.on('close', () => fail('connection closed before a matching reply'));
+    const fail = (kind: FailureKind, detail: string): void => settle(() => reject(new TransportFailure(kind, `${prefix}${detail}${ignoredSuffix(ignored)}`)));
+    const timer = setTimeout(() => fail('timeout', `no reply within ${timeoutMs} ms`), timeoutMs);
+    socket.on('connect', () => socket.write(Buffer.concat([lengthPrefix(wire.length), wire])));
+    socket.on('error', (err) => fail('tcp', err.message));
+    socket.on('close', () => fail('tcp', 'connection closed before a matching reply'));
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       for (let frame = takeFrame(pending); frame !== null && !settled; frame = takeFrame(pending)) {
-        pending = pending.subarray(frame.length);
-        const message = frame;
-        const verdict = inspectReply(() => dnsPacket.streamDecode(message), request);
-        if (verdict.accepted) settle(() => resolve(verdict.reply));
-        else ignored.push(verdict.reason);
+        pending = pending.subarray(frame.length + 2);
+        const verdict = inspect(frame);
+        if (verdict.kind === 'accepted') settle(() => resolve(verdict.reply));
+        else if (verdict.kind === 'rejected') fail('malformed', verdict.reason);
+        else if (ignored.push(verdict.reason) > MAX_IGNORED_REPLIES) fail('malformed', 'flooded with unusable replies');
       }
     });
   });
 }
 
+export interface RawExchange { wire: Buffer; message: WireMessage }
+
 /**
- * The next complete length-prefixed message, prefix included, or null while bytes are missing.
- * Slicing at the declared length keeps a corrupt message from being decoded into the next one
- * (streamDecode itself reads past its frame).
+ * Sends a prepared message over TCP and returns the reply with its id, raw and decoded (RFC 2136
+ * updates: the raw bytes are what the response's TSIG signature covers).
  */
+export async function exchangeRaw(server: NameServer, wire: Buffer, timeoutMs = 5000): Promise<RawExchange> {
+  const id = wire.readUInt16BE(0);
+  let raw: Buffer | undefined;
+  const inspect = (message: Buffer): Verdict => {
+    let head;
+    try {
+      head = decodeHead(message);
+    } catch (err) {
+      return { kind: 'rejected', reason: `malformed reply: ${messageOf(err)}` };
+    }
+    if (head.id !== id || !head.qr) return { kind: 'ignored', reason: 'reply with a different id' };
+    try {
+      raw = Buffer.from(message);
+      return { kind: 'accepted', reply: decodeMessage(message) };
+    } catch (err) {
+      return { kind: 'rejected', reason: `malformed reply: ${messageOf(err)}` };
+    }
+  };
+  try {
+    const message = await withSlot(() => tcpExchange(server, wire, timeoutMs, inspect, ''));
+    return { wire: raw!, message };
+  } catch (err) {
+    const kind = err instanceof TransportFailure ? err.kind : 'unreachable';
+    const code = kind === 'malformed' ? 'DNS_REPLY_INVALID' : 'DNS_QUERY_FAILED';
+    throw new CutoverError(code, { name: '(update)', type: 'UPDATE', server: formatNameServer(server), detail: messageOf(err), kind }, { retryable: true, cause: err });
+  }
+}
+
+function lengthPrefix(length: number): Buffer {
+  const out = Buffer.alloc(2);
+  out.writeUInt16BE(length);
+  return out;
+}
+
+/** The next complete length-prefixed message body, or null while bytes are missing. */
 function takeFrame(buffer: Buffer): Buffer | null {
   if (buffer.length < 2) return null;
   const end = 2 + buffer.readUInt16BE(0);
-  return buffer.length < end ? null : buffer.subarray(0, end);
+  return buffer.length < end ? null : buffer.subarray(2, end);
 }
 
-function toResponse(reply: WirePacket): DnsResponse {
+function toResponse(reply: WireMessage, server: NameServer): DnsResponse {
   return {
-    rcode: reply.rcode ?? 'UNKNOWN',
-    authoritative: reply.flag_aa,
-    truncated: reply.flag_tc,
-    answers: reply.answers ?? [],
-    authorities: reply.authorities ?? [],
+    rcode: reply.rcode,
+    authoritative: reply.aa,
+    truncated: reply.tc,
+    answers: reply.answers,
+    authorities: reply.authorities,
+    additionals: reply.additionals.filter((record) => record.type !== 'OPT'),
+    server: formatNameServer(server),
+    size: reply.size,
   };
 }
 

@@ -12,12 +12,13 @@ import { appenderPool, imapPool } from './pools.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
-export interface CopyProgress { folder: string; copied: number; bytes: number; totalCopied: number; totalBytes: number }
+export interface CopyProgress { folder: string; copied: number; bytes: number; totalCopied: number; totalBytes: number; remaining: number }
 
 export interface CopyOptions {
   source: ImapEndpoint;
   dest: ImapEndpoint;
-  plan: FolderPlanEntry[];
+  /** The folder plan, or how to make it from a source and a destination connection (a one-shot copy). */
+  plan: FolderPlanEntry[] | ((source: ImapFlow, dest: ImapFlow) => Promise<FolderPlanEntry[]>);
   ledger: LedgerStore;
   pass: number;
   selection?: Selection;
@@ -33,7 +34,7 @@ export interface CopyOptions {
 export interface CopyReport { folders: FolderReport[]; copied: number; bytes: number; matched: number; skipped: number; failed: number; reconnects: number; seconds: number }
 
 export const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_BUDGET = 48 * 1024 * 1024;
+const DEFAULT_BUDGET = 32 * 1024 * 1024;
 
 /**
  * Copies every selected message the ledger does not know yet; the same call is the full copy
@@ -47,8 +48,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const dests = imapPool(options.dest, concurrency, options.log);
   const appenders = appenderPool(options.dest, concurrency);
   try {
-    const active = options.plan.filter((entry) => !entry.excluded);
+    const plan = typeof options.plan === 'function' ? await withPooledPair(sources, dests, options.plan) : options.plan;
+    const active = plan.filter((entry) => !entry.excluded);
     const statuses = await folderStatuses(sources);
+    const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await options.ledger.handledCount());
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
     if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, active, options.dest.host));
     const buffer = new LedgerBuffer(options.ledger);
@@ -63,7 +66,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         totals.copied += folder.copied - before.copied;
         totals.bytes += folder.copiedBytes - before.bytes;
         seen.set(folder.source, { copied: folder.copied, bytes: folder.copiedBytes });
-        options.onProgress?.({ folder: folder.source, copied: folder.copied, bytes: folder.copiedBytes, totalCopied: totals.copied, totalBytes: totals.bytes });
+        options.onProgress?.({ folder: folder.source, copied: folder.copied, bytes: folder.copiedBytes, totalCopied: totals.copied, totalBytes: totals.bytes, remaining });
       },
     };
     const reports = new Map<string, FolderReport>();
@@ -86,6 +89,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   } finally {
     await Promise.all([sources.close(), dests.close(), appenders.close()]);
   }
+}
+
+function withPooledPair<T>(sources: Pool<ImapFlow>, dests: Pool<ImapFlow>, work: (source: ImapFlow, dest: ImapFlow) => Promise<T>): Promise<T> {
+  return sources.use((source) => dests.use((dest) => work(source, dest)));
 }
 
 interface FolderStatus { messages: number; uidNext: number; uidValidity: string }

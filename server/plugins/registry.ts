@@ -2,6 +2,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CutoverError } from '../errors.ts';
+import { moduleExtension } from '../paths.ts';
 import type { PluginModule } from './contract.ts';
 
 const pluginsDir = fileURLToPath(new URL('../../plugins/', import.meta.url));
@@ -39,10 +40,10 @@ export class PluginRegistry {
 export async function loadPlugins(dir = pluginsDir): Promise<PluginRegistry> {
   const registry = new PluginRegistry();
   for (const entry of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-    const file = path.join(dir, entry.name, 'index.ts');
+    const file = path.join(dir, entry.name, `index${moduleExtension}`);
     if (!existsSync(file)) continue;
     const mod = (await import(pathToFileURL(file).href)) as { default?: PluginModule };
-    if (!mod.default) throw new CutoverError('CONFIG_INVALID', { where: ` (plugins/${entry.name})`, detail: 'index.ts has no default export' });
+    if (!mod.default) throw new CutoverError('CONFIG_INVALID', { where: ` (plugins/${entry.name})`, detail: `index${moduleExtension} has no default export` });
     registry.register(mod.default);
   }
   return registry;

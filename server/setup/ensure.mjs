@@ -3,11 +3,11 @@
 // the real servers they start (Dovecot with SQLite auth, Knot), then the npm dependencies.
 // Plain JavaScript on purpose: it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils'];
+const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -47,8 +47,20 @@ function ensureNpmDependencies() {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
+// Same rule as server/bin.mjs: the build is used only while it is newer than every source.
+function ensureBuild() {
+  const stamp = `${root}dist/.build-stamp`;
+  const newest = (dir) => readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
+    const full = `${dir}/${e.name}`;
+    return Math.max(max, e.isDirectory() ? newest(full) : e.name.endsWith('.ts') ? statSync(full).mtimeMs : 0);
+  }, 0);
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= Math.max(newest(`${root}server`), newest(`${root}plugins`))) return;
+  run(process.execPath, [`${root}server/setup/build.mjs`]);
+}
+
 ensureDebianPackages();
 ensureNpmDependencies();
+ensureBuild();
 try {
   execFileSync(process.execPath, ['-e', "require('sqlite3')"], { cwd: root, stdio: 'ignore' });
 } catch {

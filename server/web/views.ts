@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../paths.ts';
 import Handlebars from 'handlebars';
 
-const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
+const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 
 function template(name: string): Handlebars.TemplateDelegate {

@@ -4,10 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import dnsPacket, { type Answer } from 'dns-packet';
+import dnsPacket from 'dns-packet';
 import { startKnot, type KnotInstance } from '../../server/devservers/knot.ts';
 import { CutoverError } from '../../server/errors.ts';
-import { formatNameServer, parseNameServer, query, systemNameServers } from '../../server/dns/transport.ts';
+import { formatNameServer, parseNameServer, query, queriesInFlight, setMaxInFlight, systemNameServers } from '../../server/dns/transport.ts';
+import type { MxData, WireRecord } from '../../server/dns/wire.ts';
 import { mxAnswer, replyTo, startScriptedServer, startSilentServer, type FakeServer } from './fake-servers.ts';
 
 const SPF_END = ' include:mx.new.example ~all';
@@ -16,16 +17,17 @@ const LONG_SPF = `v=spf1 ${Array.from({ length: 14 }, (_, i) => `ip4:198.51.100.
 const SPF_HEAD = LONG_SPF.slice(0, 200);
 const SPF_TAIL = LONG_SPF.slice(200);
 
-function txtStrings(answer: Answer | undefined): string[] {
+function txtStrings(answer: WireRecord | undefined): string[] {
   assert.equal(answer?.type, 'TXT');
-  const data = answer.data;
-  return (Array.isArray(data) ? data : [data]).map((part) => part.toString());
+  return (answer.data as Buffer[]).map((part) => part.toString());
 }
 
-async function rejectsWithDnsFailure(promise: Promise<unknown>, detail: RegExp): Promise<void> {
+const exchanges = (answers: WireRecord[]) => answers.map((answer) => answer.type === 'MX' && (answer.data as MxData).exchange);
+
+async function rejectsWithDnsFailure(promise: Promise<unknown>, detail: RegExp, code = 'DNS_QUERY_FAILED'): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof CutoverError);
-    assert.equal(err.code, 'DNS_QUERY_FAILED');
+    assert.equal(err.code, code);
     assert.equal(err.retryable, true);
     assert.match(String(err.params.detail), detail);
     return true;
@@ -95,7 +97,7 @@ describe('query against Knot', () => {
     assert.equal(response.rcode, 'NOERROR');
     assert.equal(response.authoritative, true);
     assert.equal(response.truncated, false);
-    const mx = response.answers.flatMap((answer) => (answer.type === 'MX' ? [`${answer.data.preference} ${answer.data.exchange}`] : []));
+    const mx = response.answers.flatMap((answer) => (answer.type === 'MX' ? [`${(answer.data as MxData).preference} ${(answer.data as MxData).exchange}`] : []));
     assert.deepEqual(mx.sort(), ['10 old-mx.example.net', '20 backup-mx.example.net']);
   });
 
@@ -164,7 +166,7 @@ describe('query against unresponsive and hostile servers', () => {
       },
     }));
     const response = await query(server, 'example.test', 'MX', { timeoutMs: 1000, retries: 0 });
-    assert.deepEqual(response.answers.map((answer) => answer.type === 'MX' && answer.data.exchange), ['mx.new.example']);
+    assert.deepEqual(exchanges(response.answers), ['mx.new.example']);
     assert.equal(server.udpQueries, 1);
   });
 
@@ -174,19 +176,93 @@ describe('query against unresponsive and hostile servers', () => {
     assert.equal(response.rcode, 'NOERROR');
   });
 
-  test('garbage never crashes the process: it is ignored and the query fails with a clear detail', async () => {
+  test('junk that is not a reply to us is skipped; the query times out with a clear detail', async () => {
     const server = track(await startScriptedServer({
       udp: (q, reply) => {
         reply(Buffer.from('not a dns message'));
         reply(Buffer.alloc(0));
-        // The right id and question, but a header claiming one answer that is not there.
-        const truncatedAnswer = replyTo(q);
-        truncatedAnswer.writeUInt16BE(1, 6);
-        reply(truncatedAnswer);
+        reply(replyTo(q, { id: ((q.id ?? 0) + 7) & 0xffff }));
       },
     }));
-    await rejectsWithDnsFailure(query(server, 'example.test', 'MX', { timeoutMs: 150, retries: 1 }), /malformed reply/);
+    await rejectsWithDnsFailure(query(server, 'example.test', 'MX', { timeoutMs: 150, retries: 1 }), /no reply within 150 ms \(2 attempts\); ignored 6 unusable replies: unreadable datagram .*reply with a different id/);
     assert.equal(server.udpQueries, 2);
+  });
+
+  test('a reply to our query that is broken is rejected at once, with what is wrong', async () => {
+    const server = track(await startScriptedServer({
+      udp: (q, reply) => {
+        // The right id and question, but a header claiming one answer that is not there.
+        const missingAnswer = replyTo(q);
+        missingAnswer.writeUInt16BE(1, 6);
+        reply(missingAnswer);
+      },
+    }));
+    const started = Date.now();
+    await rejectsWithDnsFailure(query(server, 'example.test', 'MX', { timeoutMs: 2000, retries: 2 }), /malformed reply: answer record 1 of 1: name at offset \d+ runs past the end of the message/, 'DNS_REPLY_INVALID');
+    assert.ok(Date.now() - started < 1000, 'no waiting for the timeout');
+    assert.equal(server.udpQueries, 1);
+  });
+
+  test('a reply whose answer loops through compression pointers is rejected, not followed', async () => {
+    const server = track(await startScriptedServer({
+      udp: (q, reply) => {
+        const head = replyTo(q);
+        head.writeUInt16BE(1, 6);
+        // Answer owner: a pointer to itself.
+        const at = head.length;
+        const loop = Buffer.from([0xc0 | (at >> 8), at & 0xff, 0, 15, 0, 1, 0, 0, 1, 44, 0, 0]);
+        reply(Buffer.concat([head, loop]));
+      },
+    }));
+    await rejectsWithDnsFailure(query(server, 'example.test', 'MX', { timeoutMs: 1000, retries: 0 }), /compression pointer loop/, 'DNS_REPLY_INVALID');
+  });
+
+  test('an oversized UDP reply (larger than the EDNS size we advertised) is rejected', async () => {
+    const server = track(await startScriptedServer({
+      udp: (q, reply) => reply(replyTo(q, { answers: Array.from({ length: 60 }, (_, i) => mxAnswer('example.test', i, `mx${i}.${'x'.repeat(20)}.example`)) })),
+    }));
+    await rejectsWithDnsFailure(query(server, 'example.test', 'MX', { timeoutMs: 1000, retries: 0 }), /oversized reply: \d{4} bytes over UDP, above the 1232 bytes advertised/, 'DNS_REPLY_INVALID');
+  });
+
+  test('a flood of replies with wrong ids ends the wait early', async () => {
+    const server = track(await startScriptedServer({
+      udp: (q, reply) => { for (let i = 1; i <= 100; i++) reply(replyTo(q, { id: ((q.id ?? 0) + i) & 0xffff })); },
+    }));
+    await rejectsWithDnsFailure(query(server, 'example.test', 'MX', { timeoutMs: 3000, retries: 0 }), /flooded with unusable replies/, 'DNS_REPLY_INVALID');
+  });
+
+  test('a truncated datagram cut mid-record with TC=1 still leads to the TCP answer', async () => {
+    const server = track(await startScriptedServer({
+      udp: (q, reply) => {
+        const full = replyTo(q, { flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.TRUNCATED_RESPONSE, answers: [mxAnswer('example.test', 10, 'mx.new.example')] });
+        reply(full.subarray(0, full.length - 5));
+      },
+      tcp: (q, socket) => socket.write(dnsPacket.streamEncode(dnsPacket.decode(replyTo(q, { answers: [mxAnswer('example.test', 10, 'mx.new.example')] })))),
+    }));
+    const response = await query(server, 'example.test', 'MX', { timeoutMs: 1000, retries: 0 });
+    assert.deepEqual(exchanges(response.answers), ['mx.new.example']);
+    assert.equal(server.tcpQueries, 1);
+  });
+
+  test('queries beyond the in-flight limit wait for a free slot', async () => {
+    let concurrent = 0;
+    let peak = 0;
+    const server = track(await startScriptedServer({
+      udp: (q, reply) => {
+        concurrent += 1;
+        peak = Math.max(peak, concurrent);
+        setTimeout(() => { concurrent -= 1; reply(replyTo(q)); }, 30);
+      },
+    }));
+    setMaxInFlight(2);
+    try {
+      const pending = Array.from({ length: 6 }, (_, i) => query(server, `n${i}.example.test`, 'MX', { timeoutMs: 1000, retries: 0 }));
+      assert.ok(queriesInFlight() <= 2);
+      await Promise.all(pending);
+      assert.equal(peak, 2);
+    } finally {
+      setMaxInFlight(64);
+    }
   });
 
   test('TC=1 over UDP makes the client ask again over TCP, even when the reply arrives in pieces', async () => {
@@ -204,7 +280,7 @@ describe('query against unresponsive and hostile servers', () => {
     }));
     const response = await query(server, 'example.test', 'MX', { timeoutMs: 1000, retries: 0 });
     assert.equal(response.truncated, false);
-    assert.deepEqual(response.answers.map((answer) => answer.type === 'MX' && answer.data.exchange), ['mx.new.example']);
+    assert.deepEqual(exchanges(response.answers), ['mx.new.example']);
     assert.equal(server.tcpQueries, 1);
   });
 

@@ -5,7 +5,7 @@ const SYMBOLS: Record<CheckStatus, string> = { ok: '✔', error: '✖', warn: '!
 
 /** One human line: `✖ MX  found: …  expected: …  fix: …`. */
 export function formatCheck(check: CheckResult): string {
-  const found = check.status === 'unknown' ? '(no answer)' : listText(check.found);
+  const found = check.status === 'unknown' && check.found.length === 0 ? '(no answer)' : listText(check.found);
   const parts = [`${SYMBOLS[check.status]} ${check.title}`, `found: ${found}`, `expected: ${listText(check.expected)}`];
   if (check.fix !== undefined) parts.push(`fix: ${check.fix}`);
   return parts.join('  ');

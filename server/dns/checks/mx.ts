@@ -7,15 +7,23 @@ export interface MxRecord { priority: number; exchange: string }
 /**
  * Compares the published MX set with the one the destination platform needs.
  * @param found null when the query failed, [] when the domain has no MX records.
+ * @param old the source platform's MX set: its hosts still published are flagged as leftovers.
  */
-export function checkMx(domain: string, found: MxRecord[] | null, expected: MxRecord[]): CheckResult {
+export function checkMx(domain: string, found: MxRecord[] | null, expected: MxRecord[], old: MxRecord[] = []): CheckResult {
   const want = canonicalSet(expected);
-  const base = { id: 'mx', title: 'MX', expected: want.map(mxText) };
+  const base = { id: 'mx', title: 'MX', expected: want.map(mxText), gate: 'ok' as const };
   if (found === null) return { ...base, status: 'unknown', found: [] };
   const have = canonicalSet(found);
   const status = compare(have, want);
-  const result: CheckResult = { ...base, status, found: have.map(mxText) };
+  const wantHosts = new Set(want.map((record) => record.exchange));
+  const oldHosts = new Set(old.map((record) => normalizeName(record.exchange)).filter((host) => !wantHosts.has(host)));
+  const leftovers = have.filter((record) => oldHosts.has(record.exchange));
+  const result: CheckResult = { ...base, status, found: have.map((record) => (oldHosts.has(record.exchange) ? `${mxText(record)} (old platform)` : mxText(record))) };
   if (status !== 'ok') result.fix = fixText(domain, have, want);
+  if (leftovers.length > 0) result.details = leftovers.map((record) => `${mxText(record)} is the old platform's: remove it, or mail keeps landing there`);
+  if (have.some((record) => record.exchange === '.')) {
+    result.details = [...(result.details ?? []), 'a null MX ("0 .", RFC 7505) says the domain accepts no mail at all'];
+  }
   return result;
 }
 

@@ -1,9 +1,10 @@
 import { normalizeName } from '../names.ts';
 import { DEFAULT_TTL, describeChange, quoteStrings, txtRdata, zoneLine } from '../zonefile.ts';
+import { parseSpf } from './spf-syntax.ts';
 import type { CheckResult } from './types.ts';
 
-// Text-level only: the record is split into terms and compared, not evaluated (RFC 7208 §4.6 with
-// lookups and limits is a later step).
+// The record itself: exactly one, valid, naming the destination's includes. The tree (lookup
+// limits) is spf-limits.ts, the evaluation for the sending addresses spf-auth.ts.
 
 /** RFC 7208 §4.5: the version tag must be followed by a space or end the record ("v=spf10" is not SPF). */
 const SPF_RECORD = /^v=spf1(?:\s|$)/i;
@@ -15,20 +16,37 @@ const MODIFIER_TERM = /^([a-z][a-z0-9._-]*)=/i;
 /** One TXT RR: the joined value (what SPF evaluates) and its strings (what a removal must name). */
 interface SpfRecord { text: string; strings: string[] }
 
+/** The SPF records among a domain's TXT RRs (each given as its character-strings). */
+export function spfRecords(txt: string[][]): SpfRecord[] {
+  return txt.map((strings) => ({ text: strings.join(''), strings })).filter((record) => SPF_RECORD.test(record.text));
+}
+
 /**
  * @param txt every TXT RR at the domain as its list of character-strings; null when the query failed.
  * @param expectedIncludes domains the destination platform needs as `include:` terms.
+ * @param oldIncludes the source platform's includes: flagged when they are still there.
  */
-export function checkSpf(domain: string, txt: string[][] | null, expectedIncludes: string[]): CheckResult {
+export function checkSpf(domain: string, txt: string[][] | null, expectedIncludes: string[], oldIncludes: string[] = []): CheckResult {
   const includes = uniqueDomains(expectedIncludes);
-  const base = { id: 'spf', title: 'SPF', expected: includes.map((include) => `include:${include}`) };
+  const base = { id: 'spf', title: 'SPF', expected: includes.map((include) => `include:${include}`), gate: 'ok' as const };
   if (txt === null) return { ...base, status: 'unknown', found: [] };
-  const records = txt.map((strings) => ({ text: strings.join(''), strings })).filter((record) => SPF_RECORD.test(record.text));
+  const records = spfRecords(txt);
   const found = records.map((record) => record.text);
-  if (records.length === 1 && missingIncludes(termsOf(found[0] ?? ''), includes).length === 0) {
-    return { ...base, status: 'ok', found };
+  const only = records.length === 1 ? records[0]! : null;
+  const details: string[] = [];
+  if (records.length > 1) details.push(`${records.length} SPF records: receivers return permerror (RFC 7208 §4.5) until there is exactly one`);
+  const terms = only ? termsOf(only.text) : [];
+  const old = uniqueDomains(oldIncludes).filter((include) => !includes.includes(include));
+  const leftovers = old.filter((include) => !missingIncludes(terms, [include]).length);
+  details.push(...leftovers.map((include) => `include:${include} is the old platform's: remove it once the old platform no longer sends for ${normalizeName(domain)}`));
+  if (only && missingIncludes(terms, includes).length === 0) {
+    const syntax = parseSpf(only.text);
+    if (syntax.errors.length > 0) {
+      return { ...base, status: 'error', found, details: [...syntax.errors, ...details], fix: `correct the record (receivers reject all of it): ${syntax.errors.join('; ')}` };
+    }
+    return { ...base, status: 'ok', found, ...(details.length > 0 && { details }) };
   }
-  return { ...base, status: 'error', found, fix: replacementFix(domain, records, includes) };
+  return { ...base, status: 'error', found, fix: replacementFix(domain, records, includes), ...(details.length > 0 && { details }) };
 }
 
 /**

@@ -10,6 +10,18 @@ export interface CheckResult {
   expected: string[];
   /** What the admin has to publish or remove; absent when nothing needs doing or nothing is known. */
   fix?: string;
+  /** Supporting lines: per-server answers, lookup counts, check_host() results… */
+  details?: string[];
+  /**
+   * Whether the cutover waits on this check: 'ok' = until it is green, 'no-error' = while it is
+   * red (grey or amber do not hold it up); absent = informational.
+   */
+  gate?: 'ok' | 'no-error';
+}
+
+/** The checks that keep the dns-cutover step waiting. */
+export function blockingChecks(checks: CheckResult[]): CheckResult[] {
+  return checks.filter((check) => (check.gate === 'ok' && check.status !== 'ok') || (check.gate === 'no-error' && check.status === 'error'));
 }
 
 /**

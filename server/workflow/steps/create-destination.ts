@@ -1,8 +1,10 @@
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { generatePassword } from '../../services/passwords.ts';
 import { destEndpoint } from '../endpoints.ts';
-import { done, manual, type Step } from '../types.ts';
+import { done, manual, type Step, type StepContext } from '../types.ts';
+import type { PreflightReport } from './preflight.ts';
 
 export const createDestination: Step = {
   id: 'create-destination',
@@ -16,6 +18,7 @@ export const createDestination: Step = {
     if (!existing) {
       // Intent first: after a crash between these two writes, an account found at this
       // address is known to be ours, not someone else's.
+      await ensureComplexPassword(ctx);
       await ctx.save({ dest_create_intent: true });
       crashpoint('create:before');
       const preflight = ctx.mailbox.preflight ? JSON.parse(ctx.mailbox.preflight) as { destLimitBytes: number | null } : null;
@@ -23,7 +26,68 @@ export const createDestination: Step = {
       await ctx.dest.createAccount({ address, password: ctx.box.open(ctx.mailbox.dest_password_sealed!), quotaBytes: source?.quotaBytes ?? preflight?.destLimitBytes ?? null });
       crashpoint('create:after');
     }
-    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
-    return done(existing ? `${address} already exists (created by this migration)` : `${address} created`);
+    await assertDestLogin(ctx, Boolean(existing));
+    const aliases = await recreateAliases(ctx);
+    return done(`${existing ? `${address} already exists (created by this migration)` : `${address} created`}${aliases}`);
   },
 };
+
+/**
+ * A generated password with upper case, lower case and a digit: what hosted platforms' password
+ * policies ask for (OVHcloud refuses a password without a digit, which 1 in 20 of the plain
+ * 20-character generated ones lacks).
+ */
+export function complexPassword(): string {
+  for (;;) {
+    const candidate = generatePassword();
+    if (/[A-Z]/.test(candidate) && /[a-z]/.test(candidate) && /\d/.test(candidate)) return candidate;
+  }
+}
+
+/** A generated destination password not yet shown to anyone is replaced by one the platform's policy accepts. */
+async function ensureComplexPassword(ctx: StepContext): Promise<void> {
+  const { dest_password_generated: generated, dest_password_reported: reported, dest_password_sealed: sealed } = ctx.mailbox;
+  if (!generated || reported || !sealed) return;
+  const current = ctx.box.open(sealed);
+  if (/[A-Z]/.test(current) && /[a-z]/.test(current) && /\d/.test(current)) return;
+  await ctx.save({ dest_password_sealed: ctx.box.seal(complexPassword()) });
+}
+
+/**
+ * Logs in with the password cutover holds. An account found from an interrupted run may not
+ * have it yet (its password is set after the account itself on some platforms): set it again.
+ */
+async function assertDestLogin(ctx: StepContext, foundExisting: boolean): Promise<void> {
+  try {
+    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
+  } catch (err) {
+    if (!(foundExisting && ctx.dest.setPassword && err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
+    await ctx.dest.setPassword(ctx.mailbox.address, ctx.box.open(ctx.mailbox.dest_password_sealed!));
+    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
+  }
+}
+
+/**
+ * Aliases do not move with the mailbox (the guide): where the destination's API can, they are
+ * recreated on the new account, from the list preflight read. The source keeps its own until it
+ * is reset, like the primary address, so mail reaches whichever platform the MX points to.
+ */
+async function recreateAliases(ctx: StepContext): Promise<string> {
+  const report = ctx.mailbox.preflight ? JSON.parse(ctx.mailbox.preflight) as PreflightReport : null;
+  const aliases = (report?.notMigrated ?? []).filter((i) => i.kind === 'alias').map((i) => i.name);
+  if (!aliases.length) return '';
+  if (!ctx.dest.addAlias) return `; aliases to recreate by hand: ${aliases.join(', ')}`;
+  const added: string[] = [];
+  const refused: string[] = [];
+  for (const alias of aliases) {
+    try {
+      await ctx.dest.addAlias(ctx.mailbox.address, alias);
+      added.push(alias);
+    } catch (err) {
+      const e = err as CutoverError;
+      if (e.retryable) throw err;
+      refused.push(`${alias} (${e.message})`);
+    }
+  }
+  return `${added.length ? `; aliases recreated: ${added.join(', ')}` : ''}${refused.length ? `; aliases to recreate by hand: ${refused.join('; ')}` : ''}`;
+}

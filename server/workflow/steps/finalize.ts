@@ -1,4 +1,5 @@
-import { done, type Step } from '../types.ts';
+import { done, type Step, type StepContext } from '../types.ts';
+import type { PreflightReport } from './preflight.ts';
 import type { VerifyResult } from './verify.ts';
 
 export const finalize: Step = {
@@ -7,11 +8,19 @@ export const finalize: Step = {
   title: 'Finalize',
   async run(ctx) {
     const { temp_address: temp } = ctx.mailbox;
-    if (!ctx.options.resetSource || !temp) return done('finished; the old account is kept' + (temp ? ` as ${temp}` : ''));
+    const reminder = leftBehind(ctx);
+    if (!ctx.options.resetSource || !temp) return done('finished; the old account is kept' + (temp ? ` as ${temp}` : '') + reminder);
     const verified = ctx.mailbox.verify_result ? (JSON.parse(ctx.mailbox.verify_result) as VerifyResult).clean : false;
     // Guardrail: the source is only ever reset after a clean verify and a closed overlap window (this step runs after both).
-    if (!verified) return done(`finished; ${temp} NOT reset because verify was not clean`);
+    if (!verified) return done(`finished; ${temp} NOT reset because verify was not clean${reminder}`);
     if (await ctx.source.getAccount(temp)) await ctx.source.resetAccount(temp);
-    return done(`finished; old account ${temp} reset`);
+    return done(`finished; old account ${temp} reset${reminder}`);
   },
 };
+
+/** What preflight found that does not move with the mail (aliases are handled by create-destination). */
+function leftBehind(ctx: StepContext): string {
+  const report = ctx.mailbox.preflight ? JSON.parse(ctx.mailbox.preflight) as PreflightReport : null;
+  const items = (report?.notMigrated ?? []).filter((i) => i.kind !== 'alias');
+  return items.length ? `; still to recreate by hand on the destination: ${items.map((i) => `${i.kind} ${i.name}`).join(', ')}` : '';
+}

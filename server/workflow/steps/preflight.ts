@@ -1,5 +1,6 @@
 import { CutoverError, formatBytes } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
+import type { NotMigratedItem } from '../../plugins/contract.ts';
 import { currentSourceAddress } from '../endpoints.ts';
 import { freeTempAddress } from '../temp-address.ts';
 import { done, type Step, type StepContext } from '../types.ts';
@@ -14,6 +15,10 @@ export interface PreflightReport {
   totalMessages: number;
   totalBytes: number;
   destLimitBytes: number | null;
+  /** Space the source platform reports as used, where it does (it can exceed what IMAP shows). */
+  usedBytes?: number | null;
+  /** What the source says will not move (aliases, delegations, groups, external contacts, footers…). */
+  notMigrated?: NotMigratedItem[];
   warnings: string[];
 }
 
@@ -39,6 +44,29 @@ async function inspectSource(ctx: StepContext, sourceAddress: string) {
   }
 }
 
+/**
+ * On platforms with pre-ordered accounts (OVHcloud's @configureme.me slots), every mailbox of
+ * the project still to be created needs one: stop before anything is renamed, saying how many
+ * to order.
+ */
+async function ensureAccountSlots(ctx: StepContext): Promise<void> {
+  if (!ctx.dest.freeAccountSlots) return;
+  const free = await ctx.dest.freeAccountSlots(ctx.domain.name);
+  if (free === null) return;
+  const row = await ctx.db('mailboxes').where({ project_id: ctx.project.id }).whereNot('state', 'stopped')
+    .andWhere((q) => q.where('dest_create_intent', false).orWhereNull('dest_create_intent')).count({ n: '*' }).first();
+  const needed = Math.max(1, Number(row?.n ?? 1));
+  if (free < needed) {
+    throw new CutoverError('ACCOUNT_SLOTS_MISSING', { platform: 'destination', address: ctx.mailbox.address, missing: needed - free, free, needed });
+  }
+}
+
+function describeNotMigrated(items: NotMigratedItem[]): string {
+  const byKind = new Map<string, string[]>();
+  for (const item of items) byKind.set(item.kind, [...(byKind.get(item.kind) ?? []), item.name]);
+  return [...byKind].map(([kind, names]) => `${kind} ${names.join(', ')}`).join('; ');
+}
+
 export const preflight: Step = {
   id: 'preflight',
   level: 'mailbox',
@@ -54,16 +82,24 @@ export const preflight: Step = {
     const { capabilities, folders } = await inspectSource(ctx, sourceAddress);
     const totalMessages = folders.reduce((n, f) => n + f.messages, 0);
     const totalBytes = folders.reduce((n, f) => n + f.bytes, 0);
-    const sourceQuota = (await ctx.source.getAccount(sourceAddress))?.quotaBytes ?? null;
-    const limits = [ctx.dest.capabilities.maxMailboxBytes, existing?.quotaBytes ?? sourceQuota].filter((l): l is number => typeof l === 'number' && l > 0);
+    const sourceAccount = await ctx.source.getAccount(sourceAddress);
+    const sourceQuota = sourceAccount?.quotaBytes ?? null;
+    const usedBytes = sourceAccount?.usedBytes ?? null;
+    const apiLimit = ctx.dest.mailboxLimitBytes ? await ctx.dest.mailboxLimitBytes(ctx.mailbox.address) : null;
+    const limits = [ctx.dest.capabilities.maxMailboxBytes, existing?.quotaBytes ?? sourceQuota, apiLimit].filter((l): l is number => typeof l === 'number' && l > 0);
     const destLimitBytes = limits.length ? Math.min(...limits) : null;
-    if (destLimitBytes !== null && totalBytes > destLimitBytes) {
-      throw new CutoverError('QUOTA_TOO_SMALL', { need: formatBytes(totalBytes), allowed: formatBytes(destLimitBytes) });
+    // The platform's own figure counts what IMAP does not show (calendars, contacts on Exchange).
+    const needBytes = Math.max(totalBytes, usedBytes ?? 0);
+    if (destLimitBytes !== null && needBytes > destLimitBytes) {
+      throw new CutoverError('QUOTA_TOO_SMALL', { need: formatBytes(needBytes), allowed: formatBytes(destLimitBytes) });
     }
+    if (!existing && !ctx.mailbox.dest_create_intent) await ensureAccountSlots(ctx);
+    const notMigrated = ctx.source.notMigrated ? await ctx.source.notMigrated(sourceAddress) : [];
     const warnings: string[] = [];
     if (!capabilities.UIDPLUS) warnings.push('The source lacks UIDPLUS; this does not slow the copy but the server is old.');
-    if (destLimitBytes !== null && totalBytes > destLimitBytes * 0.9) warnings.push(`The mailbox uses ${formatBytes(totalBytes)} of the ${formatBytes(destLimitBytes)} the destination allows.`);
-    const report: PreflightReport = { verdict: warnings.length ? 'warn' : 'pass', sourceAddress, capabilities, folders, totalMessages, totalBytes, destLimitBytes, warnings };
+    if (destLimitBytes !== null && needBytes > destLimitBytes * 0.9) warnings.push(`The mailbox uses ${formatBytes(needBytes)} of the ${formatBytes(destLimitBytes)} the destination allows.`);
+    if (notMigrated.length) warnings.push(`Not migrated with the mail (recreate by hand; aliases are recreated where the destination allows): ${describeNotMigrated(notMigrated)}.`);
+    const report: PreflightReport = { verdict: warnings.length ? 'warn' : 'pass', sourceAddress, capabilities, folders, totalMessages, totalBytes, destLimitBytes, usedBytes, notMigrated, warnings };
     await ctx.save({ preflight: JSON.stringify(report) });
     return done(`${report.verdict}: ${totalMessages} messages, ${formatBytes(totalBytes)} in ${folders.length} folders`);
   },

@@ -2,6 +2,7 @@ import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
 import { done, manual, type Step, type StepContext } from '../types.ts';
+import { complexPassword } from './create-destination.ts';
 
 async function assertLoginAs(ctx: StepContext, address: string): Promise<void> {
   const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
@@ -23,7 +24,33 @@ export const renameSource: Step = {
       await ctx.source.renameAccount(address, temp);
       crashpoint('rename:after');
     }
+    const ownPassword = await setOwnPassword(ctx, temp, renamedBefore);
     await assertLoginAs(ctx, temp);
-    return done(renamedBefore ? `already renamed to ${temp}` : `renamed to ${temp}`);
+    return done(`${renamedBefore ? `already renamed to ${temp}` : `renamed to ${temp}`}${ownPassword ? '; a generated password was set on it for the copy' : ''}`);
   },
 };
+
+/**
+ * Without a master user the copy must log in as the renamed account: it gets a generated
+ * password (sealed first, then set, so a crash in between only means setting a new one), and the
+ * user's own password is no longer needed. Skipped when the stored password already works.
+ */
+async function setOwnPassword(ctx: StepContext, temp: string, renamedBefore: boolean): Promise<boolean> {
+  if (ctx.source.capabilities.masterUser || !ctx.source.setPassword) return false;
+  if (renamedBefore && ctx.mailbox.source_password_sealed && await canLoginAs(ctx, temp)) return false;
+  const password = complexPassword();
+  await ctx.save({ source_password_sealed: ctx.box.seal(password) });
+  crashpoint('rename:password-sealed');
+  await ctx.source.setPassword(temp, password);
+  return true;
+}
+
+async function canLoginAs(ctx: StepContext, address: string): Promise<boolean> {
+  try {
+    await assertLoginAs(ctx, address);
+    return true;
+  } catch (err) {
+    if (err instanceof CutoverError && err.code === 'AUTH_FAILED') return false;
+    throw err;
+  }
+}

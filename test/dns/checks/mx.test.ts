@@ -11,7 +11,7 @@ const OVH = [
 describe('checkMx', () => {
   test('ok when the sets are equal, with no fix', () => {
     assert.deepEqual(checkMx('example.test', NEW, NEW), {
-      id: 'mx', title: 'MX', status: 'ok', found: ['10 mx.new.example'], expected: ['10 mx.new.example'],
+      id: 'mx', title: 'MX', status: 'ok', found: ['10 mx.new.example'], expected: ['10 mx.new.example'], gate: 'ok',
     });
   });
 
@@ -63,8 +63,25 @@ describe('checkMx', () => {
 
   test('unknown when the query failed: nothing found, expectation still shown, no fix', () => {
     assert.deepEqual(checkMx('example.test', null, OVH), {
-      id: 'mx', title: 'MX', status: 'unknown', found: [], expected: ['1 mx0.mail.ovh.net', '5 mx1.mail.ovh.net'],
+      id: 'mx', title: 'MX', status: 'unknown', found: [], expected: ['1 mx0.mail.ovh.net', '5 mx1.mail.ovh.net'], gate: 'ok',
     });
+  });
+
+  test('hosts of the old platform still published are flagged as leftovers', () => {
+    const old = [{ priority: 10, exchange: 'old-mx.example.net' }];
+    const result = checkMx('example.test', [...NEW, { priority: 20, exchange: 'Old-MX.example.net.' }], NEW, old);
+    assert.equal(result.status, 'warn');
+    assert.deepEqual(result.found, ['10 mx.new.example', '20 old-mx.example.net (old platform)']);
+    assert.deepEqual(result.details, ['20 old-mx.example.net is the old platform\'s: remove it, or mail keeps landing there']);
+    assert.match(result.fix ?? '', /remove: example\.test\. IN MX 20 old-mx\.example\.net\.$/);
+    // A host both platforms share is no leftover.
+    assert.equal(checkMx('example.test', NEW, NEW, NEW).details, undefined);
+  });
+
+  test('a null MX is pointed out', () => {
+    const result = checkMx('example.test', [{ priority: 0, exchange: '.' }], NEW);
+    assert.equal(result.status, 'error');
+    assert.match(result.details?.join() ?? '', /null MX/);
   });
 
   test('fix owner is fully qualified whatever the domain spelling', () => {

@@ -7,7 +7,7 @@ const NEW = ['mx.new.example'];
 
 describe('checkSpf', () => {
   test('unknown when the TXT query failed', () => {
-    assert.deepEqual(checkSpf(D, null, NEW), { id: 'spf', title: 'SPF', status: 'unknown', found: [], expected: ['include:mx.new.example'] });
+    assert.deepEqual(checkSpf(D, null, NEW), { id: 'spf', title: 'SPF', status: 'unknown', found: [], expected: ['include:mx.new.example'], gate: 'ok' });
   });
 
   test('no TXT at all: error, the fix proposes a fresh record', () => {
@@ -25,7 +25,7 @@ describe('checkSpf', () => {
 
   test('ok when the single record has the include', () => {
     assert.deepEqual(checkSpf(D, [['v=spf1 include:mx.new.example ~all'], ['other']], NEW), {
-      id: 'spf', title: 'SPF', status: 'ok', found: ['v=spf1 include:mx.new.example ~all'], expected: ['include:mx.new.example'],
+      id: 'spf', title: 'SPF', status: 'ok', found: ['v=spf1 include:mx.new.example ~all'], expected: ['include:mx.new.example'], gate: 'ok',
     });
   });
 
@@ -78,6 +78,18 @@ describe('checkSpf', () => {
     assert.equal(result.fix,
       'publish exactly: example.test. 3600 IN TXT "v=spf1 include:mx.new.example include:_spf.old.example ~all"'
       + ' — remove: example.test. IN TXT "v=spf1 include:mx.new.example ~all"; example.test. IN TXT "v=spf1 include:_spf.old.example -all"');
+  });
+
+  test('a record with the include but a syntax error is red, and the fix names the bad term', () => {
+    const result = checkSpf(D, [['v=spf1 include:mx.new.example ip4:192.0.2.300 ~all']], NEW);
+    assert.equal(result.status, 'error');
+    assert.match(result.fix ?? '', /"ip4:192\.0\.2\.300": "192\.0\.2\.300" is not an IPv4 network/);
+  });
+
+  test('the old platform\'s include is pointed out, without turning the check red', () => {
+    const result = checkSpf(D, [['v=spf1 include:mx.new.example include:spf.old.example ~all']], NEW, ['spf.old.example', 'mx.new.example']);
+    assert.equal(result.status, 'ok');
+    assert.deepEqual(result.details, ['include:spf.old.example is the old platform\'s: remove it once the old platform no longer sends for example.test']);
   });
 
   test('a merged record longer than 255 bytes is published as several character-strings', () => {
