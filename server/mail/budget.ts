@@ -7,7 +7,8 @@ export class ByteBudget {
   private used = 0;
   private readonly waiting: Array<{ bytes: number; resolve: () => void; reject: (err: Error) => void }> = [];
 
-  constructor(readonly limit: number) {}
+  /** `afterRelease` sees every byte that leaves the budget (the copy uses it to reclaim memory). */
+  constructor(readonly limit: number, private readonly afterRelease?: (bytes: number) => void) {}
 
   acquire(bytes: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
@@ -27,6 +28,7 @@ export class ByteBudget {
 
   release(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
+    this.afterRelease?.(bytes);
     while (this.waiting.length && this.fits(this.waiting[0]!.bytes)) {
       const next = this.waiting.shift()!;
       this.used += next.bytes;

@@ -2,6 +2,7 @@ import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { ByteBudget } from './budget.ts';
+import { memoryReclaimer } from './reclaim.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
@@ -55,7 +56,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
     if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, active, options.dest.host));
     const buffer = new LedgerBuffer(options.ledger);
-    const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET);
+    const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
@@ -70,6 +71,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       },
     };
     const reports = new Map<string, FolderReport>();
+    const lanes = await laneCount(active, statuses, options.ledger, concurrency);
     let next = 0;
     const worker = async () => {
       while (next < order.length) {
@@ -79,7 +81,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, order.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(lanes, order.length) }, worker));
     const folders = active.map((entry) => reports.get(entry.source)!);
     const total = (key: 'copied' | 'copiedBytes' | 'matched' | 'skipped' | 'failed' | 'reconnects') => folders.reduce((n, f) => n + f[key], 0);
     return {
@@ -104,6 +106,19 @@ async function folderStatuses(sources: Pool<ImapFlow>): Promise<Map<string, Fold
     const listed = await client.list({ statusQuery: { messages: true, uidNext: true, uidValidity: true } });
     return new Map(listed.map((f) => [f.path, { messages: f.status?.messages ?? 0, uidNext: Number(f.status?.uidNext ?? 0), uidValidity: String(f.status?.uidValidity ?? '') }]));
   });
+}
+
+const MESSAGES_PER_EXTRA_LANE = 200;
+
+// Every lane costs three logins; a delta of a few dozen messages is faster on one lane than on four.
+async function laneCount(active: FolderPlanEntry[], statuses: Map<string, FolderStatus>, ledger: LedgerStore, concurrency: number): Promise<number> {
+  let expected = 0;
+  for (const entry of active) {
+    const status = statuses.get(entry.source);
+    const checkpoint = await ledger.checkpoint(entry.source);
+    expected += status && checkpoint && status.uidValidity === checkpoint.uidValidity ? Math.max(0, status.uidNext - checkpoint.uidNext) : status?.messages ?? 0;
+  }
+  return Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
 }
 
 function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): boolean {

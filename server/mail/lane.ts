@@ -112,7 +112,7 @@ async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: La
   if (!mailbox || mailbox.exists === 0) return { uidValidity: String(mailbox ? mailbox.uidValidity : 0), messages: [] };
   const uidValidity = String(mailbox.uidValidity);
   const from = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.uidNext : 1;
-  const handled = await ctx.ledger.handledUids(entry.source, uidValidity);
+  const handled = await ctx.ledger.handledUids(entry.source, uidValidity, from);
   const retry = from > 1 ? (await ctx.ledger.refusedUids(entry.source)).filter((uid) => uid < from) : [];
   const messages: Listed[] = [];
   for await (const msg of source.fetch([...retry, `${from}:*`].join(','), { uid: true, size: true, internalDate: true }, { uid: true })) {

@@ -26,7 +26,8 @@ export interface Checkpoint { uidValidity: string; uidNext: number }
 
 /** Where the copy engine remembers what it moved: rows in the database, or a state file for `cutover copy`. */
 export interface LedgerStore {
-  handledUids(sourceFolder: string, uidValidity: string): Promise<Set<number>>;
+  /** UIDs copied or deliberately skipped; with `fromUid`, only those at or above it. */
+  handledUids(sourceFolder: string, uidValidity: string, fromUid?: number): Promise<Set<number>>;
   /** Destination UIDs the ledger accounts for in `destFolder`; with `from`, only those copied from that source folder generation. */
   destUids(destFolder: string, from?: { sourceFolder: string; uidValidity: string }): Promise<Set<number>>;
   record(entry: LedgerEntry): Promise<void>;
@@ -49,10 +50,10 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
     return { messages: Number(row?.messages ?? 0), bytes: Number(row?.bytes ?? 0) };
   };
   return {
-    async handledUids(sourceFolder, uidValidity) {
+    async handledUids(sourceFolder, uidValidity, fromUid = 1) {
       const where = { mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: uidValidity };
-      const copied = await db('ledger').where(where).pluck('uid');
-      const skipped = await db('skips').where(where).whereNot('kind', 'refused').pluck('uid');
+      const copied = await db('ledger').where(where).andWhere('uid', '>=', fromUid).pluck('uid');
+      const skipped = await db('skips').where(where).andWhere('uid', '>=', fromUid).whereNot('kind', 'refused').pluck('uid');
       return new Set([...copied, ...skipped].map(Number));
     },
     async destUids(destFolder, from) {
