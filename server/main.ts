@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import express from 'express';
 import type { AppContext } from './context.ts';
 import { createPanel } from './panel.ts';
+import { countUsers } from './db/repos/users.ts';
 import { runWorker } from './workflow/runner.ts';
 import { EXIT, parsePositiveInt, type Io } from './cli/output.ts';
 
@@ -20,6 +21,7 @@ export async function startWeb(app: AppContext, port: number, host = '127.0.0.1'
 export async function serveForever(app: AppContext, port: number, io: Io, onStop?: () => Promise<void>, opts: { worker: boolean } = { worker: true }): Promise<number> {
   const server = await startWeb(app, port);
   io.out(`panel: http://127.0.0.1:${port}/`);
+  if ((await countUsers(app.db)) === 0) io.out('no admin account yet: create one with  npx cutover admin create NAME  (the password is read from stdin)');
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);

@@ -6,7 +6,10 @@ import { insertPlatform, listPlatforms } from '../db/repos/platforms.ts';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../devservers/dovecot.ts';
 import { sendUpdate, startKnot } from '../devservers/knot.ts';
 import { appendMessages } from '../devservers/seed.ts';
+import { countUsers, insertUser, userByName } from '../db/repos/users.ts';
 import { CutoverError } from '../errors.ts';
+import { generatePassword } from '../services/passwords.ts';
+import { hashPassword } from '../web/passwords.ts';
 import { serveForever } from '../main.ts';
 import { EXIT, parsePositiveInt, type Io } from '../cli/output.ts';
 import { demoMailbox } from './corpus.ts';
@@ -40,6 +43,18 @@ async function registerPlatform(app: AppContext, demoDir: string, name: string, 
   if (existing) await app.db('platforms').where({ id: existing.id }).update({ config_sealed: app.box.seal(JSON.stringify(config)) });
   else await insertPlatform(app.db, app.box, name, 'postfixadmin', config);
   writeFileSync(ownedFile, JSON.stringify([...new Set([...owned, name])]));
+}
+
+// A newcomer should reach the panel without a set-up step: the demo makes one admin, once, in a
+// data directory that has none, and keeps the password in a 0600 file next to the demo state.
+async function demoAdmin(app: AppContext, demoDir: string): Promise<{ name: string; password: string } | undefined> {
+  const file = path.join(demoDir, 'admin.pass');
+  if (existsSync(file) && await userByName(app.db, 'demo')) return { name: 'demo', password: readFileSync(file, 'utf8').trim() };
+  if ((await countUsers(app.db)) > 0) return undefined;
+  const password = generatePassword();
+  await insertUser(app.db, 'demo', await hashPassword(password));
+  writeFileSync(file, password, { mode: 0o600 });
+  return { name: 'demo', password };
 }
 
 async function switchDns(app: AppContext, io: Io): Promise<number> {
@@ -83,6 +98,7 @@ export async function demoCommand(app: AppContext, argv: string[], io: Io): Prom
       writeFileSync(passwordFile, inst.masterPassword, { mode: 0o600 });
       await registerPlatform(app, demoDir, name, platformConfig(inst, mx, spf, passwordFile));
     }
+    const login = await demoAdmin(app, demoDir);
     writeFileSync(path.join(demoDir, 'state.json'), JSON.stringify({ dnsPort: dns.port, keyFile: dns.keyFile, zone: DOMAIN } satisfies DemoState));
 
     io.out(`old platform: Dovecot 127.0.0.1:${oldHost.port}, ${ACCOUNTS.length} accounts of ${DOMAIN}, ${total} messages (French folder names, no SPECIAL-USE)`);
@@ -94,6 +110,7 @@ export async function demoCommand(app: AppContext, argv: string[], io: Io): Prom
     io.out('It waits at dns-cutover until the MX and SPF of the domain point to the new platform. Change them as you would at your DNS host:');
     io.out('  npx cutover demo switch-dns');
     io.out(`(or confirm by hand: npx cutover confirm --project "<project name>" --domain ${DOMAIN})`);
+    io.out(login ? `Panel login: ${login.name} / ${login.password} (a demo admin; its password is also in ${path.join(demoDir, 'admin.pass')})` : 'Panel login: the admin accounts of this data directory.');
     io.out('Ctrl-C stops the demo and its servers.');
     return await serveForever(app, port, io, stopAll, { worker: false });
   } catch (err) {

@@ -1,12 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { projectRoot } from '../paths.ts';
 import Handlebars from 'handlebars';
+import { isLanguage, t } from './i18n.ts';
 
 const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
+const hbs = Handlebars.create();
+
+// {{t "key" name=value}}: the word in the page's language (the model's `lang`), escaped like any value.
+hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return t(isLanguage(lang) ? lang : 'en', key, options.hash ?? {});
+});
+hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+// {{t (concat "state." state)}}: builds a key from parts (the last argument is Handlebars' options).
+hbs.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
 
 function template(name: string): Handlebars.TemplateDelegate {
-  if (!cache.has(name)) cache.set(name, Handlebars.compile(readFileSync(`${viewsDir}${name}.hbs`, 'utf8'), { strict: false }));
+  if (!cache.has(name)) cache.set(name, hbs.compile(readFileSync(`${viewsDir}${name}.hbs`, 'utf8'), { strict: false }));
   return cache.get(name)!;
 }
 

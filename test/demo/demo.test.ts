@@ -36,8 +36,19 @@ test('the quick-start demo runs the migration it prints, and stops its servers o
   assert.deepEqual(report.mailboxes.map((m: { state: string }) => m.state), ['done', 'done', 'done']);
   assert.deepEqual(report.mailboxes.map((m: { copiedMessages: number }) => m.copiedMessages), [40, 40, 40]);
 
-  const page = await (await fetch(`http://127.0.0.1:${panelPort}/`)).text();
-  assert.match(page, /alice@example\.test<\/td><td class="done">done/);
+  // The demo made an admin and printed its login: use it to read the project page.
+  const [, user, password] = /Panel login: (\S+) \/ (\S+)/.exec(output)!;
+  const panel = `http://127.0.0.1:${panelPort}`;
+  const loginPage = await fetch(`${panel}/login`);
+  const cookie = loginPage.headers.getSetCookie()[0]!.split(';')[0]!;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1]!;
+  const login = await fetch(`${panel}/login`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, name: user!, password: password! }) });
+  assert.equal(login.status, 303);
+  const session = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const dashboard = await (await fetch(`${panel}/`, { headers: { cookie: session } })).text();
+  const projectPath = /href="(\/projects\/\d+)"/.exec(dashboard)![1]!;
+  const page = await (await fetch(`${panel}${projectPath}`, { headers: { cookie: session } })).text();
+  assert.match(page, /alice@example\.test<\/a><\/td><td class="state done">done/);
 
   demo.child.kill('SIGINT');
   assert.equal((await demo).code, 0);

@@ -18,7 +18,8 @@ import { replyTo, startScriptedServer, type FakeServer } from './fake-servers.ts
 const D = 'example.test';
 const OLD = ['@ IN MX 10 mx.old.example.net.', '@ IN TXT "v=spf1 include:spf.old.example.net -all"'];
 const EXPECTED: ExpectedDns = { mx: [{ priority: 10, exchange: 'mx.new.example.net' }], spfIncludes: ['spf.new.example.net'] };
-const FAST = { timeoutMs: 300, retries: 0 };
+// Generous: these servers do answer, and a busy test machine must not turn an answer into a timeout.
+const FAST = { timeoutMs: 1000, retries: 1 };
 const CHANGE = [
   { op: 'deleteRRset' as const, name: D, type: 'MX' }, { op: 'add' as const, record: { name: D, type: 'MX', ttl: 300, data: '10 mx.new.example.net.' } },
   { op: 'deleteRRset' as const, name: D, type: 'TXT' }, { op: 'add' as const, record: { name: D, type: 'TXT', ttl: 300, data: '"v=spf1 include:spf.new.example.net -all"' } },

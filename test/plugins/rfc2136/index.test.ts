@@ -98,7 +98,7 @@ for (const [label, start] of SERVERS) {
     });
 
     test('the propagation check turns green on the server', async () => {
-      const report = await diagnoseMailDns(D, EXPECTED, { resolvers: [{ host: '127.0.0.1', port: server.port }], authoritative: [{ host: '127.0.0.1', port: server.port }], query: { timeoutMs: 500, retries: 0 } });
+      const report = await diagnoseMailDns(D, EXPECTED, { resolvers: [{ host: '127.0.0.1', port: server.port }], authoritative: [{ host: '127.0.0.1', port: server.port }], query: { timeoutMs: 1000, retries: 1 } });
       const propagation = report.checks.find((c) => c.id === 'propagation')!;
       assert.equal(propagation.status, 'ok', JSON.stringify(propagation));
       assert.deepEqual(propagation.found, ['authoritative: 1/1 updated']);

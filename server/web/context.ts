@@ -1,0 +1,13 @@
+import type { AppContext } from '../context.ts';
+import type { LoginLimiter } from './rate-limit.ts';
+
+/** What the panel's routes share: the application, the login limiter and the page size. */
+export interface WebContext { app: AppContext; limiter: LoginLimiter; pageSize: number }
+
+export interface PanelOptions {
+  /** Failed logins allowed per client address and per admin name within `loginWindowMs` (default 5 in 15 min). */
+  loginAttempts?: number;
+  loginWindowMs?: number;
+  /** Mailboxes per project page (default 50). */
+  pageSize?: number;
+}

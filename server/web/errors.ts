@@ -1,0 +1,41 @@
+import type { NextFunction, Request, Response } from 'express';
+import { CutoverError } from '../errors.ts';
+import { isCsrfError } from './csrf.ts';
+import { wantsJson } from './guard.ts';
+import { isMessageKey } from './i18n.ts';
+import { renderPage, translator } from './page.ts';
+
+const statusOf: Partial<Record<string, number>> = { MAILBOX_UNKNOWN: 404, PROJECT_UNKNOWN: 404, ACTION_NOT_ALLOWED: 409, INPUT_INVALID: 400 };
+
+/** A CutoverError in the reader's language when the table has it, in the service's words otherwise. */
+export function errorText(req: Request, err: CutoverError): string {
+  const key = `errors.${err.code}`;
+  return isMessageKey(key) ? translator(req)(key, err.params) : err.message;
+}
+
+export function notFound(req: Request, res: Response): void {
+  const t = translator(req);
+  if (wantsJson(req)) { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'not found' } }); return; }
+  renderPage(req, res, 'message', { title: t('notFound.title'), text: t('notFound.text') }, 404);
+}
+
+/** The panel's last word on an error: typed errors keep their code, anything else is logged and shown as a 500 without detail. */
+export function errorHandler(log: { error(obj: unknown, msg: string): void }) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const t = translator(req);
+    if (isCsrfError(err)) {
+      if (wantsJson(req)) { res.status(403).json({ error: { code: 'CSRF_INVALID', message: t('csrf.invalid') } }); return; }
+      renderPage(req, res, 'message', { title: t('error.title'), text: t('csrf.invalid') }, 403);
+      return;
+    }
+    if (err instanceof CutoverError && statusOf[err.code]) {
+      const status = statusOf[err.code]!;
+      if (wantsJson(req)) { res.status(status).json({ error: { code: err.code, message: errorText(req, err) } }); return; }
+      renderPage(req, res, 'message', { title: t('error.title'), text: errorText(req, err) }, status);
+      return;
+    }
+    log.error({ err }, 'panel request failed');
+    if (wantsJson(req)) { res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } }); return; }
+    renderPage(req, res, 'message', { title: t('error.title'), text: t('error.title') }, 500);
+  };
+}

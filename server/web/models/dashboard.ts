@@ -1,0 +1,30 @@
+import type { AppContext } from '../../context.ts';
+
+export interface DashboardModel {
+  projects: Array<{ id: number; name: string; source: string; destination: string; total: number; counts: Array<{ state: string; n: number }> }>;
+  attention: Array<{ id: number; address: string; projectId: number; project: string; state: string; step: string; error: string | null }>;
+  attentionTotal: number;
+}
+
+const ATTENTION = ['failed', 'needs_admin'];
+const ATTENTION_SHOWN = 50;
+
+/** Three queries whatever the number of mailboxes: projects, counts per project and state, the mailboxes that need someone. */
+export async function dashboardModel(app: AppContext): Promise<DashboardModel> {
+  const projects = await app.db('projects as p')
+    .join('platforms as s', 's.id', 'p.source_platform_id').join('platforms as d', 'd.id', 'p.dest_platform_id')
+    .select('p.id', 'p.name', 's.name as source', 'd.name as destination').orderBy('p.id', 'desc');
+  const counts: Array<{ project_id: number; state: string; n: number | string }> = await app.db('mailboxes').select('project_id', 'state').count({ n: '*' }).groupBy('project_id', 'state');
+  const attention = await app.db('mailboxes as m').join('projects as p', 'p.id', 'm.project_id').whereIn('m.state', ATTENTION)
+    .select('m.id', 'm.address', 'm.project_id as projectId', 'p.name as project', 'm.state', 'm.step', 'm.error_message as error')
+    .orderBy('m.updated_at', 'desc').limit(ATTENTION_SHOWN);
+  const [total] = await app.db('mailboxes').whereIn('state', ATTENTION).count({ n: '*' });
+  return {
+    projects: projects.map((p) => {
+      const mine = counts.filter((c) => c.project_id === p.id).map((c) => ({ state: c.state, n: Number(c.n) }));
+      return { ...p, total: mine.reduce((n, c) => n + c.n, 0), counts: mine };
+    }),
+    attention,
+    attentionTotal: Number(total?.n ?? 0),
+  };
+}

@@ -1,0 +1,53 @@
+import type { Server } from 'node:http';
+import express from 'express';
+import { openContext, type AppContext } from '../../server/context.ts';
+import { createPanel, type PanelOptions } from '../../server/panel.ts';
+import { insertUser } from '../../server/db/repos/users.ts';
+import { hashPassword } from '../../server/web/passwords.ts';
+import { tempDataDir } from '../support/cli.ts';
+
+export const ADMIN = { name: 'root', password: 'correct horse battery' };
+
+/** The panel mounted under /panel (as a host control panel would) on 127.0.0.1, with a fresh data dir and one admin. */
+export async function startPanel(options: PanelOptions = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
+  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent' });
+  await insertUser(app.db, ADMIN.name, await hashPassword(ADMIN.password));
+  const host = express();
+  host.use('/panel', createPanel(app, options));
+  const server: Server = await new Promise((resolve) => { const s = host.listen(0, '127.0.0.1', () => resolve(s)); });
+  const { port } = server.address() as { port: number };
+  return {
+    app, url: `http://127.0.0.1:${port}/panel`,
+    async close() { await new Promise<void>((r) => server.close(() => r())); await app.close(); },
+  };
+}
+
+/** A tiny cookie-keeping HTTP client: real requests, no redirects followed, so tests see every answer. */
+export class Client {
+  cookie = '';
+  constructor(readonly base: string, readonly headers: Record<string, string> = {}) {}
+
+  async request(path: string, init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; text: string; headers: Headers }> {
+    const headers: Record<string, string> = { ...this.headers, ...init.headers };
+    if (this.cookie) headers.cookie = this.cookie;
+    let body: string | undefined;
+    if (init.form) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(init.form).toString(); }
+    if (init.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(init.json); }
+    const res = await fetch(this.base + path, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const set = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('cutover.sid='));
+    if (set) this.cookie = set;
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  }
+
+  /** The CSRF token of the last page that had a form. */
+  async token(path = '/login'): Promise<string> {
+    const page = await this.request(path);
+    const match = /name="_csrf" value="([^"]+)"/.exec(page.text);
+    if (!match) throw new Error(`no CSRF token on ${path} (${page.status})`);
+    return match[1]!;
+  }
+
+  async login(name = ADMIN.name, password = ADMIN.password): Promise<{ status: number; text: string; headers: Headers }> {
+    return this.request('/login', { form: { _csrf: await this.token('/login'), name, password } });
+  }
+}

@@ -1,0 +1,27 @@
+// Live progress: polls the page's JSON endpoint and, when a shown mailbox changed state or
+// copied more messages, re-renders <main> from the server (so every word stays translated).
+// Without JavaScript the page refreshes itself (<noscript> meta refresh).
+(() => {
+  const url = document.currentScript.dataset.url;
+  const showNote = () => { const note = document.querySelector('[data-live-note]'); if (note) note.hidden = false; };
+  showNote();
+  const changed = (json) => {
+    const rows = json.mailboxes ?? [{ ...json.mailbox, progress: json.progress }];
+    return rows.some((r) => {
+      const el = document.querySelector(`[data-id="${r.id}"]`);
+      return !el || el.dataset.state !== r.state || el.dataset.copied !== String(r.progress.copied);
+    });
+  };
+  const tick = async () => {
+    try {
+      const res = await fetch(url, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+      if (res.ok && changed(await res.json())) {
+        const html = await (await fetch(location.href, { credentials: 'same-origin' })).text();
+        const fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
+        if (fresh) { document.querySelector('main').replaceWith(fresh); showNote(); }
+      }
+    } catch { /* the next tick tries again */ }
+    setTimeout(tick, 3000);
+  };
+  setTimeout(tick, 3000);
+})();
