@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { ByteBudget } from './budget.ts';
 import { memoryReclaimer } from './reclaim.ts';
+import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
@@ -48,6 +49,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const sources = imapPool(options.source, concurrency, options.log);
   const dests = imapPool(options.dest, concurrency, options.log);
   const appenders = appenderPool(options.dest, concurrency);
+  const spool = await Spool.create();
   try {
     const plan = typeof options.plan === 'function' ? await withPooledPair(sources, dests, options.plan) : options.plan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -60,7 +62,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
-      sources, dests, appenders, destHost: options.dest.host, ledger: options.ledger, buffer, budget, pass: options.pass,
+      sources, dests, appenders, spool, destHost: options.dest.host, ledger: options.ledger, buffer, budget, pass: options.pass,
       selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
@@ -89,7 +91,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       failed: total('failed'), reconnects: total('reconnects'), seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    await Promise.all([sources.close(), dests.close(), appenders.close()]);
+    await Promise.all([sources.close(), dests.close(), appenders.close(), spool.close()]);
   }
 }
 

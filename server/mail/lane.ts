@@ -13,6 +13,7 @@ import type { AppendItem, AppendOutcome } from './wire/appender.ts';
 import { isWritableFlag } from './wire/syntax.ts';
 import { imapflowTarget, pipelinedTarget, type AppendTarget } from './writer.ts';
 import { AsyncQueue } from './queue.ts';
+import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isTransient, laneBackoffMs } from './transient.ts';
 
 export interface Selection { maxMessageBytes?: number; since?: Date }
@@ -33,6 +34,7 @@ export interface FolderReport {
 }
 
 export interface LaneContext {
+  spool: Spool;
   sources: Pool<ImapFlow>;
   /** Destination sessions for folder inspection, and for appending where the server cannot pipeline. */
   dests: Pool<ImapFlow>;
@@ -52,7 +54,7 @@ const MAX_LANE_ATTEMPTS = 6;
 const FETCH_BATCH_MESSAGES = 200;
 const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 
-type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate'>;
+type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'>;
 
 export function emptyReport(entry: FolderPlanEntry): FolderReport {
   return { source: entry.source, dest: entry.dest, copied: 0, copiedBytes: 0, matched: 0, skipped: 0, skippedBytes: 0, failed: 0, droppedFlags: [], reconnects: 0 };
@@ -115,11 +117,11 @@ async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: La
   const handled = await ctx.ledger.handledUids(entry.source, uidValidity, from);
   const retry = from > 1 ? (await ctx.ledger.refusedUids(entry.source)).filter((uid) => uid < from) : [];
   const messages: Listed[] = [];
-  for await (const msg of source.fetch([...retry, `${from}:*`].join(','), { uid: true, size: true, internalDate: true }, { uid: true })) {
+  for await (const msg of source.fetch([...retry, `${from}:*`].join(','), { uid: true, size: true, internalDate: true, flags: true }, { uid: true })) {
     // "n:*" names the last message even when its UID is below n.
     if ((msg.uid < from && !retry.includes(msg.uid)) || handled.has(msg.uid)) continue;
     const reason = unselectedReason(msg, ctx.selection);
-    if (!reason) { messages.push({ uid: msg.uid, size: msg.size, internalDate: msg.internalDate }); continue; }
+    if (!reason) { messages.push({ uid: msg.uid, size: msg.size, internalDate: msg.internalDate, flags: msg.flags }); continue; }
     if (!ctx.dryRun) await ctx.ledger.skip({ sourceFolder: entry.source, uidValidity, uid: msg.uid, size: msg.size ?? 0, kind: reason.kind, reason: reason.text });
     report.skipped++;
     report.skippedBytes += msg.size ?? 0;
@@ -131,7 +133,10 @@ async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: La
   return { uidValidity, messages };
 }
 
-interface Fetched { msg: FetchMessageObject; size: number }
+/** A message on its way: in memory (`msg.source`) or in a spool file. `size` is its share of the byte budget. */
+interface Fetched { msg: Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags' | 'source'>; size: number; spooled?: SpooledMessage }
+
+const SPOOLED_RESERVATION = 2 * 1024 * 1024;
 
 const BATCH_BYTES = 16 * 1024 * 1024;
 
@@ -144,9 +149,16 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   const reader = (async () => {
     try {
       for (const batch of batches(messages)) {
+        if (batch.large) {
+          await ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal);
+          const spooled = await ctx.spool.fromSource(source, batch.large.uid);
+          if (spooled) queue.push({ msg: batch.large, size: SPOOLED_RESERVATION, spooled });
+          else ctx.budget.release(SPOOLED_RESERVATION);
+          continue;
+        }
         // Reserved before the FETCH goes out: what imapflow buffers while parsing counts too.
         await ctx.budget.acquire(batch.bytes, abort.signal);
-        const reserved = new Map(batch.messages.map((m) => [m.uid, reservation(m.size ?? 0)]));
+        const reserved = new Map(batch.messages.map((m) => [m.uid, m.size ?? 0]));
         try {
           const uids = batch.messages.map((m) => m.uid).join(',');
           for await (const msg of source.fetch(uids, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
@@ -170,19 +182,26 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
         const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
         if (!batch) break;
         try {
-          await writeBatch(target, entry, batch.map((f) => f.msg), uidValidity, alreadyThere, accepts, ctx, report);
+          await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report);
         } finally {
-          for (const f of batch) ctx.budget.release(f.size);
+          await finish(batch, ctx);
         }
       }
     });
   } catch (err) {
     abort.abort(err);
-    for (const left of queue.drain()) ctx.budget.release(left.size);
+    await finish(queue.drain(), ctx);
     await reader.catch(() => undefined);
     throw err;
   }
   await reader;
+}
+
+async function finish(done: Fetched[], ctx: LaneContext): Promise<void> {
+  for (const f of done) {
+    ctx.budget.release(f.size);
+    if (f.spooled) await ctx.spool.remove(f.spooled);
+  }
 }
 
 // The pipelined appender when the server allows it (LITERAL+ and MULTIAPPEND), imapflow otherwise.
@@ -202,15 +221,15 @@ async function withAppendTarget(ctx: LaneContext, work: (target: AppendTarget) =
   await ctx.dests.use((dest) => work(imapflowTarget(dest)));
 }
 
-interface Pending { msg: FetchMessageObject; item: AppendItem; base: Omit<LedgerEntry, 'destUid'> }
+interface Pending { item: AppendItem; base: Omit<LedgerEntry, 'destUid'> }
 
-async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, messages: FetchMessageObject[], uidValidity: string,
+async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched: Fetched[], uidValidity: string,
   alreadyThere: Map<string, number[]>, accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport): Promise<void> {
   const pending: Pending[] = [];
-  for (const msg of messages) {
-    const content = msg.source!;
-    const size = msg.size ?? content.length;
-    const print = fingerprint(headerBytes(content), size, msg.internalDate);
+  for (const { msg, spooled } of fetched) {
+    const content = spooled ?? msg.source!;
+    const size = msg.size ?? (spooled ? spooled.size : msg.source!.length);
+    const print = fingerprint(headerBytes(spooled ? spooled.head : msg.source!), size, msg.internalDate);
     const base = { sourceFolder: entry.source, uidValidity, uid: msg.uid, destFolder: entry.dest, size, fingerprint: print, pass: ctx.pass };
     const matched = alreadyThere.get(print)?.shift();
     if (matched !== undefined) {
@@ -218,7 +237,7 @@ async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, messages
       report.matched++;
       continue;
     }
-    pending.push({ msg, base, item: { content, flags: keptFlags(msg, accepts, report), internalDate: msg.internalDate ? new Date(msg.internalDate) : undefined } });
+    pending.push({ base, item: { content, flags: keptFlags(msg.flags, accepts, report), internalDate: msg.internalDate ? new Date(msg.internalDate) : undefined } });
   }
   if (!pending.length) return;
   const outcome = await target.append(entry.dest, pending.map((p) => p.item));
@@ -256,9 +275,9 @@ function throwIfTransient(outcome: Exclude<AppendOutcome, { ok: true }>): void {
 }
 
 // \Recent is the server's own; flags the folder does not keep, or that are not valid atoms, are dropped and reported.
-function keptFlags(msg: FetchMessageObject, accepts: (flag: string) => boolean, report: FolderReport): string[] {
+function keptFlags(source: Set<string> | undefined, accepts: (flag: string) => boolean, report: FolderReport): string[] {
   const flags: string[] = [];
-  for (const flag of msg.flags ?? []) {
+  for (const flag of source ?? []) {
     if (flag === '\\Recent') continue;
     if (accepts(flag) && isWritableFlag(flag)) flags.push(flag);
     else if (!report.droppedFlags.includes(flag)) report.droppedFlags.push(flag);
@@ -276,22 +295,26 @@ function unselectedReason(msg: Listed, selection: Selection): { kind: 'too-big' 
   return undefined;
 }
 
-// imapflow gathers a literal in chunks and then joins them, so a large message is briefly held twice.
-function reservation(size: number): number {
-  return size > 1024 * 1024 ? 2 * size : size;
-}
+type Step = { large: Listed; messages?: undefined; bytes?: undefined } | { large?: undefined; messages: Listed[]; bytes: number };
 
-function* batches(messages: Listed[]): Generator<{ messages: Listed[]; bytes: number }> {
+// Consecutive small messages travel in FETCH batches; each large one goes alone through the spool.
+// Source order is kept, so the destination's UIDs follow it.
+function* batches(messages: Listed[]): Generator<Step> {
   let batch: Listed[] = [];
   let bytes = 0;
   for (const msg of messages) {
-    if (batch.length && (batch.length >= FETCH_BATCH_MESSAGES || bytes + (msg.size ?? 0) > FETCH_BATCH_BYTES)) {
+    const size = msg.size ?? 0;
+    if (batch.length && (size > SPOOL_ABOVE_BYTES || batch.length >= FETCH_BATCH_MESSAGES || bytes + size > FETCH_BATCH_BYTES)) {
       yield { messages: batch, bytes };
       batch = [];
       bytes = 0;
     }
+    if (size > SPOOL_ABOVE_BYTES) {
+      yield { large: msg };
+      continue;
+    }
     batch.push(msg);
-    bytes += reservation(msg.size ?? 0);
+    bytes += size;
   }
   if (batch.length) yield { messages: batch, bytes };
 }

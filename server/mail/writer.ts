@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { ImapFlow } from 'imapflow';
 import type { AppendItem, AppendOutcome, PipelinedAppender } from './wire/appender.ts';
 
@@ -19,7 +20,8 @@ export function imapflowTarget(client: ImapFlow): AppendTarget {
     maxBatch: 1,
     async append(folder, [item]) {
       try {
-        const result = await client.append(folder, item!.content, item!.flags, item!.internalDate);
+        const content = Buffer.isBuffer(item!.content) ? item!.content : await readFile(item!.content.path);
+        const result = await client.append(folder, content, item!.flags, item!.internalDate);
         return { ok: true, uids: [result && result.uid ? result.uid : null] };
       } catch (err) {
         const e = err as { responseStatus?: string; responseText?: string; serverResponseCode?: string; message: string };

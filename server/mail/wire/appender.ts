@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { CutoverError } from '../../errors.ts';
@@ -5,7 +6,10 @@ import type { ImapEndpoint } from '../../plugins/contract.ts';
 import { encodeMailboxName } from './mutf7.ts';
 import { appendedUids, imapDateTime, parseTagged, quoted, type TaggedResponse } from './syntax.ts';
 
-export interface AppendItem { content: Buffer; flags: string[]; internalDate?: Date }
+import type { SpooledMessage } from '../spool.ts';
+
+/** The message itself, in memory or spooled to a file (large messages). */
+export interface AppendItem { content: Buffer | SpooledMessage; flags: string[]; internalDate?: Date }
 
 export type AppendOutcome =
   | { ok: true; uids: Array<number | null> }
@@ -55,15 +59,18 @@ export class PipelinedAppender {
   /** One APPEND command carrying every item; the server stores all of them or none. */
   async append(folder: string, items: AppendItem[]): Promise<AppendOutcome> {
     const tag = this.nextTag();
-    const parts: Buffer[] = [Buffer.from(`${tag} APPEND ${quoted(encodeMailboxName(folder))}`)];
+    await this.write([Buffer.from(`${tag} APPEND ${quoted(encodeMailboxName(folder))}`)]);
     for (const item of items) {
+      const size = Buffer.isBuffer(item.content) ? item.content.length : item.content.size;
+      const hasNul = Buffer.isBuffer(item.content) ? item.content.includes(0) : item.content.hasNul;
       const date = item.internalDate ? ` ${imapDateTime(item.internalDate)}` : '';
       // literal8 (~{n+}) only where the content holds a NUL byte, as RFC 3516 requires.
-      const binary = this.capabilities.has('BINARY') && item.content.includes(0) ? '~' : '';
-      parts.push(Buffer.from(` (${item.flags.join(' ')})${date} ${binary}{${item.content.length}+}\r\n`), item.content);
+      const binary = this.capabilities.has('BINARY') && hasNul ? '~' : '';
+      await this.write([Buffer.from(` (${item.flags.join(' ')})${date} ${binary}{${size}+}\r\n`)]);
+      if (Buffer.isBuffer(item.content)) await this.write([item.content]);
+      else for await (const chunk of createReadStream(item.content.path, { highWaterMark: 1024 * 1024 })) await this.write([chunk as Buffer]);
     }
-    parts.push(Buffer.from('\r\n'));
-    await this.write(parts);
+    await this.write([Buffer.from('\r\n')]);
     const response = await this.tagged(tag);
     if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
     const assigned = appendedUids(response.code)?.uids ?? [];
