@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CutoverError, formatBytes } from '../errors.ts';
 import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
 import { buildFolderPlan } from '../mail/plan.ts';
+import type { LedgerStore } from '../mail/ledger.ts';
 import { openStateLedger } from '../mail/state-file.ts';
 import { isLoopback } from '../net.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
@@ -115,14 +116,20 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const concurrency = parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY;
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
 
-  const { ledger, close } = await openStateLedger(values.state);
+  const startedAt = Date.now();
+  let lastLine = 0;
+  let state: ReturnType<typeof openStateLedger> | undefined;
+  const ledger = new Promise<LedgerStore>((resolve, reject) => {
+    // Opened once copyMailbox has started its first logins, so loading the database overlaps them.
+    setImmediate(() => {
+      state = openStateLedger(values.state);
+      state.then((opened) => resolve(opened.ledger), reject);
+    });
+  });
   try {
-    const startedAt = Date.now();
-    let lastLine = 0;
     const report = await copyMailbox({
       source, dest, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
       plan: (s, d) => buildFolderPlan(s, d, values.exclude ?? [], source.host),
-      memoryBudgetBytes: process.env.CUTOVER_COPY_BUDGET_MB ? Number(process.env.CUTOVER_COPY_BUDGET_MB) * 1024 * 1024 : undefined,
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();
@@ -133,6 +140,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
     else printHuman(report, io);
     return report.failed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
-    await close();
+    await ledger.catch(() => undefined);
+    await (await state?.catch(() => undefined))?.close();
   }
 }

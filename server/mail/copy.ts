@@ -21,7 +21,8 @@ export interface CopyOptions {
   dest: ImapEndpoint;
   /** The folder plan, or how to make it from a source and a destination connection (a one-shot copy). */
   plan: FolderPlanEntry[] | ((source: ImapFlow, dest: ImapFlow) => Promise<FolderPlanEntry[]>);
-  ledger: LedgerStore;
+  /** A promise is accepted so that opening a state file can overlap the first logins. */
+  ledger: LedgerStore | Promise<LedgerStore>;
   pass: number;
   selection?: Selection;
   /** Folders copied at once; each takes one source and one destination connection. */
@@ -36,7 +37,8 @@ export interface CopyOptions {
 export interface CopyReport { folders: FolderReport[]; copied: number; bytes: number; matched: number; skipped: number; failed: number; reconnects: number; seconds: number }
 
 export const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_BUDGET = 32 * 1024 * 1024;
+// Messages over 2 MB go through the spool, so this only holds small ones in flight.
+const DEFAULT_BUDGET = 16 * 1024 * 1024;
 
 /**
  * Copies every selected message the ledger does not know yet; the same call is the full copy
@@ -49,20 +51,22 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const sources = imapPool(options.source, concurrency, options.log);
   const dests = imapPool(options.dest, concurrency, options.log);
   const appenders = appenderPool(options.dest, concurrency);
-  const spool = await Spool.create();
+  let spool: Spool | undefined;
   try {
     const plan = typeof options.plan === 'function' ? await withPooledPair(sources, dests, options.plan) : options.plan;
     const active = plan.filter((entry) => !entry.excluded);
     const statuses = await folderStatuses(sources);
-    const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await options.ledger.handledCount());
+    const ledger = await options.ledger;
+    spool = await Spool.create();
+    const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount());
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
     if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, active, options.dest.host));
-    const buffer = new LedgerBuffer(options.ledger);
+    const buffer = new LedgerBuffer(ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
-      sources, dests, appenders, spool, destHost: options.dest.host, ledger: options.ledger, buffer, budget, pass: options.pass,
+      sources, dests, appenders, spool, destHost: options.dest.host, ledger, buffer, budget, pass: options.pass,
       selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
@@ -73,13 +77,13 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       },
     };
     const reports = new Map<string, FolderReport>();
-    const lanes = await laneCount(active, statuses, options.ledger, concurrency);
+    const lanes = await laneCount(active, statuses, ledger, concurrency);
     let next = 0;
     const worker = async () => {
       while (next < order.length) {
         const entry = order[next++]!;
-        const checkpoint = await options.ledger.checkpoint(entry.source);
-        const unchanged = checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await options.ledger.refusedUids(entry.source)).length === 0;
+        const checkpoint = await ledger.checkpoint(entry.source);
+        const unchanged = checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await ledger.refusedUids(entry.source)).length === 0;
         reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
       }
     };
@@ -91,7 +95,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       failed: total('failed'), reconnects: total('reconnects'), seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    await Promise.all([sources.close(), dests.close(), appenders.close(), spool.close()]);
+    await Promise.all([sources.close(), dests.close(), appenders.close(), spool?.close()]);
   }
 }
 

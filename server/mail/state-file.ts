@@ -1,4 +1,4 @@
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { CutoverError } from '../errors.ts';
 import { dbLedger, type LedgerStore } from './ledger.ts';
 import { createCheckpointTable, createLedgerTables } from './ledger-schema.ts';
@@ -7,6 +7,8 @@ const STANDALONE_MAILBOX = 0;
 
 /** The ledger of a one-shot `cutover copy`: a SQLite file (`--state`), or memory when none is given. */
 export async function openStateLedger(file?: string): Promise<{ ledger: LedgerStore; close(): Promise<void> }> {
+  // Loaded here rather than at the top: a one-shot copy starts its logins while knex loads.
+  const { default: knexFactory } = await import('knex');
   const db: Knex = knexFactory({ client: 'sqlite3', connection: { filename: file ?? ':memory:' }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
   try {
     if (!(await db.schema.hasTable('ledger'))) await createLedgerTables(db);
