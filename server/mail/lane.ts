@@ -176,6 +176,9 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
       throw err;
     }
   })();
+  // The writer learns of a reader failure through the queue; the rejection itself is awaited
+  // below, but may happen while the writer still waits on an APPEND, before anyone listens.
+  reader.catch(() => undefined);
   try {
     await withAppendTarget(ctx, async (target) => {
       for (;;) {

@@ -19,8 +19,13 @@ export class Pool<T> {
   constructor(private readonly kind: PoolKind<T>, private readonly max: number) {}
 
   async acquire(): Promise<T> {
-    const ready = this.idle.pop();
-    if (ready) return ready;
+    // After a cut or a kick the idle connections are usually dead too: drop them here rather
+    // than let each one cost the caller a failed attempt and a backoff.
+    for (let ready = this.idle.pop(); ready !== undefined; ready = this.idle.pop()) {
+      if (this.kind.usable(ready)) return ready;
+      this.open--;
+      this.kind.destroy(ready);
+    }
     if (this.open < this.max) {
       this.open++;
       try {

@@ -1,0 +1,411 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
+import { copyMailbox, type CopyProgress, type CopyReport } from '../../server/mail/copy.ts';
+import type { FolderPlanEntry } from '../../server/mail/folders.ts';
+import { closeQuietly, openImap } from '../../server/mail/imap.ts';
+import type { LedgerStore } from '../../server/mail/ledger.ts';
+import { buildFolderPlan } from '../../server/mail/plan.ts';
+import { openStateLedger } from '../../server/mail/state-file.ts';
+import type { ImapEndpoint } from '../../server/plugins/contract.ts';
+import { createLogger } from '../../server/log.ts';
+import { imapAs, rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage } from '../support/mail.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+
+// Resilience (issue #3): connections cut in the middle of a FETCH and of an APPEND, an APPEND
+// whose OK never arrives, `doveadm kick` on either side, and a throttling destination. Every
+// copy must end identical to an undisturbed one, with nothing doubled and nothing missing, and
+// a re-run must copy nothing.
+
+delete process.env.CUTOVER_CRASH_AT;
+
+const DOMAIN = 'example.test';
+const PASSWORD = 'pw-not-used-master-login';
+const SOURCE_USER = `fault-source@${DOMAIN}`;
+
+let source: DovecotInstance; // '/' separator, no prefix
+let dest: DovecotInstance; // '.' separator, 'INBOX.' prefix (Courier style)
+let sourceSnapshot: FolderSnapshot[];
+let corpusMessages = 0;
+let corpusBytes = 0;
+let workDir: string;
+const proxies: TcpProxy[] = [];
+const ledgers: Array<{ close(): Promise<void> }> = [];
+
+function endpoint(inst: DovecotInstance, address: string, via?: TcpProxy): ImapEndpoint {
+  return { host: '127.0.0.1', port: via ? via.port : inst.port, security: 'none', tlsVerify: false, auth: { user: `${address}*${inst.masterUser}`, pass: inst.masterPassword } };
+}
+
+// ---------------------------------------------------------------- the corpus
+
+/** A body of base64 lines (76 characters), `bytes` long give or take a line: content unique to this message. */
+function body(bytes: number): string {
+  const line = 76;
+  const lines = Math.max(1, Math.round(bytes / (line + 2)));
+  const b64 = randomBytes(Math.ceil((lines * line * 3) / 4)).toString('base64');
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) out.push(b64.slice(i * line, (i + 1) * line));
+  return `${out.join('\r\n')}\r\n`;
+}
+
+const FLAG_SETS = [['\\Seen'], [], ['\\Seen', '\\Flagged'], ['\\Answered', '\\Seen', '$Label1'], ['Projet'], ['\\Seen', '$Forwarded']];
+
+/**
+ * 326 messages, about 19 MB: 320 of 20-50 KB over four folders (one of them special-use, one
+ * nested), two exact-duplicate pairs, and two large messages (3 MB, 4.5 MB).
+ */
+function buildCorpus(): SeedMessage[] {
+  const messages: SeedMessage[] = [];
+  const folders: Array<[string, number]> = [['INBOX', 120], ['Archives', 90], ['Archives/2023', 60], ['Sent', 50]];
+  let n = 0;
+  for (const [folder, count] of folders) {
+    for (let i = 0; i < count; i++) {
+      n++;
+      const size = 20_000 + ((n * 7919) % 30_000);
+      const date = new Date(Date.UTC(2020 + (n % 5), n % 12, 1 + (n % 28), n % 24, n % 60, n % 60));
+      messages.push({ folder, raw: rawMessage({ subject: `${folder} message ${i}`, body: body(size) }), flags: FLAG_SETS[n % FLAG_SETS.length]!, date });
+    }
+  }
+  const dup = (folder: string, raw: string, date: Date) => { messages.push({ folder, raw, flags: ['\\Seen'], date }, { folder, raw, flags: ['\\Seen'], date }); };
+  dup('INBOX', rawMessage({ subject: 'exact duplicate', messageId: '<dup@example.org>', body: body(25_000) }), new Date('2024-04-05T06:07:08Z'));
+  dup('Archives', rawMessage({ subject: 'duplicate without Message-ID', messageId: null, body: body(30_000) }), new Date('2023-03-04T05:06:07Z'));
+  messages.splice(37, 0, { folder: 'INBOX', raw: rawMessage({ subject: 'large one', body: body(3_000_000) }), flags: ['\\Seen'], date: new Date('2024-01-01T00:00:00Z') });
+  messages.splice(150, 0, { folder: 'Archives', raw: rawMessage({ subject: 'larger one', body: body(4_500_000) }), flags: [], date: new Date('2023-01-01T00:00:00Z') });
+  return messages;
+}
+
+before(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'cutover-faults-'));
+  [source, dest] = await Promise.all([startDovecot({ separator: '/', prefix: '' }), startDovecot({ separator: '.', prefix: 'INBOX.' })]);
+  await addDomain(source, DOMAIN);
+  await addDomain(dest, DOMAIN);
+  await addMailbox(source, SOURCE_USER, PASSWORD);
+  const corpus = buildCorpus();
+  corpusMessages = corpus.length;
+  corpusBytes = corpus.reduce((sum, m) => sum + Buffer.byteLength(m.raw), 0);
+  await seed(source, SOURCE_USER, corpus);
+  sourceSnapshot = await snapshot(source, SOURCE_USER);
+});
+
+after(async () => {
+  await Promise.allSettled(proxies.map((p) => p.stop()));
+  await Promise.allSettled(ledgers.map((l) => l.close()));
+  await Promise.allSettled([source?.stop(), dest?.stop()]);
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------- scenarios
+
+interface Scenario {
+  destUser: string;
+  plan: FolderPlanEntry[];
+  ledger: LedgerStore;
+  /** The disturbed copy, and its report once it resolved. */
+  running?: Promise<CopyReport>;
+  first?: CopyReport;
+  /** The destination as verified against the source. */
+  destSnapshot?: FolderSnapshot[];
+}
+
+let scenarioCount = 0;
+
+/** A fresh destination account, the folder plan to it, and a ledger in its own SQLite state file. */
+async function newScenario(): Promise<Scenario> {
+  scenarioCount++;
+  const destUser = `fault-dest-${scenarioCount}@${DOMAIN}`;
+  await addMailbox(dest, destUser, PASSWORD);
+  const a = await openImap(endpoint(source, SOURCE_USER));
+  const b = await openImap(endpoint(dest, destUser));
+  let plan: FolderPlanEntry[];
+  try {
+    plan = await buildFolderPlan(a, b, [], '127.0.0.1');
+  } finally {
+    await closeQuietly(a);
+    await closeQuietly(b);
+  }
+  const state = await openStateLedger(join(workDir, `state-${scenarioCount}.sqlite`));
+  ledgers.push(state);
+  return { destUser, plan, ledger: state.ledger };
+}
+
+async function proxy(inst: DovecotInstance): Promise<TcpProxy> {
+  const p = await startTcpProxy(inst.port);
+  proxies.push(p);
+  return p;
+}
+
+interface CopyOpts { sourceVia?: TcpProxy; destVia?: TcpProxy; pass?: number; concurrency?: number; onProgress?: (p: CopyProgress) => void }
+
+function copy(s: Scenario, opts: CopyOpts = {}): Promise<CopyReport> {
+  return copyMailbox({
+    source: endpoint(source, SOURCE_USER, opts.sourceVia), dest: endpoint(dest, s.destUser, opts.destVia),
+    plan: s.plan, ledger: s.ledger, pass: opts.pass ?? 1, concurrency: opts.concurrency, onProgress: opts.onProgress,
+    // FAULTS_DEBUG=1: the lanes' restarts, logged on stderr.
+    ...(process.env.FAULTS_DEBUG && { log: createLogger('debug') }),
+  });
+}
+
+/**
+ * The disturbed copy. The scenario keeps it for the re-run test, whatever happens to this test:
+ * node:test ends a test at an unhandled rejection without waiting for it, and the copy goes on.
+ */
+async function disturbedCopy(s: Scenario, opts: CopyOpts): Promise<CopyReport> {
+  s.running = copy(s, opts);
+  s.first = await s.running;
+  return s.first;
+}
+
+/**
+ * The destination holds, in every planned folder, exactly the source folder's messages (content
+ * hash, flags and keywords, INTERNALDATE) as a multiset: one missing or one doubled fails; every
+ * message is counted once in the report and accounted for in the ledger.
+ */
+async function assertIdentical(s: Scenario, report: CopyReport): Promise<void> {
+  const destSnapshot = await snapshot(dest, s.destUser);
+  s.destSnapshot = destSnapshot;
+  const src = new Map(sourceSnapshot.map((f) => [f.path, f]));
+  const dst = new Map(destSnapshot.map((f) => [f.path, f]));
+  const planned = new Set<string>();
+  let checked = 0;
+  for (const entry of s.plan.filter((e) => !e.excluded && e.selectable)) {
+    planned.add(entry.dest);
+    const from = src.get(entry.source);
+    const to = dst.get(entry.dest);
+    assert.ok(from, `source folder ${entry.source} missing`);
+    assert.ok(to, `destination folder ${entry.dest} (from ${entry.source}) was not created`);
+    assert.equal(to.messages.length, from.messages.length, `${entry.source} → ${entry.dest}: ${to.messages.length} messages for ${from.messages.length} (duplicate or missing)`);
+    assert.deepEqual(to.messages, from.messages, `${entry.source} → ${entry.dest}`);
+    checked += to.messages.length;
+  }
+  for (const folder of destSnapshot) {
+    if (!planned.has(folder.path)) assert.equal(folder.messages.length, 0, `unplanned destination folder ${folder.path} holds mail`);
+  }
+  assert.equal(checked, corpusMessages, 'every message of the corpus was compared');
+  assert.deepEqual([report.skipped, report.failed], [0, 0], 'nothing skipped, nothing refused');
+  assert.equal(report.copied + report.matched, corpusMessages, `copied ${report.copied} + matched ${report.matched}: each message counted once`);
+  assert.equal(await s.ledger.handledCount(), corpusMessages, 'the ledger accounts for every message once');
+}
+
+async function uidNexts(inst: DovecotInstance, address: string): Promise<Record<string, number>> {
+  const client = await imapAs(inst, address);
+  try {
+    const out: Record<string, number> = {};
+    for (const f of await client.list()) {
+      const status = await client.status(f.path, { uidNext: true });
+      assert.ok(status, `STATUS ${f.path} failed`);
+      out[f.path] = Number(status.uidNext);
+    }
+    return out;
+  } finally {
+    await client.logout();
+  }
+}
+
+/**
+ * (4) After the disturbed copy, a re-run with the same ledger appends nothing and changes nothing.
+ * Waits for the disturbed copy first; if its test ended before checking the result, checks it here.
+ */
+async function assertRerunCopiesNothing(s: Scenario | undefined): Promise<void> {
+  assert.ok(s?.running, 'the disturbed copy never started');
+  s.first = await s.running;
+  if (!s.destSnapshot) await assertIdentical(s, s.first);
+  const before = s.destSnapshot!;
+  const uids = await uidNexts(dest, s.destUser);
+  const again = await copy(s, { pass: 2 });
+  assert.deepEqual([again.copied, again.bytes, again.matched, again.skipped, again.failed], [0, 0, 0, 0, 0]);
+  assert.deepEqual(await snapshot(dest, s.destUser), before, 'destination unchanged');
+  assert.deepEqual(await uidNexts(dest, s.destUser), uids, 'no APPEND at all');
+}
+
+/** A hung copy fails its test instead of the whole file. */
+const LIMIT = { timeout: 45_000 };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------- (1) source cut mid-FETCH
+
+let fetchCut: Scenario | undefined;
+
+
+test('(1) source connections cut in the middle of a FETCH, the destination busy with an APPEND: the copy reconnects, resumes and ends identical', LIMIT, async () => {
+  const s = fetchCut = await newScenario();
+  const via = await proxy(source);
+  const destVia = await proxy(dest);
+  // Message bodies are nearly all of the server→client bytes: 30 % of the corpus in, the cut falls
+  // inside one. The destination is held from a little before the cut to a little after, as when
+  // it is the slower side: the lanes' writers are waiting on an APPEND when their reader fails.
+  // (The hold ends after 3 s whatever happens, so a reader stopped by the byte budget cannot deadlock the test.)
+  const third = Math.round(corpusBytes * 0.3);
+  void via.afterBytes('down', third).then(async () => {
+    destVia.hold();
+    await sleep(3_000);
+    destVia.resume();
+  });
+  const cut = via.cutAfter('down', third + 500_000).then(async (record) => {
+    await sleep(300);
+    destVia.resume();
+    return record;
+  });
+  const report = await disturbedCopy(s, { sourceVia: via, destVia });
+  const record = await Promise.race([cut, sleep(0).then(() => undefined)]);
+  assert.ok(record, 'the cut never happened: the copy finished before the threshold');
+  assert.match(record.unit, /^\* \d+ FETCH /, `cut inside a FETCH response (was: ${record.unit.slice(0, 120)})`);
+  assert.ok(record.inLiteral, `cut inside a message body (${record.literalSent}/${record.literalSize} bytes sent)`);
+  assert.ok(report.reconnects >= 1, `reconnects: ${report.reconnects}`);
+  await assertIdentical(s, report);
+});
+
+test('(4) re-run after the FETCH cut copies nothing', LIMIT, () => assertRerunCopiesNothing(fetchCut));
+
+// ---------------------------------------------------------------- (2) destination cut mid-APPEND
+
+let appendCut: Scenario | undefined;
+
+test('(2) destination connections cut in the middle of a MULTIAPPEND (half-sent batch): no duplicate, nothing missing', LIMIT, async () => {
+  const s = appendCut = await newScenario();
+  const via = await proxy(dest);
+  const cut = via.cutAfter('up', Math.round(corpusBytes * 0.4));
+  const report = await disturbedCopy(s, { destVia: via });
+  const record = await Promise.race([cut, sleep(0).then(() => undefined)]);
+  assert.ok(record, 'the cut never happened');
+  assert.match(record.unit, /^A\d+ APPEND /, `cut inside an APPEND command (was: ${record.unit.slice(0, 120)})`);
+  assert.ok(record.inLiteral, `cut inside message ${record.literalIndex} of the batch (${record.literalSent}/${record.literalSize} bytes sent)`);
+  assert.ok(report.reconnects >= 1, `reconnects: ${report.reconnects}`);
+  await assertIdentical(s, report);
+});
+
+test('(4) re-run after the APPEND cut copies nothing', LIMIT, () => assertRerunCopiesNothing(appendCut));
+
+// ---------------------------------------------------------------- (2b) the APPEND is stored, its OK is lost
+
+let ackLost: Scenario | undefined;
+
+test('(2b) connection lost after the server stored a MULTIAPPEND batch but before its OK arrived: matched by fingerprint, not appended twice', LIMIT, async () => {
+  const s = ackLost = await newScenario();
+  const via = await proxy(dest);
+  const cut = via.cutBeforeServerLine(/^A\d+ OK \[APPENDUID /);
+  const report = await disturbedCopy(s, { destVia: via });
+  const record = await Promise.race([cut, sleep(0).then(() => undefined)]);
+  assert.ok(record, 'the cut never happened');
+  assert.ok(report.reconnects >= 1, `reconnects: ${report.reconnects}`);
+  assert.ok(report.matched >= 1, `the stored but unacknowledged batch is recognised on the destination (matched: ${report.matched})`);
+  await assertIdentical(s, report);
+});
+
+test('(4) re-run after the lost APPEND answer copies nothing', LIMIT, () => assertRerunCopiesNothing(ackLost));
+
+// ---------------------------------------------------------------- (2c) one fault, one restart
+
+
+test('(2c) one destination cut costs the lane one restart: it does not pick the dead connections left idle in the pool', LIMIT, async () => {
+  const s = await newScenario();
+  const via = await proxy(dest);
+  // One lane at a time: the destination connection that made the folders and inspected this one waits idle in the pool when the cut comes.
+  const cut = via.cutAfter('up', Math.round(corpusBytes * 0.2));
+  const report = await disturbedCopy(s, { destVia: via, concurrency: 1 });
+  const record = await Promise.race([cut, sleep(0).then(() => undefined)]);
+  assert.ok(record, 'the cut never happened');
+  const destFolder = /^\S+ APPEND "([^"]*)"/.exec(record.unit)?.[1];
+  const lane = report.folders.find((f) => f.dest === destFolder);
+  assert.ok(lane, `the cut fell in an APPEND to a planned folder (${record.unit.slice(0, 80)})`);
+  await assertIdentical(s, report);
+  assert.equal(lane.reconnects, 1, `${lane.source}: ${lane.reconnects} restarts for one cut`);
+});
+
+// ---------------------------------------------------------------- (3) doveadm kick
+
+/**
+ * Kicks the user on `inst` once `after` messages are copied. The proxy of that side holds all
+ * traffic meanwhile, so the copy cannot finish before the kick lands: it falls on live sessions.
+ * `busy`, when given, is held from before the kick until a while after: the other side is
+ * slower, as a destination usually is.
+ */
+function kickDuringCopy(inst: DovecotInstance, user: string, via: TcpProxy, after: number, busy?: TcpProxy) {
+  let kicked: Promise<void> | undefined;
+  return {
+    onProgress(p: CopyProgress) {
+      if (kicked || p.totalCopied < after) return;
+      via.hold();
+      busy?.hold();
+      kicked = (async () => {
+        try {
+          await inst.kick(user);
+          await sleep(100);
+          via.resume();
+          if (busy) await sleep(300);
+        } finally {
+          via.resume();
+          busy?.resume();
+        }
+      })();
+    },
+    done: () => kicked,
+  };
+}
+
+let kickSource: Scenario | undefined;
+
+test('(3) doveadm kick of the user on the source while the copy runs (the destination busy): the copy resumes and ends identical', LIMIT, async () => {
+  const s = kickSource = await newScenario();
+  const via = await proxy(source);
+  const destVia = await proxy(dest);
+  const kick = kickDuringCopy(source, SOURCE_USER, via, 40, destVia);
+  const report = await disturbedCopy(s, { sourceVia: via, destVia, onProgress: kick.onProgress });
+  assert.ok(kick.done(), 'the kick was never triggered');
+  await kick.done();
+  assert.equal(via.cuts.length + destVia.cuts.length, 0, 'the proxies themselves cut nothing');
+  assert.ok(report.reconnects >= 1, `reconnects: ${report.reconnects}`);
+  await assertIdentical(s, report);
+});
+
+test('(4) re-run after the source kick copies nothing', LIMIT, () => assertRerunCopiesNothing(kickSource));
+
+let kickDest: Scenario | undefined;
+
+test('(3) doveadm kick of the user on the destination while the copy runs: the copy resumes and ends identical', LIMIT, async () => {
+  const s = kickDest = await newScenario();
+  const via = await proxy(dest);
+  const kick = kickDuringCopy(dest, s.destUser, via, 40);
+  const report = await disturbedCopy(s, { destVia: via, onProgress: kick.onProgress });
+  assert.ok(kick.done(), 'the kick was never triggered');
+  await kick.done();
+  assert.equal(via.cuts.length, 0, 'the proxy itself cut nothing');
+  assert.ok(report.reconnects >= 1, `reconnects: ${report.reconnects}`);
+  await assertIdentical(s, report);
+});
+
+test('(4) re-run after the destination kick copies nothing', LIMIT, () => assertRerunCopiesNothing(kickDest));
+
+// ---------------------------------------------------------------- (5) throttling
+
+// Exchange Online's words; its backoff hint is in milliseconds.
+const BACKOFF_MS = 1_500;
+const THROTTLED = `NO [UNAVAILABLE] Request is throttled. Suggested Backoff Time: ${BACKOFF_MS} milliseconds`;
+
+let throttled: Scenario | undefined;
+
+test('(5) a throttled APPEND (NO [UNAVAILABLE] … Suggested Backoff Time) slows that folder down for the suggested time; the copy completes and skips nothing', LIMIT, async () => {
+  const s = throttled = await newScenario();
+  const via = await proxy(dest);
+  via.throttleAppends({ times: 1, reply: THROTTLED });
+  const report = await disturbedCopy(s, { destVia: via });
+  const appends = via.commands.filter((c) => c.verb === 'APPEND');
+  const refused = appends.filter((c) => c.throttled);
+  assert.equal(refused.length, 1, 'exactly one APPEND was answered with the throttling NO');
+  const folder = (line: string) => /^\S+ APPEND ("(?:[^"\\]|\\.)*"|\S+)/i.exec(line)?.[1];
+  const throttledFolder = folder(refused[0]!.line);
+  const retry = appends.find((c) => c.at >= refused[0]!.at && !c.throttled && folder(c.line) === throttledFolder);
+  assert.ok(retry, `the throttled folder ${throttledFolder} was appended to again`);
+  const waited = retry.at - refused[0]!.at;
+  assert.ok(waited >= BACKOFF_MS - 50, `the next APPEND to ${throttledFolder} came ${waited} ms after the throttling answer, not after the suggested ${BACKOFF_MS} ms`);
+  assert.ok(report.seconds * 1000 >= BACKOFF_MS - 50, `the copy took ${report.seconds} s`);
+  await assertIdentical(s, report);
+});
+
+test('(4) re-run after throttling copies nothing', LIMIT, () => assertRerunCopiesNothing(throttled));
+
+// (6) A refused message (over quota) going to the skip list, not retried as transient: copy.test.ts (g).

@@ -1,0 +1,407 @@
+import net from 'node:net';
+import zlib from 'node:zlib';
+
+/**
+ * A TCP proxy on 127.0.0.1 for fault injection in front of a test IMAP server. It forwards
+ * every connection to the target port, counts the bytes in each direction (all connections
+ * together) and, on request, cuts every connection at an exact byte, right now, or just before a
+ * server line matching a pattern; it can also hold all traffic, or answer the first APPENDs
+ * itself (a throttling server) without the real server ever seeing them.
+ *
+ * Both directions are read as IMAP (lines, and literals announced by `{n}`, `{n+}` or `~{n}` at
+ * the end of a line), so a cut records where it fell: inside which command or response, and
+ * whether inside a literal (a message body). After COMPRESS DEFLATE (imapflow asks Dovecot for
+ * it) the bytes pass through untouched and are counted as they travel, compressed; where a cut
+ * fell is then read from the inflated stream. The throttle and the line trigger see only
+ * uncompressed connections (the pipelined appender's).
+ */
+
+export type Direction = 'up' | 'down';
+
+/** Where a cut fell on the connection that carried the last byte. */
+export interface CutRecord {
+  reason: 'bytes' | 'now' | 'line';
+  direction?: Direction;
+  /** The first line of the command (up) or response (down) in progress at the cut, '' at a boundary. */
+  unit: string;
+  /** True when the cut fell inside a literal (message content). */
+  inLiteral: boolean;
+  /** 1-based index of that literal within its command or response (MULTIAPPEND carries many). */
+  literalIndex: number;
+  /** Literal bytes of that literal forwarded before the cut, and its announced size. */
+  literalSent: number;
+  literalSize: number;
+  /** Connections destroyed. */
+  connections: number;
+  at: number;
+}
+
+export interface CommandRecord { connection: number; tag: string; verb: string; line: string; at: number; throttled: boolean }
+
+export interface ThrottleOptions {
+  /** How many APPEND commands to answer with `reply` instead of passing them on. */
+  times: number;
+  /** The tagged answer after the tag, e.g. `NO [UNAVAILABLE] Request is throttled. Suggested Backoff Time: 1500 milliseconds`. */
+  reply: string;
+}
+
+export interface TcpProxy {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** Bytes forwarded client→server and server→client, all connections together. */
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** Connections accepted so far, and open now. */
+  readonly accepted: number;
+  readonly open: number;
+  readonly cuts: CutRecord[];
+  /** Every command the clients sent (first line only), in order. */
+  readonly commands: CommandRecord[];
+  /** Resolves once `bytes` more bytes went through in that direction (nothing else happens). */
+  afterBytes(direction: Direction, bytes: number): Promise<void>;
+  /** Cuts every connection once `bytes` more bytes went through in that direction; resolves with the record. */
+  cutAfter(direction: Direction, bytes: number): Promise<CutRecord>;
+  /** Cuts every connection just before the server sends a line matching `pattern` (the line is not forwarded). */
+  cutBeforeServerLine(pattern: RegExp): Promise<CutRecord>;
+  /** Cuts every connection at once. */
+  cutNow(): CutRecord;
+  /** Answers the next `times` APPEND commands itself with `reply`; the server never sees them. */
+  throttleAppends(options: ThrottleOptions): void;
+  /** Stops forwarding in both directions on every connection (new ones too) until resume(). */
+  hold(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+const LITERAL_AT_END = /~?\{(\d+)(\+?)\}\r\n$/;
+
+type Segment =
+  | { kind: 'line'; raw: Buffer; text: string; first: boolean; last: boolean; literal?: { size: number; synchronising: boolean } }
+  | { kind: 'literal'; raw: Buffer }
+  /** Bytes after COMPRESS DEFLATE: passed on as they are. */
+  | { kind: 'opaque'; raw: Buffer };
+
+/** Splits one direction of an IMAP stream into lines and literal chunks, keeping track of the unit (command or response) in progress. */
+class ImapStream {
+  private pending: Buffer[] = [];
+  private literalLeft = 0;
+  unit = '';
+  literalIndex = 0;
+  literalSize = 0;
+  /** Set once the stream is compressed: what follows is not parsed any more. */
+  opaque = false;
+
+  get inLiteral(): boolean {
+    return this.literalLeft > 0;
+  }
+
+  get literalSent(): number {
+    return this.literalSize - this.literalLeft;
+  }
+
+  *feed(chunk: Buffer): Generator<Segment> {
+    let rest = chunk;
+    while (rest.length) {
+      if (this.opaque) {
+        yield { kind: 'opaque', raw: rest };
+        return;
+      }
+      if (this.literalLeft > 0) {
+        const n = Math.min(this.literalLeft, rest.length);
+        const raw = rest.subarray(0, n);
+        rest = rest.subarray(n);
+        this.literalLeft -= n;
+        yield { kind: 'literal', raw };
+        continue;
+      }
+      // A CR at the end of the previous piece and an LF at the start of this one.
+      const lastPending = this.pending.length ? this.pending[this.pending.length - 1]! : undefined;
+      let end: number;
+      if (lastPending && lastPending[lastPending.length - 1] === 0x0d && rest[0] === 0x0a) end = 1;
+      else {
+        const lf = rest.indexOf('\r\n');
+        end = lf === -1 ? -1 : lf + 2;
+      }
+      if (end === -1) {
+        this.pending.push(rest);
+        return;
+      }
+      const raw = this.pending.length ? Buffer.concat([...this.pending, rest.subarray(0, end)]) : rest.subarray(0, end);
+      this.pending = [];
+      rest = rest.subarray(end);
+      const text = raw.toString('latin1');
+      const first = this.unit === '';
+      if (first) {
+        this.unit = text.slice(0, -2).slice(0, 300);
+        this.literalIndex = 0;
+      }
+      const m = LITERAL_AT_END.exec(text);
+      if (m) {
+        const size = Number(m[1]);
+        this.literalIndex++;
+        this.literalSize = size;
+        this.literalLeft = size;
+        yield { kind: 'line', raw, text, first, last: false, literal: { size, synchronising: m[2] !== '+' } };
+        // A zero-length literal is followed directly by the rest of the line.
+      } else {
+        this.unit = '';
+        yield { kind: 'line', raw, text, first, last: true };
+      }
+    }
+  }
+
+  /** Whatever was received but not yet complete (a partial line), for a clean end of stream. */
+  takePending(): Buffer {
+    const out = Buffer.concat(this.pending);
+    this.pending = [];
+    return out;
+  }
+
+  /** The unit in progress, including a partial first line not yet complete. */
+  describeUnit(): string {
+    if (this.unit) return this.unit;
+    return Buffer.concat(this.pending).toString('latin1').slice(0, 300);
+  }
+}
+
+/** The state of a compressed stream at its last byte: inflated from its start (COMPRESS DEFLATE is raw deflate, RFC 4978). */
+function inflated(chunks: Buffer[]): ImapStream {
+  const stream = new ImapStream();
+  try {
+    const plain = zlib.inflateRawSync(Buffer.concat(chunks), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    for (const _ of stream.feed(plain)) { /* state only */ }
+  } catch {
+    stream.unit = '(compressed stream not readable)';
+  }
+  return stream;
+}
+
+interface Conn {
+  id: number;
+  client: net.Socket;
+  server: net.Socket;
+  streams: Record<Direction, ImapStream>;
+  /** The up-stream command being swallowed by the throttle: its tag. */
+  swallowing?: string;
+  /** Tag of a COMPRESS command sent, and once the server accepted it, the compressed bytes forwarded each way. */
+  compressTag?: string;
+  compressed?: Record<Direction, Buffer[]>;
+  waitingDrain: Record<Direction, boolean>;
+  closed: boolean;
+}
+
+interface ByteTrigger { direction: Direction; at: number; resolve: (cut: CutRecord) => void }
+interface LineTrigger { pattern: RegExp; resolve: (cut: CutRecord) => void }
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const conns = new Set<Conn>();
+  const counts: Record<Direction, number> = { up: 0, down: 0 };
+  const cuts: CutRecord[] = [];
+  const commands: CommandRecord[] = [];
+  let accepted = 0;
+  let held = false;
+  let byteTrigger: ByteTrigger | undefined;
+  let watchers: Array<{ direction: Direction; at: number; resolve: () => void }> = [];
+  let lineTrigger: LineTrigger | undefined;
+  let throttle: ThrottleOptions | undefined;
+
+  const from = (c: Conn, d: Direction) => (d === 'up' ? c.client : c.server);
+  const to = (c: Conn, d: Direction) => (d === 'up' ? c.server : c.client);
+
+  const maybeResume = (c: Conn, d: Direction) => {
+    if (!held && !c.waitingDrain[d] && !c.closed) from(c, d).resume();
+  };
+
+  const destroy = (c: Conn) => {
+    c.closed = true;
+    c.client.destroy();
+    c.server.destroy();
+    conns.delete(c);
+  };
+
+  const cutAll = (record: Omit<CutRecord, 'connections' | 'at'>): CutRecord => {
+    const full: CutRecord = { ...record, connections: conns.size, at: Date.now() };
+    for (const c of [...conns]) destroy(c);
+    cuts.push(full);
+    return full;
+  };
+
+  const where = (c: Conn, d: Direction, reason: CutRecord['reason']): Omit<CutRecord, 'connections' | 'at'> => {
+    const s = c.compressed ? inflated(c.compressed[d]) : c.streams[d];
+    return { reason, direction: d, unit: s.describeUnit(), inLiteral: s.inLiteral, literalIndex: s.literalIndex, literalSent: s.literalSent, literalSize: s.literalSize };
+  };
+
+  /** Forwards bytes in one direction; false once the connection is gone (cut). */
+  const send = (c: Conn, d: Direction, buf: Buffer): boolean => {
+    if (c.closed) return false;
+    let out = buf;
+    let cutHere = false;
+    if (byteTrigger && byteTrigger.direction === d && counts[d] + out.length >= byteTrigger.at) {
+      out = out.subarray(0, byteTrigger.at - counts[d]);
+      cutHere = true;
+    }
+    counts[d] += out.length;
+    if (watchers.length) {
+      const due = watchers.filter((w) => w.direction === d && counts[d] >= w.at);
+      watchers = watchers.filter((w) => !due.includes(w));
+      for (const w of due) w.resolve();
+    }
+    if (out.length) {
+      // The bookkeeping stream follows exactly the bytes that went through.
+      if (c.compressed) c.compressed[d].push(out);
+      else for (const _ of c.streams[d].feed(out)) { /* state only */ }
+      if (!to(c, d).write(out)) {
+        c.waitingDrain[d] = true;
+        from(c, d).pause();
+      }
+    }
+    if (cutHere) {
+      const trigger = byteTrigger!;
+      byteTrigger = undefined;
+      trigger.resolve(cutAll(where(c, d, 'bytes')));
+      return false;
+    }
+    return true;
+  };
+
+  // Up: commands are recorded, and APPENDs swallowed while throttling. Down: lines are checked against the line trigger.
+  const onData = (c: Conn, d: Direction, chunk: Buffer) => {
+    const gate = gates[d];
+    for (const segment of gate.parser.get(c)!.feed(chunk)) {
+      if (!gate.handle(c, segment)) return;
+    }
+  };
+
+  // The parser that decides (gate) runs ahead of the one that records what was forwarded (c.streams).
+  const gates: Record<Direction, { parser: WeakMap<Conn, ImapStream>; handle: (c: Conn, s: Segment) => boolean }> = {
+    up: {
+      parser: new WeakMap(),
+      handle(c, s) {
+        if (s.kind === 'line' && s.first) {
+          const [tag = '', verb = ''] = s.text.split(' ', 3);
+          if (/^COMPRESS(\r\n)?$/i.test(verb)) c.compressTag = tag;
+          const isAppend = verb.toUpperCase() === 'APPEND';
+          const throttled = Boolean(isAppend && throttle && throttle.times > 0);
+          if (throttled) {
+            throttle!.times--;
+            c.swallowing = tag;
+          }
+          commands.push({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r\n$/, ''), line: s.text.slice(0, -2).slice(0, 300), at: Date.now(), throttled });
+        }
+        if (c.swallowing !== undefined) {
+          if (s.kind === 'line' && s.literal?.synchronising) c.client.write('+ Ready for literal data\r\n');
+          if (s.kind === 'line' && s.last) {
+            c.client.write(`${c.swallowing} ${throttle!.reply}\r\n`);
+            c.swallowing = undefined;
+          }
+          return !c.closed;
+        }
+        return send(c, 'up', s.raw);
+      },
+    },
+    down: {
+      parser: new WeakMap(),
+      handle(c, s) {
+        if (lineTrigger && s.kind === 'line' && lineTrigger.pattern.test(s.text)) {
+          const trigger = lineTrigger;
+          lineTrigger = undefined;
+          trigger.resolve(cutAll({ ...where(c, 'down', 'line'), unit: s.text.slice(0, -2) }));
+          return false;
+        }
+        if (!send(c, 'down', s.raw)) return false;
+        // The client compresses what it sends after this OK, the server what follows it.
+        if (s.kind === 'line' && c.compressTag && s.text.startsWith(`${c.compressTag} `)) {
+          if (/^\S+ OK/i.test(s.text)) {
+            c.compressed = { up: [], down: [] };
+            gates.up.parser.get(c)!.opaque = true;
+            gates.down.parser.get(c)!.opaque = true;
+          }
+          c.compressTag = undefined;
+        }
+        return true;
+      },
+    },
+  };
+
+  const server = net.createServer((client) => {
+    accepted++;
+    const upstream = net.connect({ host: targetHost, port: targetPort });
+    const c: Conn = { id: accepted, client, server: upstream, streams: { up: new ImapStream(), down: new ImapStream() }, waitingDrain: { up: false, down: false }, closed: false };
+    gates.up.parser.set(c, new ImapStream());
+    gates.down.parser.set(c, new ImapStream());
+    conns.add(c);
+    if (held) { client.pause(); upstream.pause(); }
+    client.on('data', (chunk: Buffer) => onData(c, 'up', chunk));
+    upstream.on('data', (chunk: Buffer) => onData(c, 'down', chunk));
+    client.on('drain', () => { c.waitingDrain.down = false; maybeResume(c, 'down'); });
+    upstream.on('drain', () => { c.waitingDrain.up = false; maybeResume(c, 'up'); });
+    // An orderly close on one side is passed on after what is still buffered (a BYE, say).
+    const finish = (d: Direction) => {
+      if (c.closed) return;
+      const rest = gates[d].parser.get(c)!.takePending();
+      if (rest.length) send(c, d, rest);
+      if (c.closed) return;
+      to(c, d).end();
+      c.closed = true;
+      conns.delete(c);
+      setTimeout(() => { client.destroy(); upstream.destroy(); }, 2_000).unref();
+    };
+    client.on('end', () => finish('up'));
+    upstream.on('end', () => finish('down'));
+    const fail = () => { if (!c.closed) destroy(c); };
+    client.on('error', fail);
+    upstream.on('error', fail);
+    client.on('close', () => { if (!c.closed) destroy(c); });
+    upstream.on('close', () => { if (!c.closed) destroy(c); });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('tcp-proxy: unexpected listen address');
+
+  return {
+    host: '127.0.0.1',
+    port: address.port,
+    get bytesUp() { return counts.up; },
+    get bytesDown() { return counts.down; },
+    get accepted() { return accepted; },
+    get open() { return conns.size; },
+    cuts,
+    commands,
+    afterBytes(direction, bytes) {
+      return new Promise((resolve) => { watchers.push({ direction, at: counts[direction] + Math.max(0, bytes), resolve }); });
+    },
+    cutAfter(direction, bytes) {
+      if (byteTrigger) throw new Error('tcp-proxy: a byte trigger is already armed');
+      return new Promise((resolve) => { byteTrigger = { direction, at: counts[direction] + Math.max(0, bytes), resolve }; });
+    },
+    cutBeforeServerLine(pattern) {
+      if (lineTrigger) throw new Error('tcp-proxy: a line trigger is already armed');
+      return new Promise((resolve) => { lineTrigger = { pattern, resolve }; });
+    },
+    cutNow() {
+      return cutAll({ reason: 'now', unit: '', inLiteral: false, literalIndex: 0, literalSent: 0, literalSize: 0 });
+    },
+    throttleAppends(options) {
+      throttle = { ...options };
+    },
+    hold() {
+      held = true;
+      for (const c of conns) { c.client.pause(); c.server.pause(); }
+    },
+    resume() {
+      held = false;
+      for (const c of conns) { maybeResume(c, 'up'); maybeResume(c, 'down'); }
+    },
+    async stop() {
+      held = false;
+      byteTrigger = undefined;
+      lineTrigger = undefined;
+      for (const c of [...conns]) destroy(c);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
