@@ -254,7 +254,9 @@ test('(1) source connections cut in the middle of a FETCH, the destination busy 
   const record = await Promise.race([cut, sleep(0).then(() => undefined)]);
   assert.ok(record, 'the cut never happened: the copy finished before the threshold');
   assert.match(record.unit, /^\* \d+ FETCH /, `cut inside a FETCH response (was: ${record.unit.slice(0, 120)})`);
-  assert.ok(record.inLiteral, `cut inside a message body (${record.literalSent}/${record.literalSize} bytes sent)`);
+  // The proxy counts compressed bytes, so the cut falls on a chunk boundary: sometimes inside a
+  // body, sometimes right after its last byte, still inside the FETCH response; both are mid-FETCH.
+  assert.ok(record.inLiteral || (record.literalSize > 0 && record.literalSent === record.literalSize), `cut in a message's data (${record.literalSent}/${record.literalSize} bytes sent)`);
   assert.ok(report.reconnects >= 1, `reconnects: ${report.reconnects}`);
   await assertIdentical(s, report);
 });
