@@ -10,6 +10,7 @@ import { apiRoutes } from './web/routes/api.ts';
 import { assetRoutes } from './web/routes/assets.ts';
 import { authRoutes } from './web/routes/auth.ts';
 import { dashboardRoutes } from './web/routes/dashboard.ts';
+import { domainRoutes } from './web/routes/domains.ts';
 import { mailboxRoutes } from './web/routes/mailboxes.ts';
 import { projectRoutes } from './web/routes/projects.ts';
 import { sessions } from './web/session.ts';
@@ -38,6 +39,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(requireUser);
   router.use(dashboardRoutes(web));
   router.use(projectRoutes(web));
+  router.use(domainRoutes(web));
   router.use(mailboxRoutes(web));
   router.use(apiRoutes(web));
   router.use(notFound);

@@ -1,6 +1,7 @@
 import type { AppContext } from '../../context.ts';
 import type { MailboxState } from '../../db/repos/mailboxes.ts';
 import { projectById } from '../../db/repos/projects.ts';
+import { projectDomains } from '../../db/repos/domains.ts';
 import { platformById } from '../../db/repos/platforms.ts';
 import { progress, type Progress } from './progress.ts';
 
@@ -14,6 +15,8 @@ export interface MailboxLine { id: number; address: string; state: string; step:
 
 export interface ProjectPageModel {
   project: { id: number; name: string; source: string; destination: string };
+  /** The project's domains, each with its DNS page. */
+  domains: string[];
   counts: Array<{ state: MailboxState; n: number }>;
   total: number;
   filter: MailboxState | null;
@@ -52,6 +55,7 @@ export async function projectPageModel(app: AppContext, projectId: number, opts:
 
   return {
     project: { id: project.id, name: project.name, source: source.name, destination: destination.name },
+    domains: (await projectDomains(app.db, project.id)).map((d) => d.name),
     counts, total: counts.reduce((n, c) => n + c.n, 0), filter, page, pages, pageSize: opts.pageSize,
     mailboxes: rows.map((r) => {
       const c = copied.find((x) => x.mailbox_id === r.id);

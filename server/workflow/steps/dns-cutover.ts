@@ -31,13 +31,21 @@ function waiting(ctx: StepContext, report: MailDnsReport, seconds: number, intro
   return Promise.resolve(waitUntil(ctx.now() + seconds * 1000, [intro, ...formatReport(gated, { details: false }), ...notes].join('\n')));
 }
 
-function providerJob(ctx: StepContext, name: string, expected: ExpectedDns): ProviderCutover {
-  const where = { domain_id: ctx.domain.id, step: 'dns-cutover' };
+/**
+ * The audit-logged provider job of one domain's dns-cutover: the step uses it, and so does the
+ * panel's "apply through the provider" button, so both write the same events and read the same history.
+ */
+export function domainProviderJob(db: StepContext['db'], where: { projectId: number; domainId: number; domain: string }, name: string, expected: ExpectedDns, lowTtl: number, actor: string): ProviderCutover {
+  const rows = { domain_id: where.domainId, step: 'dns-cutover' };
   return {
-    domain: ctx.domain.name, expected, providerName: name, lowTtl: ctx.options.dnsLowTtl,
-    record: (event, message) => recordEvent(ctx.db, { projectId: ctx.project.id, domainId: ctx.domain.id, step: 'dns-cutover', outcome: event, message, actor: 'worker' }),
-    history: async () => (await ctx.db('events').where(where).whereIn('outcome', ['ttl-lowered', 'dns-applied', 'ttl-restored']).orderBy('id')).map((row: { outcome: string; message: string | null }) => ({ event: row.outcome, message: row.message ?? '' })),
+    domain: where.domain, expected, providerName: name, lowTtl,
+    record: (event, message) => recordEvent(db, { projectId: where.projectId, domainId: where.domainId, step: 'dns-cutover', outcome: event, message, actor }),
+    history: async () => (await db('events').where(rows).whereIn('outcome', ['ttl-lowered', 'dns-applied', 'ttl-restored']).orderBy('id')).map((row: { outcome: string; message: string | null }) => ({ event: row.outcome, message: row.message ?? '' })),
   };
+}
+
+function providerJob(ctx: StepContext, name: string, expected: ExpectedDns): ProviderCutover {
+  return domainProviderJob(ctx.db, { projectId: ctx.project.id, domainId: ctx.domain.id, domain: ctx.domain.name }, name, expected, ctx.options.dnsLowTtl, 'worker');
 }
 
 export const dnsCutover: Step = {
