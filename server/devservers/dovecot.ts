@@ -305,7 +305,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 // The master daemonizes with setsid, so its pid is also its process group id: the SIGKILL
 // fallback takes the whole group so no orphaned imap/auth children survive.
-async function stopMaster(pid: number): Promise<void> {
+/** SIGTERM, then SIGKILL to the master's process group; used by the benchmark pair too. */
+export async function stopMaster(pid: number): Promise<void> {
   signal(pid, 'SIGTERM');
   if (await waitForExit(pid, STOP_GRACE_MS)) return;
   signal(-pid, 'SIGKILL');

@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { encodeMailboxName } from '../../server/mail/wire/mutf7.ts';
 
 export interface CorpusOptions {
   maildir: string;
@@ -82,26 +83,6 @@ const T0 = Date.UTC(2015, 0, 1) / 1000;
 const T1 = Date.UTC(2025, 5, 30) / 1000;
 
 /** RFC 3501 modified UTF-7. */
-export function mutf7(s: string): string {
-  let out = '';
-  let buf = '';
-  const flush = () => {
-    if (!buf) return;
-    const u16 = Buffer.alloc(buf.length * 2);
-    for (let i = 0; i < buf.length; i++) u16.writeUInt16BE(buf.charCodeAt(i), i * 2);
-    out += '&' + u16.toString('base64').replace(/=+$/, '').replace(/\//g, ',') + '-';
-    buf = '';
-  };
-  for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (c >= 0x20 && c <= 0x7e) {
-      flush();
-      out += ch === '&' ? '&-' : ch;
-    } else buf += ch;
-  }
-  flush();
-  return out;
-}
 
 function hashStr(s: string): number {
   let h = 2166136261;
@@ -215,7 +196,7 @@ export function generateCorpus(opts: CorpusOptions): CorpusStats {
     fs.mkdirSync(dir);
     chownIf(dir);
   };
-  const folderDir = (name: string) => (name === 'INBOX' ? MAILDIR : path.join(MAILDIR, '.' + mutf7(name).split('/').join('.')));
+  const folderDir = (name: string) => (name === 'INBOX' ? MAILDIR : path.join(MAILDIR, '.' + encodeMailboxName(name).split('/').join('.')));
 
   const person = (): Person => {
     const f = pick(FIRST);

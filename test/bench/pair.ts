@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { stopMaster } from '../../server/devservers/dovecot.ts';
 import { freePort } from '../../server/devservers/ports.ts';
 
 const run = promisify(execFile);
@@ -22,7 +23,6 @@ export const DOVEADM_BIN = '/usr/bin/doveadm';
 /** uid/gid the mail processes run as and that owns every mail file (as in server/devservers). */
 export const VMAIL_ID = 65534;
 const START_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
 
 export type ServerName = 'src' | 'dst';
 
@@ -160,28 +160,8 @@ function procStat(pid: number): string[] | undefined {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-// The daemonized master is reparented to pid 1, which may reap it late: a zombie counts as gone.
-function isAlive(pid: number): boolean {
-  const st = procStat(pid);
-  return st !== undefined && st[0] !== 'Z';
-}
 
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(25);
-  }
-  return true;
-}
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
 
 /** Resolves true once the port sends an IMAP `* OK` greeting. */
 function probeGreeting(port: number): Promise<boolean> {
@@ -344,12 +324,7 @@ export async function startPair(opts: PairOptions = {}): Promise<BenchPair> {
     if (!s.pid) return;
     const pid = s.pid;
     s.pid = 0; // never signal a pid twice: it may have been reused
-    signal(pid, 'SIGTERM');
-    if (await waitForExit(pid, STOP_GRACE_MS)) return;
-    // the master ran setsid, so its pid is its process group: take the children along
-    signal(-pid, 'SIGKILL');
-    signal(pid, 'SIGKILL');
-    if (!(await waitForExit(pid, 2_000))) throw new Error(`dovecot master ${pid} did not exit after SIGKILL`);
+    await stopMaster(pid);
   };
 
   const src = await prepare('src');
