@@ -11,7 +11,8 @@ import { parseSpf } from '../../server/dns/checks/spf-syntax.ts';
 import { nodeStyleResolver, ServerResolver } from '../../server/dns/resolver.ts';
 import { serveZone, type ZoneData, type ZoneEntry } from './rfc7208-zone.ts';
 
-const SUITE = fileURLToPath(new URL('../../../shared/testdata/rfc7208-tests.yml', import.meta.url));
+// The openspf.org RFC 7208 suite (BSD licence alongside), vendored from shared/testdata so the test needs nothing outside the repository.
+const SUITE = fileURLToPath(new URL('./fixtures/rfc7208-tests.yml', import.meta.url));
 const EXCEPTIONS = JSON.parse(readFileSync(fileURLToPath(new URL('./rfc7208-exceptions.json', import.meta.url)), 'utf8')) as { cases: Record<string, { reason: string; syntaxCheck: boolean }> };
 
 /** The suite's TIMEOUT names never answer; long enough that a busy machine's real answers still arrive. */
