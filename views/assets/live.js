@@ -18,7 +18,13 @@
       if (res.ok && changed(await res.json())) {
         const html = await (await fetch(location.href, { credentials: 'same-origin' })).text();
         const fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
-        if (fresh) { document.querySelector('main').replaceWith(fresh); showNote(); }
+        if (fresh) {
+          // The confirmation of the admin's last action stays until the next page they open.
+          const flash = document.querySelector('main > .flash');
+          if (flash && !fresh.querySelector(':scope > .flash')) fresh.prepend(flash);
+          document.querySelector('main').replaceWith(fresh);
+          showNote();
+        }
       }
     } catch { /* the next tick tries again */ }
     setTimeout(tick, 3000);
