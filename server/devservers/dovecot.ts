@@ -218,7 +218,7 @@ async function tail(file: string, lines = 20): Promise<string> {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resolves true once the port sends an IMAP `* OK` greeting, false on any failure. */
-function probeGreeting(port: number): Promise<boolean> {
+export function probeGreeting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let received = '';

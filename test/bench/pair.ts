@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stopMaster } from '../../server/devservers/dovecot.ts';
+import { probeGreeting, stopMaster } from '../../server/devservers/dovecot.ts';
 import { freePort } from '../../server/devservers/ports.ts';
 
 const run = promisify(execFile);
@@ -158,29 +158,6 @@ function procStat(pid: number): string[] | undefined {
   }
   // fields after "pid (comm) ": state is [0], ppid [1], utime [11], stime [12], cutime [13], cstime [14]
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-
-
-
-/** Resolves true once the port sends an IMAP `* OK` greeting. */
-function probeGreeting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let received = '';
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => finish(false));
-    socket.on('error', () => finish(false));
-    socket.on('close', () => finish(false));
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      if (received.startsWith('* OK')) finish(true);
-      else if (received.includes('\n')) finish(false);
-    });
-  });
 }
 
 // The launcher forks the daemon and exits; the daemon keeps inherited pipes open, so only the

@@ -9,7 +9,7 @@ import { folderSide } from '../../server/mail/inventory.ts';
 import { dbLedger } from '../../server/mail/ledger.ts';
 import type { ImapEndpoint } from '../../server/plugins/contract.ts';
 import { corpusFor } from '../support/corpus.ts';
-import { imapAs, rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage } from '../support/mail.ts';
+import { imapAs, rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage, uidNexts } from '../support/mail.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from '../db/fixtures.ts';
 
 delete process.env.CUTOVER_CRASH_AT;
@@ -81,20 +81,6 @@ function assertCopiedPerPlan(plan: FolderPlanEntry[], source: FolderSnapshot[], 
   }
 }
 
-async function uidNexts(inst: DovecotInstance, address: string): Promise<Record<string, number>> {
-  const client = await imapAs(inst, address);
-  try {
-    const out: Record<string, number> = {};
-    for (const f of await client.list()) {
-      const status = await client.status(f.path, { uidNext: true });
-      assert.ok(status, `STATUS ${f.path} failed`);
-      out[f.path] = Number(status.uidNext);
-    }
-    return out;
-  } finally {
-    await client.logout();
-  }
-}
 
 const total = (snap: FolderSnapshot[]) => snap.reduce((n, f) => n + f.messages.length, 0);
 const sha = (raw: string | Buffer) => createHash('sha256').update(raw).digest('hex');

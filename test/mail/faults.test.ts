@@ -13,7 +13,7 @@ import { buildFolderPlan } from '../../server/mail/plan.ts';
 import { openStateLedger } from '../../server/mail/state-file.ts';
 import type { ImapEndpoint } from '../../server/plugins/contract.ts';
 import { createLogger } from '../../server/log.ts';
-import { imapAs, rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage } from '../support/mail.ts';
+import { imapAs, rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage, uidNexts } from '../support/mail.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 // Resilience (issue #3): connections cut in the middle of a FETCH and of an APPEND, an APPEND
@@ -190,20 +190,6 @@ async function assertIdentical(s: Scenario, report: CopyReport): Promise<void> {
   assert.equal(await s.ledger.handledCount(), corpusMessages, 'the ledger accounts for every message once');
 }
 
-async function uidNexts(inst: DovecotInstance, address: string): Promise<Record<string, number>> {
-  const client = await imapAs(inst, address);
-  try {
-    const out: Record<string, number> = {};
-    for (const f of await client.list()) {
-      const status = await client.status(f.path, { uidNext: true });
-      assert.ok(status, `STATUS ${f.path} failed`);
-      out[f.path] = Number(status.uidNext);
-    }
-    return out;
-  } finally {
-    await client.logout();
-  }
-}
 
 /**
  * (4) After the disturbed copy, a re-run with the same ledger appends nothing and changes nothing.

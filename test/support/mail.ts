@@ -77,3 +77,19 @@ export async function canLogin(inst: DovecotInstance, address: string, password?
     return false;
   }
 }
+
+/** UIDNEXT of every folder: unchanged after a pass means nothing was appended. */
+export async function uidNexts(inst: DovecotInstance, address: string): Promise<Record<string, number>> {
+  const client = await imapAs(inst, address);
+  try {
+    const out: Record<string, number> = {};
+    for (const f of await client.list()) {
+      const status = await client.status(f.path, { uidNext: true });
+      if (!status) throw new Error(`STATUS ${f.path} failed`);
+      out[f.path] = Number(status.uidNext);
+    }
+    return out;
+  } finally {
+    await client.logout();
+  }
+}
