@@ -5,6 +5,7 @@ import { startBind, zoneFileOf, type BindInstance } from '../../server/devserver
 import { freePort } from '../../server/devservers/ports.ts';
 import { query } from '../../server/dns/transport.ts';
 import type { MxData, SoaData } from '../../server/dns/wire.ts';
+import { running } from '../support/process.ts';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -19,14 +20,6 @@ async function serial(port: number, zone: string): Promise<number | null> {
   return soa ? (soa.data as SoaData).serial : null;
 }
 
-const running = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('startBind', TIMEOUT, () => {
   let bind: BindInstance;

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import { startKnot, type KnotInstance } from '../../server/devservers/knot.ts';
+import { running } from '../support/process.ts';
 
 const TIMEOUT = { timeout: 30_000 };
 
@@ -40,14 +41,6 @@ async function serial(port: number, name: string): Promise<number> {
   return soa.data.serial;
 }
 
-const running = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('startKnot', TIMEOUT, () => {
   let knot: KnotInstance;
