@@ -1,10 +1,18 @@
 /** Every word the panel shows, in English and French. Keys are stable; `{name}` placeholders are filled by `t`. */
+import * as platformsMessages from './messages/platforms.ts';
+import * as projectsMessages from './messages/projects.ts';
+import * as importsMessages from './messages/imports.ts';
+import * as reportsMessages from './messages/reports.ts';
+import * as mailboxMessages from './messages/mailbox.ts';
 export const LANGUAGES = ['en', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const en = {
+const coreEn = {
   'app.name': 'cutover',
   'nav.dashboard': 'Dashboard',
+  'nav.platforms': 'Platforms',
+  'nav.newProject': 'New project',
+  'nav.migrateDomain': 'Migrate a domain',
   'nav.logout': 'Log out',
   'nav.language': 'Language',
   'nav.signedInAs': 'Signed in as {name}',
@@ -141,11 +149,12 @@ const en = {
   'errors.PROJECT_UNKNOWN': 'No project "{name}".',
 } as const;
 
-export type MessageKey = keyof typeof en;
-
-const fr: Record<MessageKey, string> = {
+const coreFr: Record<keyof typeof coreEn, string> = {
   'app.name': 'cutover',
   'nav.dashboard': 'Tableau de bord',
+  'nav.platforms': 'Plateformes',
+  'nav.newProject': 'Nouveau projet',
+  'nav.migrateDomain': 'Migrer un domaine',
   'nav.logout': 'Se déconnecter',
   'nav.language': 'Langue',
   'nav.signedInAs': 'Connecté en tant que {name}',
@@ -281,6 +290,12 @@ const fr: Record<MessageKey, string> = {
   'errors.MAILBOX_UNKNOWN': 'Aucune migration de boîte « {ref} ».',
   'errors.PROJECT_UNKNOWN': 'Aucun projet « {name} ».',
 };
+
+
+// Each area of the panel keeps its words in messages/<area>.ts, in both languages.
+const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en };
+export type MessageKey = keyof typeof en;
+const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr };
 
 const tables: Record<Language, Record<MessageKey, string>> = { en, fr };
 

@@ -2,11 +2,12 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
 import * as checkpoints from './002_checkpoints.ts';
 import * as panel from './003_panel.ts';
+import * as audit from './004_audit.ts';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
 // Listed explicitly so migrations work the same under tsx, compiled code and a bundler.
-const ordered: Array<[string, Migration]> = [['001_initial', initial], ['002_checkpoints', checkpoints], ['003_panel', panel]];
+const ordered: Array<[string, Migration]> = [['001_initial', initial], ['002_checkpoints', checkpoints], ['003_panel', panel], ['004_audit', audit]];
 
 export const migrations: Knex.MigrationSource<string> = {
   getMigrations: async () => ordered.map(([name]) => name),

@@ -1,0 +1,6 @@
+/** The imports pages' words. */
+export const en = {
+};
+
+export const fr: Record<keyof typeof en, string> = {
+};
