@@ -18,6 +18,10 @@ export const projectOptionsSchema = z.object({
   dnsLowTtl: z.number().int().min(0).default(300),
   excludeFolders: z.array(z.string()).default([]),
   maxMessageBytes: z.number().int().positive().optional(),
+  /** manual: mailboxes wait (paused) until an admin starts the project. */
+  startMode: z.enum(['auto', 'manual']).default('auto'),
+  /** Who is mailed when the project starts, completes or fails, and when a mailbox needs an admin. */
+  notify: z.array(z.email()).default([]),
 });
 
 export type ProjectOptions = z.infer<typeof projectOptionsSchema>;
