@@ -6,10 +6,23 @@ import { emailAddress } from '../net.ts';
 
 export interface MailboxPasswords { source?: string; dest?: string }
 
-/** 20 characters from a 62-symbol alphabet (~119 bits), safe to read aloud and to paste. */
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+// The largest multiple of the alphabet's size below 256: bytes above it are dropped, so every symbol is equally likely.
+const UNBIASED_LIMIT = 256 - (256 % ALPHABET.length);
+
+/** Upper case, lower case and a digit: what hosted platforms' password policies ask for (OVHcloud refuses a password without a digit). */
+export function meetsPasswordPolicy(password: string): boolean {
+  return /[A-Z]/.test(password) && /[a-z]/.test(password) && /\d/.test(password);
+}
+
+/** 20 characters from a 57-symbol alphabet without look-alikes (~116 bits), safe to read aloud and to paste, and always accepted by {@link meetsPasswordPolicy}. */
 export function generatePassword(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-  return [...randomBytes(20)].map((b) => alphabet[b % alphabet.length]).join('');
+  for (;;) {
+    const symbols = [...randomBytes(40)].filter((b) => b < UNBIASED_LIMIT).slice(0, 20);
+    if (symbols.length < 20) continue;
+    const candidate = symbols.map((b) => ALPHABET[b % ALPHABET.length]).join('');
+    if (meetsPasswordPolicy(candidate)) return candidate;
+  }
 }
 
 /** Reads `address,source_password,dest_password` rows (header line required); every bad row is named. */

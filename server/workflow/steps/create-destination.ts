@@ -1,7 +1,7 @@
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
-import { generatePassword } from '../../services/passwords.ts';
+import { generatePassword, meetsPasswordPolicy } from '../../services/passwords.ts';
 import { destEndpoint } from '../endpoints.ts';
 import { done, manual, type Step, type StepContext } from '../types.ts';
 import type { PreflightReport } from './preflight.ts';
@@ -32,25 +32,13 @@ export const createDestination: Step = {
   },
 };
 
-/**
- * A generated password with upper case, lower case and a digit: what hosted platforms' password
- * policies ask for (OVHcloud refuses a password without a digit, which 1 in 20 of the plain
- * 20-character generated ones lacks).
- */
-export function complexPassword(): string {
-  for (;;) {
-    const candidate = generatePassword();
-    if (/[A-Z]/.test(candidate) && /[a-z]/.test(candidate) && /\d/.test(candidate)) return candidate;
-  }
-}
-
 /** A generated destination password not yet shown to anyone is replaced by one the platform's policy accepts. */
 async function ensureComplexPassword(ctx: StepContext): Promise<void> {
   const { dest_password_generated: generated, dest_password_reported: reported, dest_password_sealed: sealed } = ctx.mailbox;
   if (!generated || reported || !sealed) return;
   const current = ctx.box.open(sealed);
-  if (/[A-Z]/.test(current) && /[a-z]/.test(current) && /\d/.test(current)) return;
-  await ctx.save({ dest_password_sealed: ctx.box.seal(complexPassword()) });
+  if (meetsPasswordPolicy(current)) return;
+  await ctx.save({ dest_password_sealed: ctx.box.seal(generatePassword()) });
 }
 
 /**

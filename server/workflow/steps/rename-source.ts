@@ -2,7 +2,7 @@ import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
 import { done, manual, type Step, type StepContext } from '../types.ts';
-import { complexPassword } from './create-destination.ts';
+import { generatePassword } from '../../services/passwords.ts';
 
 async function assertLoginAs(ctx: StepContext, address: string): Promise<void> {
   const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
@@ -38,7 +38,7 @@ export const renameSource: Step = {
 async function setOwnPassword(ctx: StepContext, temp: string, renamedBefore: boolean): Promise<boolean> {
   if (ctx.source.capabilities.masterUser || !ctx.source.setPassword) return false;
   if (renamedBefore && ctx.mailbox.source_password_sealed && await canLoginAs(ctx, temp)) return false;
-  const password = complexPassword();
+  const password = generatePassword();
   await ctx.save({ source_password_sealed: ctx.box.seal(password) });
   crashpoint('rename:password-sealed');
   await ctx.source.setPassword(temp, password);
