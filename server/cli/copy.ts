@@ -129,7 +129,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   try {
     const report = await copyMailbox({
       source, dest, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
-      plan: (s, d) => buildFolderPlan(s, d, values.exclude ?? [], source.host),
+      plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed),
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();

@@ -1,10 +1,11 @@
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, ListResponse } from 'imapflow';
 import type { Logger } from '../log.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { ByteBudget } from './budget.ts';
 import { memoryReclaimer } from './reclaim.ts';
 import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
+import type { FolderListings } from './plan.ts';
 import { mapImapError } from './imap.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
@@ -20,7 +21,7 @@ export interface CopyOptions {
   source: ImapEndpoint;
   dest: ImapEndpoint;
   /** The folder plan, or how to make it from a source and a destination connection (a one-shot copy). */
-  plan: FolderPlanEntry[] | ((source: ImapFlow, dest: ImapFlow) => Promise<FolderPlanEntry[]>);
+  plan: FolderPlanEntry[] | ((source: ImapFlow, dest: ImapFlow, listed: Required<FolderListings>) => Promise<FolderPlanEntry[]>);
   /** A promise is accepted so that opening a state file can overlap the first logins. */
   ledger: LedgerStore | Promise<LedgerStore>;
   pass: number;
@@ -53,14 +54,17 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const appenders = appenderPool(options.dest, concurrency);
   let spool: Spool | undefined;
   try {
-    const plan = typeof options.plan === 'function' ? await withPooledPair(sources, dests, options.plan) : options.plan;
+    // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
+    const [sourceList, destList] = await bothSettled(sources.use(listWithStatus), dests.use((client) => client.list()));
+    const makePlan = options.plan;
+    const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
-    const statuses = await folderStatuses(sources);
+    const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
     spool = await Spool.create();
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount());
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
-    if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, active, options.dest.host));
+    if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, destList, active, options.dest.host));
     const buffer = new LedgerBuffer(ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());
     const totals = { copied: 0, bytes: 0 };
@@ -99,6 +103,14 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   }
 }
 
+// Unlike Promise.all, waits for the other side too: a login still under way when the pools close would keep the process alive.
+async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
 function withPooledPair<T>(sources: Pool<ImapFlow>, dests: Pool<ImapFlow>, work: (source: ImapFlow, dest: ImapFlow) => Promise<T>): Promise<T> {
   return sources.use((source) => dests.use((dest) => work(source, dest)));
 }
@@ -107,11 +119,12 @@ interface FolderStatus { messages: number; uidNext: number; uidValidity: string 
 
 // One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
 // copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
-async function folderStatuses(sources: Pool<ImapFlow>): Promise<Map<string, FolderStatus>> {
-  return sources.use(async (client) => {
-    const listed = await client.list({ statusQuery: { messages: true, uidNext: true, uidValidity: true } });
-    return new Map(listed.map((f) => [f.path, { messages: f.status?.messages ?? 0, uidNext: Number(f.status?.uidNext ?? 0), uidValidity: String(f.status?.uidValidity ?? '') }]));
-  });
+function listWithStatus(client: ImapFlow): Promise<ListResponse[]> {
+  return client.list({ statusQuery: { messages: true, uidNext: true, uidValidity: true } });
+}
+
+function folderStatuses(listed: ListResponse[]): Map<string, FolderStatus> {
+  return new Map(listed.map((f) => [f.path, { messages: f.status?.messages ?? 0, uidNext: Number(f.status?.uidNext ?? 0), uidValidity: String(f.status?.uidValidity ?? '') }]));
 }
 
 const MESSAGES_PER_EXTRA_LANE = 200;
@@ -131,8 +144,8 @@ function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): 
   return status !== undefined && status.uidValidity === checkpoint.uidValidity && status.uidNext > 0 && status.uidNext <= checkpoint.uidNext;
 }
 
-async function ensureDestFolders(dest: ImapFlow, plan: FolderPlanEntry[], host: string): Promise<void> {
-  const paths = new Map((await dest.list()).map((f) => [f.path, f]));
+async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
+  const paths = new Map(listed.map((f) => [f.path, f]));
   for (const entry of plan) {
     if (entry.dest.toUpperCase() === 'INBOX') continue;
     const existing = paths.get(entry.dest);

@@ -1,8 +1,9 @@
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, ListResponse } from 'imapflow';
 import type { FolderSide } from './folders.ts';
 
-export async function folderSide(client: ImapFlow): Promise<FolderSide> {
-  const listed = await client.list();
+/** `listed`: a LIST the caller already has from this connection (the copy lists once, with STATUS, for its plan and its order). */
+export async function folderSide(client: ImapFlow, listed?: ListResponse[]): Promise<FolderSide> {
+  listed ??= await client.list();
   const ns = client.namespace as { prefix?: string; delimiter?: string } | undefined;
   return {
     namespace: { prefix: ns?.prefix ?? '', delimiter: ns?.delimiter ?? listed[0]?.delimiter ?? '/' },

@@ -141,7 +141,10 @@ const SPOOLED_RESERVATION = 2 * 1024 * 1024;
 const BATCH_BYTES = 16 * 1024 * 1024;
 
 async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], ctx: LaneContext, report: FolderReport): Promise<void> {
-  const { alreadyThere, accepts } = await ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+  // The destination folder is inspected while the source already sends the first messages and the
+  // appender logs in: on a small delta these round trips are most of the folder's time.
+  const inspection = ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+  inspection.catch(() => undefined);
   const queue = new AsyncQueue<Fetched>();
   const abort = new AbortController();
   // The reader runs ahead of the writer as far as the byte budget allows, so the source
@@ -181,6 +184,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   reader.catch(() => undefined);
   try {
     await withAppendTarget(ctx, async (target) => {
+      const { alreadyThere, accepts } = await inspection;
       for (;;) {
         const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
         if (!batch) break;
@@ -194,7 +198,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   } catch (err) {
     abort.abort(err);
     await finish(queue.drain(), ctx);
-    await reader.catch(() => undefined);
+    await Promise.all([reader.catch(() => undefined), inspection.catch(() => undefined)]);
     throw err;
   }
   await reader;

@@ -1,15 +1,17 @@
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, ListResponse } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import { planFolders, type FolderPlanEntry } from './folders.ts';
 import { folderSide } from './inventory.ts';
 
+export interface FolderListings { source?: ListResponse[]; dest?: ListResponse[] }
+
 /** Lists both sides and maps the folders; an excluded folder the source does not have is an error, not a silent no-op. */
-export async function buildFolderPlan(source: ImapFlow, dest: ImapFlow, exclude: string[], sourceHost: string): Promise<FolderPlanEntry[]> {
-  const sourceSide = await folderSide(source);
+export async function buildFolderPlan(source: ImapFlow, dest: ImapFlow, exclude: string[], sourceHost: string, listed: FolderListings = {}): Promise<FolderPlanEntry[]> {
+  const sourceSide = await folderSide(source, listed.source);
   const unknown = exclude.filter((name) => !sourceSide.folders.some((f) => f.path === name.normalize('NFC')));
   if (unknown.length) {
     const names = sourceSide.folders.map((f) => f.path).join(', ');
     throw new CutoverError('FOLDER_UNKNOWN', { folder: unknown.map((u) => `"${u}"`).join(', '), host: sourceHost, hint: ` (it has: ${names})` });
   }
-  return planFolders(sourceSide, await folderSide(dest), { exclude });
+  return planFolders(sourceSide, await folderSide(dest, listed.dest), { exclude });
 }
