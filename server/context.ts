@@ -25,7 +25,10 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
   await migrate(db);
   const box = secretBox(loadSecretKey(config.dataDir, config.secretKey));
   const plugins = await loadPlugins();
-  const connectors = new Map<number, Promise<PlatformConnector>>();
+  // Keyed by the sealed config too: a platform edited in the panel (or by another process) gets a
+  // fresh connector on next use. The old one may still serve a running step, so it closes at the end.
+  const connectors = new Map<number, { sealed: string; pending: Promise<PlatformConnector> }>();
+  const retired: Array<Promise<PlatformConnector>> = [];
 
   const build = async (row: PlatformRow): Promise<PlatformConnector> => {
     const plugin = plugins.get(row.plugin);
@@ -36,16 +39,18 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
 
   return {
     config, db, box, log, plugins,
-    connector(platformId) {
-      if (!connectors.has(platformId)) {
-        const pending = platformById(db, platformId).then(build);
-        pending.catch(() => connectors.delete(platformId));
-        connectors.set(platformId, pending);
-      }
-      return connectors.get(platformId)!;
+    async connector(platformId) {
+      const row = await platformById(db, platformId);
+      const cached = connectors.get(platformId);
+      if (cached?.sealed === row.config_sealed) return cached.pending;
+      if (cached) retired.push(cached.pending);
+      const pending = build(row);
+      pending.catch(() => { if (connectors.get(platformId)?.pending === pending) connectors.delete(platformId); });
+      connectors.set(platformId, { sealed: row.config_sealed, pending });
+      return pending;
     },
     async close() {
-      for (const pending of connectors.values()) await pending.then((c) => c.close(), () => undefined);
+      for (const pending of [...retired, ...[...connectors.values()].map((c) => c.pending)]) await pending.then((c) => c.close(), () => undefined);
       await db.destroy();
     },
   };

@@ -4,23 +4,35 @@ import type { AppContext } from './context.ts';
 import type { PanelOptions, WebContext } from './web/context.ts';
 import { csrf } from './web/csrf.ts';
 import { errorHandler, notFound } from './web/errors.ts';
-import { requireUser } from './web/guard.ts';
+import { bearerToken, requireUser } from './web/guard.ts';
 import { LoginLimiter } from './web/rate-limit.ts';
 import { apiRoutes } from './web/routes/api.ts';
+import { apiMailboxRoutes } from './web/routes/api-mailboxes.ts';
+import { apiPlatformRoutes } from './web/routes/api-platforms.ts';
 import { assetRoutes } from './web/routes/assets.ts';
+import { auditRoutes } from './web/routes/audit.ts';
 import { authRoutes } from './web/routes/auth.ts';
 import { dashboardRoutes } from './web/routes/dashboard.ts';
 import { domainRoutes } from './web/routes/domains.ts';
+import { importRoutes, uploadParser } from './web/routes/imports.ts';
 import { mailboxRoutes } from './web/routes/mailboxes.ts';
+import { newProjectRoutes } from './web/routes/new-project.ts';
+import { oneClickRoutes } from './web/routes/one-click.ts';
+import { platformRoutes } from './web/routes/platforms.ts';
 import { projectRoutes } from './web/routes/projects.ts';
+import { reportRoutes } from './web/routes/reports.ts';
+import { setupRoutes } from './web/routes/setup.ts';
+import { tokenRoutes } from './web/routes/tokens.ts';
 import { sessions } from './web/session.ts';
 
 export type { PanelOptions } from './web/context.ts';
 
 /**
  * The mountable panel: a host control panel mounts this router under a path of its own
- * (links use the mount path). Order matters: headers, body, session, CSRF, then the public
- * routes (login, language), the session check, and the pages and API behind it.
+ * (links use the mount path). Order matters: headers, body, the API token check (/api only: a
+ * valid bearer token stands in for the session and needs no CSRF token; a bad one is a 401),
+ * session, CSRF, then the public routes (login, language, one-time setup), the session check,
+ * and the pages and API behind it.
  */
 export function createPanel(app: AppContext, options: PanelOptions = {}): Router {
   const web: WebContext = {
@@ -32,15 +44,28 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(helmet({ strictTransportSecurity: false }));
   router.use(express.urlencoded({ extended: false, limit: '100kb' }));
   router.use(express.json({ limit: '100kb' }));
-  router.use(sessions(app));
+  router.use(bearerToken(app.db));
+  router.use(sessions(app, { trustProxy: options.trustProxy }));
+  // Import uploads are multipart: their `_csrf` field must be read before the CSRF check looks for it.
+  router.use(uploadParser());
   router.use(csrf.csrfSynchronisedProtection);
   router.use(assetRoutes());
   router.use(authRoutes(web));
+  router.use(setupRoutes(web));
   router.use(requireUser);
+  router.use(reportRoutes(web));
+  router.use(tokenRoutes(web));
+  router.use(auditRoutes(web));
   router.use(dashboardRoutes(web));
   router.use(projectRoutes(web));
+  router.use(newProjectRoutes(web));
+  router.use(importRoutes(web));
+  router.use(oneClickRoutes(web));
   router.use(domainRoutes(web));
   router.use(mailboxRoutes(web));
+  router.use(platformRoutes(web));
+  router.use(apiPlatformRoutes(web));
+  router.use(apiMailboxRoutes(web));
   router.use(apiRoutes(web));
   router.use(notFound);
   router.use(errorHandler(app.log));

@@ -31,18 +31,18 @@ const imapSchema = z.object({
 export const configSchema = z.object({
   region: z.enum(['ovh-eu', 'ovh-ca', 'ovh-us']).default('ovh-eu'),
   /** Explicit API base URL (tests, or a proxy); otherwise the region's. */
-  endpoint: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').optional(),
+  endpoint: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').meta({ description: 'Explicit API base URL (tests, or a proxy); otherwise the region\'s' }).optional(),
   applicationKey: z.string().min(1),
-  applicationSecret: z.string().min(1).optional(),
+  applicationSecret: z.string().min(1).meta({ secret: true }).optional(),
   applicationSecretFile: z.string().min(1).optional(),
   applicationSecretEnv: z.string().min(1).optional(),
-  consumerKey: z.string().min(1).optional(),
+  consumerKey: z.string().min(1).meta({ secret: true }).optional(),
   consumerKeyFile: z.string().min(1).optional(),
   consumerKeyEnv: z.string().min(1).optional(),
   /** Absent for a DNS-only configuration. */
-  offer: z.enum(OFFERS).optional(),
+  offer: z.enum(OFFERS).meta({ description: 'Leave empty for a DNS-only configuration' }).optional(),
   /** Exchange: the service name (hosted-xx12345-1); E-mail Pro and MX Plan: the service; legacy MX Plan: unused. */
-  service: z.string().min(1).optional(),
+  service: z.string().min(1).meta({ description: 'The service name shown in the control panel (Exchange: hosted-xx12345-1); unused for the legacy MX Plan' }).optional(),
   /** Exchange only; defaults to the service name (hosted offers use the same string). */
   organization: z.string().min(1).optional(),
   /** IMAP endpoint override; by default the documented host of the offer with TLS verified. */
@@ -63,7 +63,7 @@ export const configSchema = z.object({
   /** Expected-DNS template version used where the API gives no expected records. */
   dnsTemplate: z.enum(['2024-02']).default('2024-02'),
   /** DNS provider: zones it may change; without it, every zone the consumer key can see. */
-  zones: z.array(z.string().min(1)).optional(),
+  zones: z.array(z.string().min(1)).meta({ description: 'DNS provider: zones it may change; empty: every zone the consumer key can see' }).optional(),
   http: z.object({ timeoutMs: z.number().int().min(100).default(30_000), retries: z.number().int().min(0).max(10).default(3), retryBaseMs: z.number().int().min(1).default(500) })
     .default({ timeoutMs: 30_000, retries: 3, retryBaseMs: 500 }),
 }).strict()

@@ -7,13 +7,13 @@ import type { Account, PlatformConnector, PluginModule } from '../../server/plug
 import { hashPassword } from './password.ts';
 import { isLoopback, hostname } from '../../server/net.ts';
 
-const secretSchema = z.object({ password: z.string().min(1).optional(), passwordFile: z.string().min(1).optional(), passwordEnv: z.string().min(1).optional() })
+const secretSchema = z.object({ password: z.string().min(1).meta({ secret: true }).optional(), passwordFile: z.string().min(1).optional(), passwordEnv: z.string().min(1).optional() })
   .refine((s) => [s.password, s.passwordFile, s.passwordEnv].filter(Boolean).length === 1, 'give exactly one of password, passwordFile, passwordEnv');
 
 const configSchema = z.object({
   database: z.discriminatedUnion('client', [
     z.object({ client: z.literal('sqlite3'), filename: z.string().min(1) }),
-    z.object({ client: z.literal('pg'), connection: z.string().min(1) }),
+    z.object({ client: z.literal('pg'), connection: z.string().min(1).meta({ secret: true, description: 'PostgreSQL connection string (postgres://user:password@host/db)' }) }),
   ]),
   imap: z.object({
     host: hostname,

@@ -17,16 +17,16 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64 (as ts
 const keySchema = z.object({
   name: z.string().min(1).regex(/^[a-z0-9._-]+\.?$/i, 'not a valid key name'),
   algorithm: z.enum(Object.keys(TSIG_ALGORITHMS) as [keyof typeof TSIG_ALGORITHMS]).default('hmac-sha256'),
-  secret: base64.optional(),
+  secret: base64.meta({ secret: true }).optional(),
   secretFile: z.string().min(1).optional(),
   secretEnv: z.string().min(1).optional(),
 }).strict().refine((k) => [k.secret, k.secretFile, k.secretEnv].filter(Boolean).length === 1, 'give exactly one of secret, secretFile, secretEnv');
 
 const configSchema = z.object({
   /** The zone's primary: where updates go and where records are read (IP literal, optional port). */
-  server: z.string().refine((spec) => { try { parseNameServer(spec); return true; } catch { return false; } }, 'must be an IP address with an optional port, e.g. 192.0.2.53 or 192.0.2.53:5300'),
+  server: z.string().refine((spec) => { try { parseNameServer(spec); return true; } catch { return false; } }, 'must be an IP address with an optional port, e.g. 192.0.2.53 or 192.0.2.53:5300').meta({ description: 'The zone\'s primary: IP address with an optional port, e.g. 192.0.2.53:5300' }),
   /** Zones this key may change; empty = any zone the server is authoritative for. */
-  zones: z.array(domainName).default([]),
+  zones: z.array(domainName).meta({ description: 'Zones this key may change; empty: any zone the server is authoritative for' }).default([]),
   key: keySchema,
   timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
   /** Accepted clock difference with the server, in seconds (RFC 8945 fudge). */

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import type { AppContext } from '../context.ts';
-import { platformByName } from '../db/repos/platforms.ts';
 import { projectById } from '../db/repos/projects.ts';
 import { formatNameServer, parseNameServer } from '../dns/transport.ts';
 import { CutoverError } from '../errors.ts';
@@ -33,7 +32,7 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     ...(values['dns-recheck'] !== undefined && { dnsRecheckSeconds: Math.max(1, parseDuration(values['dns-recheck'], '--dns-recheck')) }),
     ...(values.nameserver && { nameservers: values.nameserver }),
     ...(values.authoritative && { authoritativeServers: values.authoritative.map((spec) => formatNameServer(parseNameServer(spec))) }),
-    ...(values['dns-provider'] && { dnsProvider: await checkedDnsProvider(app, values['dns-provider']) }),
+    ...(values['dns-provider'] && { dnsProvider: values['dns-provider'] }),
     ...(values['reset-source'] && { resetSource: true }),
     ...(values.exclude && { excludeFolders: values.exclude }),
     ...(values['temp-pattern'] && { tempPattern: values['temp-pattern'] }),
@@ -49,13 +48,6 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     return EXIT.ok;
   }
   return waitForProject(app, created.projectId, io, { json: Boolean(values.json), concurrency: options.concurrency });
-}
-
-/** A DNS provider is a platform row whose plugin changes zones: refused here rather than at dns-cutover. */
-async function checkedDnsProvider(app: AppContext, name: string): Promise<string> {
-  const row = await platformByName(app.db, name);
-  if (!app.plugins.get(row.plugin).dns) throw new CutoverError('DNS_PROVIDER_UNSUITABLE', { name, detail: `its plugin ${row.plugin} is not a DNS provider` });
-  return name;
 }
 
 /** Runs the worker for one project until every mailbox is done, failed or stopped, then prints the report. */

@@ -1,14 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { accessRules, type AccessRule } from '../../plugins/ovhcloud/access-rules.ts';
-import { OvhClient, toCutoverError } from '../../plugins/ovhcloud/client.ts';
-import { baseUrl, configSchema, readCredentials, type OvhConfig } from '../../plugins/ovhcloud/config.ts';
+import { configSchema, type OvhConfig } from '../../plugins/ovhcloud/config.ts';
 import type { AppContext } from '../context.ts';
 import { platformByName } from '../db/repos/platforms.ts';
 import { diagnoseMailDns, formatReport } from '../dns/mail-dns.ts';
 import { parseNameServer } from '../dns/transport.ts';
 import { CutoverError } from '../errors.ts';
 import { domainName } from '../net.ts';
+import { checkCredential, ovhPlatform, requestConsumerKey } from '../services/ovh-credential.ts';
 import { EXIT, type Io } from './output.ts';
 
 const USAGE = `usage:
@@ -42,12 +42,6 @@ function readConfig(file: string): OvhConfig {
   return parsed.data;
 }
 
-async function storedConfig(app: AppContext, name: string): Promise<OvhConfig> {
-  const row = await platformByName(app.db, name);
-  if (row.plugin !== 'ovhcloud') throw new CutoverError('INPUT_INVALID', { detail: `platform ${name} uses plugin ${row.plugin}, not ovhcloud` });
-  return app.plugins.parseConfig('ovhcloud', JSON.parse(app.box.open(row.config_sealed))) as OvhConfig;
-}
-
 const ruleKey = (r: AccessRule) => `${r.method} ${r.path}`;
 
 export async function ovhCommand(app: AppContext, argv: string[], io: Io): Promise<number> {
@@ -62,7 +56,7 @@ export async function ovhCommand(app: AppContext, argv: string[], io: Io): Promi
   });
   const config = async (): Promise<OvhConfig> => {
     if (values.config) return readConfig(values.config);
-    if (values.platform) return storedConfig(app, values.platform);
+    if (values.platform) return (await ovhPlatform(app, values.platform)).config;
     throw usage('--config FILE or --platform NAME is required');
   };
 
@@ -75,15 +69,7 @@ export async function ovhCommand(app: AppContext, argv: string[], io: Io): Promi
     }
 
     case 'credential': {
-      const cfg = await config();
-      const rules = accessRules(cfg);
-      const client = new OvhClient({ baseUrl: baseUrl(cfg), applicationKey: cfg.applicationKey, timeoutMs: cfg.http.timeoutMs, retries: 0 });
-      let answer: { consumerKey: string; validationUrl: string; state: string };
-      try {
-        answer = await client.request('POST', '/auth/credential', { auth: false, body: { accessRules: rules, ...(values.redirect && { redirection: values.redirect }) } });
-      } catch (err) {
-        throw toCutoverError(err, client.endpoint, 'consumer key request');
-      }
+      const { rules, ...answer } = await requestConsumerKey(await config(), values.redirect);
       if (values.out) writeFileSync(values.out, `${answer.consumerKey}\n`, { mode: 0o600 });
       if (values.json) {
         io.out(JSON.stringify({ ...(values.out ? { consumerKeyFile: values.out } : { consumerKey: answer.consumerKey }), validationUrl: answer.validationUrl, state: answer.state, rules }));
@@ -97,20 +83,10 @@ export async function ovhCommand(app: AppContext, argv: string[], io: Io): Promi
     }
 
     case 'check': {
-      const cfg = await config();
-      const client = new OvhClient({ baseUrl: baseUrl(cfg), ...readCredentials(cfg), timeoutMs: cfg.http.timeoutMs });
-      let current: { status: string; expiration: string | null; rules: AccessRule[] };
-      try {
-        current = await client.get('/auth/currentCredential');
-      } catch (err) {
-        throw toCutoverError(err, client.endpoint, 'current credential');
-      }
-      const granted = current.rules ?? [];
-      const missing = accessRules(cfg).filter((need) => !granted.some((g) => g.method === need.method && new RegExp(`^${g.path.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(need.path)));
-      const ok = current.status === 'validated' && missing.length === 0;
-      if (values.json) io.out(JSON.stringify({ status: current.status, expiration: current.expiration, missing, ok }));
+      const { status, expiration, missing, ok } = await checkCredential(await config());
+      if (values.json) io.out(JSON.stringify({ status, expiration, missing, ok }));
       else {
-        io.out(`consumer key: ${current.status}, expires ${current.expiration ?? 'never'}`);
+        io.out(`consumer key: ${status}, expires ${expiration ?? 'never'}`);
         if (missing.length) io.out(`missing access rules (request a new key with: cutover ovh credential --config FILE): ${missing.map(ruleKey).join(', ')}`);
         else io.out('every access rule cutover needs is granted');
       }

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AppContext } from '../context.ts';
-import { insertPlatform, listPlatforms, platformByName, removePlatform } from '../db/repos/platforms.ts';
+import { listPlatforms, platformByName } from '../db/repos/platforms.ts';
 import { CutoverError } from '../errors.ts';
-import { EXIT, type Io } from './output.ts';
-
-const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;
+import { testPlatform } from '../services/platform-test.ts';
+import { addPlatform, PLATFORM_NAME, removePlatform } from '../services/platforms.ts';
+import { EXIT, actor, type Io } from './output.ts';
 
 function readConfigFile(file: string): unknown {
   let text: string;
@@ -23,17 +23,11 @@ export async function platformCommand(app: AppContext, argv: string[], io: Io): 
   switch (sub) {
     case 'add': {
       const name = positionals[0];
-      if (!name || !NAME.test(name)) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover platform add NAME --plugin ID --config FILE (NAME: letters, digits, . _ -)' });
+      if (!name || !PLATFORM_NAME.test(name)) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover platform add NAME --plugin ID --config FILE (NAME: letters, digits, . _ -)' });
       if (!values.plugin || !values.config) throw new CutoverError('INPUT_INVALID', { detail: 'platform add needs --plugin ID and --config FILE' });
       const plugin = app.plugins.get(values.plugin);
-      const config = app.plugins.parseConfig(plugin.id, readConfigFile(values.config));
-      if (!values['no-test'] && plugin.platform) {
-        // Test before storing: a platform that cannot be reached is not added half-working.
-        const connector = plugin.platform(config, { log: app.log });
-        try { await connector.testConnection(); } finally { await connector.close(); }
-      }
-      await insertPlatform(app.db, app.box, name, plugin.id, config);
-      io.out(`platform ${name} added (${plugin.id})`);
+      const added = await addPlatform(app, { name, plugin: plugin.id, config: readConfigFile(values.config), skipTest: values['no-test'] }, actor());
+      io.out(`platform ${added.name} added (${added.plugin})`);
       return EXIT.ok;
     }
     case 'list': {
@@ -44,13 +38,14 @@ export async function platformCommand(app: AppContext, argv: string[], io: Io): 
     }
     case 'test': {
       const row = await platformByName(app.db, positionals[0] ?? '');
-      const connector = await app.connector(row.id);
-      await connector.testConnection();
-      io.out(`platform ${row.name}: reachable; capabilities: ${Object.entries(connector.capabilities).filter(([, v]) => v).map(([k, v]) => (v === true ? k : `${k}=${v}`)).join(', ')}`);
+      if (!app.plugins.get(row.plugin).platform) throw new CutoverError('CONFIG_INVALID', { where: ` for plugin ${row.plugin}`, detail: 'it provides no mail platform' });
+      const report = await testPlatform(app, row.name, { imap: false }, actor());
+      if (report.connection && !report.connection.ok) throw report.connection.error;
+      io.out(`platform ${report.name}: reachable; capabilities: ${Object.entries(report.capabilities ?? {}).filter(([, v]) => v).map(([k, v]) => (v === true ? k : `${k}=${v}`)).join(', ')}`);
       return EXIT.ok;
     }
     case 'remove': {
-      await removePlatform(app.db, positionals[0] ?? '');
+      await removePlatform(app, positionals[0] ?? '', actor());
       io.out(`platform ${positionals[0]} removed`);
       return EXIT.ok;
     }

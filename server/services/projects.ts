@@ -1,11 +1,22 @@
+import type { Knex } from 'knex';
 import type { AppContext } from '../context.ts';
 import { recordEvent } from '../db/repos/events.ts';
-import { platformByName } from '../db/repos/platforms.ts';
-import { projectOptionsSchema, type ProjectOptions } from '../db/repos/projects.ts';
+import { platformByName, type PlatformRow } from '../db/repos/platforms.ts';
+import { projectOptionsSchema, type ProjectOptions, type ProjectRow } from '../db/repos/projects.ts';
 import { CutoverError } from '../errors.ts';
 import { domainName } from '../net.ts';
-import { steps } from '../workflow/steps/index.ts';
-import { generatePassword, type MailboxPasswords } from './passwords.ts';
+import { assertStillFree, insertMailboxes } from './project-mailboxes.ts';
+import type { MailboxPasswords } from './passwords.ts';
+
+export interface NewProject {
+  name: string;
+  /** Platform names. */
+  source: string;
+  destination: string;
+  /** Checked against the project options schema; missing ones take their defaults. */
+  options?: unknown;
+  actor: string;
+}
 
 export interface NewMigration {
   from: string;
@@ -19,22 +30,68 @@ export interface NewMigration {
 
 export interface CreatedProject { projectId: number; name: string; mailboxes: string[] }
 
+interface ValidProject { name: string; source: PlatformRow; destination: PlatformRow; options: ProjectOptions }
+
+const MAX_NAME_LENGTH = 120;
+
+export function parseProjectOptions(input: unknown): ProjectOptions {
+  const checked = projectOptionsSchema.safeParse(input ?? {});
+  if (!checked.success) throw new CutoverError('INPUT_INVALID', { detail: checked.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ') });
+  return checked.data;
+}
+
+/** Everything about a new project that can be checked without writing: refused here, nothing is half-created later. */
+async function validateProject(app: AppContext, input: Omit<NewProject, 'actor'>): Promise<ValidProject> {
+  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  if (!name) throw new CutoverError('INPUT_INVALID', { detail: 'the project needs a name' });
+  if (name.length > MAX_NAME_LENGTH) throw new CutoverError('INPUT_INVALID', { detail: `the project name is longer than ${MAX_NAME_LENGTH} characters` });
+  const options = parseProjectOptions(input.options);
+  const source = await platformByName(app.db, input.source);
+  const destination = await platformByName(app.db, input.destination);
+  if (source.id === destination.id) throw new CutoverError('INPUT_INVALID', { detail: 'source and destination are the same platform' });
+  if (options.dnsProvider) await assertDnsProvider(app, options.dnsProvider);
+  if (await app.db('projects').where({ name }).first()) throw new CutoverError('PROJECT_EXISTS', { name });
+  return { name, source, destination, options };
+}
+
+/** A DNS provider is a platform row whose plugin changes zones: refused at creation rather than at dns-cutover. */
+async function assertDnsProvider(app: AppContext, name: string): Promise<void> {
+  const row = await platformByName(app.db, name);
+  if (!app.plugins.get(row.plugin).dns) throw new CutoverError('DNS_PROVIDER_UNSUITABLE', { name, detail: `its plugin ${row.plugin} is not a DNS provider` });
+}
+
+async function insertProject(trx: Knex, project: ValidProject, actor: string): Promise<ProjectRow> {
+  // The name was free when checked; the unique index settles a race with another admin.
+  if (await trx('projects').where({ name: project.name }).first()) throw new CutoverError('PROJECT_EXISTS', { name: project.name });
+  const [row] = await trx('projects').insert({
+    name: project.name, source_platform_id: project.source.id, dest_platform_id: project.destination.id,
+    options: JSON.stringify(project.options), state: 'active', created_at: new Date().toISOString(),
+  }).returning('id');
+  const projectId = typeof row === 'object' ? row.id : row;
+  await recordEvent(trx, { projectId, outcome: 'created', message: `project created by ${actor}: from ${project.source.name} to ${project.destination.name}, ${project.options.startMode} start`, actor });
+  return (await trx<ProjectRow>('projects').where({ id: projectId }).first())!;
+}
+
+/** A project without mailboxes yet: they come from the add form, an import or the API, all through {@link insertMailboxes}. */
+export async function createProject(app: AppContext, input: NewProject): Promise<ProjectRow> {
+  const valid = await validateProject(app, input);
+  return app.db.transaction((trx) => insertProject(trx, valid, input.actor));
+}
+
 /**
  * One-click migration of a domain: discovers the accounts on the source and creates a project
- * with one migration per account. Everything is checked before the first row is written.
+ * with one migration per account. Everything is checked before the first row is written, and
+ * the project and its mailboxes are written in one transaction.
  */
 export async function createDomainMigration(app: AppContext, input: NewMigration): Promise<CreatedProject> {
   const domainCheck = domainName.safeParse(input.domain);
   if (!domainCheck.success) throw new CutoverError('INPUT_INVALID', { detail: `"${input.domain}" is not a valid domain name` });
   const domain = domainCheck.data;
-  const optionsCheck = projectOptionsSchema.safeParse(input.options ?? {});
-  if (!optionsCheck.success) throw new CutoverError('INPUT_INVALID', { detail: optionsCheck.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-  const sourceRow = await platformByName(app.db, input.from);
-  const destRow = await platformByName(app.db, input.to);
-  if (sourceRow.id === destRow.id) throw new CutoverError('INPUT_INVALID', { detail: 'source and destination are the same platform' });
+  const name = input.name?.trim() || `${domain} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
+  const valid = await validateProject(app, { name, source: input.from, destination: input.to, options: input.options });
 
-  const source = await app.connector(sourceRow.id);
-  const dest = await app.connector(destRow.id);
+  const source = await app.connector(valid.source.id);
+  const dest = await app.connector(valid.destination.id);
   await source.testConnection();
   await dest.testConnection();
   if (!(await source.domainExists(domain))) throw new CutoverError('DOMAIN_UNKNOWN', { domain, platform: input.from });
@@ -48,27 +105,12 @@ export async function createDomainMigration(app: AppContext, input: NewMigration
     if (missing.length) throw new CutoverError('INPUT_INVALID', { detail: `platform ${input.from} has no master user, so each account needs its password (--passwords file): missing for ${missing.join(', ')}` });
   }
 
-  const name = input.name ?? `${domain} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
-  const now = new Date().toISOString();
+  const rows = accounts.map((a) => ({ address: a.address, sourcePassword: passwords.get(a.address)?.source, destPassword: passwords.get(a.address)?.dest }));
   return app.db.transaction(async (trx) => {
-    if (await trx('projects').where({ name }).first()) throw new CutoverError('INPUT_INVALID', { detail: `a project named "${name}" already exists` });
-    const [projectRow] = await trx('projects').insert({
-      name, source_platform_id: sourceRow.id, dest_platform_id: destRow.id, options: JSON.stringify(optionsCheck.data), state: 'active', created_at: now,
-    }).returning('id');
-    const projectId = typeof projectRow === 'object' ? projectRow.id : projectRow;
-    const [domainRow] = await trx('domains').insert({ project_id: projectId, name: domain }).returning('id');
-    const domainId = typeof domainRow === 'object' ? domainRow.id : domainRow;
-    for (const account of accounts) {
-      const given = passwords.get(account.address);
-      await trx('mailboxes').insert({
-        project_id: projectId, domain_id: domainId, address: account.address, state: 'queued', step: steps[0]!.id,
-        source_password_sealed: given?.source ? app.box.seal(given.source) : null,
-        dest_password_sealed: app.box.seal(given?.dest ?? generatePassword()),
-        dest_password_generated: !given?.dest,
-        created_at: now, updated_at: now,
-      });
-    }
-    await recordEvent(trx, { projectId, domainId, outcome: 'created', message: `project created: ${accounts.length} mailboxes of ${domain} from ${input.from} to ${input.to}`, actor: input.actor });
-    return { projectId, name, mailboxes: accounts.map((a) => a.address) };
+    const project = await insertProject(trx, valid, input.actor);
+    await assertStillFree(trx, project, rows.map((r) => r.address));
+    const mailboxes = await insertMailboxes(trx, app, project, rows, input.actor, `from ${domain} on ${input.from}`);
+    return { projectId: project.id, name: project.name, mailboxes };
   });
 }
+

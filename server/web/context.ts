@@ -10,4 +10,9 @@ export interface PanelOptions {
   loginWindowMs?: number;
   /** Mailboxes per project page (default 50). */
   pageSize?: number;
+  /**
+   * Behind a TLS-terminating proxy: trust its X-Forwarded-Proto so the session cookie keeps its
+   * Secure flag. Not needed when the host application sets Express's `trust proxy` (session.ts).
+   */
+  trustProxy?: boolean;
 }

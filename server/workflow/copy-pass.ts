@@ -1,15 +1,20 @@
 import { copyMailbox, type CopyReport } from '../mail/copy.ts';
 import { dbLedger } from '../mail/ledger.ts';
+import { finishSyncPoint, startSyncPoint } from '../db/repos/sync-points.ts';
 import { destEndpoint, sourceEndpoint } from './endpoints.ts';
 import { folderPlan } from './folder-plan.ts';
 import type { StepContext } from './types.ts';
 
 const PROGRESS_EVERY_MS = 5_000;
 
-/** One pass of the copy engine for a mailbox: the initial copy, a verify top-up or a delta sync. */
+/**
+ * One pass of the copy engine for a mailbox: the initial copy, a verify top-up or a delta sync.
+ * Each pass is a sync point: its number is on every ledger row it writes, its times on a row of its own.
+ */
 export async function copyPass(ctx: StepContext): Promise<CopyReport> {
-  const plan = await folderPlan(ctx);
   const pass = ctx.mailbox.sync_passes + 1;
+  await startSyncPoint(ctx.db, ctx.mailbox.id, pass, ctx.mailbox.step);
+  const plan = await folderPlan(ctx);
   let lastNote = Date.now();
   let pending: Promise<void> = Promise.resolve();
   const report = await copyMailbox({
@@ -27,6 +32,7 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     },
   });
   await pending;
+  await finishSyncPoint(ctx.db, ctx.mailbox.id, pass);
   await ctx.save({ sync_passes: pass, last_sync_at: new Date().toISOString() });
   return report;
 }

@@ -1,13 +1,20 @@
 import type { FolderPlanEntry } from '../mail/folders.ts';
+import { folderSide } from '../mail/inventory.ts';
 import { buildFolderPlan } from '../mail/plan.ts';
 import { withBothSides } from './endpoints.ts';
+import { applyPlanOverride, loadPlanOverride } from './plan-override.ts';
 import type { StepContext } from './types.ts';
 
-/** The folder plan is made once, stored on the row (where an admin may edit it) and reused by every pass. */
+/**
+ * The folder plan is made once, when the first copy pass starts, with the admin's changes on top
+ * (edited before the copy, from preflight on), stored on the row and reused by every pass.
+ */
 export async function folderPlan(ctx: StepContext): Promise<FolderPlanEntry[]> {
   if (ctx.mailbox.folder_plan) return JSON.parse(ctx.mailbox.folder_plan) as FolderPlanEntry[];
+  const override = await loadPlanOverride(ctx.db, ctx.mailbox.id);
   return withBothSides(ctx, async (source, dest) => {
-    const plan = await buildFolderPlan(source, dest, ctx.options.excludeFolders, 'the source');
+    const computed = await buildFolderPlan(source, dest, ctx.options.excludeFolders, 'the source');
+    const plan = Object.keys(override).length ? applyPlanOverride(computed, override, (await folderSide(dest)).namespace) : computed;
     await ctx.save({ folder_plan: JSON.stringify(plan) });
     return plan;
   });

@@ -5,6 +5,7 @@ import { recordEvent } from '../db/repos/events.ts';
 import { mailboxById, updateMailbox, RUNNABLE_STATES } from '../db/repos/mailboxes.ts';
 import { projectById, projectOptions } from '../db/repos/projects.ts';
 import { crashpoint } from '../crashpoint.ts';
+import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError } from '../errors.ts';
 import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from './lease.ts';
 import { persistOutcome } from './outcome.ts';
@@ -100,6 +101,8 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   let wake: () => void = () => undefined;
   // The scheduler: besides the loop's own polling, a cron tick wakes it for due re-checks (DNS waits).
   const tick = cron.schedule('*/10 * * * * *', () => wake());
+  // Notification mails on a timer of their own: a slow mail server never holds the loop.
+  const notifier = startNotifier(app);
   try {
     while (!options.signal?.aborted) {
       const free = concurrency - running.size;
@@ -124,5 +127,6 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   } finally {
     tick.stop();
     await Promise.allSettled(running.values());
+    await notifier.stop();
   }
 }

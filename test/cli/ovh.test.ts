@@ -7,7 +7,6 @@ import { configSchema } from '../../plugins/ovhcloud/config.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
 import { startOvhLandscape, seedAccounts, writeOvhConfig, type OvhLandscape } from '../support/fake-ovh/landscape.ts';
-import type { FakeService } from '../support/fake-ovh/state.ts';
 import { canLogin, rawMessage, seed, snapshot, type FolderSnapshot } from '../support/mail.ts';
 
 const DOMAIN = 'example.test';

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../server/devservers/ports.ts';
 import { launchChromium } from '../support/browser.ts';
+import { screenshotDir } from '../support/screenshots.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
 import { seed } from '../support/mail.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from '../support/platforms.ts';
 
 const ACCOUNTS = [{ address: 'alice@example.test', password: 'alice-pw' }, { address: 'bob@example.test', password: 'bob-pw' }];
-// Kept after the run for a look (and for the README).
-const screenshots = path.join(os.tmpdir(), 'cutover-screenshots');
 
 let land: Landscape;
 let dataDir: string;
@@ -64,8 +61,7 @@ test('an admin logs in, opens a project made by a real migrate run, pauses a mai
   const rows = await page.locator('tbody tr').allTextContents();
   assert.equal(rows.length, 2);
   assert.match(rows[0]!, /alice@example\.test\s*waiting\s*dns-cutover/);
-  mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: path.join(screenshots, 'project.png'), fullPage: true });
+  await page.screenshot({ path: path.join(screenshotDir(), 'project-waiting.png'), fullPage: true });
 
   await page.click('a:has-text("alice@example.test")');
   await page.waitForSelector('h1:has-text("Mailbox alice@example.test")');

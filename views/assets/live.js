@@ -12,8 +12,11 @@
       return !el || el.dataset.state !== r.state || el.dataset.copied !== String(r.progress.copied);
     });
   };
+  // Never swap the page under an admin who is filling in a field of it.
+  const busy = () => { const el = document.activeElement; return Boolean(el && el.closest('main') && el.matches('input, select, textarea')); };
   const tick = async () => {
     try {
+      if (busy()) { setTimeout(tick, 3000); return; }
       const res = await fetch(url, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
       if (res.ok && changed(await res.json())) {
         const html = await (await fetch(location.href, { credentials: 'same-origin' })).text();

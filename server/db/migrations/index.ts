@@ -3,11 +3,14 @@ import * as initial from './001_initial.ts';
 import * as checkpoints from './002_checkpoints.ts';
 import * as panel from './003_panel.ts';
 import * as audit from './004_audit.ts';
+import * as imports from './005_imports.ts';
+import * as notifications from './006_notifications.ts';
+import * as syncPoints from './007_sync_points.ts';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 
 // Listed explicitly so migrations work the same under tsx, compiled code and a bundler.
-const ordered: Array<[string, Migration]> = [['001_initial', initial], ['002_checkpoints', checkpoints], ['003_panel', panel], ['004_audit', audit]];
+const ordered: Array<[string, Migration]> = [['001_initial', initial], ['002_checkpoints', checkpoints], ['003_panel', panel], ['004_audit', audit], ['005_imports', imports], ['006_notifications', notifications], ['007_sync_points', syncPoints]];
 
 export const migrations: Knex.MigrationSource<string> = {
   getMigrations: async () => ordered.map(([name]) => name),

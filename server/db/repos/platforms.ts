@@ -26,10 +26,3 @@ export async function platformById(db: Db, id: number): Promise<PlatformRow> {
 export function listPlatforms(db: Db): Promise<PlatformRow[]> {
   return db<PlatformRow>('platforms').orderBy('name');
 }
-
-export async function removePlatform(db: Db, name: string): Promise<void> {
-  const row = await platformByName(db, name);
-  const used = await db('projects').where('source_platform_id', row.id).orWhere('dest_platform_id', row.id).first();
-  if (used) throw new CutoverError('INPUT_INVALID', { detail: `platform ${name} is used by project ${used.name}` });
-  await db('platforms').where({ id: row.id }).delete();
-}

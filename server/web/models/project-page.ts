@@ -1,9 +1,12 @@
 import type { AppContext } from '../../context.ts';
 import type { MailboxState } from '../../db/repos/mailboxes.ts';
-import { projectById } from '../../db/repos/projects.ts';
+import { projectById, projectOptions } from '../../db/repos/projects.ts';
 import { projectDomains } from '../../db/repos/domains.ts';
 import { platformById } from '../../db/repos/platforms.ts';
-import { progress, type Progress } from './progress.ts';
+import type { FolderPlanEntry } from '../../mail/folders.ts';
+import type { PlanOverride } from '../../workflow/plan-override.ts';
+import { copyMail } from '../../workflow/steps/copy-mail.ts';
+import { excludedFolders, isCopying, plannedTotals, progress, type Progress } from './progress.ts';
 
 export const STATES: MailboxState[] = ['queued', 'waiting', 'retrying', 'needs_admin', 'paused', 'stopped', 'failed', 'done'];
 
@@ -29,7 +32,8 @@ export interface ProjectPageModel {
 /**
  * One page of a project's mailboxes. Everything is bounded by the page size: counts come from
  * one GROUP BY, the rows from LIMIT/OFFSET on (project_id, state, address), and the copy
- * progress from the ledger of those rows only, so 10,000 mailboxes cost what 50 do.
+ * progress from the ledger of those rows only (read from the (mailbox_id, pass, size) index alone)
+ * and the start of their first pass, so 10,000 mailboxes cost what 50 do.
  */
 export async function projectPageModel(app: AppContext, projectId: number, opts: { page?: number; state?: MailboxState | null; pageSize: number }): Promise<ProjectPageModel> {
   const project = await projectById(app.db, projectId);
@@ -42,16 +46,24 @@ export async function projectPageModel(app: AppContext, projectId: number, opts:
   const page = Math.min(Math.max(1, Math.floor(opts.page ?? 1)), pages);
 
   const query = app.db('mailboxes').where({ project_id: project.id })
-    .select('id', 'address', 'state', 'step', 'last_sync_at', 'error_message', 'preflight')
+    .select('id', 'address', 'state', 'step', 'last_sync_at', 'error_message', 'preflight', 'folder_plan', 'folder_plan_override')
     .orderBy('address').limit(opts.pageSize).offset((page - 1) * opts.pageSize);
   if (filter) query.andWhere({ state: filter });
-  const rows: Array<{ id: number; address: string; state: string; step: string; last_sync_at: string | null; error_message: string | null; preflight: string | null }> = await query;
+  type Row = { id: number; address: string; state: string; step: string; last_sync_at: string | null; error_message: string | null; preflight: string | null; folder_plan: string | null; folder_plan_override: string | null };
+  const rows: Row[] = await query;
+  const projectExcludes = projectOptions(project).excludeFolders;
 
   const ids = rows.map((r) => r.id);
   const copied: Array<{ mailbox_id: number; n: number | string; bytes: number | string | null }> = ids.length
     ? await app.db('ledger').whereIn('mailbox_id', ids).groupBy('mailbox_id').select('mailbox_id').count({ n: '*' }).sum({ bytes: 'size' }) : [];
   const started: Array<{ mailbox_id: number; at: string }> = ids.length
-    ? await app.db('events').whereIn('mailbox_id', ids).andWhere({ step: 'copy-mail' }).groupBy('mailbox_id').select('mailbox_id').min({ at: 'at' }) : [];
+    ? await app.db('sync_points').whereIn('mailbox_id', ids).andWhere({ pass: 1 }).select('mailbox_id', 'started_at as at') : [];
+  // Copies begun before sync points were timed: their first copy-mail event, for the few still copying.
+  const untimed = rows.filter((r) => isCopying(r, copyMail.id) && !started.some((s) => s.mailbox_id === r.id)).map((r) => r.id);
+  if (untimed.length) {
+    const first: Array<{ mailbox_id: number; at: string }> = await app.db('events').whereIn('mailbox_id', untimed).andWhere({ step: copyMail.id }).groupBy('mailbox_id').select('mailbox_id').min({ at: 'at' });
+    started.push(...first);
+  }
 
   return {
     project: { id: project.id, name: project.name, source: source.name, destination: destination.name },
@@ -59,11 +71,15 @@ export async function projectPageModel(app: AppContext, projectId: number, opts:
     counts, total: counts.reduce((n, c) => n + c.n, 0), filter, page, pages, pageSize: opts.pageSize,
     mailboxes: rows.map((r) => {
       const c = copied.find((x) => x.mailbox_id === r.id);
-      const total = r.preflight ? (JSON.parse(r.preflight) as { totalMessages?: number }).totalMessages ?? null : null;
-      const copying = r.step === 'copy-mail' && !['done', 'failed', 'stopped', 'paused'].includes(r.state);
+      const plan: FolderPlanEntry[] | null = r.folder_plan ? JSON.parse(r.folder_plan) : null;
+      const override: PlanOverride = r.folder_plan_override ? JSON.parse(r.folder_plan_override) : {};
+      const totals = plannedTotals(r.preflight ? JSON.parse(r.preflight) : null, excludedFolders(plan, override, projectExcludes));
       return {
         id: r.id, address: r.address, state: r.state, step: r.step, lastSyncAt: r.last_sync_at, error: r.error_message,
-        progress: progress(Number(c?.n ?? 0), Number(c?.bytes ?? 0), total, started.find((s) => s.mailbox_id === r.id)?.at ?? null, copying),
+        progress: progress({
+          copied: Number(c?.n ?? 0), copiedBytes: Number(c?.bytes ?? 0), total: totals.messages, totalBytes: totals.bytes,
+          copyStartedAt: started.find((s) => s.mailbox_id === r.id)?.at ?? null, copying: isCopying(r, copyMail.id),
+        }),
       };
     }),
   };

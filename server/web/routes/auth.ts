@@ -1,6 +1,8 @@
 import express, { type Request, type Router } from 'express';
+import { recordAudit } from '../../db/repos/audit.ts';
 import { countUsers, setUserLanguage, userByName } from '../../db/repos/users.ts';
 import type { WebContext } from '../context.ts';
+import { isDirectLoopback } from '../guard.ts';
 import { isLanguage } from '../i18n.ts';
 import { flash, renderPage, safeBack, translator } from '../page.ts';
 import { checkPassword, decoyHash } from '../passwords.ts';
@@ -9,14 +11,27 @@ function regenerate(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
 }
 
+/** Starts an admin's session under a new session id (no fixation), keeping the language chosen before. */
+export async function logIn(req: Request, user: { id: number; name: string; language?: string | null }): Promise<void> {
+  const lang = req.session.lang;
+  await regenerate(req);
+  req.session.userId = user.id;
+  req.session.userName = user.name;
+  req.session.lang = isLanguage(user.language) ? user.language : lang;
+}
+
 /** Login, logout and the language switch: the only routes reachable without a session (logout and language need CSRF). */
 export function authRoutes(web: WebContext): Router {
   const router = express.Router();
+  const audit = (actor: string, action: string, target: string, detail: string) => recordAudit(web.app.db, { actor, action, target, detail });
 
   const loginPage = async (req: Request, res: express.Response, status = 200, error?: string) => {
     const t = translator(req);
     const noAdmin = (await countUsers(web.app.db)) === 0;
-    renderPage(req, res, 'login', { title: t('login.title'), error, noAdmin, name: typeof req.body?.name === 'string' ? req.body.name : '', next: req.query.next ?? req.body?.next ?? '' }, status);
+    renderPage(req, res, 'login', {
+      title: t('login.title'), error, noAdmin, setup: noAdmin && isDirectLoopback(req),
+      name: typeof req.body?.name === 'string' ? req.body.name : '', next: req.query.next ?? req.body?.next ?? '',
+    }, status);
   };
 
   router.get('/login', async (req, res) => {
@@ -40,27 +55,26 @@ export function authRoutes(web: WebContext): Router {
     if (!ok) {
       for (const k of keys) web.limiter.fail(k);
       web.app.log.warn({ name, ip: req.ip }, 'panel login refused');
+      // The rate limit bounds how many of these one address can write.
+      await audit(`ip:${req.ip}`, 'login.failed', `admin ${name.slice(0, 64)}`, user ? 'wrong password' : 'no such admin');
       await loginPage(req, res, 401, t('login.failed'));
       return;
     }
     for (const k of keys) web.limiter.clear(k);
-    const lang = req.session.lang;
-    await regenerate(req); // a new session id on login: no fixation
-    req.session.userId = user.id;
-    req.session.userName = user.name;
-    req.session.lang = isLanguage(user.language) ? user.language : lang;
+    await logIn(req, user);
     web.app.log.info({ name: user.name, ip: req.ip }, 'panel login');
+    await audit(`web:${user.name}`, 'login', `admin ${user.name}`, `from ${req.ip}`);
     res.redirect(303, safeBack(req, req.body?.next));
   });
 
-  router.post('/logout', (req, res, next) => {
+  router.post('/logout', async (req, res) => {
     const lang = req.session.lang;
-    req.session.regenerate((err) => {
-      if (err) return next(err);
-      req.session.lang = lang;
-      flash(req, 'ok', translator(req)('logout.done'));
-      res.redirect(303, `${req.baseUrl}/login`);
-    });
+    const name = req.session.userName;
+    await regenerate(req);
+    if (name) await audit(`web:${name}`, 'logout', `admin ${name}`, `from ${req.ip}`);
+    req.session.lang = lang;
+    flash(req, 'ok', translator(req)('logout.done'));
+    res.redirect(303, `${req.baseUrl}/login`);
   });
 
   router.post('/language', async (req, res) => {

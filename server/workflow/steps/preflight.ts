@@ -11,7 +11,10 @@ export interface PreflightReport {
   verdict: 'pass' | 'warn';
   sourceAddress: string;
   capabilities: Record<string, boolean>;
-  folders: Array<{ path: string; messages: number; bytes: number }>;
+  /** Per folder; `delimiter` and `specialUse` (announced by the server) let the pages show the folder plan before the copy makes it. */
+  folders: Array<{ path: string; messages: number; bytes: number; delimiter?: string; specialUse?: string }>;
+  /** The source's personal namespace (absent in reports made before it was recorded). */
+  namespace?: { prefix: string; delimiter: string };
   totalMessages: number;
   totalBytes: number;
   destLimitBytes: number | null;
@@ -37,8 +40,13 @@ async function inspectSource(ctx: StepContext, sourceAddress: string) {
     const listed = await client.list({ statusQuery: { messages: true, size: true } });
     const folders = listed
       .filter((f) => !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent'))
-      .map((f) => ({ path: f.path, messages: f.status?.messages ?? 0, bytes: Number(f.status?.size ?? 0) }));
-    return { capabilities, folders };
+      .map((f) => ({
+        path: f.path, messages: f.status?.messages ?? 0, bytes: Number(f.status?.size ?? 0), delimiter: f.delimiter,
+        ...(f.specialUse && f.specialUseSource !== 'name' && { specialUse: f.specialUse }),
+      }));
+    const ns = client.namespace as { prefix?: string; delimiter?: string } | undefined;
+    const namespace = { prefix: ns?.prefix ?? '', delimiter: ns?.delimiter ?? listed[0]?.delimiter ?? '/' };
+    return { capabilities, folders, namespace };
   } finally {
     await closeQuietly(client);
   }
@@ -79,7 +87,7 @@ export const preflight: Step = {
     const existing = await ctx.dest.getAccount(ctx.mailbox.address);
     if (existing && !ctx.mailbox.dest_create_intent) throw new CutoverError('DEST_ADDRESS_TAKEN', { address: ctx.mailbox.address, platform: 'destination' });
 
-    const { capabilities, folders } = await inspectSource(ctx, sourceAddress);
+    const { capabilities, folders, namespace } = await inspectSource(ctx, sourceAddress);
     const totalMessages = folders.reduce((n, f) => n + f.messages, 0);
     const totalBytes = folders.reduce((n, f) => n + f.bytes, 0);
     const sourceAccount = await ctx.source.getAccount(sourceAddress);
@@ -99,7 +107,7 @@ export const preflight: Step = {
     if (!capabilities.UIDPLUS) warnings.push('The source lacks UIDPLUS; this does not slow the copy but the server is old.');
     if (destLimitBytes !== null && needBytes > destLimitBytes * 0.9) warnings.push(`The mailbox uses ${formatBytes(needBytes)} of the ${formatBytes(destLimitBytes)} the destination allows.`);
     if (notMigrated.length) warnings.push(`Not migrated with the mail (recreate by hand; aliases are recreated where the destination allows): ${describeNotMigrated(notMigrated)}.`);
-    const report: PreflightReport = { verdict: warnings.length ? 'warn' : 'pass', sourceAddress, capabilities, folders, totalMessages, totalBytes, destLimitBytes, usedBytes, notMigrated, warnings };
+    const report: PreflightReport = { verdict: warnings.length ? 'warn' : 'pass', sourceAddress, capabilities, folders, namespace, totalMessages, totalBytes, destLimitBytes, usedBytes, notMigrated, warnings };
     await ctx.save({ preflight: JSON.stringify(report) });
     return done(`${report.verdict}: ${totalMessages} messages, ${formatBytes(totalBytes)} in ${folders.length} folders`);
   },

@@ -1,0 +1,121 @@
+import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import { CutoverError } from '../errors.ts';
+import type { NumberedRow } from './mailbox-rows.ts';
+
+/** One file, one project's batch: beyond this, split the file (the dry run checks each row against the source). */
+export const MAX_IMPORT_ROWS = 10_000;
+export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+export const IMPORT_COLUMNS = ['address', 'source_password', 'dest_password'] as const;
+type Column = (typeof IMPORT_COLUMNS)[number];
+
+// Headers as admins write them, in either language, once lower-cased and with spaces and dashes as underscores.
+const HEADER_ALIASES: Record<string, Column> = {
+  address: 'address', email: 'address', e_mail: 'address', mail: 'address', mailbox: 'address', adresse: 'address',
+  source_password: 'source_password', password: 'source_password', old_password: 'source_password', mot_de_passe_source: 'source_password',
+  dest_password: 'dest_password', destination_password: 'dest_password', new_password: 'dest_password', mot_de_passe_destination: 'dest_password',
+};
+
+function unreadable(detail: string): CutoverError {
+  return new CutoverError('INPUT_INVALID', { detail });
+}
+
+function normaliseHeader(cell: string): string {
+  return cell.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/[\s-]+/g, '_');
+}
+
+/** Where each known column is; the address column is required, the others may be missing. */
+function columnsOf(header: string[]): Partial<Record<Column, number>> {
+  const columns: Partial<Record<Column, number>> = {};
+  header.forEach((cell, index) => {
+    const column = HEADER_ALIASES[normaliseHeader(cell)];
+    if (column && columns[column] === undefined) columns[column] = index;
+  });
+  if (columns.address === undefined) {
+    throw unreadable(`the first row must be the header ${IMPORT_COLUMNS.join(',')} (found "${header.join(',').slice(0, 80)}"); download the template`);
+  }
+  return columns;
+}
+
+function toRows(records: Array<{ line: number; cells: string[] }>): NumberedRow[] {
+  const [header, ...body] = records;
+  if (!header) throw unreadable('the file is empty');
+  const columns = columnsOf(header.cells);
+  const rows = body.filter((r) => r.cells.some((c) => c.trim() !== '')).map((r) => {
+    const cell = (column: Column) => {
+      const index = columns[column];
+      const value = index === undefined ? '' : (r.cells[index] ?? '').trim();
+      return value === '' ? undefined : value;
+    };
+    return { line: r.line, address: cell('address') ?? '', sourcePassword: cell('source_password'), destPassword: cell('dest_password') };
+  });
+  if (rows.length === 0) throw unreadable('the file has a header but no mailbox rows');
+  if (rows.length > MAX_IMPORT_ROWS) throw unreadable(`the file has ${rows.length} rows; at most ${MAX_IMPORT_ROWS} per import: split it`);
+  return rows;
+}
+
+/** UTF-8 as written by most tools; a file that is not valid UTF-8 is read as Windows-1252 (Excel's "CSV" on Windows). */
+function decode(data: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return new TextDecoder('windows-1252').decode(data);
+  }
+}
+
+/** The separator of the header line: Excel writes `;` where the decimal mark is a comma (France). */
+function separatorOf(text: string): string {
+  const header = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const best = [',', ';', '\t'].map((sep) => ({ sep, n: header.split(sep).length - 1 })).reduce((a, b) => (b.n > a.n ? b : a));
+  return best.n > 0 ? best.sep : ',';
+}
+
+function parseCsv(data: Buffer): NumberedRow[] {
+  const text = decode(data).replace(/^\uFEFF/, '');
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    // With `info`, each record comes with where it ended in the file: the line the admin's editor shows.
+    records = parse(text, { delimiter: separatorOf(text), relax_column_count: true, skip_empty_lines: true, info: true, bom: true }) as unknown as typeof records;
+  } catch (err) {
+    throw unreadable(`this CSV file cannot be read: ${(err as Error).message}`);
+  }
+  return toRows(records.map((r) => ({ line: r.info.lines, cells: r.record })));
+}
+
+async function parseXlsx(data: Buffer): Promise<NumberedRow[]> {
+  const workbook = new ExcelJS.Workbook();
+  try {
+    await workbook.xlsx.load(data as unknown as ArrayBuffer);
+  } catch (err) {
+    throw unreadable(`this Excel file cannot be read: ${(err as Error).message}`);
+  }
+  // The first sheet holds the mailboxes (the template's second sheet is its help).
+  const sheet = workbook.worksheets[0];
+  if (!sheet || sheet.actualRowCount === 0) throw unreadable('the first sheet of the workbook is empty');
+  if (sheet.actualRowCount > MAX_IMPORT_ROWS + 1) throw unreadable(`the sheet has ${sheet.actualRowCount - 1} rows; at most ${MAX_IMPORT_ROWS} per import: split it`);
+  const records: Array<{ line: number; cells: string[] }> = [];
+  sheet.eachRow((row, line) => {
+    // `text` is what the cell shows: an address Excel turned into a mailto link, a password typed as a number.
+    const cells: string[] = [];
+    row.eachCell({ includeEmpty: true }, (cell, column) => { cells[column - 1] = cell.text ?? ''; });
+    records.push({ line, cells: Array.from(cells, (c) => c ?? '') });
+  });
+  return toRows(records);
+}
+
+const ZIP = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+const OLE2 = Buffer.from([0xd0, 0xcf, 0x11, 0xe0]);
+
+/**
+ * Reads an import file, CSV or Excel (.xlsx), by its content rather than its name: a header row
+ * naming the columns (any case, spaces around, a BOM, `,` `;` or tab between), then one mailbox
+ * per row. Every failure says what to fix; rows are numbered as the admin's editor shows them.
+ */
+export async function parseMailboxFile(data: Buffer): Promise<NumberedRow[]> {
+  if (data.length === 0) throw unreadable('the file is empty');
+  if (data.length > MAX_IMPORT_BYTES) throw unreadable(`the file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
+  if (data.subarray(0, 4).equals(ZIP)) return parseXlsx(data);
+  if (data.subarray(0, 4).equals(OLE2)) throw unreadable('this is an old Excel .xls file: save it as .xlsx or CSV');
+  if (data.subarray(0, 1024).includes(0)) throw unreadable('this is neither a CSV file nor an Excel .xlsx file');
+  return parseCsv(data);
+}

@@ -1,0 +1,154 @@
+import type { AppContext } from '../../context.ts';
+import type { Db } from '../../db/knex.ts';
+import { projectById } from '../../db/repos/projects.ts';
+import { platformById } from '../../db/repos/platforms.ts';
+import { CutoverError } from '../../errors.ts';
+import type { FolderPlanEntry } from '../../mail/folders.ts';
+import type { VerifyResult } from '../../workflow/steps/verify.ts';
+
+/**
+ * What moved and what did not, for a project and for one mailbox: the pages, the downloads and
+ * the API all use these. Unlike services/report.ts (the CLI's status, which hands out a generated
+ * password once), no password ever gets in here: the mailbox columns are named one by one and
+ * none of them is a sealed secret.
+ */
+
+export interface Tally { copiedMessages: number; copiedBytes: number; skippedMessages: number; skippedBytes: number; refusedMessages: number }
+
+export interface VerifySummary { clean: boolean; unaccounted: number }
+
+export interface MailboxReportLine extends Tally {
+  id: number;
+  /** The new account on the destination platform, under the original address. */
+  newAccount: string;
+  /** The old account's temporary address on the source platform, once renamed. */
+  oldAccount: string | null;
+  state: string;
+  step: string;
+  verify: VerifySummary | null;
+  error: { code: string; message: string } | null;
+  lastSyncAt: string | null;
+}
+
+export interface ProjectReportModel {
+  project: { id: number; name: string; source: string; destination: string };
+  generatedAt: string;
+  counts: Record<string, number>;
+  totals: Tally & { mailboxes: number };
+  mailboxes: MailboxReportLine[];
+}
+
+export interface FolderReportLine extends Tally {
+  source: string;
+  dest: string | null;
+  excluded: boolean;
+  /** From the verify step: messages in the source folder, and those neither copied nor skipped or missing on the destination. */
+  sourceMessages: number | null;
+  unaccounted: number | null;
+}
+
+export interface SkipLine { folder: string; uid: number; size: number; kind: string; reason: string }
+
+export interface MailboxReportModel {
+  project: { id: number; name: string };
+  generatedAt: string;
+  mailbox: MailboxReportLine;
+  folders: FolderReportLine[];
+  skips: SkipLine[];
+  skipsTotal: number;
+}
+
+const MAILBOX_COLUMNS = ['id', 'project_id', 'address', 'temp_address', 'state', 'step', 'error_code', 'error_message', 'verify_result', 'last_sync_at', 'folder_plan'] as const;
+type MailboxColumns = { id: number; project_id: number; address: string; temp_address: string | null; state: string; step: string; error_code: string | null; error_message: string | null; verify_result: string | null; last_sync_at: string | null; folder_plan: string | null };
+type CopiedTally = { key: number | string; n: number | string; bytes: number | string | null };
+type SkippedTally = CopiedTally & { kind: string };
+
+const zero = (): Tally => ({ copiedMessages: 0, copiedBytes: 0, skippedMessages: 0, skippedBytes: 0, refusedMessages: 0 });
+
+// A refused message (the destination said no) is a failure; other skips are choices (too big, excluded, duplicate).
+function addTallies(into: Tally, copied: CopiedTally | undefined, skipped: SkippedTally[]): Tally {
+  into.copiedMessages += Number(copied?.n ?? 0);
+  into.copiedBytes += Number(copied?.bytes ?? 0);
+  for (const s of skipped) {
+    if (s.kind === 'refused') into.refusedMessages += Number(s.n);
+    else { into.skippedMessages += Number(s.n); into.skippedBytes += Number(s.bytes ?? 0); }
+  }
+  return into;
+}
+
+function parseVerify(text: string | null): VerifyResult | null {
+  if (!text) return null;
+  try { return JSON.parse(text) as VerifyResult; } catch { return null; }
+}
+
+function verifySummary(result: VerifyResult | null): VerifySummary | null {
+  if (!result) return null;
+  return { clean: result.clean, unaccounted: result.folders.reduce((n, f) => n + f.notCopied.length + f.missingOnDest.length, 0) };
+}
+
+function line(row: MailboxColumns, tally: Tally): MailboxReportLine {
+  return {
+    id: row.id, newAccount: row.address, oldAccount: row.temp_address, state: row.state, step: row.step, ...tally,
+    verify: verifySummary(parseVerify(row.verify_result)),
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    lastSyncAt: row.last_sync_at,
+  };
+}
+
+async function platforms(db: Db, sourceId: number, destId: number): Promise<{ source: string; destination: string }> {
+  const [source, destination] = await Promise.all([platformById(db, sourceId), platformById(db, destId)]);
+  return { source: source.name, destination: destination.name };
+}
+
+/** Every mailbox of a project, tallied in two GROUP BY queries over the project's ledger and skip list. */
+export async function projectReportModel(app: AppContext, projectId: number): Promise<ProjectReportModel> {
+  const project = await projectById(app.db, projectId);
+  const rows: MailboxColumns[] = await app.db('mailboxes').where({ project_id: project.id }).select(MAILBOX_COLUMNS).orderBy('address');
+  const ofProject = app.db('mailboxes').where({ project_id: project.id }).select('id');
+  const copied: CopiedTally[] = await app.db('ledger').whereIn('mailbox_id', ofProject.clone()).groupBy('mailbox_id').select('mailbox_id as key').count({ n: '*' }).sum({ bytes: 'size' });
+  const skipped: SkippedTally[] = await app.db('skips').whereIn('mailbox_id', ofProject.clone()).groupBy('mailbox_id', 'kind').select('mailbox_id as key', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
+  const copiedBy = new Map(copied.map((c) => [Number(c.key), c]));
+  const skippedBy = new Map<number, SkippedTally[]>();
+  for (const s of skipped) skippedBy.set(Number(s.key), [...skippedBy.get(Number(s.key)) ?? [], s]);
+  const totals = { mailboxes: rows.length, ...zero() };
+  const counts: Record<string, number> = {};
+  const mailboxes = rows.map((row) => {
+    counts[row.state] = (counts[row.state] ?? 0) + 1;
+    const tally = addTallies(zero(), copiedBy.get(row.id), skippedBy.get(row.id) ?? []);
+    for (const k of Object.keys(tally) as Array<keyof Tally>) totals[k] += tally[k];
+    return line(row, tally);
+  });
+  return {
+    project: { id: project.id, name: project.name, ...await platforms(app.db, project.source_platform_id, project.dest_platform_id) },
+    generatedAt: new Date().toISOString(), counts, totals, mailboxes,
+  };
+}
+
+/** One mailbox: per folder (the plan, plus any folder the ledger knows), the skip list with reasons, the verify result. */
+export async function mailboxReportModel(app: AppContext, mailboxId: number, opts: { skipsLimit?: number } = {}): Promise<MailboxReportModel> {
+  const row: MailboxColumns | undefined = await app.db('mailboxes').where({ id: mailboxId }).first(MAILBOX_COLUMNS);
+  if (!row) throw new CutoverError('MAILBOX_UNKNOWN', { ref: `#${mailboxId}` });
+  const project = await projectById(app.db, row.project_id);
+  const copied: CopiedTally[] = await app.db('ledger').where({ mailbox_id: row.id }).groupBy('source_folder').select('source_folder as key').count({ n: '*' }).sum({ bytes: 'size' });
+  const skipped: SkippedTally[] = await app.db('skips').where({ mailbox_id: row.id }).groupBy('source_folder', 'kind').select('source_folder as key', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
+  const skipsQuery = app.db('skips').where({ mailbox_id: row.id }).select('source_folder as folder', 'uid', 'size', 'kind', 'reason').orderBy(['source_folder', 'uid']);
+  if (opts.skipsLimit !== undefined) skipsQuery.limit(opts.skipsLimit);
+  const skips: SkipLine[] = (await skipsQuery).map((s: SkipLine) => ({ ...s, uid: Number(s.uid), size: Number(s.size) }));
+
+  const plan: FolderPlanEntry[] = row.folder_plan ? JSON.parse(row.folder_plan) : [];
+  const verify = parseVerify(row.verify_result);
+  const known = new Set(plan.map((e) => e.source));
+  const extra = [...copied, ...skipped].map((t) => String(t.key)).filter((f) => !known.has(f) && (known.add(f), true));
+  const entries = [...plan.map((e) => ({ source: e.source, dest: e.dest as string | null, excluded: e.excluded })), ...extra.map((source) => ({ source, dest: null, excluded: false }))];
+  const total = zero();
+  const folders = entries.map((entry): FolderReportLine => {
+    const tally = addTallies(zero(), copied.find((c) => c.key === entry.source), skipped.filter((s) => s.key === entry.source));
+    for (const k of Object.keys(tally) as Array<keyof Tally>) total[k] += tally[k];
+    const checked = verify?.folders.find((f) => f.source === entry.source);
+    return { ...entry, ...tally, sourceMessages: checked?.sourceMessages ?? null, unaccounted: checked ? checked.notCopied.length + checked.missingOnDest.length : null };
+  });
+  return {
+    project: { id: project.id, name: project.name }, generatedAt: new Date().toISOString(),
+    mailbox: line(row, total), folders, skips, skipsTotal: skipped.reduce((n, s) => n + Number(s.n), 0),
+  };
+}
