@@ -117,6 +117,21 @@ test('after the switch, "check now" turns MX and SPF green and wakes the waiting
   assert.match(after.text, /<tr data-server="[^"]+" data-status="ok">[\s\S]*?updated/);
 });
 
+test('the API gives the same diagnosis as JSON, checks again with the CSRF header, and refuses "apply" without a DNS provider', { timeout: 60_000 }, async () => {
+  const api = `/api/projects/${projectId}/domains/${DOMAIN}`;
+  const model = JSON.parse((await client.request(api)).text);
+  assert.equal(model.domain.name, DOMAIN);
+  assert.equal(model.checks.find((c: { id: string }) => c.id === 'mx').status, 'ok');
+  const csrfToken = JSON.parse((await client.request('/api/session')).text).csrfToken;
+  assert.equal((await client.request(`${api}/check`, { method: 'POST' })).status, 403, 'a mutation needs the CSRF header');
+  const checked = await client.request(`${api}/check`, { method: 'POST', headers: { 'x-csrf-token': csrfToken } });
+  assert.equal(checked.status, 200, checked.text);
+  assert.equal(JSON.parse(checked.text).report.status === undefined, false);
+  const apply = await client.request(`${api}/apply`, { method: 'POST', headers: { 'x-csrf-token': csrfToken } });
+  assert.equal(apply.status, 400);
+  assert.match(JSON.parse(apply.text).error.message, /no DNS provider/);
+});
+
 test('"confirm manually" marks the dns-cutover step done and moves the waiting mailbox on', async () => {
   const fr = new Client(client.base, { 'accept-language': 'fr' });
   assert.equal((await fr.login()).status, 303);
