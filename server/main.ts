@@ -21,7 +21,7 @@ export async function startWeb(app: AppContext, port: number, host = '127.0.0.1'
 export async function serveForever(app: AppContext, port: number, io: Io, onStop?: () => Promise<void>, opts: { worker: boolean } = { worker: true }): Promise<number> {
   const server = await startWeb(app, port);
   io.out(`panel: http://127.0.0.1:${port}/`);
-  if ((await countUsers(app.db)) === 0) io.out('no admin account yet: create one with  npx cutover admin create NAME  (the password is read from stdin)');
+  if ((await countUsers(app.db)) === 0) io.out(`no admin account yet: open http://127.0.0.1:${port}/setup in a browser on this machine, or run  npx cutover admin create NAME  (the password is read from stdin)`);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);

@@ -182,9 +182,10 @@ function cutoverTool(pair: BenchPair): Tool {
       const dataDir = path.join(stateDir, 'data');
       fs.mkdirSync(dataDir, { recursive: true });
       return {
-        cmd: process.execPath,
+        // Run as users run it (`npx cutover` executes the file): its #! line carries Node's flags.
+        cmd: CUTOVER_BIN,
         args: [
-          CUTOVER_BIN, 'copy',
+          'copy',
           '--source', `imap://${pair.user}@127.0.0.1:${pair.src.port}`, '--source-password-file', pair.passwordFile,
           '--dest', `imap://${pair.user}@127.0.0.1:${pair.dst.port}`, '--dest-password-file', pair.passwordFile,
           '--state', path.join(stateDir, 'copy.state'),

@@ -133,9 +133,11 @@ test('a newcomer sets up the panel, adds two platforms, imports a CSV, fixes its
   assert.ok(await page.locator('td:has-text("copy-mail")').count() > 0, 'timeline from the event rows');
   await shoot(page, 'mailbox');
 
+  // The dashboard lists the domain as not green, and links to its page.
   await page.goto(`${base}/`);
-  await page.click('a:has-text("newcomer")');
-  await page.click(`a.chip:has-text("${DOMAIN}")`);
+  assert.equal(await page.getAttribute(`#dns-not-green tr[data-domain="${DOMAIN}"]`, 'data-status'), 'error');
+  await shoot(page, 'dashboard');
+  await page.click(`#dns-not-green a:has-text("${DOMAIN}")`);
   await page.waitForSelector('#domain-status');
   assert.equal(await page.getAttribute('tr[data-check="mx"]', 'data-status'), 'error');
   assert.equal(await page.getAttribute('tr[data-check="spf"]', 'data-status'), 'error');
@@ -153,6 +155,8 @@ test('a newcomer sets up the panel, adds two platforms, imports a CSV, fixes its
   await page.click('a:has-text("newcomer")');
   await page.waitForFunction(() => document.querySelectorAll('tr[data-state="done"]').length === 2, undefined, { timeout: 90_000 });
   await shoot(page, 'project-done');
+  await page.goto(`${base}/`);
+  assert.equal(await page.locator('#dns-not-green').count(), 0, 'every domain green');
   for (const { address } of ACCOUNTS) {
     const copied = (await snapshot(land.new, address)).reduce((n, folder) => n + folder.messages.length, 0);
     assert.equal(copied, corpusFor(address).messages.length, `${address} complete on new`);

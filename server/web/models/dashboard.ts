@@ -4,12 +4,16 @@ export interface DashboardModel {
   projects: Array<{ id: number; name: string; source: string; destination: string; total: number; counts: Array<{ state: string; n: number }> }>;
   attention: Array<{ id: number; address: string; projectId: number; project: string; state: string; step: string; error: string | null }>;
   attentionTotal: number;
+  /** Domains of open projects whose DNS the dns-cutover step has not yet found (or been told) right. */
+  dnsNotGreen: Array<{ projectId: number; project: string; domain: string; status: 'error' | 'unknown'; detail: string | null }>;
 }
 
 const ATTENTION = ['failed', 'needs_admin'];
 const ATTENTION_SHOWN = 50;
 
-/** Three queries whatever the number of mailboxes: projects, counts per project and state, the mailboxes that need someone. */
+const DOMAINS_SHOWN = 50;
+
+/** Four queries whatever the number of mailboxes: projects, counts per project and state, the mailboxes that need someone. */
 export async function dashboardModel(app: AppContext): Promise<DashboardModel> {
   const projects = await app.db('projects as p')
     .join('platforms as s', 's.id', 'p.source_platform_id').join('platforms as d', 'd.id', 'p.dest_platform_id')
@@ -19,6 +23,13 @@ export async function dashboardModel(app: AppContext): Promise<DashboardModel> {
     .select('m.id', 'm.address', 'm.project_id as projectId', 'p.name as project', 'm.state', 'm.step', 'm.error_message as error')
     .orderBy('m.updated_at', 'desc').limit(ATTENTION_SHOWN);
   const [total] = await app.db('mailboxes').whereIn('state', ATTENTION).count({ n: '*' });
+  // From the step's stored outcome, not a live lookup: the dashboard stays instant, the domain page checks.
+  const domains: Array<{ projectId: number; project: string; domain: string; status: string | null; detail: string | null }> = await app.db('domains as d')
+    .join('projects as p', 'p.id', 'd.project_id')
+    .leftJoin('domain_steps as s', (j) => j.on('s.domain_id', 'd.id').andOnVal('s.step', 'dns-cutover'))
+    .whereNot('p.state', 'completed').andWhere((q) => q.whereNull('s.status').orWhereNot('s.status', 'done'))
+    .select('d.project_id as projectId', 'p.name as project', 'd.name as domain', 's.status', 's.detail')
+    .orderBy('d.id').limit(DOMAINS_SHOWN);
   return {
     projects: projects.map((p) => {
       const mine = counts.filter((c) => c.project_id === p.id).map((c) => ({ state: c.state, n: Number(c.n) }));
@@ -26,5 +37,6 @@ export async function dashboardModel(app: AppContext): Promise<DashboardModel> {
     }),
     attention,
     attentionTotal: Number(total?.n ?? 0),
+    dnsNotGreen: domains.map((d) => ({ ...d, status: d.status === 'waiting' ? 'error' : 'unknown', detail: d.detail?.split('\n')[0] ?? null })),
   };
 }
