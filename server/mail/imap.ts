@@ -6,9 +6,9 @@ import type { Logger } from '../log.ts';
 
 export type ImapClient = ImapFlow;
 
-// One ImapFlow instance is one connection and cannot reconnect; callers open a new one.
-export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<ImapFlow> {
-  const client = new ImapFlow({
+/** How to reach an endpoint (transport and TLS), the same for a login and for a look at the greeting. */
+export function imapTransportOptions(endpoint: Omit<ImapEndpoint, 'auth'>) {
+  return {
     host: endpoint.host,
     port: endpoint.port,
     secure: endpoint.security === 'tls',
@@ -16,9 +16,16 @@ export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<Im
     // SNI carries names only (RFC 6066); the certificate is still checked against an IP address.
     servername: net.isIP(endpoint.host) ? undefined : endpoint.host,
     tls: { rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca },
-    auth: { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) },
-    logger: false,
+    logger: false as const,
     disableAutoIdle: true,
+  };
+}
+
+// One ImapFlow instance is one connection and cannot reconnect; callers open a new one.
+export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    ...imapTransportOptions(endpoint),
+    auth: { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) },
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
   });

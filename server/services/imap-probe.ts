@@ -1,7 +1,6 @@
-import net from 'node:net';
 import { ImapFlow } from 'imapflow';
 import type { ImapEndpoint } from '../plugins/contract.ts';
-import { closeQuietly, mapImapError, openImap } from '../mail/imap.ts';
+import { closeQuietly, imapTransportOptions, mapImapError, openImap } from '../mail/imap.ts';
 
 export interface ImapCapabilityReport {
   /** `authenticated`: the list a logged-in client sees; `greeting`: what the server offers before login (shorter). */
@@ -24,18 +23,10 @@ export async function authenticatedCapabilities(endpoint: ImapEndpoint): Promise
 /**
  * Without credentials: connects (TLS or STARTTLS as the endpoint says) and reads what the server
  * announces before login. imapflow stops at the login it cannot make; by then it holds the list.
- * The options mirror openImap's, which always logs in.
  */
 export async function greetingCapabilities(endpoint: Omit<ImapEndpoint, 'auth'>): Promise<ImapCapabilityReport> {
   const client = new ImapFlow({
-    host: endpoint.host,
-    port: endpoint.port,
-    secure: endpoint.security === 'tls',
-    doSTARTTLS: { tls: undefined, starttls: true, 'starttls-optional': undefined, none: false }[endpoint.security],
-    servername: net.isIP(endpoint.host) ? undefined : endpoint.host,
-    tls: { rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca },
-    logger: false,
-    disableAutoIdle: true,
+    ...imapTransportOptions(endpoint),
     connectionTimeout: 15_000,
     greetingTimeout: 10_000,
   });
