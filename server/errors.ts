@@ -60,6 +60,11 @@ export class CutoverError extends Error {
     this.params = params;
     this.retryable = opts.retryable ?? false;
   }
+
+  /** What a script needs to act on the error beyond its code and words; the API adds it to its error object. */
+  get details(): Record<string, unknown> | undefined {
+    return undefined;
+  }
 }
 
 function render(code: ErrorCode, params: Record<string, string | number>): string {

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { durationSeconds } from '../duration.ts';
 import { CutoverError, toCutoverError } from '../errors.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, auth: 4, tls: 5, folder: 6 } as const;
@@ -30,10 +31,9 @@ export function describe(err: unknown): string {
 }
 
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
-  if (!match) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not a duration (examples: 0, 90s, 15m, 4h, 1d)` });
-  const factor = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * factor;
+  const seconds = durationSeconds(text);
+  if (seconds === null) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not a duration (examples: 0, 90s, 15m, 4h, 1d)` });
+  return seconds;
 }
 
 export function parsePositiveInt(text: string | undefined, flag: string): number | undefined {

@@ -17,11 +17,19 @@ export class FolderPlanInvalid extends CutoverError {
   constructor(address: string, readonly fields: FieldError[]) {
     super('FOLDER_PLAN_INVALID', { address, detail: fields.map((f) => `${f.source}: ${f.problem}${f.with ? ` (${f.with})` : ''}`).join('; ') });
   }
+
+  override get details() {
+    return { fields: this.fields };
+  }
 }
 
 export class FolderPlanLocked extends CutoverError {
   constructor(address: string, readonly lock: PlanLock) {
     super('FOLDER_PLAN_LOCKED', { address, reason: LOCK_WORDS[lock], lock });
+  }
+
+  override get details() {
+    return { lock: this.lock };
   }
 }
 

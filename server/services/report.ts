@@ -4,6 +4,7 @@ import type { ProjectRow } from '../db/repos/projects.ts';
 import { platformById } from '../db/repos/platforms.ts';
 import type { FolderPlanEntry } from '../mail/folders.ts';
 import { domainStep } from '../db/repos/domains.ts';
+import { folderTallies, zeroTally } from '../db/repos/tallies.ts';
 import { stepById } from '../workflow/steps/index.ts';
 import type { PreflightReport } from '../workflow/steps/preflight.ts';
 
@@ -35,24 +36,15 @@ export interface ProjectReport {
 
 async function folderLines(app: AppContext, row: MailboxRow): Promise<FolderLine[]> {
   const plan: FolderPlanEntry[] = row.folder_plan ? JSON.parse(row.folder_plan) : [];
-  type Tally = { source_folder: string; kind?: string; n: number | string; bytes: number | string | null };
-  const copied: Tally[] = await app.db('ledger').where({ mailbox_id: row.id }).groupBy('source_folder').select('source_folder').count({ n: '*' }).sum({ bytes: 'size' });
-  const skipped: Tally[] = await app.db('skips').where({ mailbox_id: row.id }).groupBy('source_folder', 'kind').select('source_folder', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
+  const tallies = await folderTallies(app.db, row.id);
   return plan.filter((e) => !e.excluded).map((entry) => {
-    const c = copied.find((r) => r.source_folder === entry.source);
-    const s = skipped.filter((r) => r.source_folder === entry.source && r.kind !== 'refused');
-    const f = skipped.filter((r) => r.source_folder === entry.source && r.kind === 'refused');
-    return {
-      source: entry.source, dest: entry.dest,
-      copied: Number(c?.n ?? 0), copiedBytes: Number(c?.bytes ?? 0),
-      skipped: s.reduce((n, r) => n + Number(r.n), 0), skippedBytes: s.reduce((n, r) => n + Number(r.bytes ?? 0), 0),
-      failed: f.reduce((n, r) => n + Number(r.n), 0),
-    };
+    const t = tallies.get(entry.source) ?? zeroTally();
+    return { source: entry.source, dest: entry.dest, copied: t.copiedMessages, copiedBytes: t.copiedBytes, skipped: t.skippedMessages, skippedBytes: t.skippedBytes, failed: t.refusedMessages };
   });
 }
 
 // A mailbox held by a domain step shows the domain's own words (found, expected, fix).
-async function waitingFor(app: AppContext, row: MailboxRow): Promise<string | null> {
+export async function waitingFor(app: AppContext, row: Pick<MailboxRow, 'step' | 'state' | 'domain_id' | 'manual_instructions'>): Promise<string | null> {
   if (stepById(row.step).level !== 'domain' || !['waiting', 'needs_admin'].includes(row.state)) return row.manual_instructions;
   return (await domainStep(app.db, row.domain_id, row.step))?.detail ?? row.manual_instructions;
 }

@@ -9,7 +9,7 @@ import { renderPage, translator } from './page.ts';
 const statusOf: Partial<Record<ErrorCode, number>> = {
   MAILBOX_UNKNOWN: 404, PROJECT_UNKNOWN: 404, PLATFORM_UNKNOWN: 404, PLUGIN_UNKNOWN: 404, SYNC_POINT_UNKNOWN: 404,
   INPUT_INVALID: 400, CONFIG_INVALID: 400, FOLDER_UNKNOWN: 400, FOLDER_PLAN_INVALID: 400, DOMAIN_UNKNOWN: 400, DOMAIN_NO_ACCOUNTS: 400,
-  CONFIRMATION_REQUIRED: 400, DNS_PROVIDER_UNSUITABLE: 400,
+  CONFIRMATION_REQUIRED: 400, DNS_PROVIDER_UNSUITABLE: 400, ROLLBACK_UNSUPPORTED: 409,
   ACTION_NOT_ALLOWED: 409, PLATFORM_EXISTS: 409, PLATFORM_IN_USE: 409, PROJECT_EXISTS: 409, PROJECT_BUSY: 409, MAILBOX_BUSY: 409, FOLDER_PLAN_LOCKED: 409,
 };
 const UPSTREAM_FAILURE = 502;
@@ -38,7 +38,7 @@ export function errorHandler(log: { error(obj: unknown, msg: string): void }) {
     // A typed error not in the table comes from a server the panel talked to (IMAP, DNS, a platform API).
     if (err instanceof CutoverError && err.code !== 'INTERNAL') {
       const status = statusOf[err.code] ?? UPSTREAM_FAILURE;
-      if (wantsJson(req)) { res.status(status).json({ error: { code: err.code, message: errorText(req, err) } }); return; }
+      if (wantsJson(req)) { res.status(status).json({ error: { code: err.code, message: errorText(req, err), ...err.details } }); return; }
       renderPage(req, res, 'message', { title: t('error.title'), text: errorText(req, err) }, status);
       return;
     }

@@ -7,7 +7,7 @@ import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../..
 import { freePort } from '../../server/devservers/ports.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
-import { rawMessage, seed, snapshot, type FolderSnapshot } from '../support/mail.ts';
+import { seed, snapshot, type FolderSnapshot } from '../support/mail.ts';
 
 const USER = 'alice@example.test';
 let source: DovecotInstance;

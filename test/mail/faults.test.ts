@@ -13,7 +13,7 @@ import { buildFolderPlan } from '../../server/mail/plan.ts';
 import { openStateLedger } from '../../server/mail/state-file.ts';
 import type { ImapEndpoint } from '../../server/plugins/contract.ts';
 import { createLogger } from '../../server/log.ts';
-import { imapAs, rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage, uidNexts } from '../support/mail.ts';
+import { rawMessage, seed, snapshot, type FolderSnapshot, type SeedMessage, uidNexts } from '../support/mail.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 // Resilience (issue #3): connections cut in the middle of a FETCH and of an APPEND, an APPEND

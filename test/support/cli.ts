@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../server/devservers/ports.ts';
 
 const bin = fileURLToPath(new URL('../../server/bin.mjs', import.meta.url));
 
@@ -30,4 +31,14 @@ export function cutover(args: string[], opts: { dataDir: string; env?: Record<st
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
   return Object.assign(done, { child });
+}
+
+/** `cutover serve` (panel and worker) on a free port, once it says where the panel is. */
+export async function startServe(dataDir: string, timeoutMs: number): Promise<{ serve: ReturnType<typeof cutover>; base: string }> {
+  const port = await freePort();
+  const serve = cutover(['serve', '--port', String(port)], { dataDir, timeoutMs });
+  let out = '';
+  serve.child.stdout!.on('data', (d) => { out += d; });
+  while (!out.includes('panel: http://')) await new Promise((r) => setTimeout(r, 100));
+  return { serve, base: `http://127.0.0.1:${port}` };
 }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort } from '../../server/devservers/ports.ts';
 import { launchChromium } from '../support/browser.ts';
 import { screenshotDir } from '../support/screenshots.ts';
-import { cutover, tempDataDir } from '../support/cli.ts';
+import { cutover, startServe, tempDataDir } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
 import { seed } from '../support/mail.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from '../support/platforms.ts';
@@ -39,12 +38,9 @@ test('an admin logs in, opens a project made by a real migrate run, pauses a mai
     '--nameserver', `127.0.0.1:${land.dns.port}`, '--dns-recheck', '1', '--name', 'browser'], { dataDir });
   assert.equal(migrated.code, 0, migrated.stderr);
 
-  const port = await freePort();
-  serve = cutover(['serve', '--port', String(port)], { dataDir, timeoutMs: 230_000 });
-  let out = '';
-  serve.child.stdout!.on('data', (d) => { out += d; });
-  while (!out.includes('panel: http://')) await new Promise((r) => setTimeout(r, 100));
-  const base = `http://127.0.0.1:${port}`;
+  const started = await startServe(dataDir, 230_000);
+  serve = started.serve;
+  const { base } = started;
 
   browser = await launchChromium();
   const page = await browser.newPage();

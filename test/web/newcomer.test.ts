@@ -3,9 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { freePort } from '../../server/devservers/ports.ts';
 import { launchChromium } from '../support/browser.ts';
-import { cutover, tempDataDir } from '../support/cli.ts';
+import { cutover, startServe, tempDataDir } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
 import { seed, snapshot } from '../support/mail.ts';
 import { DOMAIN, NEW_MX, NEW_SPF, OLD_MX, startLandscape, switchDnsToNew, type Landscape } from '../support/platforms.ts';
@@ -57,12 +56,9 @@ async function addPlatform(page: Page, base: string, name: string, inst: Landsca
 }
 
 test('a newcomer sets up the panel, adds two platforms, imports a CSV, fixes its bad row and migrates a domain to green DNS', { timeout: 300_000 }, async () => {
-  const port = await freePort();
-  serve = cutover(['serve', '--port', String(port)], { dataDir, timeoutMs: 290_000 });
-  let out = '';
-  serve.child.stdout!.on('data', (d) => { out += d; });
-  while (!out.includes('panel: http://')) await new Promise((r) => setTimeout(r, 100));
-  const base = `http://127.0.0.1:${port}`;
+  const started = await startServe(dataDir, 290_000);
+  serve = started.serve;
+  const { base } = started;
   browser = await launchChromium();
   const page = await browser.newPage();
 

@@ -2,7 +2,8 @@ import type { AppContext } from '../../context.ts';
 import { mailboxEvents, type EventRow } from '../../db/repos/events.ts';
 import { mailboxById } from '../../db/repos/mailboxes.ts';
 import { projectById } from '../../db/repos/projects.ts';
-import { domainStep } from '../../db/repos/domains.ts';
+import { addTally, folderTallies, skipList, zeroTally } from '../../db/repos/tallies.ts';
+import { waitingFor } from '../../services/report.ts';
 import { folderPlanView, type PlanLock } from '../../services/folder-plan-view.ts';
 import { syncPoints, type SyncPoint } from '../../services/rollback.ts';
 import { copyMail } from '../../workflow/steps/copy-mail.ts';
@@ -42,34 +43,25 @@ const SKIPS_SHOWN = 200;
 export async function mailboxPageModel(app: AppContext, id: number, now = Date.now()): Promise<MailboxPageModel> {
   const row = await mailboxById(app.db, id);
   const project = await projectById(app.db, row.project_id);
-  type Tally = { source_folder: string; kind?: string; n: number | string; bytes: number | string | null };
-  const copied: Tally[] = await app.db('ledger').where({ mailbox_id: row.id }).groupBy('source_folder').select('source_folder').count({ n: '*' }).sum({ bytes: 'size' });
-  const skipped: Tally[] = await app.db('skips').where({ mailbox_id: row.id }).groupBy('source_folder', 'kind').select('source_folder', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
-  const skips = await app.db('skips').where({ mailbox_id: row.id }).select('source_folder as folder', 'uid', 'size', 'kind', 'reason').orderBy(['source_folder', 'uid']).limit(SKIPS_SHOWN);
+  const tallies = await folderTallies(app.db, row.id);
+  const all = [...tallies.values()].reduce(addTally, zeroTally());
+  const skips = await skipList(app.db, row.id, SKIPS_SHOWN);
   const events = await mailboxEvents(app.db, row.id);
   const plan = await folderPlanView(app.db, row);
   const points = await syncPoints(app.db, row.id);
   const step = stepById(row.step);
-  const waitingFor = step.level === 'domain' && ['waiting', 'needs_admin'].includes(row.state)
-    ? (await domainStep(app.db, row.domain_id, row.step))?.detail ?? row.manual_instructions : row.manual_instructions;
   const current = steps.indexOf(step);
   const copying = isCopying(row, copyMail.id);
   const copyStartedAt = points[0]?.startedAt ?? events.find((e) => e.step === copyMail.id)?.at ?? null;
   const included = plan.folders.filter((f) => !f.excluded);
   const counted = included.length > 0 && included.every((f) => f.messages !== null);
-  const sum = (pick: (t: Tally) => number | string | null) => copied.reduce((n, c) => n + Number(pick(c) ?? 0), 0);
 
   const folders = plan.folders.map((entry): FolderLine => {
-    const c = copied.find((r) => r.source_folder === entry.source);
-    const mine = skipped.filter((r) => r.source_folder === entry.source);
-    const folderCopied = Number(c?.n ?? 0);
-    const folderBytes = Number(c?.bytes ?? 0);
+    const tally = tallies.get(entry.source) ?? zeroTally();
     return {
       source: entry.source, dest: entry.dest, excluded: entry.excluded, specialUse: entry.specialUse?.replace(/^\\/, '') ?? null, edited: entry.edited,
-      copied: folderCopied, copiedBytes: folderBytes,
-      skipped: mine.filter((r) => r.kind !== 'refused').reduce((n, r) => n + Number(r.n), 0),
-      failed: mine.filter((r) => r.kind === 'refused').reduce((n, r) => n + Number(r.n), 0),
-      progress: progress({ copied: folderCopied, copiedBytes: folderBytes, total: entry.messages, totalBytes: entry.bytes, copyStartedAt: null, copying: false }, now),
+      copied: tally.copiedMessages, copiedBytes: tally.copiedBytes, skipped: tally.skippedMessages, failed: tally.refusedMessages,
+      progress: progress({ copied: tally.copiedMessages, copiedBytes: tally.copiedBytes, total: entry.messages, totalBytes: entry.bytes, copyStartedAt: null, copying: false }, now),
     };
   });
   // Totals from the plan's folders when preflight counted each of them; preflight's own totals otherwise.
@@ -80,17 +72,17 @@ export async function mailboxPageModel(app: AppContext, id: number, now = Date.n
   return {
     mailbox: {
       id: row.id, address: row.address, state: row.state, step: row.step, tempAddress: row.temp_address,
-      error: row.error_message, errorCode: row.error_code, waitingFor, lastSyncAt: row.last_sync_at, syncPasses: row.sync_passes,
+      error: row.error_message, errorCode: row.error_code, waitingFor: await waitingFor(app, row), lastSyncAt: row.last_sync_at, syncPasses: row.sync_passes,
       held: row.locked_until !== null && Number(row.locked_until) > now,
     },
     project: { id: project.id, name: project.name },
-    progress: progress({ copied: sum((c) => c.n), copiedBytes: sum((c) => c.bytes), total, totalBytes, copyStartedAt, copying }, now),
+    progress: progress({ copied: all.copiedMessages, copiedBytes: all.copiedBytes, total, totalBytes, copyStartedAt, copying }, now),
     steps: steps.map((s, i) => ({ id: s.id, status: row.state === 'done' || i < current ? 'done' : i === current ? 'current' : 'todo' })),
     events: events.map((e) => ({ at: e.at, step: e.step, outcome: e.outcome, message: e.message, actor: e.actor })).reverse(),
     plan: { fixed: plan.fixed, editable: plan.editable, lock: plan.lock },
     folders,
-    skips: skips.map((s) => ({ ...s, uid: Number(s.uid), size: Number(s.size) })),
-    skipsTotal: skipped.reduce((n, r) => n + Number(r.n), 0),
+    skips,
+    skipsTotal: all.skippedMessages + all.refusedMessages,
     syncPoints: points.map((p) => ({ ...p, size: size(p.bytes) })),
   };
 }

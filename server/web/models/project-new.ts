@@ -3,6 +3,7 @@ import { listPlatforms } from '../../db/repos/platforms.ts';
 import { projectOptionsSchema, type ProjectOptions } from '../../db/repos/projects.ts';
 import { emailAddress } from '../../net.ts';
 import { formatNameServer, parseNameServer } from '../../dns/transport.ts';
+import { durationSeconds } from '../../duration.ts';
 import type { MessageKey } from '../i18n.ts';
 
 type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
@@ -48,11 +49,6 @@ export function readProjectForm(body: Record<string, unknown> | undefined): Proj
   };
 }
 
-function duration(text: string): number | null {
-  const match = /^(\d+)\s*(s|m|h|d)?$/i.exec(text);
-  return match ? Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'] : null;
-}
-
 function lines(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
@@ -79,14 +75,14 @@ export function projectFormInput(values: ProjectFormValues, t: Translate): { err
     if (projectOptionsSchema.shape.tempPattern.safeParse(values.tempPattern).success) options.tempPattern = values.tempPattern;
     else errors.tempPattern = t('projectNew.error.tempPattern');
   }
-  const overlap = duration(values.overlap);
+  const overlap = durationSeconds(values.overlap);
   if (overlap === null) errors.overlap = t('projectNew.error.duration', { value: values.overlap });
   else options.overlapSeconds = overlap;
   const nameservers = lines(values.nameservers).map((spec) => { try { return formatNameServer(parseNameServer(spec)); } catch { return null; } });
   if (nameservers.includes(null)) errors.nameservers = t('projectNew.error.nameservers');
   else options.nameservers = nameservers as string[];
   if (values.dnsRecheck) {
-    const recheck = duration(values.dnsRecheck);
+    const recheck = durationSeconds(values.dnsRecheck);
     if (recheck === null || recheck < 1) errors.dnsRecheck = t('projectNew.error.duration', { value: values.dnsRecheck });
     else options.dnsRecheckSeconds = recheck;
   }

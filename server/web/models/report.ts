@@ -2,7 +2,10 @@ import type { AppContext } from '../../context.ts';
 import type { Db } from '../../db/knex.ts';
 import { projectById } from '../../db/repos/projects.ts';
 import { platformById } from '../../db/repos/platforms.ts';
+import { addTally, folderTallies, mailboxTallies, skipList, zeroTally, type SkipLine, type Tally } from '../../db/repos/tallies.ts';
 import { CutoverError } from '../../errors.ts';
+
+export type { SkipLine, Tally } from '../../db/repos/tallies.ts';
 import type { FolderPlanEntry } from '../../mail/folders.ts';
 import type { VerifyResult } from '../../workflow/steps/verify.ts';
 
@@ -12,8 +15,6 @@ import type { VerifyResult } from '../../workflow/steps/verify.ts';
  * password once), no password ever gets in here: the mailbox columns are named one by one and
  * none of them is a sealed secret.
  */
-
-export interface Tally { copiedMessages: number; copiedBytes: number; skippedMessages: number; skippedBytes: number; refusedMessages: number }
 
 export interface VerifySummary { clean: boolean; unaccounted: number }
 
@@ -47,8 +48,6 @@ export interface FolderReportLine extends Tally {
   unaccounted: number | null;
 }
 
-export interface SkipLine { folder: string; uid: number; size: number; kind: string; reason: string }
-
 export interface MailboxReportModel {
   project: { id: number; name: string };
   generatedAt: string;
@@ -60,21 +59,6 @@ export interface MailboxReportModel {
 
 const MAILBOX_COLUMNS = ['id', 'project_id', 'address', 'temp_address', 'state', 'step', 'error_code', 'error_message', 'verify_result', 'last_sync_at', 'folder_plan'] as const;
 type MailboxColumns = { id: number; project_id: number; address: string; temp_address: string | null; state: string; step: string; error_code: string | null; error_message: string | null; verify_result: string | null; last_sync_at: string | null; folder_plan: string | null };
-type CopiedTally = { key: number | string; n: number | string; bytes: number | string | null };
-type SkippedTally = CopiedTally & { kind: string };
-
-const zero = (): Tally => ({ copiedMessages: 0, copiedBytes: 0, skippedMessages: 0, skippedBytes: 0, refusedMessages: 0 });
-
-// A refused message (the destination said no) is a failure; other skips are choices (too big, excluded, duplicate).
-function addTallies(into: Tally, copied: CopiedTally | undefined, skipped: SkippedTally[]): Tally {
-  into.copiedMessages += Number(copied?.n ?? 0);
-  into.copiedBytes += Number(copied?.bytes ?? 0);
-  for (const s of skipped) {
-    if (s.kind === 'refused') into.refusedMessages += Number(s.n);
-    else { into.skippedMessages += Number(s.n); into.skippedBytes += Number(s.bytes ?? 0); }
-  }
-  return into;
-}
 
 function parseVerify(text: string | null): VerifyResult | null {
   if (!text) return null;
@@ -104,18 +88,13 @@ async function platforms(db: Db, sourceId: number, destId: number): Promise<{ so
 export async function projectReportModel(app: AppContext, projectId: number): Promise<ProjectReportModel> {
   const project = await projectById(app.db, projectId);
   const rows: MailboxColumns[] = await app.db('mailboxes').where({ project_id: project.id }).select(MAILBOX_COLUMNS).orderBy('address');
-  const ofProject = app.db('mailboxes').where({ project_id: project.id }).select('id');
-  const copied: CopiedTally[] = await app.db('ledger').whereIn('mailbox_id', ofProject.clone()).groupBy('mailbox_id').select('mailbox_id as key').count({ n: '*' }).sum({ bytes: 'size' });
-  const skipped: SkippedTally[] = await app.db('skips').whereIn('mailbox_id', ofProject.clone()).groupBy('mailbox_id', 'kind').select('mailbox_id as key', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
-  const copiedBy = new Map(copied.map((c) => [Number(c.key), c]));
-  const skippedBy = new Map<number, SkippedTally[]>();
-  for (const s of skipped) skippedBy.set(Number(s.key), [...skippedBy.get(Number(s.key)) ?? [], s]);
-  const totals = { mailboxes: rows.length, ...zero() };
+  const tallies = await mailboxTallies(app.db, app.db('mailboxes').where({ project_id: project.id }).select('id'));
+  const totals = { mailboxes: rows.length, ...zeroTally() };
   const counts: Record<string, number> = {};
   const mailboxes = rows.map((row) => {
     counts[row.state] = (counts[row.state] ?? 0) + 1;
-    const tally = addTallies(zero(), copiedBy.get(row.id), skippedBy.get(row.id) ?? []);
-    for (const k of Object.keys(tally) as Array<keyof Tally>) totals[k] += tally[k];
+    const tally = tallies.get(row.id) ?? zeroTally();
+    addTally(totals, tally);
     return line(row, tally);
   });
   return {
@@ -129,26 +108,23 @@ export async function mailboxReportModel(app: AppContext, mailboxId: number, opt
   const row: MailboxColumns | undefined = await app.db('mailboxes').where({ id: mailboxId }).first(MAILBOX_COLUMNS);
   if (!row) throw new CutoverError('MAILBOX_UNKNOWN', { ref: `#${mailboxId}` });
   const project = await projectById(app.db, row.project_id);
-  const copied: CopiedTally[] = await app.db('ledger').where({ mailbox_id: row.id }).groupBy('source_folder').select('source_folder as key').count({ n: '*' }).sum({ bytes: 'size' });
-  const skipped: SkippedTally[] = await app.db('skips').where({ mailbox_id: row.id }).groupBy('source_folder', 'kind').select('source_folder as key', 'kind').count({ n: '*' }).sum({ bytes: 'size' });
-  const skipsQuery = app.db('skips').where({ mailbox_id: row.id }).select('source_folder as folder', 'uid', 'size', 'kind', 'reason').orderBy(['source_folder', 'uid']);
-  if (opts.skipsLimit !== undefined) skipsQuery.limit(opts.skipsLimit);
-  const skips: SkipLine[] = (await skipsQuery).map((s: SkipLine) => ({ ...s, uid: Number(s.uid), size: Number(s.size) }));
+  const tallies = await folderTallies(app.db, row.id);
+  const skips = await skipList(app.db, row.id, opts.skipsLimit);
 
   const plan: FolderPlanEntry[] = row.folder_plan ? JSON.parse(row.folder_plan) : [];
   const verify = parseVerify(row.verify_result);
   const known = new Set(plan.map((e) => e.source));
-  const extra = [...copied, ...skipped].map((t) => String(t.key)).filter((f) => !known.has(f) && (known.add(f), true));
+  const extra = [...tallies.keys()].filter((f) => !known.has(f));
   const entries = [...plan.map((e) => ({ source: e.source, dest: e.dest as string | null, excluded: e.excluded })), ...extra.map((source) => ({ source, dest: null, excluded: false }))];
-  const total = zero();
+  const total = zeroTally();
   const folders = entries.map((entry): FolderReportLine => {
-    const tally = addTallies(zero(), copied.find((c) => c.key === entry.source), skipped.filter((s) => s.key === entry.source));
-    for (const k of Object.keys(tally) as Array<keyof Tally>) total[k] += tally[k];
+    const tally = { ...(tallies.get(entry.source) ?? zeroTally()) };
+    addTally(total, tally);
     const checked = verify?.folders.find((f) => f.source === entry.source);
     return { ...entry, ...tally, sourceMessages: checked?.sourceMessages ?? null, unaccounted: checked ? checked.notCopied.length + checked.missingOnDest.length : null };
   });
   return {
     project: { id: project.id, name: project.name }, generatedAt: new Date().toISOString(),
-    mailbox: line(row, total), folders, skips, skipsTotal: skipped.reduce((n, s) => n + Number(s.n), 0),
+    mailbox: line(row, total), folders, skips, skipsTotal: total.skippedMessages + total.refusedMessages,
   };
 }

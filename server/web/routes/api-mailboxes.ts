@@ -1,14 +1,13 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Router } from 'express';
 import { z } from 'zod';
 import { mailboxById } from '../../db/repos/mailboxes.ts';
 import { CutoverError } from '../../errors.ts';
 import { clientSettings } from '../../services/client-settings.ts';
-import { FolderPlanInvalid, FolderPlanLocked, saveFolderPlan } from '../../services/folder-plan-edit.ts';
+import { saveFolderPlan } from '../../services/folder-plan-edit.ts';
 import { folderPlanView } from '../../services/folder-plan-view.ts';
 import { rollback, syncPoints } from '../../services/rollback.ts';
 import type { WebContext } from '../context.ts';
 import { webActor } from '../actions.ts';
-import { errorText } from '../errors.ts';
 import { mailboxId } from './mailboxes.ts';
 
 const folderPlanBody = z.object({
@@ -27,10 +26,6 @@ function parsed<T>(schema: z.ZodType<T>, body: unknown): T {
   if (!result.success) throw new CutoverError('INPUT_INVALID', { detail: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
   return result.data;
 }
-
-const STATUS: Partial<Record<string, number>> = {
-  MAILBOX_BUSY: 409, FOLDER_PLAN_LOCKED: 409, FOLDER_PLAN_INVALID: 400, SYNC_POINT_UNKNOWN: 404, CONFIRMATION_REQUIRED: 400, ROLLBACK_UNSUPPORTED: 409,
-};
 
 /**
  * The JSON side of the mailbox page's folder plan, sync points, rollback and client settings:
@@ -60,15 +55,6 @@ export function apiMailboxRoutes(web: WebContext): Router {
 
   router.get('/api/mailboxes/:id/client-settings', async (req, res) => {
     res.json(await clientSettings(web.app, (await mailboxById(web.app.db, mailboxId(req))).id));
-  });
-
-  // These routes' own refusals, with what a script needs to act on them; anything else goes on to the panel's handler.
-  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (!(err instanceof CutoverError) || !STATUS[err.code]) { next(err); return; }
-    const error: Record<string, unknown> = { code: err.code, message: errorText(req, err) };
-    if (err instanceof FolderPlanInvalid) error.fields = err.fields;
-    if (err instanceof FolderPlanLocked) error.lock = err.lock;
-    res.status(STATUS[err.code]!).json({ error });
   });
 
   return router;
