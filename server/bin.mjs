@@ -6,7 +6,7 @@
 // never shadowed by a stale build and `npx cutover` works right after `npm ci`.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stamp = path.join(root, 'dist', '.build-stamp');
@@ -25,11 +25,13 @@ const built = existsSync(stamp) && statSync(stamp).mtimeMs >= Math.max(newestSou
 // `cutover status | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
 
-// A one-shot copy starts from its bundle (see server/setup/build.mjs): a quarter of a second sooner.
-const copyBundle = path.join(root, 'dist', 'copy', 'cli.js');
+// A one-shot copy starts from its bundle and V8's code cache (server/setup/build.mjs, server/code-cache.mjs).
+const copyBundle = path.join(root, 'dist', 'copy', 'copy.cjs');
 let main;
-if (built) {
-  ({ main } = await import(process.argv[2] === 'copy' && existsSync(copyBundle) ? pathToFileURL(copyBundle).href : '../dist/server/cli.js'));
+if (built && process.argv[2] === 'copy' && existsSync(copyBundle)) {
+  ({ main } = (await import('./code-cache.mjs')).requireWithCodeCache(copyBundle));
+} else if (built) {
+  ({ main } = await import('../dist/server/cli.js'));
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -46,7 +46,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   } catch (err) {
     io.err(describe(err));
     app?.log.debug({ err }, 'command failed');
-    return (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? EXIT.usage : exitCodeFor(err);
+    return exitCodeFor(err);
   } finally {
     await app?.close();
   }

@@ -17,8 +17,11 @@ export function actor(): string {
 
 const exitByCode: Partial<Record<string, number>> = { HOST_UNREACHABLE: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder };
 
+const usageErrors = new Set(['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
+
 /** Maps an error to the exit code scripts rely on (README: "Exit codes"). */
 export function exitCodeFor(err: unknown): number {
+  if (usageErrors.has((err as { code?: string }).code ?? '')) return EXIT.usage;
   const e = toCutoverError(err);
   if (exitByCode[e.code] !== undefined) return exitByCode[e.code]!;
   if (e.code === 'INTERNAL') return EXIT.failed;

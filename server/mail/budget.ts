@@ -5,7 +5,7 @@
  */
 export class ByteBudget {
   private used = 0;
-  private readonly waiting: Array<{ bytes: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  private readonly waiting: Array<{ bytes: number; resolve: () => void }> = [];
 
   /** `afterRelease` sees every byte that leaves the budget (the copy uses it to reclaim memory). */
   constructor(readonly limit: number, private readonly afterRelease?: (bytes: number) => void) {}
@@ -17,12 +17,14 @@ export class ByteBudget {
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const entry = { bytes, resolve, reject };
-      this.waiting.push(entry);
-      signal?.addEventListener('abort', () => {
+      // A lane waits here once per batch: a listener left behind per wait would pile up on its signal.
+      const onAbort = () => {
         const i = this.waiting.indexOf(entry);
-        if (i >= 0) { this.waiting.splice(i, 1); reject(signal.reason as Error); }
-      }, { once: true });
+        if (i >= 0) { this.waiting.splice(i, 1); reject(signal!.reason as Error); }
+      };
+      const entry = { bytes, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+      this.waiting.push(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -23,21 +23,23 @@ const stampTime = new Date(started);
 (await import('node:fs')).utimesSync(path.join(root, 'dist', '.build-stamp'), stampTime, stampTime);
 
 /**
- * The one-shot `cutover copy` also gets a bundle (dist/copy/): scripts run it once per mailbox, and
- * resolving and compiling the ~600 modules of the plain build took longer than copying a small
- * delta. Native modules and the database drivers knex never loads here stay outside. Without the
- * bundle, bin.mjs runs the copy from the plain build.
+ * The one-shot `cutover copy` also gets a bundle, one CommonJS file (dist/copy/copy.cjs): scripts run
+ * it once per mailbox, and resolving and compiling the ~600 modules of the plain build took longer
+ * than copying a small delta. CommonJS because server/code-cache.mjs compiles it with V8's code
+ * cache, which Node 20 offers for scripts only. Native modules and the database drivers knex never
+ * loads here stay outside. Without the bundle, bin.mjs runs the copy from the plain build.
  */
 async function bundleCopyCommand() {
   try {
     const { build } = await import('esbuild');
-    await build({
-      entryPoints: [path.join(root, 'server/cli.ts')], outdir: path.join(root, 'dist/copy'),
-      bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error',
+    const result = await build({
+      entryPoints: [path.join(root, 'server/cli/copy-main.ts')], outfile: path.join(root, 'dist/copy/copy.cjs'),
+      bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'silent',
       external: ['sqlite3', 'pg', 'pg-query-stream', 'mysql', 'mysql2', 'mariadb', 'mariadb/*', 'mssql', 'oracledb', 'tedious', 'better-sqlite3', '@node-rs/*', 'playwright-core', 'tsx', 'tsx/*'],
-      // Bundled CommonJS packages (imapflow, knex) call require() for Node's built-ins.
-      banner: { js: "import { createRequire as __cutoverRequire } from 'node:module'; const require = __cutoverRequire(import.meta.url);" },
     });
+    // import.meta is empty in CommonJS: code that needs it must not end up in this bundle.
+    const lost = result.warnings.filter((w) => /import\.meta/.test(w.text));
+    if (lost.length) throw new Error(`import.meta used in ${lost.map((w) => w.location?.file).join(', ')}`);
   } catch (err) {
     rmSync(path.join(root, 'dist/copy'), { recursive: true, force: true });
     console.error(`cutover build: no bundle for cutover copy (${err.message.split('\n')[0]}); it runs from the plain build`);

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const loader = fileURLToPath(new URL('../server/code-cache.mjs', import.meta.url));
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-code-cache-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// Each load is a new process, as each `cutover copy` is.
+function load(bundle: string): string {
+  const script = `const { requireWithCodeCache } = await import(${JSON.stringify(loader)}); const m = requireWithCodeCache(${JSON.stringify(bundle)}); console.log(m.answer());`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim();
+}
+
+const caches = () => readdirSync(dir).filter((name) => name.endsWith('.v8cache'));
+
+test('the first run writes the code cache, the next ones use it as it is', () => {
+  const bundle = path.join(dir, 'bundle.cjs');
+  writeFileSync(bundle, `const path = require('node:path');\nexports.answer = () => path.basename(__filename) + ':' + [1, 2, 3].map((n) => n * 14).join(',');\n`);
+  assert.equal(load(bundle), 'bundle.cjs:14,28,42');
+  assert.equal(caches().length, 1);
+  const cache = path.join(dir, caches()[0]!);
+  const written = statSync(cache);
+  assert.ok(written.size > 0);
+  for (let i = 0; i < 2; i++) assert.equal(load(bundle), 'bundle.cjs:14,28,42');
+  // Rewritten only when V8 refuses it: the same inode and time mean V8 took it.
+  const reused = statSync(cache);
+  assert.equal(reused.ino, written.ino);
+  assert.equal(reused.mtimeMs, written.mtimeMs);
+});
+
+test('a rebuilt bundle gets a cache of its own, never the old bytecode', () => {
+  const bundle = path.join(dir, 'rebuilt.cjs');
+  writeFileSync(bundle, 'exports.answer = () => "old";\n');
+  assert.equal(load(bundle), 'old');
+  writeFileSync(bundle, 'exports.answer = () => "new";\n');
+  assert.equal(load(bundle), 'new');
+  assert.equal(caches().filter((name) => name.startsWith('rebuilt.cjs.')).length, 2);
+});
+
+test('a cache that cannot be written is no error', () => {
+  const readOnly = path.join(dir, 'ro');
+  mkdirSync(readOnly);
+  const bundle = path.join(readOnly, 'bundle.cjs');
+  writeFileSync(bundle, 'exports.answer = () => "fine";\n');
+  chmodSync(dir, 0o755);
+  chmodSync(readOnly, 0o555);
+  try {
+    const script = `const { requireWithCodeCache } = await import(${JSON.stringify(loader)}); console.log(requireWithCodeCache(${JSON.stringify(bundle)}).answer());`;
+    // root writes anywhere: drop to nobody so the directory really is read-only for the loader.
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'fine');
+    assert.deepEqual(readdirSync(readOnly), ['bundle.cjs']);
+  } finally {
+    chmodSync(readOnly, 0o755);
+  }
+});
