@@ -83,6 +83,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     };
     const reports = new Map<string, FolderReport>();
     const lanes = await laneCount(active, statuses, ledger, concurrency);
+    for (const pool of [sources, dests, appenders]) pool.limit(lanes);
     let next = 0;
     const worker = async () => {
       while (next < order.length) {
@@ -92,7 +93,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(lanes, order.length) }, worker));
+    // One folder more than there are lanes: its reader takes a source connection as soon as the
+    // folder before has been read, while that folder's last messages are still being appended.
+    await Promise.all(Array.from({ length: Math.min(lanes + 1, order.length) }, worker));
     const folders = active.map((entry) => reports.get(entry.source)!);
     const total = (key: 'copied' | 'copiedBytes' | 'matched' | 'skipped' | 'failed' | 'reconnects') => folders.reduce((n, f) => n + f[key], 0);
     return {

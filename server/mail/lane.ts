@@ -87,23 +87,37 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
 
 async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, checkpoint?: Checkpoint): Promise<void> {
   const source = await ctx.sources.acquire();
-  let sourceHealthy = false;
+  let lock: { release(): void } | undefined;
+  let released = false;
+  // The source connection goes back to the pool once the folder has been read, before the last
+  // appends: the next folder's reader can use it meanwhile.
+  const releaseSource = (healthy: boolean) => {
+    if (released) return;
+    released = true;
+    lock?.release();
+    ctx.sources.release(source, healthy);
+  };
   try {
-    const lock = await source.getMailboxLock(entry.source, { readOnly: true });
+    lock = await source.getMailboxLock(entry.source, { readOnly: true });
+    const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
+    const uidValidity = String(source.mailbox ? source.mailbox.uidValidity : 0);
+    // Started before the source is even listed: selecting a large destination folder can take as
+    // long as fetching a small delta.
+    const inspection = ctx.dryRun ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+    inspection?.catch(() => undefined);
     try {
-      const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
       const pending = await pendingMessages(source, entry, ctx, report, checkpoint);
-      if (pending.messages.length && !ctx.dryRun) await transfer(source, entry, pending.uidValidity, pending.messages, ctx, report);
-      if (!ctx.dryRun && uidNext > 0) {
-        await ctx.buffer.flush();
-        await ctx.ledger.saveCheckpoint(entry.source, { uidValidity: pending.uidValidity, uidNext });
-      }
+      if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, () => releaseSource(true), ctx, report);
     } finally {
-      lock.release();
+      await inspection?.catch(() => undefined);
     }
-    sourceHealthy = true;
+    releaseSource(true);
+    if (!ctx.dryRun && uidNext > 0) {
+      await ctx.buffer.flush();
+      await ctx.ledger.saveCheckpoint(entry.source, { uidValidity, uidNext });
+    }
   } finally {
-    ctx.sources.release(source, sourceHealthy);
+    releaseSource(false);
   }
 }
 
@@ -140,11 +154,10 @@ const SPOOLED_RESERVATION = 2 * 1024 * 1024;
 
 const BATCH_BYTES = 16 * 1024 * 1024;
 
-async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], ctx: LaneContext, report: FolderReport): Promise<void> {
-  // The destination folder is inspected while the source already sends the first messages and the
-  // appender logs in: on a small delta these round trips are most of the folder's time.
-  const inspection = ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
-  inspection.catch(() => undefined);
+type Inspection = Awaited<ReturnType<typeof inspectDest>>;
+
+async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>,
+  sourceDone: () => void, ctx: LaneContext, report: FolderReport): Promise<void> {
   const queue = new AsyncQueue<Fetched>();
   const abort = new AbortController();
   // The reader runs ahead of the writer as far as the byte budget allows, so the source
@@ -174,6 +187,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
         }
       }
       queue.end();
+      sourceDone();
     } catch (err) {
       queue.fail(err as Error);
       throw err;
@@ -198,7 +212,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   } catch (err) {
     abort.abort(err);
     await finish(queue.drain(), ctx);
-    await Promise.all([reader.catch(() => undefined), inspection.catch(() => undefined)]);
+    await reader.catch(() => undefined);
     throw err;
   }
   await reader;
@@ -334,11 +348,13 @@ function* batches(messages: Listed[]): Generator<Step> {
  */
 async function inspectDest(dest: ImapFlow, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore) {
   const alreadyThere = new Map<string, number[]>();
-  const known = await ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
+  const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
+  knownUids.catch(() => undefined);
   // Read-write SELECT: under EXAMINE servers answer PERMANENTFLAGS () and the flag check would be blind.
   const lock = await dest.getMailboxLock(entry.dest);
   let permanent: Set<string> | undefined;
   try {
+    const known = await knownUids;
     permanent = dest.mailbox ? dest.mailbox.permanentFlags : undefined;
     if (dest.mailbox && dest.mailbox.exists > known.size) {
       for await (const msg of dest.fetch('1:*', { uid: true, size: true, internalDate: true, headers: true }, { uid: true })) {

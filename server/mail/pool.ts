@@ -16,7 +16,12 @@ export class Pool<T> {
   private readonly waiters: Array<(item: T | null) => void> = [];
   private open = 0;
 
-  constructor(private readonly kind: PoolKind<T>, private readonly max: number) {}
+  constructor(private readonly kind: PoolKind<T>, private max: number) {}
+
+  /** Lowers the cap for what follows; connections already open stay until they are released. */
+  limit(max: number): void {
+    this.max = Math.max(1, Math.min(this.max, max));
+  }
 
   async acquire(): Promise<T> {
     // After a cut or a kick the idle connections are usually dead too: drop them here rather
