@@ -54,6 +54,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const dests = imapPool(options.dest, concurrency, options.log);
   const appenders = appenderPool(options.dest, concurrency);
   let spool: Spool | undefined;
+  let appenderLogin: Promise<void> | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
     const [sourceList, destList] = await bothSettled(sources.use(listWithStatus), dests.use((client) => client.list()));
@@ -62,6 +63,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const active = plan.filter((entry) => !entry.excluded);
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
+    const expected = await expectedMessages(active, statuses, ledger);
+    // The appender's login starts a server process: begun now, it is ready when the first messages
+    // arrive instead of holding them back. Not for a pass with nothing new.
+    if (expected > 0 && !options.dryRun) appenderLogin = appenders.use(async () => undefined).catch(() => undefined);
     spool = await Spool.create();
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount());
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
@@ -82,7 +87,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       },
     };
     const reports = new Map<string, FolderReport>();
-    const lanes = await laneCount(active, statuses, ledger, concurrency);
+    // Every lane costs three logins; a delta of a few dozen messages is faster on one lane than on four.
+    const lanes = Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
     for (const pool of [sources, dests, appenders]) pool.limit(lanes);
     let next = 0;
     const worker = async () => {
@@ -103,6 +109,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       failed: total('failed'), reconnects: total('reconnects'), seconds: (Date.now() - started) / 1000,
     };
   } finally {
+    // A login still under way when the pools close would keep the process alive.
+    await appenderLogin;
     await Promise.all([sources.close(), dests.close(), appenders.close(), spool?.close()]);
   }
 }
@@ -133,15 +141,15 @@ function folderStatuses(listed: ListResponse[]): Map<string, FolderStatus> {
 
 const MESSAGES_PER_EXTRA_LANE = 200;
 
-// Every lane costs three logins; a delta of a few dozen messages is faster on one lane than on four.
-async function laneCount(active: FolderPlanEntry[], statuses: Map<string, FolderStatus>, ledger: LedgerStore, concurrency: number): Promise<number> {
+/** Messages the source holds beyond the last pass's checkpoints, from the LIST-STATUS figures. */
+async function expectedMessages(active: FolderPlanEntry[], statuses: Map<string, FolderStatus>, ledger: LedgerStore): Promise<number> {
   let expected = 0;
   for (const entry of active) {
     const status = statuses.get(entry.source);
     const checkpoint = await ledger.checkpoint(entry.source);
     expected += status && checkpoint && status.uidValidity === checkpoint.uidValidity ? Math.max(0, status.uidNext - checkpoint.uidNext) : status?.messages ?? 0;
   }
-  return Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
+  return expected;
 }
 
 function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): boolean {
