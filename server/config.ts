@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { CutoverError } from './errors.ts';
-import { isLoopback } from './net.ts';
+import { isLoopback } from './loopback.ts';
 
 const envSchema = z.object({
   CUTOVER_DATA_DIR: z.string().min(1).default('data'),

@@ -1,12 +1,6 @@
 import net from 'node:net';
 import { z } from 'zod';
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (net.isIPv4(host)) return host.startsWith('127.');
-  return host === '::1';
-}
-
 const hostnamePattern = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 
 export const hostname = z.string().refine((h) => net.isIP(h) !== 0 || hostnamePattern.test(h), 'not a valid host name or IP address');

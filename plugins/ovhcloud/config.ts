@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CutoverError } from '../../server/errors.ts';
-import { hostname, isLoopback } from '../../server/net.ts';
+import { isLoopback } from '../../server/loopback.ts';
+import { hostname } from '../../server/net.ts';
 
 /** API v1 base URLs of the three regions (go-ovh, python-ovh and node-ovh agree). */
 export const REGIONS = {

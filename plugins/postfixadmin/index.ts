@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { CutoverError } from '../../server/errors.ts';
 import type { Account, PlatformConnector, PluginModule } from '../../server/plugins/contract.ts';
 import { hashPassword } from './password.ts';
-import { isLoopback, hostname } from '../../server/net.ts';
+import { isLoopback } from '../../server/loopback.ts';
+import { hostname } from '../../server/net.ts';
 
 const secretSchema = z.object({ password: z.string().min(1).meta({ secret: true }).optional(), passwordFile: z.string().min(1).optional(), passwordEnv: z.string().min(1).optional() })
   .refine((s) => [s.password, s.passwordFile, s.passwordEnv].filter(Boolean).length === 1, 'give exactly one of password, passwordFile, passwordEnv');

@@ -5,7 +5,7 @@ import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.
 import { buildFolderPlan } from '../mail/plan.ts';
 import type { LedgerStore } from '../mail/ledger.ts';
 import { openStateLedger } from '../mail/state-file.ts';
-import { isLoopback } from '../net.ts';
+import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { EXIT, parsePositiveInt, type Io } from './output.ts';
 
