@@ -63,7 +63,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const active = plan.filter((entry) => !entry.excluded);
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
-    const expected = await expectedMessages(active, statuses, ledger);
+    const checkpoints = new Map(await Promise.all(active.map(async (entry) => [entry.source, await ledger.checkpoint(entry.source)] as const)));
+    const expected = expectedMessages(active, statuses, checkpoints);
     // The appender's login starts a server process: begun now, it is ready when the first messages
     // arrive instead of holding them back. Not for a pass with nothing new.
     if (expected > 0 && !options.dryRun) appenderLogin = appenders.use(async () => undefined).catch(() => undefined);
@@ -94,7 +95,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const worker = async () => {
       while (next < order.length) {
         const entry = order[next++]!;
-        const checkpoint = await ledger.checkpoint(entry.source);
+        const checkpoint = checkpoints.get(entry.source);
         const unchanged = checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await ledger.refusedUids(entry.source)).length === 0;
         reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
       }
@@ -142,11 +143,11 @@ function folderStatuses(listed: ListResponse[]): Map<string, FolderStatus> {
 const MESSAGES_PER_EXTRA_LANE = 200;
 
 /** Messages the source holds beyond the last pass's checkpoints, from the LIST-STATUS figures. */
-async function expectedMessages(active: FolderPlanEntry[], statuses: Map<string, FolderStatus>, ledger: LedgerStore): Promise<number> {
+function expectedMessages(active: FolderPlanEntry[], statuses: Map<string, FolderStatus>, checkpoints: Map<string, Checkpoint | undefined>): number {
   let expected = 0;
   for (const entry of active) {
     const status = statuses.get(entry.source);
-    const checkpoint = await ledger.checkpoint(entry.source);
+    const checkpoint = checkpoints.get(entry.source);
     expected += status && checkpoint && status.uidValidity === checkpoint.uidValidity ? Math.max(0, status.uidNext - checkpoint.uidNext) : status?.messages ?? 0;
   }
   return expected;

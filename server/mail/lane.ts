@@ -128,8 +128,8 @@ async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: La
   if (!mailbox || mailbox.exists === 0) return { uidValidity: String(mailbox ? mailbox.uidValidity : 0), messages: [] };
   const uidValidity = String(mailbox.uidValidity);
   const from = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.uidNext : 1;
-  const handled = await ctx.ledger.handledUids(entry.source, uidValidity, from);
-  const retry = from > 1 ? (await ctx.ledger.refusedUids(entry.source)).filter((uid) => uid < from) : [];
+  const [handled, refused] = await Promise.all([ctx.ledger.handledUids(entry.source, uidValidity, from), from > 1 ? ctx.ledger.refusedUids(entry.source) : []]);
+  const retry = refused.filter((uid) => uid < from);
   const messages: Listed[] = [];
   for await (const msg of source.fetch([...retry, `${from}:*`].join(','), { uid: true, size: true, internalDate: true, flags: true }, { uid: true })) {
     // "n:*" names the last message even when its UID is below n.

@@ -52,8 +52,10 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
   return {
     async handledUids(sourceFolder, uidValidity, fromUid = 1) {
       const where = { mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: uidValidity };
-      const copied = await db('ledger').where(where).andWhere('uid', '>=', fromUid).pluck('uid');
-      const skipped = await db('skips').where(where).andWhere('uid', '>=', fromUid).whereNot('kind', 'refused').pluck('uid');
+      const [copied, skipped] = await Promise.all([
+        db('ledger').where(where).andWhere('uid', '>=', fromUid).pluck('uid'),
+        db('skips').where(where).andWhere('uid', '>=', fromUid).whereNot('kind', 'refused').pluck('uid'),
+      ]);
       return new Set([...copied, ...skipped].map(Number));
     },
     async destUids(destFolder, from) {
