@@ -101,9 +101,9 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     lock = await source.getMailboxLock(entry.source, { readOnly: true });
     const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
     const uidValidity = String(source.mailbox ? source.mailbox.uidValidity : 0);
-    // Started before the source is even listed: selecting a large destination folder can take as
-    // long as fetching a small delta.
-    const inspection = ctx.dryRun ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+    // Started before the source's new messages are even listed: selecting a large destination
+    // folder can take as long as fetching a small delta.
+    const inspection = ctx.dryRun || !source.mailbox || source.mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
     inspection?.catch(() => undefined);
     try {
       const pending = await pendingMessages(source, entry, ctx, report, checkpoint);

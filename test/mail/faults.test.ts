@@ -397,3 +397,39 @@ test('(5) a throttled APPEND (NO [UNAVAILABLE] … Suggested Backoff Time) slows
 test('(4) re-run after throttling copies nothing', LIMIT, () => assertRerunCopiesNothing(throttled));
 
 // (6) A refused message (over quota) going to the skip list, not retried as transient: copy.test.ts (g).
+
+// ---------------------------------------------------------------- a small delta on one lane
+
+test('a delta of a few messages in two folders takes one source login and two destination logins, and lands whole', LIMIT, async () => {
+  const sourceUser = `delta-source@${DOMAIN}`;
+  await addMailbox(source, sourceUser, PASSWORD);
+  const message = (folder: string, n: number): SeedMessage => ({ folder, raw: rawMessage({ subject: `${folder} ${n}`, body: body(3_000) }), flags: ['\\Seen'] });
+  await seed(source, sourceUser, [...[1, 2, 3].map((n) => message('INBOX', n)), ...[1, 2].map((n) => message('Sent', n))]);
+  const s = await newScenario();
+  const a = await openImap(endpoint(source, sourceUser));
+  const b = await openImap(endpoint(dest, s.destUser));
+  try {
+    s.plan = await buildFolderPlan(a, b, [], '127.0.0.1');
+  } finally {
+    await closeQuietly(a);
+    await closeQuietly(b);
+  }
+  const run = (via: { sourceVia?: TcpProxy; destVia?: TcpProxy }, pass: number) => copyMailbox({
+    source: endpoint(source, sourceUser, via.sourceVia), dest: endpoint(dest, s.destUser, via.destVia), plan: s.plan, ledger: s.ledger, pass,
+  });
+  assert.equal((await run({}, 1)).copied, 5);
+  await seed(source, sourceUser, [...[4, 5, 6].map((n) => message('INBOX', n)), ...[3, 4].map((n) => message('Sent', n))]);
+
+  const sourceVia = await proxy(source);
+  const destVia = await proxy(dest);
+  const report = await run({ sourceVia, destVia }, 2);
+  assert.deepEqual(report.folders.filter((f) => f.copied).map((f) => [f.source, f.copied]).sort(), [['INBOX', 3], ['Sent', 2]]);
+  // Both folders went through one source connection, one after the other; the destination had
+  // one connection to inspect folders and one to append, though four lanes were allowed.
+  assert.equal(sourceVia.accepted, 1);
+  assert.equal(destVia.accepted, 2);
+  const byPath = (folders: FolderSnapshot[]) => new Map(folders.map((f) => [f.path, f.messages]));
+  const [from, to] = [byPath(await snapshot(source, sourceUser)), byPath(await snapshot(dest, s.destUser))];
+  for (const entry of s.plan.filter((e) => e.selectable)) assert.deepEqual(to.get(entry.dest) ?? [], from.get(entry.source) ?? [], `${entry.source} → ${entry.dest}`);
+  assert.equal([...to.values()].flat().length, 10);
+});
