@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -51,8 +51,11 @@ test('a cache that cannot be written is no error', () => {
   writeFileSync(bundle, 'exports.answer = () => "fine";\n');
   chmodSync(dir, 0o755);
   chmodSync(readOnly, 0o555);
+  // The checkout itself may sit where nobody cannot read (a private temp dir): the loader goes along.
+  const readableLoader = path.join(dir, 'code-cache.mjs');
+  copyFileSync(loader, readableLoader);
   try {
-    const script = `const { requireWithCodeCache } = await import(${JSON.stringify(loader)}); console.log(requireWithCodeCache(${JSON.stringify(bundle)}).answer());`;
+    const script = `const { requireWithCodeCache } = await import(${JSON.stringify(readableLoader)}); console.log(requireWithCodeCache(${JSON.stringify(bundle)}).answer());`;
     // root writes anywhere: drop to nobody so the directory really is read-only for the loader.
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) });
     assert.equal(run.status, 0, run.stderr);
