@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, startBrowserRun, stopBrowserRun } from '../support/browser.ts';
 import { screenshotDir } from '../support/screenshots.ts';
-import { cutover, startServe, tempDataDir } from '../support/cli.ts';
-import { corpusFor } from '../support/corpus.ts';
-import { seed } from '../support/mail.ts';
-import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from '../support/platforms.ts';
+import { cutover, startServe } from '../support/cli.ts';
+import { DOMAIN, NEW_MX, OLD_MX, writePlatformConfig, type Landscape } from '../support/platforms.ts';
 
 const ACCOUNTS = [{ address: 'alice@example.test', password: 'alice-pw' }, { address: 'bob@example.test', password: 'bob-pw' }];
 
@@ -16,16 +14,9 @@ let serve: ReturnType<typeof cutover> | undefined;
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
 before(async () => {
-  land = await startLandscape({ accounts: ACCOUNTS, old: { specialUse: false } });
-  for (const { address } of ACCOUNTS) await seed(land.old, address, corpusFor(address).messages);
-  dataDir = tempDataDir();
+  ({ land, dataDir } = await startBrowserRun(ACCOUNTS));
 });
-after(async () => {
-  await browser?.cleanup();
-  serve?.child.kill('SIGTERM');
-  await serve;
-  await land?.stop();
-});
+after(() => stopBrowserRun({ browser, serve, land }));
 
 test('an admin logs in, opens a project made by a real migrate run, pauses a mailbox and switches language', { timeout: 240_000 }, async () => {
   const add = async (name: string, inst: Landscape['old'], mx: string) =>

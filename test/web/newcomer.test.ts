@@ -3,11 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
-import { cutover, startServe, tempDataDir } from '../support/cli.ts';
+import { launchChromium, startBrowserRun, stopBrowserRun } from '../support/browser.ts';
+import { cutover, startServe } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
-import { seed, snapshot } from '../support/mail.ts';
-import { DOMAIN, NEW_MX, NEW_SPF, OLD_MX, startLandscape, switchDnsToNew, type Landscape } from '../support/platforms.ts';
+import { snapshot } from '../support/mail.ts';
+import { DOMAIN, NEW_MX, NEW_SPF, OLD_MX, switchDnsToNew, type Landscape } from '../support/platforms.ts';
 import { screenshotDir } from '../support/screenshots.ts';
 
 const ACCOUNTS = [{ address: 'alice@example.test', password: 'alice-pw' }, { address: 'bob@example.test', password: 'bob-pw' }];
@@ -19,16 +19,9 @@ let serve: ReturnType<typeof cutover> | undefined;
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
 before(async () => {
-  land = await startLandscape({ accounts: ACCOUNTS, old: { specialUse: false } });
-  for (const { address } of ACCOUNTS) await seed(land.old, address, corpusFor(address).messages);
-  dataDir = tempDataDir();
+  ({ land, dataDir } = await startBrowserRun(ACCOUNTS));
 });
-after(async () => {
-  await browser?.cleanup();
-  serve?.child.kill('SIGTERM');
-  await serve;
-  await land?.stop();
-});
+after(() => stopBrowserRun({ browser, serve, land }));
 
 async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(screenshotDir(), `${name}.png`), fullPage: true });
