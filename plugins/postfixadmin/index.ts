@@ -109,8 +109,15 @@ class PostfixAdminPlatform implements PlatformConnector {
     });
   }
 
+  detachRelay(domain: string): Promise<{ removed: boolean }> {
+    return this.guard('detach relay', async () => {
+      if (!(await this.db.schema.hasTable(this.config.relayTable))) return { removed: false };
+      return { removed: (await this.db(this.config.relayTable).where({ domain }).delete()) > 0 };
+    });
+  }
+
   // PostfixAdmin has no notion of a non-authoritative domain; this table is what Postfix's
-  // transport lookup reads for unknown recipients (README: "Non-authoritative domains").
+  // lookups read for recipients not held here (postfix-maps.ts, README: "Non-authoritative domains").
   private async ensureRelayTable(): Promise<void> {
     if (await this.db.schema.hasTable(this.config.relayTable)) return;
     await this.db.schema.createTable(this.config.relayTable, (t) => {

@@ -32,12 +32,15 @@ export interface DovecotOptions {
   keepDir?: boolean;
   /** STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate for "localhost". */
   tls?: boolean;
+  /** An LMTP listener on `lmtpPort` (what a Postfix in front of this host delivers to). */
+  lmtp?: boolean;
 }
 
 export interface DovecotInstance {
   host: '127.0.0.1';
   port: number;
   tlsPort?: number;
+  lmtpPort?: number;
   /** The self-signed certificate (PEM), to pin as a CA in tests. */
   certFile?: string;
   dir: string;
@@ -109,13 +112,13 @@ function namespaceBlock(ns: NamespaceConfig): string {
 // login, the next logins from 127.0.0.1 (every test) wait 2-15 s before the passdb is even
 // asked (login_trusted_networks did not exempt 127.0.0.1 on 2.3.19). The 2 s
 // auth_failure_delay on each failed attempt still applies.
-function dovecotConf(l: Layout, port: number, ns: NamespaceConfig, tlsPort: number): string {
+function dovecotConf(l: Layout, port: number, ns: NamespaceConfig, tlsPort: number, lmtpPort: number): string {
   const tls = tlsPort ? `ssl = yes\nssl_cert = <${l.dir}/cert.pem\nssl_key = <${l.dir}/key.pem` : 'ssl = no';
   return `base_dir = ${l.runDir}
 state_dir = ${l.stateDir}
 instance_name = cutover-${port}
 log_path = ${l.log}
-protocols = imap
+protocols = imap${lmtpPort ? ' lmtp' : ''}
 listen = 127.0.0.1
 ${tls}
 disable_plaintext_auth = no
@@ -159,7 +162,7 @@ service imap-login {
     ssl = ${tlsPort ? 'yes' : 'no'}
   }
 }
-`;
+${lmtpPort ? `service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = ${lmtpPort}\n  }\n}\n` : ''}`;
 }
 
 // A self-signed certificate for "localhost" only: connecting by IP address is a name mismatch.
@@ -340,13 +343,14 @@ async function launch(l: Layout): Promise<number> {
 }
 
 /** freePort() releases the port before dovecot binds it, so another process may win the race. */
-async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean): Promise<{ port: number; tlsPort: number; pid: number }> {
+async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean, lmtp: boolean): Promise<{ port: number; tlsPort: number; lmtpPort: number; pid: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const tlsPort = tls ? await freePort() : 0;
-    await writeFile(l.conf, dovecotConf(l, port, ns, tlsPort), { mode: 0o644 });
+    const lmtpPort = lmtp ? await freePort() : 0;
+    await writeFile(l.conf, dovecotConf(l, port, ns, tlsPort, lmtpPort), { mode: 0o644 });
     try {
-      return { port, tlsPort, pid: await launch(l) };
+      return { port, tlsPort, lmtpPort, pid: await launch(l) };
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
     }
@@ -363,23 +367,24 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     if (pid !== undefined) await stopMaster(pid);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
-  let launched: { port: number; tlsPort: number; pid: number } | undefined;
+  let launched: { port: number; tlsPort: number; lmtpPort: number; pid: number } | undefined;
   try {
     await prepareFiles(l, masterPassword);
     if (opts.tls) await writeCertificate(l);
-    launched = await launchOnFreePort(l, ns, Boolean(opts.tls));
+    launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp));
     await waitForGreeting(launched.port, l.log);
   } catch (err) {
     await teardown(launched?.pid);
     throw err;
   }
-  const { port, tlsPort, pid } = launched;
+  const { port, tlsPort, lmtpPort, pid } = launched;
   // Memoised: after the first stop the pid may be reused, so it must never be signalled again.
   let stopping: Promise<void> | undefined;
   return {
     host: '127.0.0.1',
     port,
     ...(opts.tls && { tlsPort, certFile: join(dir, 'cert.pem') }),
+    ...(opts.lmtp && { lmtpPort }),
     dir,
     pid,
     dbPath: l.dbPath,

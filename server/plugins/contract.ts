@@ -104,6 +104,8 @@ export interface PlatformConnector {
   addAlias?(address: string, alias: string): Promise<{ added: boolean }>;
   removeAlias?(address: string, alias: string): Promise<{ removed: boolean }>;
   dnsDiagnostic?(domain: string): Promise<PlatformDnsDiagnostic>;
+  /** Ends what attachDomain set up: unknown recipients of `domain` are no longer relayed. Idempotent. */
+  detachRelay?(domain: string): Promise<{ removed: boolean }>;
 }
 
 /** One resource record in presentation form: `data` is the zone-file RDATA (`10 mx.example.net.`, `"v=spf1 …"`). */

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9', 'chromium'];
+const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9', 'chromium', 'postfix', 'postfix-sqlite', 'dovecot-lmtpd'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -35,6 +35,8 @@ function ensureDebianPackages() {
   }
   console.error(`cutover setup: installing ${missing.join(' ')} …`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  // Installed for the tests' private instances only: "No configuration" leaves the system Postfix unconfigured and stopped.
+  if (missing.includes('postfix')) spawnSync('debconf-set-selections', { input: 'postfix postfix/main_mailer_type select No configuration\n', stdio: ['pipe', 'inherit', 'inherit'] });
   run('apt-get', ['update', '-qq'], env);
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], env);
 }

@@ -25,11 +25,11 @@ export interface Migration {
  * runner, step by step. dns-cutover is confirmed up front (no DNS here): the mailboxes go
  * through it at once, and delta-sync runs with a closed overlap window.
  */
-export async function startMigration(opts: { accounts: Array<{ address: string; password: string }>; old?: DovecotOptions; new?: DovecotOptions; options?: Partial<ProjectOptions> }): Promise<Migration> {
+export async function startMigration(opts: { accounts: Array<{ address: string; password: string }>; old?: DovecotOptions; new?: DovecotOptions; options?: Partial<ProjectOptions>; oldMailHost?: string }): Promise<Migration> {
   const land = await startLandscape({ accounts: opts.accounts, old: opts.old, new: opts.new });
   const dataDir = tempDataDir();
   const app = await openContext({ CUTOVER_DATA_DIR: dataDir, CUTOVER_LOG_LEVEL: 'silent' });
-  for (const [name, inst, mx] of [['old', land.old, OLD_MX], ['new', land.new, NEW_MX]] as const) {
+  for (const [name, inst, mx] of [['old', land.old, opts.oldMailHost ?? OLD_MX], ['new', land.new, NEW_MX]] as const) {
     const config = app.plugins.parseConfig('postfixadmin', JSON.parse(readFileSync(writePlatformConfig(inst, dataDir, name, mx), 'utf8')));
     await insertPlatform(app.db, app.box, name, 'postfixadmin', config);
   }

@@ -1,3 +1,4 @@
+import { releaseRelayWhenDomainDone } from '../relay-release.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 import type { PreflightReport } from './preflight.ts';
 import type { VerifyResult } from './verify.ts';
@@ -8,7 +9,7 @@ export const finalize: Step = {
   title: 'Finalize',
   async run(ctx) {
     const { temp_address: temp } = ctx.mailbox;
-    const reminder = leftBehind(ctx);
+    const reminder = leftBehind(ctx) + await releaseRelayWhenDomainDone(ctx, finalize.id);
     if (!ctx.options.resetSource || !temp) return done('finished; the old account is kept' + (temp ? ` as ${temp}` : '') + reminder);
     const verified = ctx.mailbox.verify_result ? (JSON.parse(ctx.mailbox.verify_result) as VerifyResult).clean : false;
     // Guardrail: the source is only ever reset after a clean verify and a closed overlap window (this step runs after both).

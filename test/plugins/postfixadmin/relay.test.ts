@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import knexFactory, { type Knex } from 'knex';
+import { postfixMainCf, postfixMaps } from '../../../plugins/postfixadmin/postfix-maps.ts';
+import type { DovecotInstance } from '../../../server/devservers/dovecot.ts';
+import { startPostfix, type PostfixInstance } from '../../../server/devservers/postfix.ts';
+import { runMailboxStep } from '../../../server/workflow/runner.ts';
+import { imapAs, rawMessage, seed } from '../../support/mail.ts';
+import { atStep, startMigration, type Migration } from '../../support/mailbox-migration.ts';
+import { DOMAIN, NEW_MX, OLD_MX } from '../../support/platforms.ts';
+import { openSmtp, type SmtpReply } from '../../support/smtp.ts';
+
+// The non-authoritative relay with real servers: old host = Postfix + Dovecot (LMTP), new host =
+// Postfix running the lookups of plugins/postfixadmin/postfix-maps.ts + Dovecot (LMTP), the
+// workflow between them. The old platform's mailHost is 127.0.0.1, the relay row's target.
+
+const ALICE = { address: `alice@${DOMAIN}`, password: 'alice-pw' };
+const BOB = { address: `bob@${DOMAIN}`, password: 'bob-pw' };
+const CAROL = { address: `carol@${DOMAIN}`, password: 'carol-pw' };
+const ALICE_TEMP = `alice01@${DOMAIN}`;
+const DELIVERY_TIMEOUT_MS = 60_000;
+
+let m: Migration;
+let oldMx: PostfixInstance;
+let newMx: PostfixInstance;
+let newDb: Knex;
+
+before(async () => {
+  m = await startMigration({ accounts: [ALICE, BOB, CAROL], old: { lmtp: true }, new: { lmtp: true }, oldMailHost: '127.0.0.1' });
+  await seed(m.land.old, ALICE.address, [{ folder: 'INBOX', raw: rawMessage({ subject: 'seeded before the migration' }) }]);
+  oldMx = await startPostfix({ hostname: OLD_MX, dbPath: m.land.old.dbPath, lmtpPort: m.land.old.lmtpPort! });
+  newMx = await startPostfix({ hostname: NEW_MX, dbPath: m.land.new.dbPath, lmtpPort: m.land.new.lmtpPort!, relay: { port: oldMx.port } });
+  newDb = knexFactory({ client: 'sqlite3', connection: { filename: m.land.new.dbPath }, useNullAsDefault: true, pool: { min: 0, max: 1 } });
+});
+
+after(async () => {
+  await newDb?.destroy();
+  await Promise.allSettled([newMx?.stop(), oldMx?.stop()]);
+  await m?.close();
+});
+
+interface Sent { rcpt: Record<string, SmtpReply>; queueId: string | null }
+
+/** One SMTP transaction to the new host's Postfix, the way a sender whose DNS points to it would. */
+async function send(recipients: string[], subject: string): Promise<Sent> {
+  const smtp = await openSmtp(newMx.host, newMx.port);
+  try {
+    assert.equal((await smtp.command('MAIL FROM:<sender@elsewhere.test>')).code, 250);
+    const rcpt: Record<string, SmtpReply> = {};
+    for (const to of recipients) rcpt[to] = await smtp.command(`RCPT TO:<${to}>`);
+    if (!Object.values(rcpt).some((r) => r.code === 250)) return { rcpt, queueId: null };
+    const reply = await smtp.data(rawMessage({ subject }));
+    assert.equal(reply.code, 250, reply.text);
+    return { rcpt, queueId: /queued as (\w+)/.exec(reply.text)![1]! };
+  } finally {
+    await smtp.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for the maillog line of the delivery attempt of `queueId` to `to`, and returns it. */
+async function deliveryLine(mx: PostfixInstance, queueId: string, to: string): Promise<string> {
+  const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+  for (;;) {
+    const line = (await mx.readLog()).split('\n').find((l) => l.includes(`${queueId}: to=<${to}>`) && /status=(sent|bounced|deferred)/.test(l));
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`no delivery line for ${queueId} to ${to}; maillog:\n${await mx.readLog()}`);
+    await sleep(100);
+  }
+}
+
+/** The old host's queue id for a message the new host relayed (its "queued as" in the smtp line). */
+function relayedAs(line: string): string {
+  return /status=sent \(250 [^)]*queued as (\w+)\)/.exec(line)![1]!;
+}
+
+async function subjects(inst: DovecotInstance, address: string): Promise<string[]> {
+  const client = await imapAs(inst, address);
+  try {
+    await client.mailboxOpen('INBOX', { readOnly: true });
+    const found: string[] = [];
+    for await (const msg of client.fetch('1:*', { envelope: true })) found.push(msg.envelope!.subject!);
+    return found;
+  } catch (err) {
+    if (/Mailbox is empty|Invalid messageset/i.test(String(err))) return [];
+    throw err;
+  } finally {
+    await client.logout();
+  }
+}
+
+function relayRows(): Promise<Array<{ domain: string; mode: string; relay_host: string }>> {
+  return newDb('cutover_domain_relay').select('domain', 'mode', 'relay_host');
+}
+
+test('attach-domain writes the relay row; the original address, between rename and creation, is relayed to the renamed account on the old host', async () => {
+  await m.runUntil(ALICE.address, atStep('create-destination'));
+  assert.deepEqual(await relayRows(), [{ domain: DOMAIN, mode: 'nonAuthoritative', relay_host: '127.0.0.1' }]);
+  assert.equal((await m.mailbox(ALICE.address)).temp_address, ALICE_TEMP);
+
+  const sent = await send([ALICE.address], 'in the gap');
+  assert.equal(sent.rcpt[ALICE.address]!.code, 250, sent.rcpt[ALICE.address]!.text);
+  const line = await deliveryLine(newMx, sent.queueId!, ALICE.address);
+  assert.match(line, new RegExp(`postfix/smtp\\[\\d+\\]: ${sent.queueId}: to=<${ALICE.address}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${oldMx.port},.* status=sent`));
+  // The old host's own alias (written by the rename) takes it to the renamed mailbox.
+  await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
+  assert.ok((await subjects(m.land.old, ALICE_TEMP)).includes('in the gap'));
+
+  // The copy takes it along with the rest.
+  await m.runUntil(ALICE.address, atStep('delta-sync'));
+  assert.deepEqual((await subjects(m.land.new, ALICE.address)).sort(), ['in the gap', 'seeded before the migration']);
+});
+
+// Postfix's queue manager keeps a one-entry resolve cache (src/global/resolve_clnt.c) that only
+// another address replaces: right after the mailbox is created, the next message to that very
+// address still takes the route it took last. The old host's alias takes it to the temporary
+// account, where the delta pass finds it (checked in (d)).
+test('the queue manager routes the next message to the just-created address the way it routed the last one', async () => {
+  const sent = await send([ALICE.address], 'right after creation');
+  const line = await deliveryLine(newMx, sent.queueId!, ALICE.address);
+  assert.match(line, new RegExp(`postfix/smtp\\[\\d+\\]: ${sent.queueId}: to=<${ALICE.address}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${oldMx.port},.* status=sent`));
+  await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
+});
+
+test('(b) an unmigrated address and the temporary address are relayed to the old host', async () => {
+  const sent = await send([BOB.address, ALICE_TEMP], 'to the old host');
+  for (const to of [BOB.address, ALICE_TEMP]) {
+    assert.equal(sent.rcpt[to]!.code, 250, `${to}: ${sent.rcpt[to]!.text}`);
+    const line = await deliveryLine(newMx, sent.queueId!, to);
+    assert.match(line, new RegExp(`postfix/smtp\\[\\d+\\]: ${sent.queueId}: to=<${to}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${oldMx.port},.* status=sent`));
+    const oldLine = await deliveryLine(oldMx, relayedAs(line), to);
+    assert.match(oldLine, new RegExp(`postfix/lmtp\\[\\d+\\]: \\w+: to=<${to}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${m.land.old.lmtpPort},.* status=sent`));
+    console.log(`(b) new: ${line}\n(b) old: ${oldLine}`);
+  }
+  assert.ok((await subjects(m.land.old, BOB.address)).includes('to the old host'));
+  assert.ok((await subjects(m.land.old, ALICE_TEMP)).includes('to the old host'));
+  assert.ok(!(await subjects(m.land.new, ALICE.address)).includes('to the old host'), 'not delivered on the new host (yet)');
+});
+
+test('(a) a migrated address is delivered to the new Dovecot', async () => {
+  const sent = await send([ALICE.address], 'to the migrated address');
+  assert.equal(sent.rcpt[ALICE.address]!.code, 250, sent.rcpt[ALICE.address]!.text);
+  const line = await deliveryLine(newMx, sent.queueId!, ALICE.address);
+  assert.match(line, new RegExp(`postfix/lmtp\\[\\d+\\]: ${sent.queueId}: to=<${ALICE.address}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${m.land.new.lmtpPort},.* status=sent \\(250 2\\.0\\.0 <${ALICE.address}> .* Saved\\)`));
+  console.log(`(a) ${line}`);
+  assert.ok((await subjects(m.land.new, ALICE.address)).includes('to the migrated address'));
+  assert.ok(!(await subjects(m.land.old, ALICE_TEMP)).includes('to the migrated address'));
+});
+
+test('(c) an address unknown on both hosts is refused at RCPT, after the old host refused the probe', async () => {
+  const nobody = `nobody@${DOMAIN}`;
+  const sent = await send([nobody], 'to nobody');
+  assert.equal(sent.queueId, null, 'nothing was queued');
+  assert.equal(sent.rcpt[nobody]!.code, 550, sent.rcpt[nobody]!.text);
+  assert.match(sent.rcpt[nobody]!.text, /^5\.1\.1 <nobody@example\.test>: Recipient address rejected: undeliverable address: host 127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 .*User unknown in virtual mailbox table/);
+  const log = (await newMx.readLog()).split('\n');
+  const reject = log.find((l) => l.includes(`reject: RCPT`) && l.includes(`to=<${nobody}>`));
+  assert.ok(reject, 'smtpd logged the refusal');
+  const probe = (await oldMx.readLog()).split('\n').find((l) => l.includes('reject: RCPT') && l.includes(`to=<${nobody}>`));
+  assert.ok(probe, 'the old host refused the address-verification probe');
+  console.log(`(c) new: ${reject}\n(c) old: ${probe}`);
+  // Mail from outside to a domain neither host serves is still no open relay.
+  const elsewhere = await send(['someone@elsewhere.test'], 'relay attempt');
+  assert.equal(elsewhere.rcpt['someone@elsewhere.test']!.code, 554);
+});
+
+test('(d) mail relayed to the old host during the overlap reaches the new mailbox through the delta pass', async () => {
+  const sent = await send([ALICE_TEMP], 'relayed during the overlap');
+  const line = await deliveryLine(newMx, sent.queueId!, ALICE_TEMP);
+  assert.match(line, /postfix\/smtp\[\d+\]: .* status=sent/);
+  const oldLine = await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
+  console.log(`(d) new: ${line}\n(d) old: ${oldLine}`);
+  assert.ok(!(await subjects(m.land.new, ALICE.address)).includes('relayed during the overlap'));
+
+  const row = await m.runUntil(ALICE.address, atStep('finalize'));
+  assert.ok(row.sync_passes >= 2, `delta passes ran (${row.sync_passes} passes)`);
+  const got = await subjects(m.land.new, ALICE.address);
+  assert.ok(got.includes('relayed during the overlap'), got.join(', '));
+  assert.ok(got.includes('to the old host'), 'and the one relayed in (b)');
+  assert.ok(got.includes('right after creation'), 'and the one the resolve cache relayed');
+});
+
+test('the relay stays while another mailbox of the domain is unfinished, and goes when the last ones finish together', async () => {
+  const alice = await m.runUntil(ALICE.address, (r) => r.state === 'done');
+  assert.equal(alice.step, 'finalize');
+  assert.equal((await relayRows()).length, 1, 'bob and carol are still on the old host');
+  const event = await m.app.db('events').where({ mailbox_id: alice.id, step: 'finalize' }).orderBy('id', 'desc').first();
+  assert.match(event.message, /example\.test is still relayed to the old host for 2 mailbox\(es\) not finished/);
+  // Still relayed: bob's mail goes on reaching him on the old host.
+  assert.equal((await send([BOB.address], 'bob still old')).rcpt[BOB.address]!.code, 250);
+
+  // Bob and Carol reach finalize, then finish at the same moment: each finds the other at the
+  // last step, both remove the relay, and the second removal finds nothing to do.
+  await m.runUntil(BOB.address, atStep('finalize'));
+  await m.runUntil(CAROL.address, atStep('finalize'));
+  assert.equal((await relayRows()).length, 1);
+  const [bob, carol] = await Promise.all([m.mailbox(BOB.address), m.mailbox(CAROL.address)]);
+  await Promise.all([runMailboxStep(m.app, bob.id, 'worker-1'), runMailboxStep(m.app, carol.id, 'worker-2')]);
+  assert.equal((await m.mailbox(BOB.address)).state, 'done');
+  assert.equal((await m.mailbox(CAROL.address)).state, 'done');
+  assert.deepEqual(await relayRows(), []);
+  const finals = await m.app.db('events').whereIn('mailbox_id', [bob.id, carol.id]).andWhere({ step: 'finalize', outcome: 'completed' });
+  assert.equal(finals.length, 2);
+  assert.ok(finals.some((e: { message: string }) => /example\.test no longer relayed to the old host/.test(e.message)), finals.map((e: { message: string }) => e.message).join('\n'));
+
+  const dest = await m.app.connector((await m.app.db('projects').where({ id: m.projectId }).first()).dest_platform_id);
+  assert.deepEqual(await dest.detachRelay!(DOMAIN), { removed: false }, 'idempotent');
+
+  // The domain is now the new host's alone. Bob was the last address the queue manager routed
+  // (to the old host): once more that way, until a reload empties the cache.
+  const cached = await send([BOB.address], 'after the migration, cached route');
+  assert.match(await deliveryLine(newMx, cached.queueId!, BOB.address), /postfix\/smtp\[\d+\]: .* status=sent/);
+  await newMx.reload();
+  const after = await send([ALICE_TEMP, BOB.address, CAROL.address], 'after the migration');
+  assert.equal(after.rcpt[ALICE_TEMP]!.code, 550, 'the temporary address is no longer relayed');
+  assert.match(after.rcpt[ALICE_TEMP]!.text, /User unknown in virtual mailbox table/);
+  for (const to of [BOB.address, CAROL.address]) {
+    assert.equal(after.rcpt[to]!.code, 250);
+    assert.match(await deliveryLine(newMx, after.queueId!, to), /postfix\/lmtp\[\d+\]: .* status=sent/);
+  }
+});
+
+test('the README gives the exact lookups and main.cf lines this Postfix runs', () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  for (const map of postfixMaps()) assert.ok(readme.includes(`query = ${map.query}`), `README lacks the ${map.parameter} query:\n${map.query}`);
+  for (const line of postfixMainCf('/etc/postfix/sql', 'lmtp:inet:127.0.0.1:24', postfixMaps())) assert.ok(readme.includes(line), `README lacks: ${line}`);
+});
