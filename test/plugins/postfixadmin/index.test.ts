@@ -268,6 +268,22 @@ test('attachDomain: domain and relay row created once, repeated call adds nothin
   assert.equal((await pa('cutover_domain_relay')).length, 2);
 });
 
+test('detachRelay: removes the relay row of that domain only, keeps the domain, repeated call finds nothing; no table yet is nothing to remove', async () => {
+  const fresh = connector(rawConfig({ relayTable: 'relay_not_created_yet' }));
+  assert.deepEqual(await fresh.detachRelay!(DOMAIN), { removed: false });
+  assert.equal(await pa.schema.hasTable('relay_not_created_yet'), false);
+
+  const domain = 'detached.test';
+  await platform.attachDomain(domain, 'nonAuthoritative', 'mx.old.example.net');
+  const others = (await pa('cutover_domain_relay').whereNot({ domain })).length;
+  assert.ok(others > 0);
+  assert.deepEqual(await platform.detachRelay!(domain), { removed: true });
+  assert.deepEqual(await pa('cutover_domain_relay').where({ domain }), []);
+  assert.equal((await pa('cutover_domain_relay')).length, others, 'other domains stay relayed');
+  assert.equal(await platform.domainExists(domain), true, 'the domain itself stays');
+  assert.deepEqual(await platform.detachRelay!(domain), { removed: false });
+});
+
 test('resetAccount removes the account and its alias; repeating it is harmless', async () => {
   const address = `carol@${DOMAIN}`;
   await platform.resetAccount(address);
