@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -178,6 +179,8 @@ async function waitForMaster(l: Layout, port: number): Promise<number> {
  * runs its daemons as the Debian package's `postfix` user); nothing system-wide is touched.
  */
 export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstance> {
+  if (!existsSync(POSTFIX_BIN)) throw new Error(`${POSTFIX_BIN} is missing: install the Debian packages postfix and postfix-sqlite (npm test does, through server/setup/ensure.mjs)`);
+  if (process.getuid?.() !== 0) throw new Error('a private Postfix needs root: its master starts as root and runs its daemons as the postfix user');
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cutover-postfix-')));
   const l = layoutFor(dir);
   // The daemons run as `postfix` and must reach the queue and the log below the temp dir.
