@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { CutoverError } from './errors.ts';
 import { isLoopback } from './loopback.ts';
+import { ensurePrivateDir } from './paths.ts';
 
 const envSchema = z.object({
   CUTOVER_DATA_DIR: z.string().min(1).default('data'),
@@ -97,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new CutoverError('CONFIG_INVALID', { where: ' (environment)', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   }
   const dataDir = path.resolve(parsed.data.CUTOVER_DATA_DIR);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dataDir);
   return {
     dataDir, databaseUrl: parsed.data.DATABASE_URL, secretKey: parsed.data.CUTOVER_SECRET_KEY, logLevel: parsed.data.CUTOVER_LOG_LEVEL,
     smtp: smtpConfig(parsed.data), panelUrl: panelUrl(parsed.data.CUTOVER_PANEL_URL),

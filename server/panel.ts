@@ -5,7 +5,7 @@ import type { PanelOptions, WebContext } from './web/context.ts';
 import { csrf } from './web/csrf.ts';
 import { errorHandler, notFound } from './web/errors.ts';
 import { bearerToken, requireUser } from './web/guard.ts';
-import { LoginLimiter } from './web/rate-limit.ts';
+import { LoginLimiter, type LoginLimits } from './web/rate-limit.ts';
 import { apiRoutes } from './web/routes/api.ts';
 import { apiMailboxRoutes } from './web/routes/api-mailboxes.ts';
 import { apiPlatformRoutes } from './web/routes/api-platforms.ts';
@@ -27,6 +27,14 @@ import { sessions } from './web/session.ts';
 
 export type { PanelOptions } from './web/context.ts';
 
+function loginLimits(options: PanelOptions): LoginLimits {
+  const perPair = options.loginAttempts ?? 5;
+  return {
+    perPair, perAddress: options.loginAttemptsPerAddress ?? 4 * perPair, windowMs: options.loginWindowMs ?? 15 * 60_000,
+    nameDelayMs: options.loginNameDelayMs ?? 1000, maxNameWaitMs: 30_000,
+  };
+}
+
 /**
  * The mountable panel: a host control panel mounts this router under a path of its own
  * (links use the mount path). Order matters: headers, body, the API token check (/api only: a
@@ -37,7 +45,7 @@ export type { PanelOptions } from './web/context.ts';
 export function createPanel(app: AppContext, options: PanelOptions = {}): Router {
   const web: WebContext = {
     app,
-    limiter: new LoginLimiter(options.loginAttempts ?? 5, options.loginWindowMs ?? 15 * 60_000),
+    limiter: new LoginLimiter(loginLimits(options)),
     pageSize: options.pageSize ?? 50,
   };
   const router = express.Router();

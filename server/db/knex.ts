@@ -1,14 +1,22 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { ensurePrivateFile, narrowMode } from '../paths.ts';
 import { migrations } from './migrations/index.ts';
 
 export type Db = Knex;
 
+const SQLITE_COMPANIONS = ['-wal', '-shm', '-journal'];
+
 export function connect(dataDir: string, databaseUrl?: string): Db {
   if (databaseUrl) return knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 10 } });
+  const filename = path.join(dataDir, 'cutover.sqlite');
+  // SQLite creates files 0644 (less the umask) and gives -wal/-shm the database file's mode: an
+  // existing 0600 database keeps all three private, and modes left wider by an older install are narrowed.
+  ensurePrivateFile(filename);
+  for (const companion of SQLITE_COMPANIONS) narrowMode(filename + companion, 0o600);
   return knexFactory({
     client: 'sqlite3',
-    connection: { filename: path.join(dataDir, 'cutover.sqlite') },
+    connection: { filename },
     useNullAsDefault: true,
     pool: {
       min: 1,

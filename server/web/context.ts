@@ -5,9 +5,16 @@ import type { LoginLimiter } from './rate-limit.ts';
 export interface WebContext { app: AppContext; limiter: LoginLimiter; pageSize: number }
 
 export interface PanelOptions {
-  /** Failed logins allowed per client address and per admin name within `loginWindowMs` (default 5 in 15 min). */
+  /** Failed logins allowed per admin name from one client address within `loginWindowMs` (default 5 in 15 min). */
   loginAttempts?: number;
+  /** Failed logins allowed from one client address, all names together (default 4 × loginAttempts). */
+  loginAttemptsPerAddress?: number;
   loginWindowMs?: number;
+  /**
+   * Once a name has `loginAttempts` failures from anywhere, attempts on it from addresses its admin
+   * never logged in from are served one at a time, this far apart (default 1 s); not a lockout.
+   */
+  loginNameDelayMs?: number;
   /** Mailboxes per project page (default 50). */
   pageSize?: number;
   /**

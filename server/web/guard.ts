@@ -51,14 +51,23 @@ export function requireUser(req: Request, res: Response, next: NextFunction): vo
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-// Headers a reverse proxy adds: a loopback connection carrying one is a relayed request from anywhere.
-const PROXY_HEADERS = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'via'];
+// Headers a reverse proxy or CDN adds: a loopback connection carrying one is a relayed request from anywhere.
+const PROXY_HEADERS = [
+  'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-server', 'forwarded', 'x-real-ip', 'via',
+  'true-client-ip', 'cf-connecting-ip', 'x-client-ip',
+];
+// The names a browser on this machine uses for it, with an optional port. Anything else is a page
+// from elsewhere whose DNS name now points at 127.0.0.1 (DNS rebinding).
+const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
 
 /**
  * A client on this very machine, by the socket's address only (never X-Forwarded-For, which anyone
- * can send). A proxy on the same host would make every visitor look local, so a request that
- * carries forwarding headers does not count as local either.
+ * can send), that addressed the server by a loopback name. A proxy on the same host would make
+ * every visitor look local, so a request that carries forwarding headers does not count as local
+ * either; a Host that is not loopback is a rebinding page in a local browser.
  */
 export function isDirectLoopback(req: Request): boolean {
-  return LOOPBACK.has(req.socket.remoteAddress ?? '') && PROXY_HEADERS.every((h) => req.get(h) === undefined);
+  return LOOPBACK.has(req.socket.remoteAddress ?? '')
+    && LOOPBACK_HOST.test(req.get('host') ?? '')
+    && PROXY_HEADERS.every((h) => req.get(h) === undefined);
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import express from 'express';
 import { openContext, type AppContext } from '../../server/context.ts';
 import { createPanel, type PanelOptions } from '../../server/panel.ts';
@@ -25,7 +25,8 @@ export async function startPanel(options: PanelOptions = {}): Promise<{ app: App
 /** A tiny cookie-keeping HTTP client: real requests, no redirects followed, so tests see every answer. */
 export class Client {
   cookie = '';
-  constructor(readonly base: string, readonly headers: Record<string, string> = {}) {}
+  /** `localAddress`: connect from another loopback address (127.0.0.2, …) to act as another client machine. */
+  constructor(readonly base: string, readonly headers: Record<string, string> = {}, readonly localAddress?: string) {}
 
   async request(path: string, init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; text: string; headers: Headers }> {
     const headers: Record<string, string> = { ...this.headers, ...init.headers };
@@ -33,10 +34,27 @@ export class Client {
     let body: string | undefined;
     if (init.form) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(init.form).toString(); }
     if (init.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(init.json); }
-    const res = await fetch(this.base + path, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const method = init.method ?? (body ? 'POST' : 'GET');
+    const res = this.localAddress ? await this.fromLocalAddress(path, method, headers, body) : await fetch(this.base + path, { method, headers, body, redirect: 'manual' });
     const set = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('cutover.sid='));
     if (set) this.cookie = set;
     return { status: res.status, text: await res.text(), headers: res.headers };
+  }
+
+  private fromLocalAddress(path: string, method: string, headers: Record<string, string>, body?: string): Promise<Response> {
+    const url = new URL(this.base + path);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, localAddress: this.localAddress }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => {
+          const out = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) out.append(name, v);
+          resolve(new Response(res.statusCode === 204 || res.statusCode === 304 ? null : Buffer.concat(chunks), { status: res.statusCode!, headers: out }));
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /** The CSRF token of the last page that had a form. */

@@ -63,6 +63,15 @@ test('CSV cells: quoting per RFC 4180 and no spreadsheet formulas', () => {
   for (const start of ['=', '+', '-', '@', '\t', '\r']) assert.ok(csvCell(`${start}1+1`).replace(/^"/, '').startsWith(`'${start}`), JSON.stringify(start));
   assert.equal(csvCell('=HYPERLINK("http://x")'), '"\'=HYPERLINK(""http://x"")"');
   assert.equal(csvCell(-5), '-5', 'numbers are ours: written as they are');
+  // OWASP: every formula start, also behind leading white space and in full-width form, is prefixed and quoted.
+  for (const start of ['=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']) {
+    for (const lead of ['', ' ', '  ', '\u3000', '\u00A0', '\n']) {
+      const value = `${lead}${start}1+cmd|' /C calc'!A0`;
+      assert.equal(csvCell(value), `"'${value.replace(/"/g, '""')}"`, JSON.stringify(value));
+    }
+  }
+  assert.equal(csvCell('a = b'), 'a = b', 'a formula character inside the text is harmless');
+  assert.equal(csvCell(' plain'), ' plain');
   assert.equal(csvCell(null), '');
   assert.equal(toCsv(['a', 'b'], [[1, 'x']]), '\uFEFFa,b\r\n1,x\r\n');
   assert.equal(reportFileName('Q3 "move" /x', '2024-11-02T10:00:00Z', 'csv'), 'cutover-report-Q3-move-x-2024-11-02.csv');

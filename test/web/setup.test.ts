@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import express, { type Express } from 'express';
 import { verify } from '@node-rs/argon2';
@@ -38,13 +38,52 @@ after(async () => {
 });
 
 test('only a direct loopback client counts as local: not X-Forwarded-For, not a relayed request', () => {
-  const req = (remoteAddress: string, headers: Record<string, string> = {}) => ({ socket: { remoteAddress }, get: (h: string) => headers[h.toLowerCase()] }) as never;
+  const req = (remoteAddress: string, headers: Record<string, string> = {}) => ({ socket: { remoteAddress }, get: (h: string) => ({ host: '127.0.0.1:8080', ...headers })[h.toLowerCase()] }) as never;
   assert.equal(isDirectLoopback(req('127.0.0.1')), true);
   assert.equal(isDirectLoopback(req('::1')), true);
   assert.equal(isDirectLoopback(req('::ffff:127.0.0.1')), true);
   assert.equal(isDirectLoopback(req('203.0.113.9', { 'x-forwarded-for': '127.0.0.1' })), false);
   assert.equal(isDirectLoopback(req('127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })), false, 'a proxy on the same host relays the world');
   assert.equal(isDirectLoopback(req('10.0.0.2')), false);
+  for (const header of ['x-forwarded-server', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip']) {
+    assert.equal(isDirectLoopback(req('127.0.0.1', { [header]: '203.0.113.9' })), false, header);
+  }
+  for (const host of ['localhost', 'LOCALHOST:3000', '127.0.0.1', '[::1]', '[::1]:8080']) assert.equal(isDirectLoopback(req('127.0.0.1', { host })), true, host);
+  for (const host of ['evil.example', 'evil.example:8080', '127.0.0.1.evil.example', 'localhost.evil.example', '127.0.0.2', '[::2]', '']) {
+    assert.equal(isDirectLoopback(req('127.0.0.1', { host })), false, `Host: ${host}`);
+  }
+});
+
+/** A raw request with a Host header of our choosing (fetch sets its own). */
+function rawRequest(url: string, options: { method?: string; host: string; cookie?: string; form?: Record<string, string> }): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: target.hostname, port: target.port, path: target.pathname, method: options.method ?? 'GET',
+      headers: { host: options.host, ...(options.cookie ? { cookie: options.cookie } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('DNS rebinding: from this machine but under another Host name, the setup page is refused and creates no admin', async () => {
+  const admin = new Client(local);
+  const token = await admin.token('/login');
+  for (const host of ['evil.example', `evil.example:${new URL(local).port}`]) {
+    assert.equal((await rawRequest(`${local}/setup`, { host })).status, 403, host);
+    const posted = await rawRequest(`${local}/setup`, { method: 'POST', host, cookie: admin.cookie, form: { _csrf: token, name: 'mallory', password: 'a long enough secret', password2: 'a long enough secret' } });
+    assert.equal(posted.status, 403, host);
+  }
+  assert.equal((await rawRequest(`${local}/setup`, { host: `localhost:${new URL(local).port}` })).status, 200, 'localhost is a loopback name');
+  for (const header of ['x-forwarded-server', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip']) {
+    assert.equal((await new Client(local, { [header]: '203.0.113.9' }).request('/setup')).status, 403, header);
+  }
+  assert.equal(Number((await app.db('users').count({ n: '*' }))[0]!.n), 0);
 });
 
 test('from another machine the setup page is a 403 with the CLI command; forged forwarding headers change nothing', async () => {

@@ -2,19 +2,23 @@ import type { MailboxReportModel, ProjectReportModel } from './report.ts';
 
 type Cell = string | number | boolean | null | undefined;
 
-// A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
-const FORMULA_START = /^[=+\-@\t\r]/;
+// A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"), also
+// after leading white space (which spreadsheets trim) and in the full-width forms ＝＋－＠ (which
+// some spreadsheets fold to ASCII).
+const FORMULA_START = /^\s*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/u;
+
+const quoted = (text: string) => `"${text.replace(/"/g, '""')}"`;
 
 /**
  * One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled.
- * Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers are written as
- * they are (they are ours, never a formula).
+ * Text that a spreadsheet would run as a formula gets a leading apostrophe and is always quoted,
+ * as OWASP asks; numbers are written as they are (they are ours, never a formula).
  */
 export function csvCell(value: Cell): string {
   if (value === null || value === undefined) return '';
   if (typeof value !== 'string') return String(value);
-  const text = FORMULA_START.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (FORMULA_START.test(value)) return quoted(`'${value}`);
+  return /[",\r\n]/.test(value) ? quoted(value) : value;
 }
 
 /** A whole file: a UTF-8 byte order mark (so Excel reads accents right), CRLF line ends. */

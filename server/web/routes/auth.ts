@@ -1,5 +1,7 @@
+import { setTimeout } from 'node:timers/promises';
 import express, { type Request, type Router } from 'express';
 import { recordAudit } from '../../db/repos/audit.ts';
+import { loggedInBefore } from '../../services/login-history.ts';
 import { countUsers, setUserLanguage, userByName } from '../../db/repos/users.ts';
 import type { WebContext } from '../context.ts';
 import { isDirectLoopback } from '../guard.ts';
@@ -43,24 +45,26 @@ export function authRoutes(web: WebContext): Router {
     const t = translator(req);
     const name = String(req.body?.name ?? '').trim().toLowerCase();
     const password = String(req.body?.password ?? '');
-    const keys = [`ip:${req.ip}`, `name:${name}`];
-    const wait = Math.max(...keys.map((k) => web.limiter.retryAfter(k)));
-    if (wait > 0) {
-      res.set('Retry-After', String(Math.ceil(wait / 1000)));
-      await loginPage(req, res, 429, t('login.rateLimited', { minutes: Math.ceil(wait / 60_000) }));
+    const address = req.ip ?? '';
+    // Looked up only while the name is under attack; the reservation below is what holds parallel guesses.
+    if (web.limiter.isSlowed(name) && !web.limiter.isKnownGood(name, address) && await loggedInBefore(web.app.db, name, address)) web.limiter.rememberGood(name, address);
+    const ticket = web.limiter.reserve(name, address);
+    if (!ticket.allowed) {
+      res.set('Retry-After', String(Math.ceil(ticket.retryAfterMs / 1000)));
+      await loginPage(req, res, 429, t('login.rateLimited', { minutes: Math.ceil(ticket.retryAfterMs / 60_000) }));
       return;
     }
+    if (ticket.delayMs > 0) await setTimeout(ticket.delayMs);
     const user = await userByName(web.app.db, name);
     const ok = await checkPassword(user?.password_hash ?? await decoyHash(), password) && !!user;
     if (!ok) {
-      for (const k of keys) web.limiter.fail(k);
-      web.app.log.warn({ name, ip: req.ip }, 'panel login refused');
+      web.app.log.warn({ name: name.slice(0, 64), ip: address }, 'panel login refused');
       // The rate limit bounds how many of these one address can write.
-      await audit(`ip:${req.ip}`, 'login.failed', `admin ${name.slice(0, 64)}`, user ? 'wrong password' : 'no such admin');
+      await audit(`ip:${address}`, 'login.failed', `admin ${name.slice(0, 64)}`, user ? 'wrong password' : 'no such admin');
       await loginPage(req, res, 401, t('login.failed'));
       return;
     }
-    for (const k of keys) web.limiter.clear(k);
+    ticket.succeeded();
     await logIn(req, user);
     web.app.log.info({ name: user.name, ip: req.ip }, 'panel login');
     await audit(`web:${user.name}`, 'login', `admin ${user.name}`, `from ${req.ip}`);
