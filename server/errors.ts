@@ -45,6 +45,10 @@ export const messages = {
   API_CREDENTIAL_INVALID: 'Platform API at {endpoint} refused the credentials: {detail}. {fix}',
   API_CALL_NOT_GRANTED: 'Platform API at {endpoint}: the consumer key does not allow {call}. {fix}',
   INTERNAL: 'Unexpected error: {detail}',
+  PLATFORM_CANNOT: 'Platform {platform} cannot {action}: {detail}',
+  ACCOUNTS_NEEDED: 'Platform {platform} cannot list the accounts of {domain}: give them with --accounts FILE (CSV: address,source_login,source_password,dest_login,dest_password) or paste the list.',
+  AUTODETECT_FAILED: 'No usable IMAP settings found for {domain}: {detail}',
+  ACCOUNT_LOGINS_FAILED: '{count} account(s) cannot log in, so nothing was created: {detail}',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
