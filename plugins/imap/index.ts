@@ -19,7 +19,7 @@ export class ImapPlatform implements PlatformConnector {
   constructor(private readonly config: ImapConfig) {
     this.capabilities = {
       attachDomain: false, renameAccount: false, createAccount: false, resetAccount: false, listAccounts: false,
-      masterUser: Boolean(config.admin), maxMailboxBytes: config.maxMailboxBytes,
+      masterUser: Boolean(config.admin), maxMailboxBytes: config.maxMailboxBytes, maxMessageBytes: config.maxMessageBytes,
     };
   }
 

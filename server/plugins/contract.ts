@@ -69,6 +69,8 @@ export interface PlatformCapabilities {
   listAccounts: boolean;
   masterUser: boolean;
   maxMailboxBytes?: number;
+  /** The largest message the platform accepts (Microsoft 365: 35–150 MB); larger ones go to the skip list. */
+  maxMessageBytes?: number;
 }
 
 export interface NewAccount { address: string; password: string; quotaBytes: number | null }

@@ -60,6 +60,9 @@ export const en = {
   'import.problem.source_password_missing': 'No source password: the source platform has no master user, so it is needed.',
   'import.problem.password_too_long': '{field} is longer than {max} characters.',
   'import.problem.account_inactive': '{address} is inactive on the source platform.',
+  'import.problem.source_login_failed': 'The source ({host}) refused the login as {login} with this row’s password.',
+  'import.problem.dest_login_failed': 'The destination ({host}) refused the login as {login} with this row’s password.',
+  'import.problem.dest_password_missing': 'No destination password: the destination cannot create accounts and has no admin login, so the password of the existing account is needed.',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -123,4 +126,7 @@ export const fr: Record<keyof typeof en, string> = {
   'import.problem.source_password_missing': 'Pas de mot de passe source : la plateforme source n’a pas d’utilisateur maître, il est donc nécessaire.',
   'import.problem.password_too_long': '{field} dépasse {max} caractères.',
   'import.problem.account_inactive': '{address} est inactive sur la plateforme source.',
+  'import.problem.source_login_failed': 'La source ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne.',
+  'import.problem.dest_login_failed': 'La destination ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne.',
+  'import.problem.dest_password_missing': 'Pas de mot de passe de destination : la destination ne peut pas créer de comptes et n’a pas d’identifiant administrateur, le mot de passe du compte existant est donc nécessaire.',
 };
