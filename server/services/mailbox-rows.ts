@@ -43,8 +43,14 @@ const IN_CHUNK = 500;
 export class RowsInvalidError extends CutoverError {
   constructor(readonly rows: CheckedRow[]) {
     const bad = rows.filter((r) => r.errors.length > 0);
-    super('INPUT_INVALID', { detail: `${bad.length} row(s) cannot be added: ${bad.slice(0, 5).map((r) => `line ${r.line} (${r.address || 'empty'}): ${r.errors.map((e) => e.code).join(', ')}`).join('; ')}${bad.length > 5 ? '; …' : ''}` });
+    super('INPUT_INVALID', { detail: `${bad.length} row(s) cannot be added: ${bad.slice(0, 5).map((r) => `line ${r.line} (${r.address || 'empty'}): ${r.errors.map(describeProblem).join(', ')}`).join('; ')}${bad.length > 5 ? '; …' : ''}` });
   }
+}
+
+/** A problem in a line of text: its code and what it is about (the pages have the words). */
+function describeProblem(problem: RowProblem): string {
+  const params = Object.entries(problem.params).filter(([key]) => key !== 'address');
+  return params.length ? `${problem.code} (${params.map(([key, value]) => `${key} ${value}`).join(', ')})` : problem.code;
 }
 
 function domainOf(address: string): string {
