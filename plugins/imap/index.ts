@@ -86,7 +86,7 @@ export class ImapPlatform implements PlatformConnector {
   }
 
   accountRealm(): string {
-    return this.config.provider ? `provider:${this.config.provider}` : `imap:${this.config.host.toLowerCase().replace(/\.$/, '')}`;
+    return this.config.provider ? `provider:${this.config.provider}` : `imap:${this.config.host.toLowerCase().replace(/\.$/, '')}:${this.config.port}`;
   }
 
   async close(): Promise<void> {

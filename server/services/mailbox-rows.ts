@@ -22,10 +22,10 @@ export interface NumberedRow extends MailboxInput { line: number }
 /** Why a row cannot be imported; the words live in the imports messages (`import.problem.<code>`). */
 export type RowProblemCode =
   | 'address_invalid' | 'duplicate' | 'in_project' | 'in_other_project' | 'domain_unknown'
-  | 'account_unknown' | 'source_password_missing' | 'password_too_long' | 'source_login_failed' | 'dest_login_failed' | 'dest_password_missing';
+  | 'account_unknown' | 'source_password_missing' | 'password_too_long' | 'source_login_failed' | 'dest_password_missing';
 
 /** Worth knowing, but the row can be imported. */
-export type RowNoticeCode = 'account_inactive';
+export type RowNoticeCode = 'account_inactive' | 'dest_login_failed';
 
 export interface RowProblem<C extends string = RowProblemCode> { code: C; params: Record<string, string | number> }
 

@@ -25,7 +25,9 @@ async function tryLogin(platform: PlatformConnector, row: CheckedRow, side: Side
   } catch (err) {
     // A refused login is this row's problem; a server that cannot be reached is everyone's, and fails the whole check.
     if (!(err instanceof CutoverError) || err.code !== 'AUTH_FAILED') throw err;
-    row.errors.push({ code: side === 'source' ? 'source_login_failed' : 'dest_login_failed', params: { login, host: err.params.host ?? '' } });
+    // A destination account may be created by hand when the workflow asks (create-destination): worth a warning, not a refusal.
+    if (side === 'source') row.errors.push({ code: 'source_login_failed', params: { login, host: err.params.host ?? '' } });
+    else row.warnings.push({ code: 'dest_login_failed', params: { login, host: err.params.host ?? '' } });
   }
 }
 

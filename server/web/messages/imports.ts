@@ -61,7 +61,7 @@ export const en = {
   'import.problem.password_too_long': '{field} is longer than {max} characters.',
   'import.problem.account_inactive': '{address} is inactive on the source platform.',
   'import.problem.source_login_failed': 'The source ({host}) refused the login as {login} with this row’s password.',
-  'import.problem.dest_login_failed': 'The destination ({host}) refused the login as {login} with this row’s password.',
+  'import.problem.dest_login_failed': 'The destination ({host}) refused the login as {login} with this row’s password: create the account there when the migration asks, or fix the password.',
   'import.problem.dest_password_missing': 'No destination password: the destination cannot create accounts and has no admin login, so the password of the existing account is needed.',
 };
 
@@ -127,6 +127,6 @@ export const fr: Record<keyof typeof en, string> = {
   'import.problem.password_too_long': '{field} dépasse {max} caractères.',
   'import.problem.account_inactive': '{address} est inactive sur la plateforme source.',
   'import.problem.source_login_failed': 'La source ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne.',
-  'import.problem.dest_login_failed': 'La destination ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne.',
+  'import.problem.dest_login_failed': 'La destination ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne : créez-y le compte quand la migration le demande, ou corrigez le mot de passe.',
   'import.problem.dest_password_missing': 'Pas de mot de passe de destination : la destination ne peut pas créer de comptes et n’a pas d’identifiant administrateur, le mot de passe du compte existant est donc nécessaire.',
 };
