@@ -51,7 +51,9 @@ function toRows(records: Array<{ line: number; cells: string[] }>): NumberedRow[
       const value = index === undefined ? '' : (r.cells[index] ?? '').trim();
       return value === '' ? undefined : value;
     };
-    return { line: r.line, address: cell('address') ?? '', sourceLogin: cell('source_login'), sourcePassword: cell('source_password'), destLogin: cell('dest_login'), destPassword: cell('dest_password') };
+    const sourceLogin = cell('source_login');
+    const destLogin = cell('dest_login');
+    return { line: r.line, address: cell('address') ?? '', sourcePassword: cell('source_password'), destPassword: cell('dest_password'), ...(sourceLogin && { sourceLogin }), ...(destLogin && { destLogin }) };
   });
   if (rows.length === 0) throw unreadable('the file has a header but no mailbox rows');
   if (rows.length > MAX_IMPORT_ROWS) throw unreadable(`the file has ${rows.length} rows; at most ${MAX_IMPORT_ROWS} per import: split it`);
