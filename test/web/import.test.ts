@@ -93,7 +93,7 @@ test('an Excel file imports, and both templates download and import as they are 
   assert.equal(csvTemplate.status, 200);
   assert.match(csvTemplate.headers.get('content-disposition')!, /attachment; filename="?cutover-mailboxes\.csv"?/);
   assert.equal(csvTemplate.text, 'address,source_login,source_password,dest_login,dest_password\r\n');
-  await send(id, { name: 'from-template.csv', data: `${csvTemplate.text}gina@example.test,gina-pw,\r\n` });
+  await send(id, { name: 'from-template.csv', data: `${csvTemplate.text}gina@example.test,,gina-pw,,\r\n` });
   assert.match((await land.client.request(`/projects/${id}/import`)).text, /1 row\(s\): 1 ready, 0 with problems\./);
   assert.equal((await commit(id)).status, 303);
 
@@ -102,7 +102,7 @@ test('an Excel file imports, and both templates download and import as they are 
   const template = new ExcelJS.Workbook();
   await template.xlsx.load(await res.arrayBuffer());
   assert.deepEqual(template.worksheets.map((s) => s.name), ['mailboxes', 'help']);
-  template.worksheets[0]!.addRow(['hugo@example.test', 'hugo-pw', '']);
+  template.worksheets[0]!.addRow(['hugo@example.test', '', 'hugo-pw', '', '']);
   await send(id, { name: 'from-template.xlsx', data: Buffer.from(await template.xlsx.writeBuffer()), type: XLSX });
   assert.match((await land.client.request(`/projects/${id}/import`)).text, /1 row\(s\): 1 ready, 0 with problems\./);
   assert.equal((await commit(id)).status, 303);
