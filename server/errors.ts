@@ -47,6 +47,10 @@ export const messages = {
   INTERNAL: 'Unexpected error: {detail}',
   IMAP_PROTOCOL: 'The IMAP server {host} broke the protocol: {detail}. Nothing it sent after that was used.',
   IMAP_STALLED: '{host} stopped answering: no progress for {seconds} s {during}; the pass was stopped (it resumes from the ledger on the next run).',
+  PLATFORM_CANNOT: 'Platform {platform} cannot {action}: {detail}',
+  ACCOUNTS_NEEDED: 'Platform {platform} cannot list the accounts of {domain}: give them with --accounts FILE (CSV: address,source_login,source_password,dest_login,dest_password) or paste the list.',
+  AUTODETECT_FAILED: 'No usable IMAP settings found for {domain}: {detail}',
+  ACCOUNT_LOGINS_FAILED: '{count} account(s) cannot log in, so nothing was created: {detail}',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

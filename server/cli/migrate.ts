@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AppContext } from '../context.ts';
 import { projectById } from '../db/repos/projects.ts';
 import { formatNameServer, parseNameServer } from '../dns/transport.ts';
 import { CutoverError } from '../errors.ts';
+import { parseMailboxFile } from '../services/import-parse.ts';
 import { readPasswordFile } from '../services/passwords.ts';
 import { createDomainMigration } from '../services/projects.ts';
 import { projectReport } from '../services/report.ts';
@@ -22,10 +24,10 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
       nameserver: { type: 'string', multiple: true }, passwords: { type: 'string' }, 'reset-source': { type: 'boolean' },
       exclude: { type: 'string', multiple: true }, concurrency: { type: 'string' }, 'dns-recheck': { type: 'string' },
       'temp-pattern': { type: 'string' }, 'max-size': { type: 'string' },
-      'dns-provider': { type: 'string' }, authoritative: { type: 'string', multiple: true },
+      'dns-provider': { type: 'string' }, authoritative: { type: 'string', multiple: true }, accounts: { type: 'string' },
     },
   });
-  if (!values.from || !values.to || !values.domain) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover migrate --from PLATFORM --to PLATFORM --domain DOMAIN [--wait] [--json]' });
+  if (!values.from || !values.to || !values.domain) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover migrate --from PLATFORM --to PLATFORM --domain DOMAIN [--accounts FILE] [--wait] [--json]' });
   const options = {
     ...(values.overlap !== undefined && { overlapSeconds: parseDuration(values.overlap, '--overlap') }),
     ...(values['delta-interval'] !== undefined && { deltaIntervalSeconds: parseDuration(values['delta-interval'], '--delta-interval') }),
@@ -40,7 +42,8 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     ...(values.concurrency && { concurrency: parsePositiveInt(values.concurrency, '--concurrency') }),
   };
   const passwords = values.passwords ? readPasswordFile(values.passwords) : undefined;
-  const created = await createDomainMigration(app, { from: values.from, to: values.to, domain: values.domain, name: values.name, options, passwords, actor: actor() });
+  const accounts = values.accounts ? await readAccountsFile(values.accounts) : undefined;
+  const created = await createDomainMigration(app, { from: values.from, to: values.to, domain: values.domain, name: values.name, options, passwords, accounts, actor: actor() });
   if (!values.json) io.out(`project "${created.name}" (#${created.projectId}): ${created.mailboxes.length} mailboxes: ${created.mailboxes.join(', ')}`);
   if (!values.wait) {
     if (!values.json) io.out('run the workflow with: npx cutover run   (or add --wait)');
@@ -48,6 +51,15 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     return EXIT.ok;
   }
   return waitForProject(app, created.projectId, io, { json: Boolean(values.json), concurrency: options.concurrency });
+}
+
+/** The account list of `--accounts FILE`: CSV or .xlsx, `address,source_login,source_password,dest_login,dest_password` (as an import). */
+async function readAccountsFile(file: string) {
+  let data: Buffer;
+  try { data = readFileSync(file); } catch (err) {
+    throw new CutoverError('INPUT_INVALID', { detail: `--accounts: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  }
+  return parseMailboxFile(data);
 }
 
 /** Runs the worker for one project until every mailbox is done, failed or stopped, then prints the report. */

@@ -69,6 +69,8 @@ export interface PlatformCapabilities {
   listAccounts: boolean;
   masterUser: boolean;
   maxMailboxBytes?: number;
+  /** The largest message the platform accepts (Microsoft 365: 35–150 MB); larger ones go to the skip list. */
+  maxMessageBytes?: number;
 }
 
 export interface NewAccount { address: string; password: string; quotaBytes: number | null }
@@ -84,8 +86,12 @@ export interface PlatformConnector {
   renameAccount(from: string, to: string): Promise<{ renamed: boolean }>;
   createAccount(spec: NewAccount): Promise<{ created: boolean }>;
   resetAccount(address: string): Promise<void>;
-  /** IMAP access to `address`; `password` is the user's own, needed only without a master user. */
-  imapEndpoint(address: string, password?: string): Promise<ImapEndpoint>;
+  /**
+   * IMAP access to `address`; `password` is the user's own, needed only without a master user.
+   * `login` is the user name the server knows the account by, when it is not the address (a CSV's
+   * `source_login`/`dest_login`).
+   */
+  imapEndpoint(address: string, password?: string, login?: string): Promise<ImapEndpoint>;
   expectedDns(domain: string): Promise<ExpectedDns>;
   /** Host that receives mail for this platform's domains: the relay target when another platform attaches the domain. */
   mailHost(domain: string): Promise<string>;
@@ -106,6 +112,11 @@ export interface PlatformConnector {
   dnsDiagnostic?(domain: string): Promise<PlatformDnsDiagnostic>;
   /** Ends what attachDomain set up: unknown recipients of `domain` are no longer relayed. Idempotent. */
   detachRelay?(domain: string): Promise<{ removed: boolean }>;
+  /**
+   * Where this platform's addresses are registered (an IMAP host, a provider): two platforms with the
+   * same realm hold the same accounts, so the old account must leave an address before the new one takes it.
+   */
+  accountRealm?(): string;
 }
 
 /** One resource record in presentation form: `data` is the zone-file RDATA (`10 mx.example.net.`, `"v=spf1 …"`). */
@@ -130,10 +141,37 @@ export interface DnsProvider {
 
 export interface PluginDeps { log: Logger }
 
+/** What `platform add --autodetect ADDRESS` gives a plugin: the address, its password for the test login, and where to look. */
+export interface AutodetectRequest {
+  address: string;
+  password: string;
+  /** DNS servers to ask (HOST:PORT); the system's resolvers when empty. */
+  nameservers: string[];
+  /** Sends the autoconfig HTTP requests to this HOST:PORT over plain HTTP instead of the domain's hosts over HTTPS (tests, a proxy). */
+  autoconfigVia?: string;
+  /** A CA (PEM file) the detected server's certificate may chain to. */
+  caFile?: string;
+  /** Skip the test login (the settings are stored untested). */
+  skipLogin?: boolean;
+}
+
+export interface AutodetectResult {
+  /** A configuration for this plugin (validated by the caller like any other). */
+  config: Record<string, unknown>;
+  /** Where the settings came from, in words, e.g. "SRV _imaps._tcp.example.com". */
+  source: string;
+  /** What was tried and why it was not used. */
+  tried: string[];
+  /** The test login's result: the server's capabilities, or absent when skipped. */
+  login?: { user: string; capabilities: string[] };
+}
+
 export interface PluginModule<Cfg = unknown> {
   id: string;
   description: string;
   configSchema: ZodType<Cfg>;
   platform?(config: Cfg, deps: PluginDeps): PlatformConnector;
   dns?(config: Cfg, deps: PluginDeps): DnsProvider;
+  /** Finds a platform configuration from an address's DNS (and tests it with a login). */
+  autodetect?(request: AutodetectRequest, deps: PluginDeps): Promise<AutodetectResult>;
 }

@@ -6,12 +6,16 @@ import type { NumberedRow } from './mailbox-rows.ts';
 /** One file, one project's batch: beyond this, split the file (the dry run checks each row against the source). */
 export const MAX_IMPORT_ROWS = 10_000;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
-export const IMPORT_COLUMNS = ['address', 'source_password', 'dest_password'] as const;
+/** Microsoft 365's migration-batch shape: a login may differ from the address on either side. */
+export const IMPORT_COLUMNS = ['address', 'source_login', 'source_password', 'dest_login', 'dest_password'] as const;
 type Column = (typeof IMPORT_COLUMNS)[number];
 
 // Headers as admins write them, in either language, once lower-cased and with spaces and dashes as underscores.
 const HEADER_ALIASES: Record<string, Column> = {
-  address: 'address', email: 'address', e_mail: 'address', mail: 'address', mailbox: 'address', adresse: 'address',
+  address: 'address', email: 'address', e_mail: 'address', mail: 'address', mailbox: 'address', adresse: 'address', emailaddress: 'address', email_address: 'address',
+  // Microsoft 365's IMAP migration CSV is EmailAddress,UserName,Password: UserName is the source login.
+  source_login: 'source_login', username: 'source_login', user_name: 'source_login', login: 'source_login', source_user: 'source_login', old_login: 'source_login', identifiant_source: 'source_login',
+  dest_login: 'dest_login', destination_login: 'dest_login', dest_user: 'dest_login', new_login: 'dest_login', identifiant_destination: 'dest_login',
   source_password: 'source_password', password: 'source_password', old_password: 'source_password', mot_de_passe_source: 'source_password',
   dest_password: 'dest_password', destination_password: 'dest_password', new_password: 'dest_password', mot_de_passe_destination: 'dest_password',
 };
@@ -32,7 +36,7 @@ function columnsOf(header: string[]): Partial<Record<Column, number>> {
     if (column && columns[column] === undefined) columns[column] = index;
   });
   if (columns.address === undefined) {
-    throw unreadable(`the first row must be the header ${IMPORT_COLUMNS.join(',')} (found "${header.join(',').slice(0, 80)}"); download the template`);
+    throw unreadable(`the first row must be the header ${IMPORT_COLUMNS.join(',')} (the logins and passwords may be left out; found "${header.join(',').slice(0, 80)}"); download the template`);
   }
   return columns;
 }
@@ -47,7 +51,9 @@ function toRows(records: Array<{ line: number; cells: string[] }>): NumberedRow[
       const value = index === undefined ? '' : (r.cells[index] ?? '').trim();
       return value === '' ? undefined : value;
     };
-    return { line: r.line, address: cell('address') ?? '', sourcePassword: cell('source_password'), destPassword: cell('dest_password') };
+    const sourceLogin = cell('source_login');
+    const destLogin = cell('dest_login');
+    return { line: r.line, address: cell('address') ?? '', sourcePassword: cell('source_password'), destPassword: cell('dest_password'), ...(sourceLogin && { sourceLogin }), ...(destLogin && { destLogin }) };
   });
   if (rows.length === 0) throw unreadable('the file has a header but no mailbox rows');
   if (rows.length > MAX_IMPORT_ROWS) throw unreadable(`the file has ${rows.length} rows; at most ${MAX_IMPORT_ROWS} per import: split it`);

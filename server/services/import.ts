@@ -18,7 +18,10 @@ export interface ImportRowView {
   warnings: Array<RowProblem<RowNoticeCode>>;
 }
 
-interface ImportRowRecord { import_id: number; line: number; address: string; source_password_sealed: string | null; dest_password_sealed: string | null; bad: number | boolean; problems: string }
+interface ImportRowRecord {
+  import_id: number; line: number; address: string; source_password_sealed: string | null; dest_password_sealed: string | null;
+  source_login_sealed: string | null; dest_login_sealed: string | null; bad: number | boolean; problems: string;
+}
 interface ImportRecord { id: number; project_id: number; file_name: string; total: number; bad: number; created_by: string; created_at: string }
 
 const INSERT_CHUNK = 100;
@@ -72,6 +75,8 @@ function sealRow(app: AppContext, importId: number, row: CheckedRow): ImportRowR
     import_id: importId, line: row.line, address: row.address.slice(0, 320),
     source_password_sealed: row.sourcePassword ? app.box.seal(row.sourcePassword) : null,
     dest_password_sealed: row.destPassword ? app.box.seal(row.destPassword) : null,
+    source_login_sealed: row.sourceLogin ? app.box.seal(row.sourceLogin) : null,
+    dest_login_sealed: row.destLogin ? app.box.seal(row.destLogin) : null,
     bad: row.errors.length > 0, problems: JSON.stringify({ errors: row.errors, warnings: row.warnings }),
   };
 }
@@ -96,6 +101,8 @@ export async function commitImport(app: AppContext, projectId: number, opts: { i
       address: r.address,
       sourcePassword: r.source_password_sealed ? app.box.open(r.source_password_sealed) : undefined,
       destPassword: r.dest_password_sealed ? app.box.open(r.dest_password_sealed) : undefined,
+      sourceLogin: r.source_login_sealed ? app.box.open(r.source_login_sealed) : undefined,
+      destLogin: r.dest_login_sealed ? app.box.open(r.dest_login_sealed) : undefined,
     }));
     await assertStillFree(trx, project, rows.map((r) => r.address));
     const added = await insertMailboxes(trx, app, project, rows, actor, `from ${pending.fileName}${pending.bad ? ` (${pending.bad} bad row(s) dropped)` : ''}`);

@@ -4,9 +4,17 @@ import type { ProjectRow } from '../db/repos/projects.ts';
 import { CutoverError } from '../errors.ts';
 import { emailAddress } from '../net.ts';
 import type { Account, PlatformConnector } from '../plugins/contract.ts';
+import { checkRowLogins } from './row-logins.ts';
 
 /** One mailbox to add to a project, as an admin gives it (a form, a file row, an API row). */
-export interface MailboxInput { address: string; sourcePassword?: string; destPassword?: string }
+export interface MailboxInput {
+  address: string;
+  /** The user name on the source when it is not the address (CSV `source_login`). */
+  sourceLogin?: string;
+  sourcePassword?: string;
+  destLogin?: string;
+  destPassword?: string;
+}
 
 /** A row numbered as the admin sees it: the line of the file, or the position in the API's list. */
 export interface NumberedRow extends MailboxInput { line: number }
@@ -14,10 +22,10 @@ export interface NumberedRow extends MailboxInput { line: number }
 /** Why a row cannot be imported; the words live in the imports messages (`import.problem.<code>`). */
 export type RowProblemCode =
   | 'address_invalid' | 'duplicate' | 'in_project' | 'in_other_project' | 'domain_unknown'
-  | 'account_unknown' | 'source_password_missing' | 'password_too_long';
+  | 'account_unknown' | 'source_password_missing' | 'password_too_long' | 'source_login_failed' | 'dest_password_missing';
 
 /** Worth knowing, but the row can be imported. */
-export type RowNoticeCode = 'account_inactive';
+export type RowNoticeCode = 'account_inactive' | 'dest_login_failed';
 
 export interface RowProblem<C extends string = RowProblemCode> { code: C; params: Record<string, string | number> }
 
@@ -35,8 +43,14 @@ const IN_CHUNK = 500;
 export class RowsInvalidError extends CutoverError {
   constructor(readonly rows: CheckedRow[]) {
     const bad = rows.filter((r) => r.errors.length > 0);
-    super('INPUT_INVALID', { detail: `${bad.length} row(s) cannot be added: ${bad.slice(0, 5).map((r) => `line ${r.line} (${r.address || 'empty'}): ${r.errors.map((e) => e.code).join(', ')}`).join('; ')}${bad.length > 5 ? '; …' : ''}` });
+    super('INPUT_INVALID', { detail: `${bad.length} row(s) cannot be added: ${bad.slice(0, 5).map((r) => `line ${r.line} (${r.address || 'empty'}): ${r.errors.map(describeProblem).join(', ')}`).join('; ')}${bad.length > 5 ? '; …' : ''}` });
   }
+}
+
+/** A problem in a line of text: its code and what it is about (the pages have the words). */
+function describeProblem(problem: RowProblem): string {
+  const params = Object.entries(problem.params).filter(([key]) => key !== 'address');
+  return params.length ? `${problem.code} (${params.map(([key, value]) => `${key} ${value}`).join(', ')})` : problem.code;
 }
 
 function domainOf(address: string): string {
@@ -84,7 +98,7 @@ export async function checkMailboxRows(app: AppContext, project: ProjectRow, row
     const first = firstLine.get(row.address);
     if (first !== undefined) row.errors.push({ code: 'duplicate', params: { address: row.address, line: first } });
     else firstLine.set(row.address, row.line);
-    for (const [field, value] of [['source_password', row.sourcePassword], ['dest_password', row.destPassword]] as const) {
+    for (const [field, value] of [['source_password', row.sourcePassword], ['dest_password', row.destPassword], ['source_login', row.sourceLogin], ['dest_login', row.destLogin]] as const) {
       if (value && value.length > MAX_PASSWORD_LENGTH) row.errors.push({ code: 'password_too_long', params: { field, max: MAX_PASSWORD_LENGTH } });
     }
   }
@@ -117,5 +131,11 @@ export async function checkMailboxRows(app: AppContext, project: ProjectRow, row
   if (!source.capabilities.masterUser) {
     for (const row of checked) if (!row.sourcePassword) row.errors.push({ code: 'source_password_missing', params: { address: row.address } });
   }
+  const dest = await app.connector(project.dest_platform_id);
+  // A destination that cannot create accounts holds them already, under a password only the admin knows.
+  if (!dest.capabilities.createAccount && !dest.capabilities.masterUser) {
+    for (const row of checked) if (!row.destPassword) row.errors.push({ code: 'dest_password_missing', params: { address: row.address } });
+  }
+  await checkRowLogins(checked, source, dest);
   return checked;
 }

@@ -37,6 +37,8 @@ export async function insertMailboxes(trx: Knex, app: AppContext, project: Proje
     records.push({
       project_id: project.id, domain_id: domainIds.get(domain)!, address: row.address, state, step: steps[0]!.id, next_run_at: 0,
       source_password_sealed: row.sourcePassword ? app.box.seal(row.sourcePassword) : null,
+      source_login_sealed: row.sourceLogin ? app.box.seal(row.sourceLogin) : null,
+      dest_login_sealed: row.destLogin ? app.box.seal(row.destLogin) : null,
       dest_password_sealed: app.box.seal(row.destPassword || generatePassword()),
       dest_password_generated: !row.destPassword,
       created_at: now, updated_at: now,

@@ -6,6 +6,7 @@ import { projectOptionsSchema, type ProjectOptions, type ProjectRow } from '../d
 import { CutoverError } from '../errors.ts';
 import { domainName } from '../net.ts';
 import { assertStillFree, insertMailboxes } from './project-mailboxes.ts';
+import { checkMailboxRows, RowsInvalidError, type MailboxInput, type NumberedRow } from './mailbox-rows.ts';
 import type { MailboxPasswords } from './passwords.ts';
 
 export interface NewProject {
@@ -25,6 +26,11 @@ export interface NewMigration {
   name?: string;
   options?: Partial<ProjectOptions>;
   passwords?: Map<string, MailboxPasswords>;
+  /**
+   * The accounts to migrate, with their logins and passwords (a CSV or a pasted list): required
+   * when the source cannot list accounts (an IMAP server), and taken instead of its listing otherwise.
+   */
+  accounts?: NumberedRow[];
   actor: string;
 }
 
@@ -95,6 +101,8 @@ export async function createDomainMigration(app: AppContext, input: NewMigration
   await source.testConnection();
   await dest.testConnection();
   if (!(await source.domainExists(domain))) throw new CutoverError('DOMAIN_UNKNOWN', { domain, platform: input.from });
+  if (input.accounts) return createFromAccountList(app, valid, domain, input.accounts, input.actor);
+  if (!source.capabilities.listAccounts) throw new CutoverError('ACCOUNTS_NEEDED', { platform: input.from, domain });
   const accounts = (await source.listAccounts(domain)).filter((a) => a.active);
   if (accounts.length === 0) throw new CutoverError('DOMAIN_NO_ACCOUNTS', { domain, platform: input.from });
   const passwords = input.passwords ?? new Map<string, MailboxPasswords>();
@@ -114,3 +122,25 @@ export async function createDomainMigration(app: AppContext, input: NewMigration
   });
 }
 
+
+/**
+ * A domain's migration from a given account list: every row is checked as an import's dry run
+ * checks it (address, domain, duplicates, each row's logins on both sides) before the project is
+ * written, so a row whose login fails is named and nothing is created.
+ */
+async function createFromAccountList(app: AppContext, valid: ValidProject, domain: string, accounts: NumberedRow[], actor: string): Promise<CreatedProject> {
+  if (accounts.length === 0) throw new CutoverError('INPUT_INVALID', { detail: 'the account list is empty' });
+  const outside = accounts.filter((row) => !row.address.trim().toLowerCase().endsWith(`@${domain}`));
+  if (outside.length) throw new CutoverError('INPUT_INVALID', { detail: `the account list has addresses outside ${domain}: ${outside.slice(0, 5).map((r) => `line ${r.line} (${r.address || 'empty'})`).join(', ')}` });
+  // Not written yet: the checks only read the platforms and the other projects.
+  const draft = { id: -1, name: valid.name, source_platform_id: valid.source.id, dest_platform_id: valid.destination.id, options: JSON.stringify(valid.options), state: 'active', created_at: '' };
+  const checked = await checkMailboxRows(app, draft, accounts);
+  if (checked.some((row) => row.errors.length > 0)) throw new RowsInvalidError(checked);
+  const rows: MailboxInput[] = checked.map(({ address, sourceLogin, sourcePassword, destLogin, destPassword }) => ({ address, sourceLogin, sourcePassword, destLogin, destPassword }));
+  return app.db.transaction(async (trx) => {
+    const project = await insertProject(trx, valid, actor);
+    await assertStillFree(trx, project, rows.map((r) => r.address));
+    const mailboxes = await insertMailboxes(trx, app, project, rows, actor, `from the account list of ${domain} on ${valid.source.name}`);
+    return { projectId: project.id, name: project.name, mailboxes };
+  });
+}

@@ -23,7 +23,7 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     plan,
     ledger: dbLedger(ctx.db, ctx.mailbox.id),
     pass,
-    selection: { maxMessageBytes: ctx.options.maxMessageBytes },
+    selection: { maxMessageBytes: smallest(ctx.options.maxMessageBytes, ctx.dest.capabilities.maxMessageBytes) },
     log: ctx.log,
     onProgress: ({ folder, copied }) => {
       if (Date.now() - lastNote < PROGRESS_EVERY_MS) return;
@@ -35,4 +35,9 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
   await finishSyncPoint(ctx.db, ctx.mailbox.id, pass);
   await ctx.save({ sync_passes: pass, last_sync_at: new Date().toISOString() });
   return report;
+}
+
+function smallest(...limits: Array<number | undefined>): number | undefined {
+  const given = limits.filter((l): l is number => typeof l === 'number');
+  return given.length ? Math.min(...given) : undefined;
 }

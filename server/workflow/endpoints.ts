@@ -1,25 +1,43 @@
 import type { ImapFlow } from 'imapflow';
 import { withPair } from '../mail/imap.ts';
-import type { ImapEndpoint } from '../plugins/contract.ts';
+import type { ImapEndpoint, PlatformConnector } from '../plugins/contract.ts';
 import { CutoverError } from '../errors.ts';
+import { destLogin, RENAME_STEP, sourceLogin } from './situation.ts';
 import type { StepContext } from './types.ts';
+
+/** A platform that can say whether an account exists: through its API, or by an admin login as the account. */
+function canLookUpAccounts(platform: PlatformConnector): boolean {
+  return platform.capabilities.listAccounts || platform.capabilities.masterUser;
+}
+
+/** Whether an admin confirmed the manual rename of this mailbox's old account. */
+async function renamedByHand(ctx: StepContext): Promise<boolean> {
+  return Boolean(await ctx.db('events').where({ mailbox_id: ctx.mailbox.id, step: RENAME_STEP, outcome: 'confirm' }).first());
+}
 
 /** The address the old account answers to now: the temporary one once rename-source has run. */
 export async function currentSourceAddress(ctx: StepContext): Promise<string> {
   const { mailbox, source } = ctx;
+  // Without a way to look accounts up, the row's history says where the account is; its login proves it.
+  if (!canLookUpAccounts(source)) return mailbox.temp_address && await renamedByHand(ctx) ? mailbox.temp_address : mailbox.address;
   if (mailbox.temp_address && await source.getAccount(mailbox.temp_address)) return mailbox.temp_address;
   if (await source.getAccount(mailbox.address)) return mailbox.address;
   throw new CutoverError('SOURCE_ACCOUNT_MISSING', { address: mailbox.address, platform: 'source' });
 }
 
-export async function sourceEndpoint(ctx: StepContext): Promise<ImapEndpoint> {
+/** The source account at `address`, logging in with the row's own login and password where it has them. */
+export function sourceEndpointFor(ctx: StepContext, address: string): Promise<ImapEndpoint> {
   const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
-  return ctx.source.imapEndpoint(await currentSourceAddress(ctx), password);
+  return ctx.source.imapEndpoint(address, password, sourceLogin(ctx, address));
+}
+
+export async function sourceEndpoint(ctx: StepContext): Promise<ImapEndpoint> {
+  return sourceEndpointFor(ctx, await currentSourceAddress(ctx));
 }
 
 export async function destEndpoint(ctx: StepContext): Promise<ImapEndpoint> {
   const password = ctx.mailbox.dest_password_sealed ? ctx.box.open(ctx.mailbox.dest_password_sealed) : undefined;
-  return ctx.dest.imapEndpoint(ctx.mailbox.address, password);
+  return ctx.dest.imapEndpoint(ctx.mailbox.address, password, destLogin(ctx));
 }
 
 /** Runs `work` with a connection to each side of the migration, both closed afterwards whatever happens. */

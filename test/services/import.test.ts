@@ -53,7 +53,7 @@ test('CSV files are read the way admins write them', async () => {
 
 test('a file that cannot be read is refused with what to do', async () => {
   await unreadable('', /empty/);
-  await unreadable('alice@example.test,pw\n', /first row must be the header address,source_password,dest_password/);
+  await unreadable('alice@example.test,pw\n', /first row must be the header address,source_login,source_password,dest_login,dest_password/);
   await unreadable('address,source_password\n', /no mailbox rows/);
   await unreadable(`address\n${Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `u${i}@example.test`).join('\n')}\n`, /10001 rows; at most 10000/);
   await unreadable('address\n"alice@example.test\n', /CSV file cannot be read/);

@@ -92,8 +92,8 @@ test('an Excel file imports, and both templates download and import as they are 
   const csvTemplate = await land.client.request(`/projects/${id}/import/template.csv`);
   assert.equal(csvTemplate.status, 200);
   assert.match(csvTemplate.headers.get('content-disposition')!, /attachment; filename="?cutover-mailboxes\.csv"?/);
-  assert.equal(csvTemplate.text, 'address,source_password,dest_password\r\n');
-  await send(id, { name: 'from-template.csv', data: `${csvTemplate.text}gina@example.test,gina-pw,\r\n` });
+  assert.equal(csvTemplate.text, 'address,source_login,source_password,dest_login,dest_password\r\n');
+  await send(id, { name: 'from-template.csv', data: `${csvTemplate.text}gina@example.test,,gina-pw,,\r\n` });
   assert.match((await land.client.request(`/projects/${id}/import`)).text, /1 row\(s\): 1 ready, 0 with problems\./);
   assert.equal((await commit(id)).status, 303);
 
@@ -102,7 +102,7 @@ test('an Excel file imports, and both templates download and import as they are 
   const template = new ExcelJS.Workbook();
   await template.xlsx.load(await res.arrayBuffer());
   assert.deepEqual(template.worksheets.map((s) => s.name), ['mailboxes', 'help']);
-  template.worksheets[0]!.addRow(['hugo@example.test', 'hugo-pw', '']);
+  template.worksheets[0]!.addRow(['hugo@example.test', '', 'hugo-pw', '', '']);
   await send(id, { name: 'from-template.xlsx', data: Buffer.from(await template.xlsx.writeBuffer()), type: XLSX });
   assert.match((await land.client.request(`/projects/${id}/import`)).text, /1 row\(s\): 1 ready, 0 with problems\./);
   assert.equal((await commit(id)).status, 303);
@@ -140,7 +140,7 @@ test('a bad upload is explained on the page: no file, too large, unreadable', as
   assert.match(tooLarge.text, /The file is larger than 5 MB: split it\./);
   const noHeader = await upload(land.client, `/projects/${id}/import`, { _csrf: token }, { name: 'plain.csv', data: 'alice@example.test\n' });
   assert.equal(noHeader.status, 400);
-  assert.match(noHeader.text, /the first row must be the header address,source_password,dest_password/);
+  assert.match(noHeader.text, /the first row must be the header address,source_login,source_password,dest_login,dest_password/);
   assert.equal(await land.app.db('imports').where({ project_id: id }).first(), undefined);
 });
 

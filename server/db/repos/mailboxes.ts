@@ -23,6 +23,9 @@ export interface MailboxRow {
   locked_until: number | null;
   source_password_sealed: string | null;
   dest_password_sealed: string | null;
+  /** The user names the servers know the account by, when not the address (sealed; null: the address). */
+  source_login_sealed: string | null;
+  dest_login_sealed: string | null;
   dest_password_generated: number | boolean;
   dest_password_reported: number | boolean;
   dest_create_intent: number | boolean;

@@ -46,7 +46,7 @@ export const en = {
   'import.checkedBad': '{total} row(s) checked: {bad} with problems. Nothing was imported.',
   'import.checkedClean': '{total} row(s) checked, all ready to import.',
   'import.imported': '{n} mailbox(es) imported ({dropped} bad row(s) dropped).',
-  'import.help.columns': 'One mailbox per row, under the header row: address, source_password, dest_password. Keep the header row.',
+  'import.help.columns': 'One mailbox per row, under the header row: address, source_login, source_password, dest_login, dest_password (Microsoft 365 style; the logins are needed only where a server knows the account by another name than its address). Keep the header row.',
   'import.help.address': 'address: the mailbox address, e.g. john.smith@example.com (required).',
   'import.help.sourcePassword': 'source_password: its password on the source platform; may stay empty when the source platform has a master user.',
   'import.help.destPassword': 'dest_password: the password of the new account; empty: one is generated and shown once in the report.',
@@ -60,6 +60,9 @@ export const en = {
   'import.problem.source_password_missing': 'No source password: the source platform has no master user, so it is needed.',
   'import.problem.password_too_long': '{field} is longer than {max} characters.',
   'import.problem.account_inactive': '{address} is inactive on the source platform.',
+  'import.problem.source_login_failed': 'The source ({host}) refused the login as {login} with this row’s password.',
+  'import.problem.dest_login_failed': 'The destination ({host}) refused the login as {login} with this row’s password: create the account there when the migration asks, or fix the password.',
+  'import.problem.dest_password_missing': 'No destination password: the destination cannot create accounts and has no admin login, so the password of the existing account is needed.',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -109,7 +112,7 @@ export const fr: Record<keyof typeof en, string> = {
   'import.checkedBad': '{total} ligne(s) vérifiée(s) : {bad} avec des problèmes. Rien n’a été importé.',
   'import.checkedClean': '{total} ligne(s) vérifiée(s), toutes prêtes à importer.',
   'import.imported': '{n} boîte(s) importée(s) ({dropped} ligne(s) en erreur écartée(s)).',
-  'import.help.columns': 'Une boîte par ligne, sous la ligne d’en-tête : address, source_password, dest_password. Gardez la ligne d’en-tête.',
+  'import.help.columns': 'Une boîte par ligne, sous la ligne d’en-tête : address, source_login, source_password, dest_login, dest_password (comme Microsoft 365 ; les identifiants ne servent que si un serveur connaît le compte sous un autre nom que son adresse). Gardez la ligne d’en-tête.',
   'import.help.address': 'address : l’adresse de la boîte, par ex. jean.dupont@exemple.fr (obligatoire).',
   'import.help.sourcePassword': 'source_password : son mot de passe sur la plateforme source ; peut rester vide si la plateforme source a un utilisateur maître.',
   'import.help.destPassword': 'dest_password : le mot de passe du nouveau compte ; vide : il est généré et affiché une fois dans le rapport.',
@@ -123,4 +126,7 @@ export const fr: Record<keyof typeof en, string> = {
   'import.problem.source_password_missing': 'Pas de mot de passe source : la plateforme source n’a pas d’utilisateur maître, il est donc nécessaire.',
   'import.problem.password_too_long': '{field} dépasse {max} caractères.',
   'import.problem.account_inactive': '{address} est inactive sur la plateforme source.',
+  'import.problem.source_login_failed': 'La source ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne.',
+  'import.problem.dest_login_failed': 'La destination ({host}) refuse la connexion en tant que {login} avec le mot de passe de cette ligne : créez-y le compte quand la migration le demande, ou corrigez le mot de passe.',
+  'import.problem.dest_password_missing': 'Pas de mot de passe de destination : la destination ne peut pas créer de comptes et n’a pas d’identifiant administrateur, le mot de passe du compte existant est donc nécessaire.',
 };

@@ -23,7 +23,7 @@ import { mailboxId } from './mailboxes.ts';
 import { projectIdParam, projectQuery, statusOfError } from './projects.ts';
 
 const newProjectBody = z.object({ name: z.string(), source: z.string(), destination: z.string(), options: z.record(z.string(), z.unknown()).optional() });
-const mailboxRow = z.object({ address: z.string().max(320), sourcePassword: z.string().optional(), destPassword: z.string().optional() });
+const mailboxRow = z.object({ address: z.string().max(320), sourceLogin: z.string().max(320).optional(), sourcePassword: z.string().optional(), destLogin: z.string().max(320).optional(), destPassword: z.string().optional() });
 const mailboxesBody = z.union([z.array(mailboxRow), z.object({ mailboxes: z.array(mailboxRow) }).transform((b) => b.mailboxes)]);
 const migrationBody = z.object({ source: z.string(), destination: z.string(), domain: z.string(), name: z.string().optional(), options: z.record(z.string(), z.unknown()).optional() });
 

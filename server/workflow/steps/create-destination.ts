@@ -3,7 +3,8 @@ import { CutoverError } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
 import { generatePassword, meetsPasswordPolicy } from '../../services/passwords.ts';
 import { destEndpoint } from '../endpoints.ts';
-import { done, manual, type Step, type StepContext } from '../types.ts';
+import { destLogin } from '../situation.ts';
+import { done, manual, type Step, type StepContext, type StepOutcome } from '../types.ts';
 import type { PreflightReport } from './preflight.ts';
 
 export const createDestination: Step = {
@@ -12,7 +13,7 @@ export const createDestination: Step = {
   title: 'Create the account on the destination',
   async run(ctx) {
     const { address } = ctx.mailbox;
-    if (!ctx.dest.capabilities.createAccount) return manual(`On the destination platform, create ${address} with the password shown on the mailbox page, then confirm.`);
+    if (!ctx.dest.capabilities.createAccount) return existingDestination(ctx);
     const existing = await ctx.dest.getAccount(address);
     if (existing && !ctx.mailbox.dest_create_intent) throw new CutoverError('DEST_ADDRESS_TAKEN', { address, platform: 'destination' });
     if (!existing) {
@@ -31,6 +32,25 @@ export const createDestination: Step = {
     return done(`${existing ? `${address} already exists (created by this migration)` : `${address} created`}${aliases}`);
   },
 };
+
+/**
+ * A destination that cannot create accounts (an IMAP server, a provider): an account that already
+ * exists and logs in needs nothing; otherwise the admin creates it by hand.
+ */
+async function existingDestination(ctx: StepContext): Promise<StepOutcome> {
+  const { address } = ctx.mailbox;
+  const login = destLogin(ctx);
+  try {
+    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
+    return done(`skipped: ${address} already exists on the destination and logs in${login ? ` as ${login}` : ''}`);
+  } catch (err) {
+    if (!(err instanceof CutoverError) || err.code !== 'AUTH_FAILED') throw err;
+  }
+  const password = ctx.dest.capabilities.masterUser
+    ? 'any password (cutover logs in with the platform\'s admin login)'
+    : 'the destination password given for it in the import';
+  return manual(`The destination platform cannot create accounts and ${login ?? address} does not log in there yet: create ${address}${login ? ` with the login ${login}` : ''} and ${password}, then press Done on this mailbox's page (or run: cutover confirm ${address}).`);
+}
 
 /** A generated destination password not yet shown to anyone is replaced by one the platform's policy accepts. */
 async function ensureComplexPassword(ctx: StepContext): Promise<void> {

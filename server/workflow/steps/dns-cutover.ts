@@ -4,7 +4,7 @@ import { diagnoseMailDns, formatReport, type MailDnsReport } from '../../dns/mai
 import { openDnsProvider } from '../../dns/providers.ts';
 import { parseNameServer } from '../../dns/transport.ts';
 import type { ExpectedDns } from '../../plugins/contract.ts';
-import { done, waitUntil, type Step, type StepContext } from '../types.ts';
+import { done, manual, waitUntil, type Step, type StepContext } from '../types.ts';
 
 /** After cutover changed the zone itself, propagation is a matter of seconds: look again soon. */
 const AFTER_CHANGE_RECHECK_S = 5;
@@ -55,6 +55,8 @@ export const dnsCutover: Step = {
   async run(ctx) {
     const domain = ctx.domain.name;
     const expected = await ctx.dest.expectedDns(domain);
+    // A destination that does not say which MX it expects (an IMAP server configured without expectedDns) cannot be checked.
+    if (expected.mx.length === 0) return manual(`The destination platform does not say which MX and SPF it expects (add expectedDns to its configuration to have them checked): point the MX of ${domain} to the destination's mail servers and authorise them in its SPF record at your DNS host, then press Done on a mailbox's page (or run: cutover confirm --project "${ctx.project.name}" --domain ${domain}).`);
     const old = await ctx.source.expectedDns(domain).catch(() => undefined);
     const recheck = ctx.options.dnsRecheckSeconds;
     if (ctx.options.dnsProvider) {

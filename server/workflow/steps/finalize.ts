@@ -10,12 +10,15 @@ export const finalize: Step = {
   async run(ctx) {
     const { temp_address: temp } = ctx.mailbox;
     const reminder = leftBehind(ctx) + await releaseRelayWhenDomainDone(ctx, finalize.id);
-    if (!ctx.options.resetSource || !temp) return done('finished; the old account is kept' + (temp ? ` as ${temp}` : '') + reminder);
+    if (!ctx.options.resetSource) return done('finished; the old account is kept' + (temp ? ` as ${temp}` : '') + reminder);
+    // Without a rename the old account still has the original address, on its own platform.
+    const old = temp ?? ctx.mailbox.address;
+    if (!ctx.source.capabilities.resetAccount) return done(`finished; reset skipped: the source platform cannot reset accounts, so ${old} is kept there (delete it by hand once its users have moved)${reminder}`);
     const verified = ctx.mailbox.verify_result ? (JSON.parse(ctx.mailbox.verify_result) as VerifyResult).clean : false;
     // Guardrail: the source is only ever reset after a clean verify and a closed overlap window (this step runs after both).
-    if (!verified) return done(`finished; ${temp} NOT reset because verify was not clean${reminder}`);
-    if (await ctx.source.getAccount(temp)) await ctx.source.resetAccount(temp);
-    return done(`finished; old account ${temp} reset${reminder}`);
+    if (!verified) return done(`finished; ${old} NOT reset because verify was not clean${reminder}`);
+    if (await ctx.source.getAccount(old)) await ctx.source.resetAccount(old);
+    return done(`finished; old account ${old} reset${reminder}`);
   },
 };
 

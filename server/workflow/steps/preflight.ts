@@ -2,8 +2,9 @@ import { CutoverError, formatBytes } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
 import { listFolders } from '../../mail/listing.ts';
 import type { NotMigratedItem } from '../../plugins/contract.ts';
-import { currentSourceAddress } from '../endpoints.ts';
-import { freeTempAddress } from '../temp-address.ts';
+import { currentSourceAddress, sourceEndpointFor } from '../endpoints.ts';
+import { renameDecision } from '../situation.ts';
+import { freeTempAddress, tempAddressFor } from '../temp-address.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 
 const CAPABILITIES = ['UIDPLUS', 'CONDSTORE', 'QRESYNC', 'SPECIAL-USE', 'NAMESPACE', 'APPENDLIMIT', 'MOVE', 'COMPRESS=DEFLATE', 'LITERAL+', 'MULTIAPPEND'];
@@ -28,14 +29,16 @@ export interface PreflightReport {
 
 async function ensureTempAddress(ctx: StepContext): Promise<string> {
   if (ctx.mailbox.temp_address) return ctx.mailbox.temp_address;
-  const temp = await freeTempAddress(ctx.options.tempPattern, ctx.mailbox.address, async (candidate) => (await ctx.source.getAccount(candidate)) !== null);
+  // A source that cannot look accounts up gets the first candidate: the admin renames by hand and sees a clash.
+  const temp = !ctx.source.capabilities.listAccounts && !ctx.source.capabilities.masterUser
+    ? tempAddressFor(ctx.options.tempPattern, ctx.mailbox.address, 1)
+    : await freeTempAddress(ctx.options.tempPattern, ctx.mailbox.address, async (candidate) => (await ctx.source.getAccount(candidate)) !== null);
   await ctx.save({ temp_address: temp });
   return temp;
 }
 
 async function inspectSource(ctx: StepContext, sourceAddress: string) {
-  const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
-  const client = await openImap(await ctx.source.imapEndpoint(sourceAddress, password), ctx.log);
+  const client = await openImap(await sourceEndpointFor(ctx, sourceAddress), ctx.log);
   try {
     const capabilities = Object.fromEntries(CAPABILITIES.map((cap) => [cap, client.capabilities.has(cap)]));
     const listed = await listFolders(client, { messages: true, size: true });
@@ -84,9 +87,10 @@ export const preflight: Step = {
     const domain = ctx.domain.name;
     if (!(await ctx.source.domainExists(domain))) throw new CutoverError('DOMAIN_UNKNOWN', { domain, platform: 'source' });
     const sourceAddress = await currentSourceAddress(ctx);
-    await ensureTempAddress(ctx);
+    if ((await renameDecision(ctx)).needed) await ensureTempAddress(ctx);
     const existing = await ctx.dest.getAccount(ctx.mailbox.address);
-    if (existing && !ctx.mailbox.dest_create_intent) throw new CutoverError('DEST_ADDRESS_TAKEN', { address: ctx.mailbox.address, platform: 'destination' });
+    // A destination that cannot create accounts holds them already: there, finding it is the point.
+    if (existing && !ctx.mailbox.dest_create_intent && ctx.dest.capabilities.createAccount) throw new CutoverError('DEST_ADDRESS_TAKEN', { address: ctx.mailbox.address, platform: 'destination' });
 
     const { capabilities, folders, namespace } = await inspectSource(ctx, sourceAddress);
     const totalMessages = folders.reduce((n, f) => n + f.messages, 0);

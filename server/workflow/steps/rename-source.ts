@@ -1,23 +1,26 @@
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { sourceEndpointFor } from '../endpoints.ts';
+import { RENAME_STEP, renameDecision } from '../situation.ts';
 import { done, manual, type Step, type StepContext } from '../types.ts';
 import { generatePassword } from '../../services/passwords.ts';
 
 async function assertLoginAs(ctx: StepContext, address: string): Promise<void> {
-  const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
-  await closeQuietly(await openImap(await ctx.source.imapEndpoint(address, password), ctx.log));
+  await closeQuietly(await openImap(await sourceEndpointFor(ctx, address), ctx.log));
 }
 
 export const renameSource: Step = {
-  id: 'rename-source',
+  id: RENAME_STEP,
   level: 'mailbox',
   title: 'Rename the old account to its temporary address',
   async run(ctx) {
     const { address, temp_address: temp } = ctx.mailbox;
+    const decision = await renameDecision(ctx);
+    if (!decision.needed) return done(`skipped: ${decision.reason}`);
     if (!temp) throw new CutoverError('INTERNAL', { detail: 'no temporary address chosen; run preflight again' });
     if (!ctx.source.capabilities.renameAccount) {
-      return manual(`On the source platform, rename ${address} to ${temp} (keep its mail and password), then confirm.`);
+      return manual(`${decision.reason}. The source platform cannot rename accounts: there, rename ${address} to ${temp}, keeping its mail and its password, then press Done on this mailbox's page (or run: cutover confirm ${address}).`);
     }
     const renamedBefore = (await ctx.source.getAccount(temp)) !== null;
     if (!renamedBefore) {

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CutoverError } from '../../server/errors.ts';
+import { isLoopback } from '../../server/loopback.ts';
+import { hostname } from '../../server/net.ts';
+
+/** The provider ids every branch agrees on (presets, OAuth2, folder rules). */
+export const PROVIDER_IDS = ['google', 'microsoft365', 'ovhcloud', 'zoho', 'icloud'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+const secretFields = {
+  password: z.string().min(1).meta({ secret: true }).optional(),
+  passwordFile: z.string().min(1).optional(),
+  passwordEnv: z.string().min(1).optional(),
+};
+
+const oneSecret = (s: { password?: string; passwordFile?: string; passwordEnv?: string }) => [s.password, s.passwordFile, s.passwordEnv].filter(Boolean).length === 1;
+const ONE_SECRET = 'give exactly one of password, passwordFile, passwordEnv';
+
+/**
+ * How cutover logs in as any user without the user's password:
+ * - `master-user`: Dovecot's master user, `user<separator>admin` with the admin's password;
+ * - `sasl-authzid`: SASL PLAIN with an authorisation identity (the admin authenticates and acts as
+ *   the user): Cyrus (an admin in `admins`/`proxyservers`), Dovecot master users, Zimbra.
+ */
+const adminLogin = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('master-user'), user: z.string().min(1).max(256), separator: z.string().length(1).default('*'), ...secretFields }).strict().refine(oneSecret, ONE_SECRET),
+  z.object({ kind: z.literal('sasl-authzid'), user: z.string().min(1).max(256), ...secretFields }).strict().refine(oneSecret, ONE_SECRET),
+]);
+
+export const configSchema = z.object({
+  host: hostname.meta({ description: 'IMAP server, e.g. imap.gmail.com' }),
+  port: z.number().int().min(1).max(65535).default(993),
+  security: z.enum(['tls', 'starttls', 'none']).default('tls'),
+  tlsVerify: z.boolean().default(true),
+  caFile: z.string().min(1).optional(),
+  allowPlaintext: z.boolean().default(false),
+  admin: adminLogin.optional(),
+  /** One of the agreed provider ids: presets (limits, folder rules, OAuth2) apply. */
+  provider: z.enum(PROVIDER_IDS).optional(),
+  /** Where this platform receives mail: the relay target when another platform attaches a domain. */
+  mailHost: hostname.optional(),
+  expectedDns: z.object({
+    mx: z.array(z.object({ priority: z.number().int().min(0).max(65535), exchange: hostname })).min(1),
+    spfIncludes: z.array(hostname).default([]),
+  }).optional(),
+  maxMessageBytes: z.number().int().positive().optional(),
+  maxMailboxBytes: z.number().int().positive().optional(),
+}).strict().refine((c) => c.security !== 'none' || c.allowPlaintext || isLoopback(c.host), { message: 'security "none" sends passwords in clear: allowed only to a loopback host or with allowPlaintext: true', path: ['security'] });
+
+export type ImapConfig = z.infer<typeof configSchema>;
+export type AdminLogin = NonNullable<ImapConfig['admin']>;
+
+/** The admin's password, read when used (a file or variable can change without editing the platform). */
+export function readAdminPassword(admin: AdminLogin): string {
+  if (admin.password) return admin.password;
+  if (admin.passwordFile) {
+    try { return readFileSync(admin.passwordFile, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
+      throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (admin)', detail: `cannot read ${admin.passwordFile}: ${(err as Error).message}` });
+    }
+  }
+  const value = process.env[admin.passwordEnv!];
+  if (!value) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (admin)', detail: `environment variable ${admin.passwordEnv} is empty` });
+  return value;
+}

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { CutoverError } from '../../server/errors.ts';
+import { closeQuietly, openImap } from '../../server/mail/imap.ts';
+import type { Account, ExpectedDns, ImapEndpoint, PlatformCapabilities, PlatformConnector, PluginModule } from '../../server/plugins/contract.ts';
+import { greetingCapabilities } from '../../server/services/imap-probe.ts';
+import { autodetect } from './autodetect/index.ts';
+import { configSchema, readAdminPassword, type ImapConfig } from './config.ts';
+
+export type { ImapConfig } from './config.ts';
+
+/**
+ * Any IMAP server as a platform. It can log in, nothing more: it cannot list, create, rename or
+ * reset accounts, so the workflow turns those steps into manual ones or skips them where they do
+ * not apply (see server/workflow/situation.ts).
+ */
+export class ImapPlatform implements PlatformConnector {
+  readonly capabilities: PlatformCapabilities;
+
+  constructor(private readonly config: ImapConfig) {
+    this.capabilities = {
+      attachDomain: false, renameAccount: false, createAccount: false, resetAccount: false, listAccounts: false,
+      masterUser: Boolean(config.admin), maxMailboxBytes: config.maxMailboxBytes, maxMessageBytes: config.maxMessageBytes,
+    };
+  }
+
+  private transport(): Omit<ImapEndpoint, 'auth'> {
+    const { host, port, security, tlsVerify, caFile } = this.config;
+    return { host, port, security, tlsVerify, ca: caFile ? readFileSync(caFile, 'utf8') : undefined };
+  }
+
+  private cannot(action: string): never {
+    throw new CutoverError('PLATFORM_CANNOT', { platform: `imap ${this.config.host}`, action, detail: 'an IMAP server offers no account management; the workflow makes this a manual step' });
+  }
+
+  /** Reaches the server (TLS as configured) and reads its greeting; with an admin login, nothing more can be tried without a user. */
+  async testConnection(): Promise<void> {
+    await greetingCapabilities(this.transport());
+  }
+
+  /** An IMAP server cannot tell which domains it serves: the logins do. */
+  async domainExists(): Promise<boolean> {
+    return true;
+  }
+
+  attachDomain(): Promise<{ state: 'ok' | 'pending' }> { return this.cannot('attach a domain'); }
+  listAccounts(): Promise<Account[]> { return this.cannot('list accounts'); }
+  renameAccount(): Promise<{ renamed: boolean }> { return this.cannot('rename an account'); }
+  createAccount(): Promise<{ created: boolean }> { return this.cannot('create an account'); }
+  resetAccount(): Promise<void> { return this.cannot('reset an account'); }
+
+  /**
+   * With an admin login, an account exists when the admin can log in as it. Without one nothing
+   * can be looked up: the account is taken as there, and the first login with its own password
+   * (the dry run, preflight) says otherwise.
+   */
+  async getAccount(address: string): Promise<Account | null> {
+    const account = { address, active: true, quotaBytes: null };
+    if (!this.config.admin) return account;
+    try {
+      await closeQuietly(await openImap(await this.imapEndpoint(address)));
+      return account;
+    } catch (err) {
+      if (err instanceof CutoverError && err.code === 'AUTH_FAILED') return null;
+      throw err;
+    }
+  }
+
+  async imapEndpoint(address: string, password?: string, login?: string): Promise<ImapEndpoint> {
+    const user = login || address;
+    const { admin } = this.config;
+    if (admin?.kind === 'master-user') return { ...this.transport(), auth: { user: `${user}${admin.separator}${admin.user}`, pass: readAdminPassword(admin) } };
+    if (admin?.kind === 'sasl-authzid') return { ...this.transport(), auth: { user: admin.user, pass: readAdminPassword(admin), authzid: user } };
+    if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap', detail: `no admin login configured and no password known for ${user}` });
+    return { ...this.transport(), auth: { user, pass: password } };
+  }
+
+  async expectedDns(): Promise<ExpectedDns> {
+    return this.config.expectedDns ?? { mx: [], spfIncludes: [] };
+  }
+
+  async mailHost(domain: string): Promise<string> {
+    if (this.config.mailHost) return this.config.mailHost;
+    const mx = [...(this.config.expectedDns?.mx ?? [])].sort((a, b) => a.priority - b.priority)[0];
+    if (mx) return mx.exchange;
+    throw new CutoverError('CONFIG_INVALID', { where: ` for plugin imap (${this.config.host})`, detail: `no mailHost and no expectedDns.mx: cutover does not know which host receives mail for ${domain} there` });
+  }
+
+  accountRealm(): string {
+    return this.config.provider ? `provider:${this.config.provider}` : `imap:${this.config.host.toLowerCase().replace(/\.$/, '')}:${this.config.port}`;
+  }
+
+  async close(): Promise<void> {
+    // No connection is kept between calls.
+  }
+}
+
+const plugin: PluginModule<ImapConfig> = {
+  id: 'imap',
+  description: 'Any IMAP server (a cPanel or Plesk host, Google Workspace, Microsoft 365, Cyrus, Courier…): logins only; account operations become manual steps',
+  configSchema: configSchema as unknown as PluginModule<ImapConfig>['configSchema'],
+  platform: (config) => new ImapPlatform(config),
+  autodetect: (request, deps) => autodetect(request, deps),
+};
+
+export default plugin;
