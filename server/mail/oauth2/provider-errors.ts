@@ -29,7 +29,8 @@ export function googleTokenError(res: TokenResponse, ctx: ErrorContext): Cutover
   if (error === 'invalid_client' || error === 'disabled_client') return new CutoverError('OAUTH2_CLIENT_UNKNOWN', { ...base, fix: googleFix.client });
   if (error === 'invalid_grant') {
     if (/signature/i.test(description)) return new CutoverError('OAUTH2_KEY_REJECTED', { ...base, fix: googleFix.key });
-    if (/email or user id|user.*not found|account.*not found/i.test(description)) return new CutoverError('OAUTH2_USER_UNKNOWN', base);
+    if (/email or user id/i.test(description)) return new CutoverError('OAUTH2_USER_UNKNOWN', base);
+    if (/account not found/i.test(description)) return new CutoverError('OAUTH2_CLIENT_UNKNOWN', { ...base, fix: googleFix.client });
     if (/short-lived|timeframe|iat|exp/i.test(description)) return new CutoverError('OAUTH2_TOKEN_FAILED', { ...base, fix: ' Check the clock of this machine (the assertion\'s iat/exp must be within minutes of Google\'s time).' }, { retryable: true });
   }
   return new CutoverError('OAUTH2_TOKEN_FAILED', { ...base, fix: '' }, { retryable: retryable(res.status) });

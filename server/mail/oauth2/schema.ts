@@ -19,8 +19,8 @@ export const googleServiceAccountSchema = z.object({
   privateKey: pem('PRIVATE KEY').meta({ secret: true, description: 'private_key of the service account JSON key' }),
   /** `private_key_id` of the JSON key: Google picks the public key by it (JWT header `kid`). */
   privateKeyId: z.string().min(1).max(200).optional(),
-  tokenUrl: httpsUrl.optional().meta({ description: `Token endpoint (default ${GOOGLE_TOKEN_URL})` }),
-  scope: z.string().min(1).max(500).optional().meta({ description: `Default ${GOOGLE_MAIL_SCOPE}` }),
+  tokenUrl: httpsUrl.optional().meta({ description: 'Token endpoint (default: the provider\'s own)' }),
+  scope: z.string().min(1).max(500).optional().meta({ description: 'Scope asked for (default: IMAP access on that provider)' }),
 }).strict();
 
 /** Microsoft 365: an app registration with the IMAP.AccessAsApp permission, client credentials grant. */
@@ -33,8 +33,8 @@ export const microsoftClientCredentialsSchema = z.object({
   /** The certificate uploaded to the app registration (PEM), with its private key, instead of a secret. */
   certificate: pem('CERTIFICATE').optional(),
   certificateKey: pem('PRIVATE KEY').meta({ secret: true }).optional(),
-  tokenUrl: httpsUrl.optional().meta({ description: `Token endpoint (default ${MICROSOFT_LOGIN_HOST}/{tenant}/oauth2/v2.0/token)` }),
-  scope: z.string().min(1).max(500).optional().meta({ description: `Default ${MICROSOFT_IMAP_SCOPE}` }),
+  tokenUrl: httpsUrl.optional().meta({ description: 'Token endpoint (default: the provider\'s own)' }),
+  scope: z.string().min(1).max(500).optional().meta({ description: 'Scope asked for (default: IMAP access on that provider)' }),
 }).strict().refine((c) => Boolean(c.clientSecret) !== Boolean(c.certificate && c.certificateKey), 'give either clientSecret, or certificate with certificateKey');
 
 export const oauth2ConfigSchema = z.discriminatedUnion('kind', [googleServiceAccountSchema, microsoftClientCredentialsSchema]);
