@@ -27,14 +27,14 @@ export function imapTransportOptions(endpoint: Omit<ImapEndpoint, 'auth'>) {
 export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<ImapFlow> {
   if (!usesAccessToken(endpoint.auth)) return connectImap(endpoint, { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) }, log);
   // A token the server refuses (expired early, revoked) gets one forced renewal before the login counts as refused.
-  const login = async (forceRefresh: boolean) => connectImap(endpoint, { user: endpoint.auth.user, accessToken: await currentAccessToken(endpoint.auth, forceRefresh) }, log);
+  const first = await currentAccessToken(endpoint.auth);
   try {
-    return await login(false);
+    return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: first }, log);
   } catch (err) {
     if (!(err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
   }
   try {
-    return await login(true);
+    return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: await currentAccessToken(endpoint.auth, first) }, log);
   } catch (err) {
     throw err instanceof CutoverError && err.code === 'AUTH_FAILED' ? tokenLoginError(err.cause, endpoint.host, endpoint.auth.user) : err;
   }

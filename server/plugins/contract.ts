@@ -16,7 +16,7 @@ export interface ImapEndpoint {
    * `renewAccessToken`, where given, supplies the token of each new connection (cached, renewed
    * before expiry; forced after the server refused one).
    */
-  auth: { user: string; pass: string; authzid?: string; accessToken?: string; renewAccessToken?: (opts: { forceRefresh: boolean }) => Promise<string> };
+  auth: { user: string; pass: string; authzid?: string; accessToken?: string; renewAccessToken?: (opts: { forceRefresh: boolean; rejected?: string }) => Promise<string> };
 }
 
 export interface Account {

@@ -11,7 +11,7 @@ export function usesAccessToken(auth: ImapEndpoint['auth']): boolean {
 }
 
 /** The token the next login presents: renewed through the source when there is one, else the fixed one. */
-export async function currentAccessToken(auth: ImapEndpoint['auth'], forceRefresh = false): Promise<string> {
-  if (auth.renewAccessToken) return auth.renewAccessToken({ forceRefresh });
+export async function currentAccessToken(auth: ImapEndpoint['auth'], rejected?: string): Promise<string> {
+  if (auth.renewAccessToken) return auth.renewAccessToken({ forceRefresh: rejected !== undefined, rejected });
   return auth.accessToken ?? '';
 }

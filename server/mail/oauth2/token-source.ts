@@ -10,8 +10,12 @@ export interface TokenSourceDeps {
 }
 
 export interface TokenSource {
-  /** A valid access token for logging in as `address`; `forceRefresh` after the server refused the cached one. */
-  tokenFor(address: string, opts?: { forceRefresh?: boolean }): Promise<string>;
+  /**
+   * A valid access token for logging in as `address`; `forceRefresh` after the server refused
+   * one. With `rejected` (the refused token), a token renewed meanwhile by another connection is
+   * returned instead of asking again.
+   */
+  tokenFor(address: string, opts?: { forceRefresh?: boolean; rejected?: string }): Promise<string>;
 }
 
 /** Renewed this long before expiry (at most half its life), so no login starts with a token about to lapse. */
@@ -45,7 +49,8 @@ export function createTokenSource(config: OAuth2Config, deps: TokenSourceDeps = 
       const cached = cache.get(key);
       if (opts.forceRefresh) {
         // Several connections refused at once force one renewal, not one each.
-        if (cached) cache.delete(key);
+        if (cached && opts.rejected !== undefined && cached.token !== opts.rejected) return cached.token;
+        cache.delete(key);
         return obtain(key, address);
       }
       if (cached && now() < cached.refreshAt) return cached.token;

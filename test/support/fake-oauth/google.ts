@@ -108,7 +108,7 @@ export class FakeGoogle {
     if (!granted || !scope.split(' ').every((s) => granted.has(s))) return fail(ERRORS.delegation);
     const subject = sub.toLowerCase();
     // A Google token is the user's own: it opens that mailbox only.
-    const token = this.tokens.issue({ provider: 'google', opens: (user) => user === subject && !this.imapDisabled.has(subject) });
+    const token = this.tokens.issue({ provider: 'google', subject, opens: (user) => user === subject && !this.imapDisabled.has(subject) });
     res.status(200).json({ access_token: token.value, expires_in: token.expiresIn, token_type: 'Bearer' });
   };
 }

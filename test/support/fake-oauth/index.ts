@@ -11,8 +11,10 @@ export interface FakeOAuth {
   url: string;
   googleTokenUrl: string;
   microsoftTokenUrl(tenant: string): string;
-  /** RFC 7662 endpoint for Dovecot's oauth2 passdb (`introspection_mode = post`), `?user=` names the login. */
+  /** RFC 7662 endpoint for Dovecot's oauth2 passdb (POST token=…): enough for Google's user-bound tokens. */
   introspectionUrl: string;
+  /** The same for a server that opens `mailbox` to Microsoft app tokens granted FullAccess there. */
+  introspectionUrlFor(mailbox: string): string;
   google: FakeGoogle;
   microsoft: FakeMicrosoft;
   tokens: FakeTokens;
@@ -47,9 +49,12 @@ export async function startFakeOAuth(): Promise<FakeOAuth> {
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
   app.post('/google/token', google.handle);
   app.post('/microsoft/:tenant/oauth2/v2.0/token', microsoft.handle);
-  app.post('/introspect', (req, res) => {
+  // RFC 7662: POST token=… (Dovecot's `introspection_mode = post`). Dovecot 2.3.19 expands no
+  // variables in the URL and sends no user, so a server standing in for Exchange names the
+  // mailbox it serves in the path: /introspect/for/<address>.
+  app.post(['/introspect', '/introspect/for/:mailbox'], (req, res) => {
     const token = String((req.body as Record<string, string> | undefined)?.token ?? '');
-    res.json(tokens.introspect(token, typeof req.query.user === 'string' ? req.query.user : undefined));
+    res.json(tokens.introspect(token, typeof req.params.mailbox === 'string' ? req.params.mailbox : undefined));
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -61,6 +66,8 @@ export async function startFakeOAuth(): Promise<FakeOAuth> {
     googleTokenUrl: `${base}/google/token`,
     microsoftTokenUrl: (tenant) => `${base}/microsoft/${tenant}/oauth2/v2.0/token`,
     introspectionUrl: `${base}/introspect`,
+    // "@" is allowed in a path (RFC 3986 pchar) and keeps the URL free of "%", which Dovecot 2.3.19 chokes on.
+    introspectionUrlFor: (mailbox) => `${base}/introspect/for/${mailbox}`,
     google, microsoft, tokens, calls,
     advance: (ms) => { offset += ms; },
     now,

@@ -6,6 +6,8 @@ export interface IssuedToken {
   expiresAt: number;
   expiresIn: number;
   revoked: boolean;
+  /** The user a Google token was issued for; none for a Microsoft app token, which may open any mailbox the app was granted. */
+  subject?: string;
   /** Whether this token opens `user`'s mailbox over IMAP (the provider's own rules). */
   opens(user: string): boolean;
 }
@@ -19,11 +21,11 @@ export class FakeTokens {
 
   constructor(private readonly now: () => number) {}
 
-  issue(spec: { provider: IssuedToken['provider']; opens: (user: string) => boolean }): IssuedToken {
+  issue(spec: { provider: IssuedToken['provider']; subject?: string; opens: (user: string) => boolean }): IssuedToken {
     const prefix = spec.provider === 'google' ? 'ya29.' : 'eyJ0eXAiOiJKV1Qi.';
     const token: IssuedToken = {
       value: prefix + randomBytes(32).toString('base64url'), provider: spec.provider, expiresIn: this.lifetimeSeconds,
-      expiresAt: this.now() + this.lifetimeSeconds * 1000, revoked: false, opens: spec.opens,
+      expiresAt: this.now() + this.lifetimeSeconds * 1000, revoked: false, subject: spec.subject, opens: spec.opens,
     };
     this.byValue.set(token.value, token);
     this.issuedCount++;
@@ -35,10 +37,15 @@ export class FakeTokens {
     for (const token of this.byValue.values()) token.revoked = true;
   }
 
-  /** RFC 7662 answer for `value` used to log in as `user`. */
-  introspect(value: string, user: string | undefined): Record<string, unknown> {
+  /**
+   * RFC 7662 answer for `value`. Dovecot's oauth2 passdb sends the token alone and checks that
+   * `username` is the login name, so a user-bound token answers with its subject; an app token
+   * (Microsoft) with `mailbox`, the one mailbox the asking server serves for that app.
+   */
+  introspect(value: string, mailbox?: string): Record<string, unknown> {
     const token = this.byValue.get(value);
-    if (!token || token.revoked || this.now() >= token.expiresAt || !user || !token.opens(user.toLowerCase())) return { active: false };
-    return { active: true, username: user.toLowerCase(), token_type: 'Bearer', exp: Math.floor(token.expiresAt / 1000) };
+    const user = token?.subject ?? mailbox?.toLowerCase();
+    if (!token || token.revoked || this.now() >= token.expiresAt || !user || !token.opens(user)) return { active: false };
+    return { active: true, username: user, token_type: 'Bearer', exp: Math.floor(token.expiresAt / 1000) };
   }
 }
