@@ -34,6 +34,8 @@ export interface DovecotOptions {
   tls?: boolean;
   /** An LMTP listener on `lmtpPort` (what a Postfix in front of this host delivers to). */
   lmtp?: boolean;
+  /** XOAUTH2/OAUTHBEARER logins checked by `passdb oauth2` against an RFC 7662 introspection endpoint (POST token=…). */
+  oauth2?: { introspectionUrl: string; mechanisms?: Array<'xoauth2' | 'oauthbearer'> };
 }
 
 export interface DovecotInstance {
@@ -60,6 +62,7 @@ interface Layout {
   dir: string;
   conf: string;
   sqlConf: string;
+  oauth2Conf: string;
   masterUsers: string;
   dbDir: string;
   dbPath: string;
@@ -73,6 +76,7 @@ interface NamespaceConfig {
   separator: '/' | '.';
   prefix: string;
   specialUse: boolean;
+  oauth2?: DovecotOptions['oauth2'];
 }
 
 const POSTFIXADMIN_SCHEMA = [
@@ -89,6 +93,7 @@ function layoutFor(dir: string): Layout {
     dir,
     conf: join(dir, 'dovecot.conf'),
     sqlConf: join(dir, 'dovecot-sql.conf.ext'),
+    oauth2Conf: join(dir, 'dovecot-oauth2.conf.ext'),
     masterUsers: join(dir, 'master-users'),
     dbDir,
     dbPath: join(dbDir, 'postfixadmin.db'),
@@ -122,7 +127,7 @@ protocols = imap${lmtpPort ? ' lmtp' : ''}
 listen = 127.0.0.1
 ${tls}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${ns.oauth2 ? ` ${oauth2Mechanisms(ns.oauth2)}` : ''}
 auth_master_user_separator = *
 mail_location = maildir:~/Maildir
 mail_plugins = $mail_plugins quota
@@ -132,7 +137,7 @@ protocol imap {
 plugin {
   quota = maildir:User quota
 }
-${namespaceBlock(ns)}passdb {
+${namespaceBlock(ns)}${ns.oauth2 ? oauth2Passdb(l, ns.oauth2) : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${l.masterUsers}
   master = yes
@@ -163,6 +168,28 @@ service imap-login {
   }
 }
 ${lmtpPort ? `service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = ${lmtpPort}\n  }\n}\n` : ''}`;
+}
+
+function oauth2Mechanisms(oauth2: NonNullable<DovecotOptions['oauth2']>): string {
+  return (oauth2.mechanisms ?? ['xoauth2']).join(' ');
+}
+
+// Token logins only: the oauth2 passdb takes XOAUTH2/OAUTHBEARER, the SQL passdb keeps passwords.
+function oauth2Passdb(l: Layout, oauth2: NonNullable<DovecotOptions['oauth2']>): string {
+  return `passdb {\n  driver = oauth2\n  mechanisms = ${oauth2Mechanisms(oauth2)}\n  args = ${l.oauth2Conf}\n}\n`;
+}
+
+// The endpoint's answer must carry `username` equal to the login name. Debian's 2.3.19.1 panics
+// its auth process (assertion in http_client_request_set_payload/set_timeout_msecs) on a URL
+// with a query or a %variable, so the URL is taken as it is.
+function oauth2Conf(oauth2: NonNullable<DovecotOptions['oauth2']>): string {
+  return `introspection_mode = post
+introspection_url = ${oauth2.introspectionUrl}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+`;
 }
 
 // A self-signed certificate for "localhost" only: connecting by IP address is a name mismatch.
@@ -361,7 +388,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cutover-dovecot-')));
   await mkdir(dir, { recursive: true });
   const l = layoutFor(dir);
-  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.specialUse ?? true };
+  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.specialUse ?? true, oauth2: opts.oauth2 };
   const masterPassword = randomBytes(12).toString('hex');
   const teardown = async (pid: number | undefined) => {
     if (pid !== undefined) await stopMaster(pid);
@@ -371,6 +398,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   try {
     await prepareFiles(l, masterPassword);
     if (opts.tls) await writeCertificate(l);
+    if (opts.oauth2) await writeFile(l.oauth2Conf, oauth2Conf(opts.oauth2), { mode: 0o644 });
     launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp));
     await waitForGreeting(launched.port, l.log);
   } catch (err) {

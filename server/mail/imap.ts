@@ -1,9 +1,11 @@
 import net from 'node:net';
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_STALL_SECONDS, guardedClient } from './guard.ts';
+import { currentAccessToken, usesAccessToken } from './oauth2/endpoint.ts';
+import { tokenLoginError } from './oauth2/login-errors.ts';
 
 export type ImapClient = ImapFlow;
 
@@ -29,12 +31,28 @@ export interface ImapOpenOptions {
 
 // One ImapFlow instance is one connection and cannot reconnect; callers open a new one.
 export async function openImap(endpoint: ImapEndpoint, log?: Logger, opts: ImapOpenOptions = {}): Promise<ImapFlow> {
+  if (!usesAccessToken(endpoint.auth)) return connectImap(endpoint, { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) }, log, opts);
+  // A token the server refuses (expired early, revoked) gets one forced renewal before the login counts as refused.
+  const first = await currentAccessToken(endpoint.auth);
+  try {
+    return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: first }, log, opts);
+  } catch (err) {
+    if (!(err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
+  }
+  try {
+    return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: await currentAccessToken(endpoint.auth, first) }, log, opts);
+  } catch (err) {
+    throw err instanceof CutoverError && err.code === 'AUTH_FAILED' ? tokenLoginError(err.cause, endpoint.host, endpoint.auth.user) : err;
+  }
+}
+
+async function connectImap(endpoint: ImapEndpoint, auth: NonNullable<ImapFlowOptions['auth']>, log: Logger | undefined, opts: ImapOpenOptions): Promise<ImapFlow> {
   const stallSeconds = opts.stallSeconds ?? DEFAULT_STALL_SECONDS;
   const guard = guardedClient();
   const client = new ImapFlow({
     ...imapTransportOptions(endpoint),
     ...guard.options,
-    auth: { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) },
+    auth,
     connectionTimeout: 30_000,
     greetingTimeout: Math.min(16_000, stallSeconds * 1000),
     // imapflow's default is 5 minutes: a server that stops answering would hold the copy that long, then again after every reconnect.
@@ -46,6 +64,7 @@ export async function openImap(endpoint: ImapEndpoint, log?: Logger, opts: ImapO
     await client.connect();
   } catch (err) {
     client.close();
+    if (auth.accessToken && /Unsupported authentication mechanism/.test((err as Error).message)) throw tokenLoginError(err, endpoint.host, auth.user);
     throw mapImapError(silenceDetail(err, stallSeconds), endpoint.host, 'login');
   }
   return client;

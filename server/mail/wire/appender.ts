@@ -5,6 +5,7 @@ import { CutoverError } from '../../errors.ts';
 import type { ImapEndpoint } from '../../plugins/contract.ts';
 import { encodeMailboxName } from './mutf7.ts';
 import { appendedUids, imapDateTime, parseTagged, quoted, type TaggedResponse } from './syntax.ts';
+import { currentAccessToken, usesAccessToken } from '../oauth2/endpoint.ts';
 
 import type { SpooledMessage } from '../spool.ts';
 
@@ -107,7 +108,9 @@ export class PipelinedAppender {
   private async login(endpoint: ImapEndpoint): Promise<void> {
     const { user, pass, authzid } = endpoint.auth;
     let response: TaggedResponse;
-    if (this.capabilities.has('AUTH=PLAIN')) {
+    if (usesAccessToken(endpoint.auth)) {
+      response = await this.xoauth2(user, await currentAccessToken(endpoint.auth));
+    } else if (this.capabilities.has('AUTH=PLAIN')) {
       const token = Buffer.from(`${authzid ?? ''}\0${user}\0${pass}`).toString('base64');
       const tag = this.nextTag();
       if (this.capabilities.has('SASL-IR')) {
@@ -125,6 +128,30 @@ export class PipelinedAppender {
     if (response.status !== 'OK') {
       if (response.code?.toUpperCase() === 'UNAVAILABLE') throw this.connectionError(response.text);
       throw new CutoverError('AUTH_FAILED', { host: this.host });
+    }
+  }
+
+  // RFC 4959 initial response where offered; a refusal comes as a continuation with a JSON
+  // error, answered with an empty line before the tagged NO.
+  private async xoauth2(user: string, token: string): Promise<TaggedResponse> {
+    if (!this.capabilities.has('AUTH=XOAUTH2')) throw new CutoverError('OAUTH2_LOGIN_REFUSED', { host: this.host, address: user, detail: 'the server does not offer AUTH=XOAUTH2' });
+    const payload = Buffer.from(`user=${user}\x01auth=Bearer ${token}\x01\x01`).toString('base64');
+    const tag = this.nextTag();
+    if (this.capabilities.has('SASL-IR')) {
+      await this.write([Buffer.from(`${tag} AUTHENTICATE XOAUTH2 ${payload}\r\n`)]);
+    } else {
+      await this.write([Buffer.from(`${tag} AUTHENTICATE XOAUTH2\r\n`)]);
+      await this.continuation();
+      await this.write([Buffer.from(`${payload}\r\n`)]);
+    }
+    for (;;) {
+      const next = await this.line();
+      if (next.startsWith('+')) {
+        await this.write([Buffer.from('\r\n')]);
+        continue;
+      }
+      const done = parseTagged(next);
+      if (done?.tag === tag) return done;
     }
   }
 
