@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
-import { connect, type Db } from '../../server/db/knex.ts';
+import type { Db } from '../../server/db/knex.ts';
 import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from '../../server/workflow/lease.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from '../db/fixtures.ts';
 
@@ -55,7 +55,7 @@ test('two workers claiming at the same time never get the same row (one connecti
 
 test('workers in separate connections (separate processes\' view of the file) never get the same row', async () => {
   const { projectId, ids } = await scenario(24);
-  const dbs = Array.from({ length: 4 }, () => connect(t.dir));
+  const dbs = Array.from({ length: 4 }, () => t.connectAgain());
   extra.push(...dbs);
   const now = Date.now();
   const claims = await Promise.all(dbs.map((db, i) => claimDue(db, `w-${i}`, 6, now, projectId)));
