@@ -15,7 +15,7 @@ const commands: Record<string, { summary: string; run?: Command; standalone?: St
   platform: { summary: 'platform add NAME --plugin ID --config FILE | add NAME --autodetect ADDRESS --password-file F | list | test NAME | remove NAME', run: async (app, argv, io) => (await import('./cli/platform.ts')).platformCommand(app, argv, io) },
   migrate: { summary: 'migrate --from A --to B --domain D [--wait] [--json] [--overlap 4h] [--nameserver HOST:PORT] [--passwords FILE]', run: async (app, argv, io) => (await import('./cli/migrate.ts')).migrateCommand(app, argv, io) },
   status: { summary: 'status [PROJECT] [--json]', run: async (app, argv, io) => (await import('./cli/status.ts')).statusCommand(app, argv, io) },
-  run: { summary: 'run [--until-idle] [--concurrency N]   the worker loop', run: async (app, argv, io) => (await import('./cli/run.ts')).runCommand(app, argv, io) },
+  run: { summary: 'run [--until-idle [--max-wait 5m]] [--concurrency N]   the worker loop (--until-idle also waits for retries due within --max-wait)', run: async (app, argv, io) => (await import('./cli/run.ts')).runCommand(app, argv, io) },
   pause: { summary: 'pause MAILBOX', run: action('pause') },
   resume: { summary: 'resume MAILBOX', run: action('resume') },
   stop: { summary: 'stop MAILBOX   (keeps what was copied)', run: action('stop') },

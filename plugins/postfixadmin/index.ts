@@ -77,6 +77,18 @@ class PostfixAdminPlatform implements PlatformConnector {
       : knexFactory({ client: 'pg', connection: config.database.connection, pool: { min: 0, max: 2 } });
   }
 
+  // SQLite: a deferred transaction that reads and then writes cannot wait for another process's
+  // write lock (SQLITE_BUSY at once, the busy timeout is not applied to the upgrade). Its first
+  // statement here is a write that touches nothing, so the lock is taken up front, as BEGIN
+  // IMMEDIATE would, and waits out the busy timeout like any other write.
+  private writeTransaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    if (this.config.database.client !== 'sqlite3') return this.db.transaction(work);
+    return this.db.transaction(async (trx) => {
+      await trx.raw('UPDATE mailbox SET username = username WHERE 0');
+      return work(trx);
+    });
+  }
+
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -98,7 +110,7 @@ class PostfixAdminPlatform implements PlatformConnector {
   attachDomain(domain: string, mode: 'nonAuthoritative', relayHost: string): Promise<{ state: 'ok' }> {
     return this.guard('attach domain', async () => {
       await this.ensureRelayTable();
-      await this.db.transaction(async (trx) => {
+      await this.writeTransaction(async (trx) => {
         const existing = await trx('domain').where({ domain }).first();
         if (!existing) await trx('domain').insert({ domain, description: 'attached by cutover', active: 1, created: now(), modified: now() });
         const relay = await trx(this.config.relayTable).where({ domain }).first();
@@ -144,7 +156,7 @@ class PostfixAdminPlatform implements PlatformConnector {
   }
 
   renameAccount(from: string, to: string): Promise<{ renamed: boolean }> {
-    return this.guard('rename account', () => this.db.transaction(async (trx) => {
+    return this.guard('rename account', () => this.writeTransaction(async (trx) => {
       const source = await trx('mailbox').where({ username: from }).first();
       const target = await trx('mailbox').where({ username: to }).first();
       if (!source && target) return { renamed: false };
@@ -164,7 +176,7 @@ class PostfixAdminPlatform implements PlatformConnector {
   }
 
   createAccount(spec: { address: string; password: string; quotaBytes: number | null }): Promise<{ created: boolean }> {
-    return this.guard('create account', () => this.db.transaction(async (trx) => {
+    return this.guard('create account', () => this.writeTransaction(async (trx) => {
       if (await trx('mailbox').where({ username: spec.address }).first()) return { created: false };
       const { local, domain } = splitAddress(spec.address);
       if (!(await trx('domain').where({ domain }).first())) throw new CutoverError('DOMAIN_UNKNOWN', { domain, platform: 'postfixadmin' });
@@ -179,7 +191,7 @@ class PostfixAdminPlatform implements PlatformConnector {
   }
 
   resetAccount(address: string): Promise<void> {
-    return this.guard('reset account', () => this.db.transaction(async (trx) => {
+    return this.guard('reset account', () => this.writeTransaction(async (trx) => {
       await trx('alias').where({ address }).orWhere({ goto: address }).delete();
       await trx('mailbox').where({ username: address }).delete();
     }));

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9', 'chromium', 'postfix', 'postfix-sqlite', 'dovecot-lmtpd'];
+const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9', 'chromium', 'postfix', 'postfix-sqlite', 'dovecot-lmtpd', 'postgresql'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

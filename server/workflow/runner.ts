@@ -1,16 +1,21 @@
 import cron from 'node-cron';
 import type { AppContext } from '../context.ts';
-import { domainById, domainStep, saveDomainStep } from '../db/repos/domains.ts';
+import { domainById, domainStep, lockDomain, renewDomainLock, saveDomainStep, unlockDomain } from '../db/repos/domains.ts';
+import { heartbeatWorker, markWorkerStopped } from '../db/repos/workers.ts';
 import { recordEvent } from '../db/repos/events.ts';
 import { mailboxById, updateMailbox, RUNNABLE_STATES } from '../db/repos/mailboxes.ts';
 import { projectById, projectOptions } from '../db/repos/projects.ts';
 import { crashpoint } from '../crashpoint.ts';
 import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError } from '../errors.ts';
-import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from './lease.ts';
+import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, workerHost, workerId } from './lease.ts';
+import { idleVerdict } from './idle.ts';
 import { persistOutcome } from './outcome.ts';
 import { stepById } from './steps/index.ts';
-import { done, type Step, type StepContext, type StepOutcome } from './types.ts';
+import { done, waitUntil, type Step, type StepContext, type StepOutcome } from './types.ts';
+
+/** How soon a mailbox whose domain step another worker is running looks again. */
+const DOMAIN_BUSY_RECHECK_MS = 2_000;
 
 async function buildContext(app: AppContext, mailboxId: number): Promise<StepContext> {
   const mailbox = await mailboxById(app.db, mailboxId);
@@ -34,17 +39,40 @@ const domainStepsInFlight = new Map<string, Promise<StepOutcome>>();
 
 // The first mailbox of a domain to reach a domain step runs it; mailboxes of the same domain
 // arriving meanwhile in this process share that run, and later ones find the shared row done.
-function runDomainStep(ctx: StepContext, step: Step): Promise<StepOutcome> {
+// Across processes and hosts the domain row is the lock: a worker that cannot take it waits.
+function runDomainStep(ctx: StepContext, step: Step, worker: string): Promise<StepOutcome> {
   const key = `${ctx.domain.id}:${step.id}`;
   if (!domainStepsInFlight.has(key)) {
-    domainStepsInFlight.set(key, runDomainStepOnce(ctx, step).finally(() => domainStepsInFlight.delete(key)));
+    domainStepsInFlight.set(key, runDomainStepLocked(ctx, step, worker).finally(() => domainStepsInFlight.delete(key)));
   }
   return domainStepsInFlight.get(key)!;
 }
 
+async function runDomainStepLocked(ctx: StepContext, step: Step, worker: string): Promise<StepOutcome> {
+  const finished = await sharedDone(ctx, step);
+  if (finished) return finished;
+  if (!await lockDomain(ctx.db, ctx.domain.id, worker, Date.now(), LEASE_MS)) {
+    return waitUntil(Date.now() + DOMAIN_BUSY_RECHECK_MS, `waiting on ${step.id} of ${ctx.domain.name}: another worker is running it`);
+  }
+  const renew = setInterval(() => { renewDomainLock(ctx.db, ctx.domain.id, worker, Date.now(), LEASE_MS).catch(() => undefined); }, HEARTBEAT_MS);
+  renew.unref();
+  try {
+    // The holder before us may have finished between our first look and taking the lock.
+    return (await sharedDone(ctx, step)) ?? await runDomainStepOnce(ctx, step);
+  } finally {
+    clearInterval(renew);
+    await unlockDomain(ctx.db, ctx.domain.id, worker);
+  }
+}
+
+async function sharedDone(ctx: StepContext, step: Step): Promise<StepOutcome | undefined> {
+  const shared = await domainStep(ctx.db, ctx.domain.id, step.id);
+  if (shared?.status !== 'done') return undefined;
+  return done(shared.confirmed_by ? `confirmed for ${ctx.domain.name} by ${shared.confirmed_by}` : `done for ${ctx.domain.name}`);
+}
+
 async function runDomainStepOnce(ctx: StepContext, step: Step): Promise<StepOutcome> {
   const shared = await domainStep(ctx.db, ctx.domain.id, step.id);
-  if (shared?.status === 'done') return done(shared.confirmed_by ? `confirmed for ${ctx.domain.name} by ${shared.confirmed_by}` : `done for ${ctx.domain.name}`);
   const outcome = await step.run(ctx);
   const status = outcome.kind === 'done' ? 'done' : 'waiting';
   const detail = outcome.kind === 'manual' ? outcome.instructions : outcome.message;
@@ -58,7 +86,7 @@ async function runDomainStepOnce(ctx: StepContext, step: Step): Promise<StepOutc
 }
 
 export async function runMailboxStep(app: AppContext, mailboxId: number, worker: string): Promise<void> {
-  const renew = setInterval(() => { renewLease(app.db, mailboxId, worker).catch(() => undefined); }, LEASE_MS / 3);
+  const renew = setInterval(() => { renewLease(app.db, mailboxId, worker).catch(() => undefined); }, HEARTBEAT_MS);
   renew.unref();
   try {
     const row = await mailboxById(app.db, mailboxId);
@@ -67,7 +95,7 @@ export async function runMailboxStep(app: AppContext, mailboxId: number, worker:
     let outcome;
     try {
       const ctx = await buildContext(app, mailboxId);
-      outcome = step.level === 'domain' ? await runDomainStep(ctx, step) : await step.run(ctx);
+      outcome = step.level === 'domain' ? await runDomainStep(ctx, step, worker) : await step.run(ctx);
     } catch (err) {
       outcome = toCutoverError(err);
       app.log.debug({ err, mailboxId, step: step.id }, 'step failed');
@@ -84,19 +112,30 @@ export async function runMailboxStep(app: AppContext, mailboxId: number, worker:
 export interface WorkerOptions {
   concurrency?: number;
   projectId?: number;
-  /** Return once nothing is due now (mailboxes waiting for a later time do not count). */
+  /**
+   * Return once nothing is due now. Retries due within `maxWaitMs` and mailboxes waiting on a
+   * domain step another worker is running are waited for; later waits (DNS, overlap windows) are not.
+   */
   untilIdle?: boolean;
+  /** With untilIdle: how far ahead a retry may be due and still be waited for (default 5 min). */
+  maxWaitMs?: number;
   /** Checked whenever the worker is idle; true ends the loop. */
   stopWhen?: () => Promise<boolean>;
   signal?: AbortSignal;
 }
 
 const IDLE_POLL_MS = 1_000;
+const DEFAULT_MAX_WAIT_MS = 5 * 60_000;
 
 /** The worker loop: claim due mailboxes, run one step each, persist, repeat. */
 export async function runWorker(app: AppContext, options: WorkerOptions = {}): Promise<void> {
   const worker = workerId();
   const concurrency = options.concurrency ?? 4;
+  const started = Date.now();
+  const beat = () => heartbeatWorker(app.db, { id: worker, host: workerHost(), pid: process.pid }, Date.now());
+  await beat();
+  const heartbeat = setInterval(() => { beat().catch((err) => app.log.warn({ err }, 'worker heartbeat failed')); }, HEARTBEAT_MS);
+  heartbeat.unref();
   const running = new Map<number, Promise<void>>();
   let wake: () => void = () => undefined;
   // The scheduler: besides the loop's own polling, a cron tick wakes it for due re-checks (DNS waits).
@@ -116,10 +155,15 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
         continue;
       }
       if (claimed.length > 0) continue;
-      if (options.untilIdle) return;
+      let pollMs = IDLE_POLL_MS;
+      if (options.untilIdle) {
+        const verdict = await idleVerdict(app.db, Date.now(), started + (options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS), options.projectId);
+        if (verdict.done) return;
+        pollMs = Math.min(IDLE_POLL_MS, Math.max(50, verdict.nextDueAt - Date.now()));
+      }
       if (options.stopWhen && await options.stopWhen()) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, IDLE_POLL_MS);
+        const timer = setTimeout(resolve, pollMs);
         wake = () => { clearTimeout(timer); resolve(); };
         options.signal?.addEventListener('abort', wake, { once: true });
       });
@@ -127,6 +171,8 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   } finally {
     tick.stop();
     await Promise.allSettled(running.values());
+    clearInterval(heartbeat);
+    await markWorkerStopped(app.db, worker, Date.now()).catch(() => undefined);
     await notifier.stop();
   }
 }

@@ -2,16 +2,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, migrate, type Db } from '../../server/db/knex.ts';
+import { testDatabaseEnv } from '../support/database.ts';
 
-export interface TempDb { db: Db; dir: string; close(): Promise<void> }
+export interface TempDb {
+  db: Db;
+  dir: string;
+  /** Set on PostgreSQL (CUTOVER_TEST_DATABASE=postgres). */
+  url?: string;
+  /** Another handle on the same database, as a second process would have. */
+  connectAgain(): Db;
+  close(): Promise<void>;
+}
 
-/** A migrated SQLite database in a fresh directory, removed on close. */
+/** A migrated database in a fresh directory (SQLite), or a fresh database of the file's PostgreSQL cluster; removed on close. */
 export async function tempDb(): Promise<TempDb> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-db-'));
-  const db = connect(dir);
+  const url = (await testDatabaseEnv()).DATABASE_URL;
+  const db = connect(dir, url);
   await migrate(db);
   return {
-    db, dir,
+    db, dir, url,
+    connectAgain: () => connect(dir, url),
     async close() {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });

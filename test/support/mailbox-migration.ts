@@ -8,6 +8,7 @@ import { confirmDomainStep } from '../../server/services/actions.ts';
 import { createDomainMigration } from '../../server/services/projects.ts';
 import { runMailboxStep } from '../../server/workflow/runner.ts';
 import { tempDataDir } from './cli.ts';
+import { testDatabaseEnv } from './database.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from './platforms.ts';
 
 export interface Migration {
@@ -28,7 +29,7 @@ export interface Migration {
 export async function startMigration(opts: { accounts: Array<{ address: string; password: string }>; old?: DovecotOptions; new?: DovecotOptions; options?: Partial<ProjectOptions>; oldMailHost?: string }): Promise<Migration> {
   const land = await startLandscape({ accounts: opts.accounts, old: opts.old, new: opts.new });
   const dataDir = tempDataDir();
-  const app = await openContext({ CUTOVER_DATA_DIR: dataDir, CUTOVER_LOG_LEVEL: 'silent' });
+  const app = await openContext({ CUTOVER_DATA_DIR: dataDir, CUTOVER_LOG_LEVEL: 'silent', ...(await testDatabaseEnv()) });
   for (const [name, inst, mx] of [['old', land.old, opts.oldMailHost ?? OLD_MX], ['new', land.new, NEW_MX]] as const) {
     const config = app.plugins.parseConfig('postfixadmin', JSON.parse(readFileSync(writePlatformConfig(inst, dataDir, name, mx), 'utf8')));
     await insertPlatform(app.db, app.box, name, 'postfixadmin', config);

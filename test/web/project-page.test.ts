@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Knex } from 'knex';
 import { insertProject } from '../db/fixtures.ts';
+import { testDatabase } from '../support/database.ts';
 import { Client, startPanel } from './client.ts';
 
 let panel: Awaited<ReturnType<typeof startPanel>>;
@@ -40,9 +41,9 @@ test('the project page of 10,000 mailboxes renders one page of rows, counted and
   assert.match(res.text, /failed · 100/);
   assert.match(res.text, /paused · 900/);
   assert.match(res.text, /user00000@example\.test/);
-  const select = queries.find((q) => /from `mailboxes`/.test(q) && /limit \?/.test(q));
+  const select = queries.find((q) => /from [`"]mailboxes[`"]/.test(q) && /limit (\?|\$\d+)/.test(q));
   assert.ok(select, `the rows come from a LIMIT query:\n${queries.join('\n')}`);
-  assert.ok(queries.every((q) => !/from `mailboxes`/.test(q) || /limit \?|group by|count\(/.test(q)), 'no query reads every mailbox');
+  assert.ok(queries.every((q) => !/from [`"]mailboxes[`"]/.test(q) || /limit (\?|\$\d+)|group by|count\(/.test(q)), 'no query reads every mailbox');
 });
 
 test('filter by state and page through it', async () => {
@@ -112,11 +113,13 @@ test('progress goes by bytes with an ETA, summed from the ledger of the shown pa
   });
   assert.ok([10, 11].includes(first.etaMinutes));
 
-  const ledger = queries.filter((q) => /from `ledger`/.test(q.sql));
+  const ledger = queries.filter((q) => /from [`"]ledger[`"]/.test(q.sql));
   assert.equal(ledger.length, 1, ledger.map((q) => q.sql).join('\n'));
-  assert.match(ledger[0]!.sql, /where `mailbox_id` in \(/);
+  assert.match(ledger[0]!.sql, /where [`"]mailbox_id[`"] in \(/);
   assert.equal(ledger[0]!.bindings.length, 50, 'only the shown page of mailboxes');
-  const plan: Array<{ detail: string }> = await panel.app.db.raw(`explain query plan ${ledger[0]!.sql}`, ledger[0]!.bindings);
-  assert.ok(plan.some((p) => /USING COVERING INDEX ledger_mailbox_pass_size/.test(p.detail)), JSON.stringify(plan));
-  assert.ok(queries.every((q) => !/from `events`/.test(q.sql)), 'copy start times come from sync points, not from the event log');
+  if (testDatabase === 'sqlite') {
+    const plan: Array<{ detail: string }> = await panel.app.db.raw(`explain query plan ${ledger[0]!.sql}`, ledger[0]!.bindings);
+    assert.ok(plan.some((p) => /USING COVERING INDEX ledger_mailbox_pass_size/.test(p.detail)), JSON.stringify(plan));
+  }
+  assert.ok(queries.every((q) => !/from [`"]events[`"]/.test(q.sql)), 'copy start times come from sync points, not from the event log');
 });

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
-import { connect, type Db } from '../../server/db/knex.ts';
+import type { Db } from '../../server/db/knex.ts';
 import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from '../../server/workflow/lease.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from '../db/fixtures.ts';
+import { testDatabase } from '../support/database.ts';
 
 let t: TempDb;
 const extra: Db[] = [];
@@ -55,7 +56,7 @@ test('two workers claiming at the same time never get the same row (one connecti
 
 test('workers in separate connections (separate processes\' view of the file) never get the same row', async () => {
   const { projectId, ids } = await scenario(24);
-  const dbs = Array.from({ length: 4 }, () => connect(t.dir));
+  const dbs = Array.from({ length: 4 }, () => t.connectAgain());
   extra.push(...dbs);
   const now = Date.now();
   const claims = await Promise.all(dbs.map((db, i) => claimDue(db, `w-${i}`, 6, now, projectId)));
@@ -154,8 +155,34 @@ test('a lease renewed by its holder between another worker\'s read and its condi
     }
     return builder;
   }) as unknown as Db;
+  Object.assign(racing, { client: t.db.client });
   const claimed = await claimDue(racing, 'w-thief', 1, now, projectId);
   assert.ok(Number((await t.db('mailboxes').where({ id: ids[0] }).first()).locked_until) > now, 'precondition: the holder renewed');
   assert.deepEqual(claimed, []);
   assert.equal(await lockedBy(ids[0]!), 'slow-host:1:abc');
+});
+
+test('on PostgreSQL a claim is one FOR UPDATE SKIP LOCKED statement; on SQLite a conditional update per row', async () => {
+  const { projectId } = await scenario(3);
+  const sql: string[] = [];
+  const onQuery = (q: { sql: string }) => sql.push(q.sql);
+  t.db.on('query', onQuery);
+  try {
+    assert.equal((await claimDue(t.db, 'w-sql', 3, Date.now(), projectId)).length, 3);
+  } finally {
+    t.db.off('query', onQuery);
+  }
+  const skipLocked = sql.filter((q) => /for update of "mailboxes" skip locked/i.test(q));
+  if (testDatabase === 'postgres') assert.equal(skipLocked.length, 1, sql.join('\n'));
+  else assert.equal(skipLocked.length, 0, sql.join('\n'));
+});
+
+test('CUTOVER_WORKER_ID names the host part of worker ids (two processes on one machine act as two hosts)', () => {
+  const saved = process.env.CUTOVER_WORKER_ID;
+  process.env.CUTOVER_WORKER_ID = 'host-b';
+  try {
+    assert.match(workerId(), new RegExp(`^host-b:${process.pid}:[0-9a-f]{6}$`));
+  } finally {
+    if (saved === undefined) delete process.env.CUTOVER_WORKER_ID; else process.env.CUTOVER_WORKER_ID = saved;
+  }
 });

@@ -29,7 +29,7 @@ export async function auditPageModel(db: Db, opts: { page: number; pageSize: num
   // Each side reads at most offset + page rows from its index on `at`; only those are merged and sorted.
   const upTo = page * opts.pageSize;
   const rows: Merged[] = await db.raw(`
-    select * from (select 'audit' as source, id, at, actor, action as what, target, detail, null as project_id, null as mailbox_id, null as step
+    select * from (select 'audit' as source, id, at, actor, action as what, target, detail, cast(null as integer) as project_id, cast(null as integer) as mailbox_id, null as step
                    from audit order by at desc, id desc limit ?) a
     union all
     select * from (select 'event' as source, id, at, actor, outcome as what, null as target, message as detail, project_id, mailbox_id, step
