@@ -45,6 +45,8 @@ export const messages = {
   API_CREDENTIAL_INVALID: 'Platform API at {endpoint} refused the credentials: {detail}. {fix}',
   API_CALL_NOT_GRANTED: 'Platform API at {endpoint}: the consumer key does not allow {call}. {fix}',
   INTERNAL: 'Unexpected error: {detail}',
+  IMAP_PROTOCOL: 'The IMAP server {host} broke the protocol: {detail}. Nothing it sent after that was used.',
+  IMAP_STALLED: '{host} stopped answering: no progress for {seconds} s {during}; the pass was stopped (it resumes from the ledger on the next run).',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
