@@ -7,7 +7,7 @@ import type { LedgerStore } from '../mail/ledger.ts';
 import { openStateLedger } from '../mail/state-file.ts';
 import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
-import { EXIT, parsePositiveInt, type Io } from './output.ts';
+import { EXIT, parseDuration, parsePositiveInt, type Io } from './output.ts';
 
 const USAGE = 'usage: cutover copy --source imaps://USER@HOST[:PORT] --source-password-file FILE --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--json] [--state FILE] …';
 
@@ -87,8 +87,10 @@ function printHuman(report: CopyReport, io: Io): void {
   for (const f of report.folders) {
     const extras = [f.matched && `${f.matched} already there`, f.skipped && `${f.skipped} skipped`, f.failed && `${f.failed} refused`, f.droppedFlags.length && `flags not kept: ${f.droppedFlags.join(' ')}`, f.reconnects && `${f.reconnects} reconnects`].filter(Boolean);
     io.out(`  ${f.source} → ${f.dest}: ${f.copied} copied (${formatBytes(f.copiedBytes)})${extras.length ? `, ${extras.join(', ')}` : ''}`);
+    for (const failure of f.failures.slice(0, 10)) io.out(`    UID ${failure.uid}: ${failure.reason}`);
+    if (f.failures.length > 10) io.out(`    … ${f.failed - 10} more (--json lists up to 1,000 per folder)`);
   }
-  io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} refused`);
+  io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} failed (refused or unreadable), of ${report.announced} the source announced`);
 }
 
 export async function copyCommand(argv: string[], io: Io): Promise<number> {
@@ -102,6 +104,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       exclude: { type: 'string', multiple: true }, 'max-size': { type: 'string' }, since: { type: 'string' },
       'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
+      'stall-timeout': { type: 'string' },
     },
   });
   if (!values.source || !values.dest) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
@@ -114,6 +117,8 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const dest = endpointFor(destUrl, readPassword('dest', values, stdin), { ...common, masterUser: values['dest-auth-user'] });
   const selection = { maxMessageBytes: parseSize(values['max-size'], '--max-size'), since: parseDate(values.since) };
   const concurrency = parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY;
+  const stallSeconds = values['stall-timeout'] === undefined ? undefined : parseDuration(values['stall-timeout'], '--stall-timeout');
+  if (stallSeconds === 0) throw new CutoverError('INPUT_INVALID', { detail: '--stall-timeout: give at least 1 s' });
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
 
   const startedAt = Date.now();
@@ -128,7 +133,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   });
   try {
     const report = await copyMailbox({
-      source, dest, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
+      source, dest, ledger, pass: 1, selection, concurrency, stallSeconds, dryRun: Boolean(values['dry-run']),
       plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed),
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;

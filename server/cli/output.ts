@@ -2,7 +2,7 @@ import os from 'node:os';
 import { durationSeconds } from '../duration.ts';
 import { CutoverError, toCutoverError } from '../errors.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, auth: 4, tls: 5, folder: 6 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, auth: 4, tls: 5, folder: 6, protocol: 7 } as const;
 
 export interface Io { out(line: string): void; err(line: string): void }
 
@@ -15,7 +15,11 @@ export function actor(): string {
   return `cli:${os.userInfo().username}`;
 }
 
-const exitByCode: Partial<Record<string, number>> = { HOST_UNREACHABLE: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder };
+const exitByCode: Partial<Record<string, number>> = {
+  HOST_UNREACHABLE: EXIT.unreachable, IMAP_STALLED: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder,
+  // What an IMAP server answered or sent, not what the user typed.
+  IMAP_PROTOCOL: EXIT.protocol, IMAP_FAILED: EXIT.protocol,
+};
 
 const usageErrors = new Set(['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
 

@@ -3,6 +3,7 @@ import { ImapFlow } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import type { Logger } from '../log.ts';
+import { DEFAULT_STALL_SECONDS, guardedClient } from './guard.ts';
 
 export type ImapClient = ImapFlow;
 
@@ -21,27 +22,47 @@ export function imapTransportOptions(endpoint: Omit<ImapEndpoint, 'auth'>) {
   };
 }
 
+export interface ImapOpenOptions {
+  /** A server silent this long (no greeting, no answer) ends the connection; default 60 s. */
+  stallSeconds?: number;
+}
+
 // One ImapFlow instance is one connection and cannot reconnect; callers open a new one.
-export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<ImapFlow> {
+export async function openImap(endpoint: ImapEndpoint, log?: Logger, opts: ImapOpenOptions = {}): Promise<ImapFlow> {
+  const stallSeconds = opts.stallSeconds ?? DEFAULT_STALL_SECONDS;
+  const guard = guardedClient();
   const client = new ImapFlow({
     ...imapTransportOptions(endpoint),
+    ...guard.options,
     auth: { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) },
     connectionTimeout: 30_000,
-    greetingTimeout: 16_000,
+    greetingTimeout: Math.min(16_000, stallSeconds * 1000),
+    // imapflow's default is 5 minutes: a server that stops answering would hold the copy that long, then again after every reconnect.
+    socketTimeout: stallSeconds * 1000,
   });
+  guard.bind(client);
   client.on('error', (err: Error) => log?.warn({ host: endpoint.host, err: err.message }, 'imap connection error'));
   try {
     await client.connect();
   } catch (err) {
     client.close();
-    throw mapImapError(err, endpoint.host, 'login');
+    throw mapImapError(silenceDetail(err, stallSeconds), endpoint.host, 'login');
   }
   return client;
 }
 
+// imapflow's words for a silent server do not say how long it waited.
+function silenceDetail(err: unknown, stallSeconds: number): unknown {
+  const e = err as Error & { code?: string };
+  if (e?.code === 'GREETING_TIMEOUT') e.message = `no greeting within ${Math.min(16, stallSeconds)} s`;
+  else if (e?.code === 'ETIMEOUT') e.message = `no answer within ${stallSeconds} s after the greeting`;
+  return err;
+}
+
 export function mapImapError(err: unknown, host: string, command: string): CutoverError {
   if (err instanceof CutoverError) return err;
-  const e = err as Error & { authenticationFailed?: boolean; code?: string; responseText?: string; serverResponseCode?: string };
+  const e = err as Error & { authenticationFailed?: boolean; tlsFailed?: boolean; code?: string; responseText?: string; serverResponseCode?: string };
+  if (e.tlsFailed) return new CutoverError('TLS_FAILED', { host, detail: e.message }, { cause: err });
   if (e.authenticationFailed) return new CutoverError('AUTH_FAILED', { host }, { cause: err });
   if (e.code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'NoConnection', 'EPIPE', 'ETIMEOUT'].includes(e.code)) {
     return new CutoverError('HOST_UNREACHABLE', { host, detail: e.message }, { retryable: true, cause: err });

@@ -1,9 +1,10 @@
 import type { ImapFlow, ListResponse } from 'imapflow';
 import type { FolderSide } from './folders.ts';
+import { listFolders } from './listing.ts';
 
 /** `listed`: a LIST the caller already has from this connection (the copy lists once, with STATUS, for its plan and its order). */
 export async function folderSide(client: ImapFlow, listed?: ListResponse[]): Promise<FolderSide> {
-  listed ??= await client.list();
+  listed ??= await listFolders(client);
   const ns = client.namespace as { prefix?: string; delimiter?: string } | undefined;
   return {
     namespace: { prefix: ns?.prefix ?? '', delimiter: ns?.delimiter ?? listed[0]?.delimiter ?? '/' },

@@ -1,5 +1,6 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { crashpoint } from '../crashpoint.ts';
+import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteBudget } from './budget.ts';
 import { fingerprint, headerBytes } from './fingerprint.ts';
@@ -15,19 +16,30 @@ import { imapflowTarget, pipelinedTarget, type AppendTarget } from './writer.ts'
 import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isTransient, laneBackoffMs } from './transient.ts';
+import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
+import { literalLimitFor, protocolFault, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
+import { Watchdog } from './watchdog.ts';
 
 export interface Selection { maxMessageBytes?: number; since?: Date }
 
 export interface FolderReport {
   source: string;
   dest: string;
+  /**
+   * Messages the source announced (EXISTS, the UIDs it named) that earlier passes had not already
+   * accounted for. After the pass: copied + matched + skipped + failed = announced.
+   */
+  announced: number;
   copied: number;
   copiedBytes: number;
   /** Already on the destination though not in the ledger (crash, lost ledger): recorded, not appended. */
   matched: number;
   skipped: number;
   skippedBytes: number;
+  /** Refused by the destination, or unreadable on the source; tried again on the next pass. */
   failed: number;
+  /** The failed messages with the server's words (the first 1,000 of a folder). */
+  failures: Array<{ uid: number; reason: string }>;
   /** Flags and keywords the destination folder does not accept, dropped from the copies. */
   droppedFlags: string[];
   reconnects: number;
@@ -39,7 +51,10 @@ export interface LaneContext {
   /** Destination sessions for folder inspection, and for appending where the server cannot pipeline. */
   dests: Pool<ImapFlow>;
   appenders: Pool<PipelinedAppender>;
+  sourceHost: string;
   destHost: string;
+  /** A folder with no message moving for this long (reconnects included) stops the pass. */
+  stallMs: number;
   ledger: LedgerStore;
   buffer: LedgerBuffer;
   budget: ByteBudget;
@@ -54,11 +69,14 @@ const MAX_LANE_ATTEMPTS = 6;
 const FETCH_BATCH_MESSAGES = 200;
 const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 
-type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'>;
+const MAX_LISTED_FAILURES = 1000;
 
 export function emptyReport(entry: FolderPlanEntry): FolderReport {
-  return { source: entry.source, dest: entry.dest, copied: 0, copiedBytes: 0, matched: 0, skipped: 0, skippedBytes: 0, failed: 0, droppedFlags: [], reconnects: 0 };
+  return { source: entry.source, dest: entry.dest, announced: 0, copied: 0, copiedBytes: 0, matched: 0, skipped: 0, skippedBytes: 0, failed: 0, failures: [], droppedFlags: [], reconnects: 0 };
 }
+
+/** What one folder's copy holds on to across its attempts: the watchdog, and the connections it may have to cut. */
+interface LaneRun { watchdog: Watchdog; attempt: number; open: Set<{ close(): void }> }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -70,23 +88,42 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, checkpoint?: Checkpoint): Promise<FolderReport> {
   const report = emptyReport(entry);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await runLane(entry, ctx, report, checkpoint);
-      await ctx.buffer.flush();
-      return report;
-    } catch (err) {
-      await ctx.buffer.flush();
-      if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
-      report.reconnects++;
-      ctx.log?.warn({ folder: entry.source, attempt, err: (err as Error).message }, 'connection lost; resuming the folder');
-      await sleep(laneBackoffMs(err, attempt));
+  const open = new Set<{ close(): void }>();
+  // A stall cuts the lane's connections: the command that waits settles, and the lane stops.
+  const run: LaneRun = { watchdog: new Watchdog(ctx.stallMs, () => { for (const c of open) c.close(); }), attempt: 0, open };
+  try {
+    for (let attempt = 1; ; attempt++) {
+      run.attempt = attempt;
+      try {
+        await runLane(entry, ctx, report, run, checkpoint);
+        await ctx.buffer.flush();
+        return report;
+      } catch (err) {
+        await ctx.buffer.flush();
+        if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
+        if (err instanceof CutoverError && err.code === 'IMAP_PROTOCOL') throw err;
+        if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
+        const pause = laneBackoffMs(err, attempt);
+        // Reconnecting again and again without a message moving is a stall too.
+        if (run.watchdog.idleMs() + pause >= ctx.stallMs) throw stalled(ctx, entry, report, err);
+        report.reconnects++;
+        ctx.log?.warn({ folder: entry.source, attempt, err: (err as Error).message }, 'connection lost; resuming the folder');
+        await sleep(pause);
+      }
     }
+  } finally {
+    run.watchdog.stop();
   }
 }
 
-async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, checkpoint?: Checkpoint): Promise<void> {
+function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport, last: unknown): CutoverError {
+  const reconnects = report.reconnects ? `, after ${report.reconnects} reconnect(s) (last: ${(last as Error).message})` : '';
+  return new CutoverError('IMAP_STALLED', { host: ctx.sourceHost, seconds: Math.round(ctx.stallMs / 1000), during: `in folder "${entry.source}"${reconnects}` }, { retryable: true, cause: last });
+}
+
+async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<void> {
   const source = await ctx.sources.acquire();
+  run.open.add(source);
   let lock: { release(): void } | undefined;
   let released = false;
   // The source connection goes back to the pool once the folder has been read, before the last
@@ -94,9 +131,15 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   const releaseSource = (healthy: boolean) => {
     if (released) return;
     released = true;
+    run.open.delete(source);
     lock?.release();
     ctx.sources.release(source, healthy);
   };
+  // Failures are found again by each attempt (they are retried); what earlier attempts copied,
+  // matched or skipped is in the ledger and not listed again.
+  report.failed = 0;
+  report.failures = [];
+  report.announced = report.copied + report.matched + report.skipped;
   try {
     lock = await source.getMailboxLock(entry.source, { readOnly: true });
     const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
@@ -105,46 +148,72 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     // folder can take as long as fetching a small delta.
     const inspection = ctx.dryRun || !source.mailbox || source.mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
     inspection?.catch(() => undefined);
+    let complete = true;
     try {
-      const pending = await pendingMessages(source, entry, ctx, report, checkpoint);
-      if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, () => releaseSource(true), ctx, report);
+      const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint);
+      complete = pending.complete;
+      if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, () => releaseSource(true), ctx, report, run);
     } finally {
       await inspection?.catch(() => undefined);
     }
     releaseSource(true);
-    if (!ctx.dryRun && uidNext > 0) {
+    // Messages the server counted but never named cannot be retried by UID: the next pass lists the whole folder again.
+    if (!ctx.dryRun && uidNext > 0 && complete) {
       await ctx.buffer.flush();
       await ctx.ledger.saveCheckpoint(entry.source, { uidValidity, uidNext });
     }
+  } catch (err) {
+    // A limit imapflow enforced closed the connection: say what the server did, do not reconnect.
+    throw protocolFault(source, ctx.sourceHost) ?? err;
   } finally {
     releaseSource(false);
   }
 }
 
+/** A message the pass could not copy: on the skip list (tried again next pass) and in the report, with the server's words. */
+async function fail(ctx: LaneContext, report: FolderReport, entry: { sourceFolder: string; uidValidity: string; uid: number; size: number }, reason: string): Promise<void> {
+  if (!ctx.dryRun) await ctx.ledger.skip({ ...entry, kind: 'refused', reason });
+  report.failed++;
+  if (report.failures.length < MAX_LISTED_FAILURES) report.failures.push({ uid: entry.uid, reason });
+}
+
 // Only UIDs from the last complete pass on (under the same UIDVALIDITY) can be new: a delta pass
 // costs what changed, not the size of the folder.
-async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, checkpoint?: Checkpoint): Promise<{ uidValidity: string; messages: Listed[] }> {
+async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
   const mailbox = source.mailbox;
-  if (!mailbox || mailbox.exists === 0) return { uidValidity: String(mailbox ? mailbox.uidValidity : 0), messages: [] };
+  if (!mailbox || mailbox.exists === 0) return { uidValidity: String(mailbox ? mailbox.uidValidity : 0), messages: [], complete: true };
   const uidValidity = String(mailbox.uidValidity);
   const from = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.uidNext : 1;
   const [handled, refused] = await Promise.all([ctx.ledger.handledUids(entry.source, uidValidity, from), from > 1 ? ctx.ledger.refusedUids(entry.source) : []]);
   const retry = refused.filter((uid) => uid < from);
+  // A retried attempt lists what it already listed: only new messages count as progress then.
+  const listing = await listAnnounced(source, ctx.sourceHost, from, retry, () => { if (run.attempt === 1) run.watchdog.progress(); });
   const messages: Listed[] = [];
-  for await (const msg of source.fetch([...retry, `${from}:*`].join(','), { uid: true, size: true, internalDate: true, flags: true }, { uid: true })) {
-    // "n:*" names the last message even when its UID is below n.
-    if ((msg.uid < from && !retry.includes(msg.uid)) || handled.has(msg.uid)) continue;
+  for (const msg of listing.messages) {
+    if (handled.has(msg.uid)) continue;
+    report.announced++;
     const reason = unselectedReason(msg, ctx.selection);
-    if (!reason) { messages.push({ uid: msg.uid, size: msg.size, internalDate: msg.internalDate, flags: msg.flags }); continue; }
+    if (!reason) { messages.push(msg); continue; }
     if (!ctx.dryRun) await ctx.ledger.skip({ sourceFolder: entry.source, uidValidity, uid: msg.uid, size: msg.size ?? 0, kind: reason.kind, reason: reason.text });
     report.skipped++;
     report.skippedBytes += msg.size ?? 0;
+  }
+  for (const { uid, reason } of listing.unreadable) {
+    if (handled.has(uid)) continue;
+    report.announced++;
+    await fail(ctx, report, { sourceFolder: entry.source, uidValidity, uid, size: 0 }, reason);
+  }
+  if (listing.unnamed) {
+    // Counted by the server, named nowhere: nothing to put on the skip list, but the pass is not complete.
+    report.announced += listing.unnamed;
+    report.failed += listing.unnamed;
+    report.failures.push({ uid: 0, reason: `the source server announced ${mailbox.exists} messages (EXISTS) but named ${mailbox.exists - listing.unnamed} UIDs` });
   }
   if (ctx.dryRun) {
     report.copied += messages.length;
     report.copiedBytes += messages.reduce((n, m) => n + (m.size ?? 0), 0);
   }
-  return { uidValidity, messages };
+  return { uidValidity, messages, complete: listing.unnamed === 0 };
 }
 
 /** A message on its way: in memory (`msg.source`) or in a spool file. `size` is its share of the byte budget. */
@@ -157,9 +226,10 @@ const BATCH_BYTES = 16 * 1024 * 1024;
 type Inspection = Awaited<ReturnType<typeof inspectDest>>;
 
 async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>,
-  sourceDone: () => void, ctx: LaneContext, report: FolderReport): Promise<void> {
+  sourceDone: () => void, ctx: LaneContext, report: FolderReport, run: LaneRun): Promise<void> {
   const queue = new AsyncQueue<Fetched>();
   const abort = new AbortController();
+  const notReturned = (msg: Listed, reason: string) => fail(ctx, report, { sourceFolder: entry.source, uidValidity, uid: msg.uid, size: msg.size ?? 0 }, reason);
   // The reader runs ahead of the writer as far as the byte budget allows, so the source
   // server reads the next messages while the destination server stores the current ones.
   const reader = (async () => {
@@ -167,22 +237,39 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
       for (const batch of batches(messages)) {
         if (batch.large) {
           await ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal);
-          const spooled = await ctx.spool.fromSource(source, batch.large.uid);
-          if (spooled) queue.push({ msg: batch.large, size: SPOOLED_RESERVATION, spooled });
-          else ctx.budget.release(SPOOLED_RESERVATION);
+          takeUnparsedLines(source);
+          const spooled = await withLimits(source, { literal: literalLimitFor(batch.large.size ?? 0) }, () => ctx.spool.fromSource(source, batch.large.uid));
+          if (spooled) {
+            run.watchdog.progress();
+            queue.push({ msg: batch.large, size: SPOOLED_RESERVATION, spooled });
+          } else {
+            ctx.budget.release(SPOOLED_RESERVATION);
+            await notReturned(batch.large, notReturnedReason(batch.large.uid, takeUnparsedLines(source)));
+          }
           continue;
         }
         // Reserved before the FETCH goes out: what imapflow buffers while parsing counts too.
         await ctx.budget.acquire(batch.bytes, abort.signal);
         const reserved = new Map(batch.messages.map((m) => [m.uid, m.size ?? 0]));
+        const largest = batch.messages.reduce((n, m) => Math.max(n, m.size ?? 0), 0);
+        takeUnparsedLines(source);
         try {
           const uids = batch.messages.map((m) => m.uid).join(',');
-          for await (const msg of source.fetch(uids, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
-            queue.push({ msg, size: reserved.get(msg.uid) ?? 0 });
-            reserved.delete(msg.uid);
-          }
+          // A literal is allowed what the server announced for the message (RFC822.SIZE), not imapflow's 1 GB.
+          await withLimits(source, { literal: literalLimitFor(largest) }, async () => {
+            for await (const msg of source.fetch(uids, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
+              // Only answers to this command count, once each: an unsolicited FETCH (another client
+              // changed a flag) and a UID the server repeats are not messages to store.
+              if (!reserved.has(msg.uid) || !msg.source) continue;
+              queue.push({ msg, size: reserved.get(msg.uid)! });
+              reserved.delete(msg.uid);
+              run.watchdog.progress();
+            }
+          });
+          const unparsed = takeUnparsedLines(source);
+          for (const msg of batch.messages) if (reserved.has(msg.uid)) await notReturned(msg, notReturnedReason(msg.uid, unparsed));
         } finally {
-          // Messages the server did not return (expunged meanwhile) give their share back.
+          // What the server did not return gives its share of the budget back.
           for (const size of reserved.values()) ctx.budget.release(size);
         }
       }
@@ -197,13 +284,14 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   // below, but may happen while the writer still waits on an APPEND, before anyone listens.
   reader.catch(() => undefined);
   try {
-    await withAppendTarget(ctx, async (target) => {
+    await withAppendTarget(ctx, run, async (target) => {
       const { alreadyThere, accepts } = await inspection;
       for (;;) {
         const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
         if (!batch) break;
         try {
           await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report);
+          run.watchdog.progress();
         } finally {
           await finish(batch, ctx);
         }
@@ -218,6 +306,11 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   await reader;
 }
 
+function notReturnedReason(uid: number, unparsed: string[]): string {
+  const line = unparsedLineFor(uid, unparsed);
+  return line ? `the source server's FETCH answer could not be read: ${quoteLine(line)}` : 'the source server did not return the message when asked for it (UID FETCH BODY.PEEK[])';
+}
+
 async function finish(done: Fetched[], ctx: LaneContext): Promise<void> {
   for (const f of done) {
     ctx.budget.release(f.size);
@@ -226,20 +319,29 @@ async function finish(done: Fetched[], ctx: LaneContext): Promise<void> {
 }
 
 // The pipelined appender when the server allows it (LITERAL+ and MULTIAPPEND), imapflow otherwise.
-async function withAppendTarget(ctx: LaneContext, work: (target: AppendTarget) => Promise<void>): Promise<void> {
+async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: AppendTarget) => Promise<void>): Promise<void> {
   const appender = await ctx.appenders.acquire();
   if (appender.pipelines) {
     let healthy = false;
+    run.open.add(appender);
     try {
       await work(pipelinedTarget(appender));
       healthy = true;
     } finally {
+      run.open.delete(appender);
       ctx.appenders.release(appender, healthy);
     }
     return;
   }
   ctx.appenders.release(appender, true);
-  await ctx.dests.use((dest) => work(imapflowTarget(dest)));
+  await ctx.dests.use(async (dest) => {
+    run.open.add(dest);
+    try {
+      await work(imapflowTarget(dest));
+    } finally {
+      run.open.delete(dest);
+    }
+  });
 }
 
 interface Pending { item: AppendItem; base: Omit<LedgerEntry, 'destUid'> }

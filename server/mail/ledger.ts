@@ -39,6 +39,8 @@ export interface LedgerStore {
   /** Messages the destination refused: tried again on every pass, since a quota can be raised. */
   refusedUids(sourceFolder: string): Promise<number[]>;
   checkpoint(sourceFolder: string): Promise<Checkpoint | undefined>;
+  /** Every folder's checkpoint in one read (a mailbox can have 100,000 folders). */
+  checkpoints(): Promise<Map<string, Checkpoint>>;
   saveCheckpoint(sourceFolder: string, checkpoint: Checkpoint): Promise<void>;
   skippedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
 }
@@ -91,6 +93,10 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
     async checkpoint(sourceFolder) {
       const row = await db('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).first();
       return row ? { uidValidity: String(row.uidvalidity), uidNext: Number(row.uid_next) } : undefined;
+    },
+    async checkpoints() {
+      const rows = await db('checkpoints').where({ mailbox_id: mailboxId }).select('source_folder', 'uidvalidity', 'uid_next');
+      return new Map(rows.map((row) => [String(row.source_folder), { uidValidity: String(row.uidvalidity), uidNext: Number(row.uid_next) }]));
     },
     async saveCheckpoint(sourceFolder, checkpoint) {
       await db('checkpoints').insert({ mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: checkpoint.uidValidity, uid_next: checkpoint.uidNext })

@@ -1,13 +1,13 @@
 import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
-import { closeQuietly, mapImapError, openImap } from './imap.ts';
+import { closeQuietly, mapImapError, openImap, type ImapOpenOptions } from './imap.ts';
 import { Pool } from './pool.ts';
 import { PipelinedAppender } from './wire/appender.ts';
 
-export function imapPool(endpoint: ImapEndpoint, max: number, log?: Logger): Pool<ImapFlow> {
+export function imapPool(endpoint: ImapEndpoint, max: number, log?: Logger, opts?: ImapOpenOptions): Pool<ImapFlow> {
   return new Pool<ImapFlow>({
-    open: () => openImap(endpoint, log),
+    open: () => openImap(endpoint, log, opts),
     usable: (client) => client.usable,
     destroy: (client) => client.close(),
     close: closeQuietly,

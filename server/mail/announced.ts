@@ -1,0 +1,110 @@
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import { CutoverError } from '../errors.ts';
+import { LINE_LIMIT, isValidUid, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
+
+export type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'>;
+
+/** A message the server announced but whose FETCH answer could not be read, with the server's words. */
+export interface Unreadable { uid: number; reason: string }
+
+export interface FolderListing {
+  /** Readable messages at or above `from` (and the retried UIDs), once each, in UID order. */
+  messages: Listed[];
+  unreadable: Unreadable[];
+  /** Messages the server counted (EXISTS) but whose UIDs it never named: no UID to record them under. */
+  unnamed: number;
+}
+
+const LISTING_QUERY = { uid: true, size: true, internalDate: true, flags: true } as const;
+// A SEARCH answer is one line: room for every UID of the folder (10 digits and a space each).
+const SEARCH_BYTES_PER_MESSAGE = 11;
+
+/**
+ * Lists the selected folder's messages from `from` on (and `retry`), accounting for every one the
+ * server announced: the set is EXISTS and the UIDs the server names, not what imapflow managed to
+ * parse. When the FETCH answers cover EXISTS (a full pass, the usual case) no extra command is
+ * sent; otherwise one UID SEARCH names the set, the missing UIDs are asked for once more, and
+ * those still missing are unreadable, quoted from the lines imapflow could not parse.
+ */
+export async function listAnnounced(source: ImapFlow, host: string, from: number, retry: number[], progress: () => void): Promise<FolderListing> {
+  const retrySet = new Set(retry);
+  const range = [...retry, `${from}:*`].join(',');
+  takeUnparsedLines(source);
+  const listed = new Map<number, Listed>();
+  await collect(source, host, range, from, retrySet, listed, progress);
+  const unparsed = takeUnparsedLines(source);
+  const exists = source.mailbox ? source.mailbox.exists : 0;
+  if (from === 1 && retry.length === 0 && unparsed.length === 0 && listed.size === exists) {
+    return { messages: ordered(listed), unreadable: [], unnamed: 0 };
+  }
+
+  const searched = await announcedUids(source, range, exists);
+  const named = new Set([...searched].filter((uid) => uid >= from || retrySet.has(uid)));
+  for (const uid of listed.keys()) named.add(uid);
+  let missing = [...named].filter((uid) => !listed.has(uid));
+  if (missing.length) {
+    // Asked once more, alone: a message that arrived during the listing is readable now.
+    await collect(source, host, missing.join(','), 1, new Set(), listed, progress);
+    unparsed.push(...takeUnparsedLines(source));
+    missing = missing.filter((uid) => !listed.has(uid));
+  }
+  const unreadable = missing.sort((a, b) => a - b).map((uid) => ({ uid, reason: unreadableReason(uid, unparsed) }));
+  // A full listing also answers for EXISTS: messages counted there but named nowhere cannot be copied either.
+  const unnamed = from === 1 ? Math.max(0, (source.mailbox ? source.mailbox.exists : exists) - named.size) : 0;
+  return { messages: ordered(listed), unreadable, unnamed };
+}
+
+async function collect(source: ImapFlow, host: string, range: string, from: number, retry: Set<number>, into: Map<number, Listed>, progress: () => void): Promise<void> {
+  for await (const msg of source.fetch(range, LISTING_QUERY, { uid: true })) {
+    // An unsolicited FETCH (another client changed a flag) names no UID: not an answer to this command.
+    if (msg.uid === undefined || msg.uid === null) continue;
+    assertUid(msg.uid, host, msg.seq);
+    // "n:*" names the last message even when its UID is below n.
+    if (msg.uid < from && !retry.has(msg.uid)) continue;
+    // The same UID twice is one message: the first answer counts.
+    if (!into.has(msg.uid)) into.set(msg.uid, { uid: msg.uid, size: msg.size, internalDate: msg.internalDate, flags: msg.flags });
+    progress();
+  }
+}
+
+export function assertUid(uid: unknown, host: string, seq?: number): asserts uid is number {
+  if (!isValidUid(uid)) {
+    throw new CutoverError('IMAP_PROTOCOL', { host, detail: `UID ${String(uid)}${seq ? ` (message ${seq})` : ''} is outside 1..4294967295, the range IMAP allows` });
+  }
+}
+
+/** The UIDs the server names in `range`, by UID SEARCH (ESEARCH where offered: one compact set). */
+async function announcedUids(source: ImapFlow, range: string, exists: number): Promise<Set<number>> {
+  const line = Math.max(LINE_LIMIT, exists * SEARCH_BYTES_PER_MESSAGE + 4096);
+  const result = await withLimits(source, { line }, () => source.search({ uid: range }, { uid: true, returnOptions: ['ALL'] }));
+  if (result === false) return new Set();
+  if (Array.isArray(result)) return new Set(result.filter(isValidUid));
+  const all = (result as { all?: string }).all;
+  return all ? expandUidSet(all, exists + 1000) : new Set();
+}
+
+/** "1:5,9,12:14" → the UIDs; at most `limit` of them, so a hostile "1:4294967295" cannot fill memory. */
+export function expandUidSet(set: string, limit: number): Set<number> {
+  const out = new Set<number>();
+  for (const part of set.split(',')) {
+    const [a, b] = part.split(':').map(Number);
+    if (!isValidUid(a) || (b !== undefined && !isValidUid(b))) continue;
+    for (let uid = Math.min(a, b ?? a); uid <= Math.max(a, b ?? a) && out.size < limit; uid++) out.add(uid);
+  }
+  return out;
+}
+
+function unreadableReason(uid: number, unparsed: string[]): string {
+  const line = unparsedLineFor(uid, unparsed);
+  return line ? `the source server's FETCH answer could not be read: ${quoteLine(line)}` : 'the source server announced it but never returned it in a FETCH answer';
+}
+
+/** The line imapflow could not parse that names this UID, if one does. */
+export function unparsedLineFor(uid: number, unparsed: string[]): string | undefined {
+  const pattern = new RegExp(`\\bUID\\s+${uid}\\b`, 'i');
+  return unparsed.find((l) => pattern.test(l));
+}
+
+function ordered(listed: Map<number, Listed>): Listed[] {
+  return [...listed.values()].sort((a, b) => a.uid - b.uid);
+}
