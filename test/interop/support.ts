@@ -101,7 +101,7 @@ export async function seedCorpus(account: Account, ns: { prefix: string; delimit
   }
 }
 
-export interface Held { folder: string; key: string; size: number; flags: string[]; internalDate: string; sha256: string }
+export interface Held { folder: string; uid: number; key: string; size: number; flags: string[]; internalDate: string; sha256: string }
 
 /** Every message every selectable folder holds, with the key it was seeded with. */
 export async function holdings(account: Account): Promise<Held[]> {
@@ -115,7 +115,7 @@ export async function holdings(account: Account): Promise<Held[]> {
         if (!client.mailbox || client.mailbox.exists === 0) continue;
         for await (const m of client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true, source: true })) {
           const key = /^X-Interop-Key: (.+?)\r?$/m.exec(m.source!.toString('latin1'))?.[1] ?? '?';
-          held.push({ folder: folder.path, key, size: m.size ?? 0, flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort(), internalDate: new Date(m.internalDate!).toISOString(), sha256: createHash('sha256').update(m.source!).digest('hex') });
+          held.push({ folder: folder.path, uid: m.uid, key, size: m.size ?? 0, flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort(), internalDate: new Date(m.internalDate!).toISOString(), sha256: createHash('sha256').update(m.source!).digest('hex') });
         }
       } finally {
         lock.release();
@@ -172,4 +172,57 @@ export function copier(from: Account, to: Account) {
     forgetState: () => rmSync(state, { force: true }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+export interface PairFigures { pair: string; messages: number; missing: number; doubled: number; altered: number; addedByNoStateRerun: number }
+
+/**
+ * The copy between `a` and `b` as a user would run it, in the three ways the issue lists: a
+ * clean run (every alteration reported), a run killed after its `killAfter`-th append then
+ * resumed with --state, and a run without the state file over a finished copy (adds nothing).
+ */
+export async function exercisePair(from: Account, clean: Account, resumed: Account, killAfter: number): Promise<{ figures: PairFigures; cleanRun: CopyJson; source: Held[]; dest: Held[] }> {
+  const source = await holdings(from);
+  const first = copier(from, clean);
+  const run = await first.run();
+  if (run.result.code !== 0 || !run.report) throw new Error(`${from.name} → ${clean.name}: exit ${run.result.code}\n${run.result.stderr}`);
+  const dest = await holdings(clean);
+  first.forgetState();
+  const again = await first.run();
+  if (again.result.code !== 0 || !again.report) throw new Error(`no-state re-run: exit ${again.result.code}\n${again.result.stderr}`);
+  const afterRerun = missingAndDoubled(source, await holdings(clean));
+
+  const killed = copier(from, resumed);
+  const crash = await killed.run({ crashAt: `copy:after-append#${killAfter}` });
+  if (crash.result.signal !== 'SIGKILL') throw new Error(`the run was to be killed after append ${killAfter}: exit ${crash.result.code}\n${crash.result.stderr}`);
+  const resume = await killed.run();
+  if (resume.result.code !== 0) throw new Error(`resumed run: exit ${resume.result.code}\n${resume.result.stderr}`);
+  const resumedCounts = missingAndDoubled(source, await holdings(resumed));
+  killed.forgetState();
+  const last = await killed.run();
+  const final = missingAndDoubled(source, await holdings(resumed));
+  first.cleanup();
+  killed.cleanup();
+  return {
+    cleanRun: run.report, source, dest,
+    figures: {
+      pair: `${from.name} → ${clean.name}`, messages: source.length,
+      missing: Math.max(missingAndDoubled(source, dest).missing, afterRerun.missing, resumedCounts.missing, final.missing),
+      doubled: Math.max(missingAndDoubled(source, dest).doubled, afterRerun.doubled, resumedCounts.doubled, final.doubled),
+      altered: run.report.altered ?? 0,
+      addedByNoStateRerun: (again.report.copied) + (last.report?.copied ?? Number.NaN),
+    },
+  };
+}
+
+/** The alterations a clean run reported, by the corpus key of the source message. */
+export function alteredByKey(report: CopyJson, source: Held[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const folder of report.folders) {
+    for (const a of folder.altered ?? []) {
+      const key = source.find((h) => h.folder === folder.source && h.uid === a.uid)?.key ?? `${folder.source} UID ${a.uid}`;
+      out.set(key, [...(out.get(key) ?? []), ...a.changes]);
+    }
+  }
+  return out;
 }
