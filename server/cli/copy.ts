@@ -89,8 +89,9 @@ function printHuman(report: CopyReport, io: Io): void {
     io.out(`  ${f.source} → ${f.dest}: ${f.copied} copied (${formatBytes(f.copiedBytes)})${extras.length ? `, ${extras.join(', ')}` : ''}`);
     for (const failure of f.failures.slice(0, 10)) io.out(`    UID ${failure.uid}: ${failure.reason}`);
     if (f.failures.length > 10) io.out(`    … ${f.failed - 10} more (--json lists up to 1,000 per folder)`);
+    for (const a of f.altered) io.out(`    altered by the destination: UID ${a.uid}${a.destUid ? ` (destination UID ${a.destUid})` : ''}: ${a.changes.join('; ')}`);
   }
-  io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} failed (refused or unreadable), of ${report.announced} the source announced`);
+  io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} failed (refused or unreadable), of ${report.announced} the source announced${report.altered ? `; ${report.altered} stored otherwise by the destination (listed above)` : ''}`);
 }
 
 export async function copyCommand(argv: string[], io: Io): Promise<number> {

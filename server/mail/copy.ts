@@ -39,7 +39,11 @@ export interface CopyOptions {
   onProgress?: (progress: CopyProgress) => void;
 }
 
-export interface CopyReport { folders: FolderReport[]; announced: number; copied: number; bytes: number; matched: number; skipped: number; failed: number; reconnects: number; seconds: number }
+export interface CopyReport {
+  folders: FolderReport[]; announced: number; copied: number; bytes: number; matched: number; skipped: number; failed: number; reconnects: number; seconds: number;
+  /** Copies the destination stored otherwise than sent (each listed in its folder's `altered`). */
+  altered: number;
+}
 
 export const DEFAULT_CONCURRENCY = 4;
 // Messages over 2 MB go through the spool, so this only holds small ones in flight. 12 MB: 16 MB
@@ -74,7 +78,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // arrive instead of holding them back. Not for a pass with nothing new.
     if (expected > 0 && !options.dryRun) appenderLogin = appenders.use(async () => undefined).catch(() => undefined);
     spool = await Spool.create();
-    const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount());
+    const current = active.flatMap((e) => { const status = statuses.get(e.source); return status ? [{ sourceFolder: e.source, uidValidity: status.uidValidity }] : []; });
+    const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount(current));
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
     if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, destList, active, options.dest.host));
     const buffer = new LedgerBuffer(ledger);
@@ -89,7 +94,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         totals.copied += folder.copied - before.copied;
         totals.bytes += folder.copiedBytes - before.bytes;
         seen.set(folder.source, { copied: folder.copied, bytes: folder.copiedBytes });
-        options.onProgress?.({ folder: folder.source, copied: folder.copied, bytes: folder.copiedBytes, totalCopied: totals.copied, totalBytes: totals.bytes, remaining });
+        // Mail that arrives during the pass is copied too: the total grows with it rather than show more than 100%.
+        options.onProgress?.({ folder: folder.source, copied: folder.copied, bytes: folder.copiedBytes, totalCopied: totals.copied, totalBytes: totals.bytes, remaining: Math.max(remaining, totals.copied) });
       },
     };
     const reports = new Map<string, FolderReport>();
@@ -115,6 +121,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     return {
       folders, announced: total('announced'), copied: total('copied'), bytes: total('copiedBytes'), matched: total('matched'), skipped: total('skipped'),
       failed: total('failed'), reconnects: total('reconnects'), seconds: (Date.now() - started) / 1000,
+      altered: folders.reduce((n, f) => n + f.altered.length, 0),
     };
   } finally {
     // A login still under way when the pools close would keep the process alive.

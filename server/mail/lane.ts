@@ -4,6 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteBudget } from './budget.ts';
 import { fingerprint, headerBytes } from './fingerprint.ts';
+import { headerHashIfEightBit, inspectDest, readBack, type Alteration, type AppendedCopy, type DestInspection } from './dest-folder.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
@@ -42,6 +43,8 @@ export interface FolderReport {
   failures: Array<{ uid: number; reason: string }>;
   /** Flags and keywords the destination folder does not accept, dropped from the copies. */
   droppedFlags: string[];
+  /** Copies the destination stored otherwise than they were sent (read back after the pass), with what changed. */
+  altered: Alteration[];
   reconnects: number;
 }
 
@@ -72,7 +75,7 @@ const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED_FAILURES = 1000;
 
 export function emptyReport(entry: FolderPlanEntry): FolderReport {
-  return { source: entry.source, dest: entry.dest, announced: 0, copied: 0, copiedBytes: 0, matched: 0, skipped: 0, skippedBytes: 0, failed: 0, failures: [], droppedFlags: [], reconnects: 0 };
+  return { source: entry.source, dest: entry.dest, announced: 0, copied: 0, copiedBytes: 0, matched: 0, skipped: 0, skippedBytes: 0, failed: 0, failures: [], droppedFlags: [], altered: [], reconnects: 0 };
 }
 
 /** What one folder's copy holds on to across its attempts: the watchdog, and the connections it may have to cut. */
@@ -223,7 +226,7 @@ const SPOOLED_RESERVATION = 2 * 1024 * 1024;
 
 const BATCH_BYTES = 16 * 1024 * 1024;
 
-type Inspection = Awaited<ReturnType<typeof inspectDest>>;
+type Inspection = DestInspection;
 
 async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>,
   sourceDone: () => void, ctx: LaneContext, report: FolderReport, run: LaneRun): Promise<void> {
@@ -283,6 +286,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   // The writer learns of a reader failure through the queue; the rejection itself is awaited
   // below, but may happen while the writer still waits on an APPEND, before anyone listens.
   reader.catch(() => undefined);
+  const appended: AppendedCopy[] = [];
   try {
     await withAppendTarget(ctx, run, async (target) => {
       const { alreadyThere, accepts } = await inspection;
@@ -290,13 +294,16 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
         const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
         if (!batch) break;
         try {
-          await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report);
+          await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report, appended);
           run.watchdog.progress();
         } finally {
           await finish(batch, ctx);
         }
       }
     });
+    // What this attempt appended, as the destination stored it: one FETCH per folder.
+    const { uidNext } = await inspection;
+    if (appended.length) report.altered.push(...await ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext)));
   } catch (err) {
     abort.abort(err);
     await finish(queue.drain(), ctx);
@@ -344,28 +351,34 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
   });
 }
 
-interface Pending { item: AppendItem; base: Omit<LedgerEntry, 'destUid'> }
+interface Pending { item: AppendItem; base: Omit<LedgerEntry, 'destUid'>; headerHash?: string }
 
 async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched: Fetched[], uidValidity: string,
-  alreadyThere: Map<string, number[]>, accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport): Promise<void> {
+  alreadyThere: DestInspection['alreadyThere'], accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport, appended: AppendedCopy[]): Promise<void> {
   const pending: Pending[] = [];
   for (const { msg, spooled } of fetched) {
     const content = spooled ?? msg.source!;
     const size = msg.size ?? (spooled ? spooled.size : msg.source!.length);
-    const print = fingerprint(headerBytes(spooled ? spooled.head : msg.source!), size, msg.internalDate);
+    const header = headerBytes(spooled ? spooled.head : msg.source!);
+    const print = fingerprint(header, size, msg.internalDate);
     const base = { sourceFolder: entry.source, uidValidity, uid: msg.uid, destFolder: entry.dest, size, fingerprint: print, pass: ctx.pass };
-    const matched = alreadyThere.get(print)?.shift();
+    // Matched on what servers keep (not the date, not the 8-bit bytes): see DestMatcher.
+    const matched = alreadyThere.take(header, size, msg.internalDate);
     if (matched !== undefined) {
       await ctx.buffer.add({ ...base, destUid: matched });
       report.matched++;
       continue;
     }
-    pending.push({ base, item: { content, flags: keptFlags(msg.flags, accepts, report), internalDate: msg.internalDate ? new Date(msg.internalDate) : undefined } });
+    pending.push({ base, headerHash: headerHashIfEightBit(header), item: { content, flags: keptFlags(msg.flags, accepts, report), internalDate: msg.internalDate ? new Date(msg.internalDate) : undefined } });
   }
   if (!pending.length) return;
+  const record = async (done: Pending[], uids: Array<number | null>) => {
+    await recordAppended(done, uids, ctx, report);
+    done.forEach((p, i) => appended.push({ sourceUid: p.base.uid, destUid: uids[i] ?? null, size: p.base.size, flags: p.item.flags, internalDate: p.item.internalDate, headerHash: p.headerHash }));
+  };
   const outcome = await target.append(entry.dest, pending.map((p) => p.item));
   if (outcome.ok) {
-    await recordAppended(pending, outcome.uids, ctx, report);
+    await record(pending, outcome.uids);
     return;
   }
   throwIfTransient(outcome);
@@ -373,7 +386,7 @@ async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched:
   for (const one of pending) {
     const single = pending.length === 1 ? outcome : await target.append(entry.dest, [one.item]);
     if (single.ok) {
-      await recordAppended([one], single.uids, ctx, report);
+      await record([one], single.uids);
       continue;
     }
     throwIfTransient(single);
@@ -440,36 +453,4 @@ function* batches(messages: Listed[]): Generator<Step> {
     bytes += size;
   }
   if (batch.length) yield { messages: batch, bytes };
-}
-
-/**
- * What the destination folder already holds that the ledger does not account for under this
- * source folder's current UIDVALIDITY (appended just before a crash, copied by a run whose
- * ledger is gone or under an older UIDVALIDITY, or there before the migration), by fingerprint;
- * and which flags the folder keeps (PERMANENTFLAGS).
- */
-async function inspectDest(dest: ImapFlow, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore) {
-  const alreadyThere = new Map<string, number[]>();
-  const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
-  knownUids.catch(() => undefined);
-  // Read-write SELECT: under EXAMINE servers answer PERMANENTFLAGS () and the flag check would be blind.
-  const lock = await dest.getMailboxLock(entry.dest);
-  let permanent: Set<string> | undefined;
-  try {
-    const known = await knownUids;
-    permanent = dest.mailbox ? dest.mailbox.permanentFlags : undefined;
-    if (dest.mailbox && dest.mailbox.exists > known.size) {
-      for await (const msg of dest.fetch('1:*', { uid: true, size: true, internalDate: true, headers: true }, { uid: true })) {
-        if (known.has(msg.uid) || !msg.headers) continue;
-        const print = fingerprint(msg.headers, msg.size ?? 0, msg.internalDate);
-        alreadyThere.set(print, [...(alreadyThere.get(print) ?? []), msg.uid]);
-      }
-    }
-  } finally {
-    lock.release();
-  }
-  // APPEND on imapflow 2.1.2 filters flags against the selected mailbox: leave none selected.
-  await dest.mailboxClose();
-  const accepts = (flag: string) => !permanent || permanent.size === 0 || permanent.has('\\*') || permanent.has(flag);
-  return { alreadyThere, accepts };
 }

@@ -34,8 +34,12 @@ export interface LedgerStore {
   recordMany(entries: LedgerEntry[]): Promise<void>;
   skip(entry: SkipEntry): Promise<void>;
   copiedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
-  /** Messages already copied or deliberately skipped, all folders together: what a re-run will not fetch. */
-  handledCount(): Promise<number>;
+  /**
+   * Messages already copied or deliberately skipped, all folders together: what a re-run will not
+   * fetch. Given the folders as they are now, only rows under their current UIDVALIDITY count
+   * (GNU imap4d gives a new UIDVALIDITY to a folder on each session; rows of old ones are not work done).
+   */
+  handledCount(current?: Array<{ sourceFolder: string; uidValidity: string }>): Promise<number>;
   /** Messages the destination refused: tried again on every pass, since a quota can be raised. */
   refusedUids(sourceFolder: string): Promise<number[]>;
   checkpoint(sourceFolder: string): Promise<Checkpoint | undefined>;
@@ -102,7 +106,17 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
       await db('checkpoints').insert({ mailbox_id: mailboxId, source_folder: sourceFolder, uidvalidity: checkpoint.uidValidity, uid_next: checkpoint.uidNext })
         .onConflict(['mailbox_id', 'source_folder']).merge(['uidvalidity', 'uid_next']);
     },
-    async handledCount() {
+    async handledCount(current) {
+      if (current) {
+        const wanted = new Set(current.map((c) => `${c.uidValidity}\u0000${c.sourceFolder}`));
+        const grouped = async (table: 'ledger' | 'skips') => {
+          const rows = await db(table).where({ mailbox_id: mailboxId }).modify((q) => { if (table === 'skips') q.whereNot('kind', 'refused'); })
+            .select('source_folder', 'uidvalidity').count({ n: '*' }).groupBy('source_folder', 'uidvalidity') as Array<{ source_folder: string; uidvalidity: string; n: number | string }>;
+          return rows.reduce((sum, r) => sum + (wanted.has(`${r.uidvalidity}\u0000${r.source_folder}`) ? Number(r.n) : 0), 0);
+        };
+        const [copied, skipped] = await Promise.all([grouped('ledger'), grouped('skips')]);
+        return copied + skipped;
+      }
       const copied = await db('ledger').where({ mailbox_id: mailboxId }).count({ n: '*' }).first();
       const skipped = await db('skips').where({ mailbox_id: mailboxId }).whereNot('kind', 'refused').count({ n: '*' }).first();
       return Number(copied?.n ?? 0) + Number(skipped?.n ?? 0);

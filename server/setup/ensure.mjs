@@ -3,11 +3,15 @@
 // the real servers they start (Dovecot with SQLite auth, Knot), then the npm dependencies.
 // Plain JavaScript on purpose: it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9', 'chromium', 'postfix', 'postfix-sqlite', 'dovecot-lmtpd', 'postgresql'];
+const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutils', 'bind9', 'chromium', 'postfix', 'postfix-sqlite', 'dovecot-lmtpd', 'postgresql',
+  // Interop servers (test/interop): GNU imap4d and the auth tools of Cyrus and Courier install normally,
+  // and so do the libraries the unpacked Cyrus and Courier binaries link against (see ensureUnpackedServers).
+  'mailutils-imap4d', 'sasl2-bin', 'courier-authlib', 'courier-authlib-userdb',
+  'libcourier-unicode4', 'libgamin0', 'libgdbm6', 'libical3', 'libicu72', 'libidn12', 'libjansson4', 'libpcre3', 'libpq5', 'libwrap0', 'libxapian30', 'libxml2'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -41,6 +45,35 @@ function ensureDebianPackages() {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], env);
 }
 
+// cyrus-imapd and courier-imap conflict with dovecot-imapd (all provide imap-server), and
+// cyrus-common would pull in an MTA: their .debs are downloaded and unpacked, never installed, into
+// a directory server/devservers/{cyrus,courier}.ts run the binaries from (CUTOVER_DEBS_ROOT moves it).
+function ensureUnpackedServers() {
+  const cache = process.env.CUTOVER_DEBS_CACHE ?? '/var/cache/cutover-debs';
+  const unpacked = process.env.CUTOVER_DEBS_ROOT ?? `${cache}/root`;
+  const packages = ['cyrus-imapd', 'cyrus-common', 'courier-imap', 'courier-base'];
+  if (existsSync(`${unpacked}/usr/lib/cyrus/bin/master`) && existsSync(`${unpacked}/usr/lib/courier/courier/imaplogin`)) return;
+  if (!existsSync('/usr/bin/dpkg-deb') || process.getuid?.() !== 0) {
+    console.error(`cutover setup: Cyrus and Courier for the interop tests are not unpacked in ${unpacked}; run this as root on Debian to fetch them.`);
+    return;
+  }
+  console.error(`cutover setup: unpacking ${packages.join(', ')} into ${unpacked} …`);
+  mkdirSync(cache, { recursive: true });
+  mkdirSync(unpacked, { recursive: true });
+  // apt-get download writes into the working directory; _apt cannot write there, so it runs unsandboxed (a warning).
+  const download = () => spawnSync('apt-get', ['download', '-qq', ...packages], { cwd: cache, stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  let downloaded = download();
+  if (downloaded.status !== 0) {
+    run('apt-get', ['update', '-qq'], { DEBIAN_FRONTEND: 'noninteractive' });
+    downloaded = download();
+  }
+  if (downloaded.status !== 0) {
+    console.error(`cutover setup: "apt-get download ${packages.join(' ')}" failed (exit ${downloaded.status ?? downloaded.signal})`);
+    process.exit(1);
+  }
+  for (const deb of readdirSync(cache).filter((f) => f.endsWith('.deb'))) run('dpkg-deb', ['-x', `${cache}/${deb}`, unpacked]);
+}
+
 function ensureNpmDependencies() {
   const marker = `${root}node_modules/.package-lock.json`;
   const lock = `${root}package-lock.json`;
@@ -61,6 +94,7 @@ function ensureBuild() {
 }
 
 ensureDebianPackages();
+ensureUnpackedServers();
 ensureNpmDependencies();
 ensureBuild();
 try {

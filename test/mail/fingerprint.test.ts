@@ -55,3 +55,26 @@ test('two messages that differ only in their body differ through the size, not t
   assert.deepEqual(headerBytes(one), headerBytes(two));
   assert.notEqual(fingerprint(headerBytes(one), one.length, date), fingerprint(headerBytes(two), two.length, date));
 });
+
+test('a destination copy is recognised whatever the server changed: 8-bit header bytes as X, arrival date, flags', async () => {
+  const { DestMatcher } = await import('../../server/mail/fingerprint.ts');
+  const eightBit = Buffer.from('Subject: caf\u00e9 cr\u00e8me\r\nX-Note: Gr\u00fc\u00dfe\r\n\r\n', 'utf8');
+  const munged = Buffer.from(eightBit.toString('latin1').replace(/[\x80-\xff]/g, 'X'), 'latin1');
+  const matcher = new DestMatcher();
+  matcher.add(munged, munged.length + 10, new Date('2026-12-06T09:00:00Z'), 7);
+  assert.equal(matcher.take(eightBit, eightBit.length + 11, new Date('2090-01-01T00:00:00Z')), undefined, 'another body length is another message');
+  assert.equal(matcher.take(eightBit, eightBit.length + 10, new Date('2090-01-01T00:00:00Z')), 7);
+  assert.equal(matcher.take(eightBit, eightBit.length + 10, undefined), undefined, 'claimed once only');
+});
+
+test('among same-key copies the one with the same arrival date is claimed first; others are not confused', async () => {
+  const { DestMatcher } = await import('../../server/mail/fingerprint.ts');
+  const header = Buffer.from(HEADER);
+  const matcher = new DestMatcher();
+  matcher.add(header, 200, new Date('2024-01-01T00:00:00Z'), 1);
+  matcher.add(header, 200, new Date('2024-01-02T00:00:00Z'), 2);
+  assert.equal(matcher.take(header, 200, new Date('2024-01-02T00:00:00Z')), 2);
+  assert.equal(matcher.take(Buffer.from(HEADER.replace('<x@', '<y@')), 200, new Date('2024-01-01T00:00:00Z')), undefined);
+  assert.equal(matcher.take(header, 200, new Date('2030-01-01T00:00:00Z')), 1);
+  assert.equal(matcher.size, 0);
+});

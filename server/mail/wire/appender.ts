@@ -16,7 +16,11 @@ export type AppendOutcome =
   | { ok: true; uids: Array<number | null> }
   | { ok: false; status: 'NO' | 'BAD'; code?: string; text: string };
 
-const IDLE_TIMEOUT_MS = 5 * 60_000;
+/** A destination that sends nothing for this long while an answer is due is given up on (the lane reconnects). */
+export const APPENDER_STALL_MS = 30_000;
+const MAX_LINE_BYTES = 64 * 1024;
+
+export interface AppenderOptions { stallMs?: number }
 
 /**
  * A destination connection that does one thing fast: APPEND. Messages go out as non-synchronising
@@ -32,13 +36,13 @@ export class PipelinedAppender {
   private tagCounter = 0;
   capabilities = new Set<string>();
 
-  private constructor(private socket: net.Socket, private readonly host: string) {
+  private constructor(private socket: net.Socket, private readonly host: string, private readonly stallMs: number) {
     this.listen(socket);
   }
 
-  static async connect(endpoint: ImapEndpoint): Promise<PipelinedAppender> {
+  static async connect(endpoint: ImapEndpoint, opts: AppenderOptions = {}): Promise<PipelinedAppender> {
     const socket = await openSocket(endpoint);
-    const session = new PipelinedAppender(socket, endpoint.host);
+    const session = new PipelinedAppender(socket, endpoint.host, opts.stallMs ?? APPENDER_STALL_MS);
     try {
       await session.handshake(endpoint);
       return session;
@@ -190,6 +194,7 @@ export class PipelinedAppender {
       const response = parseTagged(line);
       if (response?.tag === tag) return response;
       if (line.startsWith('* BYE')) throw this.connectionError(line);
+      if (!response && !line.startsWith('* ') && !line.startsWith('+')) throw this.protocolError(line);
     }
   }
 
@@ -198,7 +203,16 @@ export class PipelinedAppender {
       const line = await this.line();
       if (line.startsWith('+')) return;
       if (parseTagged(line)) throw new CutoverError('IMAP_FAILED', { host: this.host, command: 'AUTHENTICATE', detail: line });
+      if (!line.startsWith('* ')) throw this.protocolError(line);
     }
+  }
+
+  // A reply that is neither untagged, a continuation nor a tagged status cannot be waited out:
+  // failing at once, with the line, beats a copy that hangs until a timeout.
+  private protocolError(line: string): CutoverError {
+    const err = new CutoverError('IMAP_PROTOCOL', { host: this.host, detail: `unexpected reply ${JSON.stringify(line.slice(0, 200))}` });
+    this.fail(err);
+    return err;
   }
 
   private write(parts: Buffer[]): Promise<void> {
@@ -208,9 +222,12 @@ export class PipelinedAppender {
       let ok = true;
       for (const part of parts) ok = socket.write(part);
       if (ok) { resolve(); return; }
-      // Wait for the kernel to take the data, so a batch is not held twice in memory.
-      const onDrain = () => { socket.off('close', onClose); resolve(); };
-      const onClose = () => { socket.off('drain', onDrain); reject(this.failure ?? this.connectionError('connection closed')); };
+      // Wait for the kernel to take the data, so a batch is not held twice in memory. A server
+      // that stops reading would leave this waiting for ever: the stall timer runs meanwhile.
+      this.draining = true;
+      socket.setTimeout(this.stallMs);
+      const onDrain = () => { this.draining = false; if (!this.waiters.length) socket.setTimeout(0); socket.off('close', onClose); resolve(); };
+      const onClose = () => { this.draining = false; socket.off('drain', onDrain); reject(this.failure ?? this.connectionError('connection closed')); };
       socket.once('drain', onDrain);
       socket.once('close', onClose);
     });
@@ -220,12 +237,20 @@ export class PipelinedAppender {
     const ready = this.lines.shift();
     if (ready !== undefined) return Promise.resolve(ready);
     if (this.failure) return Promise.reject(this.failure);
+    this.socket.setTimeout(this.stallMs);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   private listen(socket: net.Socket): void {
     socket.removeAllListeners('data');
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => this.fail(this.connectionError('no answer for 5 minutes', 'ETIMEOUT')));
+    // Armed only while an answer is due, so a connection resting in the pool is not failed.
+    socket.setTimeout(0);
+    socket.on('timeout', () => {
+      if (this.waiters.length || this.draining) {
+        const during = this.draining ? 'while sending messages (it stopped reading)' : 'waiting for an answer';
+        this.fail(new CutoverError('IMAP_STALLED', { host: this.host, seconds: Math.round(this.stallMs / 1000), during }, { retryable: true }));
+      }
+    });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(this.connectionError('connection closed', 'NoConnection')));
@@ -233,6 +258,7 @@ export class PipelinedAppender {
 
   // Server answers to APPEND are short lines; a literal in an untagged answer is skipped whole.
   private skip = 0;
+  private draining = false;
 
   private receive(chunk: Buffer): void {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
@@ -243,13 +269,19 @@ export class PipelinedAppender {
         this.skip -= n;
         if (this.skip > 0) return;
       }
-      const end = this.buffer.indexOf('\r\n');
-      if (end === -1) return;
-      const line = this.buffer.subarray(0, end).toString('utf8');
-      this.buffer = this.buffer.subarray(end + 2);
+      // RFC 3501 lines end in CRLF; GNU imap4d 3.15 ends some tagged replies (AUTHENTICATE's OK)
+      // with a bare LF. Both are taken: waiting for a CR that never comes hung the copy.
+      const end = this.buffer.indexOf('\n');
+      if (end === -1) {
+        if (this.buffer.length > MAX_LINE_BYTES) this.protocolError(this.buffer.subarray(0, 200).toString('latin1'));
+        return;
+      }
+      const line = this.buffer.subarray(0, end > 0 && this.buffer[end - 1] === 0x0d ? end - 1 : end).toString('utf8');
+      this.buffer = this.buffer.subarray(end + 1);
       const literal = /\{(\d+)\+?\}$/.exec(line);
       if (literal) this.skip = Number(literal[1]);
       const waiter = this.waiters.shift();
+      if (this.waiters.length === 0) this.socket.setTimeout(0);
       if (waiter) waiter.resolve(line);
       else this.lines.push(line);
     }
@@ -274,7 +306,7 @@ function openSocket(endpoint: ImapEndpoint): Promise<net.Socket> {
       ? tls.connect({ ...options, servername: net.isIP(endpoint.host) ? undefined : endpoint.host, rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca })
       : net.connect(options);
     const event = endpoint.security === 'tls' ? 'secureConnect' : 'connect';
-    socket.once(event, () => { socket.setTimeout(0); socket.removeAllListeners('error'); resolve(socket); });
+    socket.once(event, () => { socket.setTimeout(0); socket.removeAllListeners('error'); socket.removeAllListeners('timeout'); resolve(socket); });
     socket.once('timeout', () => { socket.destroy(); reject(Object.assign(new Error('connection timed out'), { code: 'CONNECT_TIMEOUT' })); });
     socket.once('error', reject);
   });

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import type { ImapFlow } from 'imapflow';
+import { DestMatcher } from './fingerprint.ts';
+import type { FolderPlanEntry } from './folders.ts';
+import type { LedgerStore } from './ledger.ts';
+
+export interface DestInspection {
+  /** Copies on the destination the ledger does not account for, to be claimed by fingerprint. */
+  alreadyThere: DestMatcher;
+  /** Whether the folder keeps a flag (PERMANENTFLAGS). */
+  accepts: (flag: string) => boolean;
+  /** UIDNEXT before this pass appended anything: where its copies start on a server without UIDPLUS. */
+  uidNext: number;
+}
+
+/**
+ * Leaves the connection with no mailbox selected. CLOSE would do it in one command but expunges
+ * the folder's \Deleted messages, copied ones included (a Trash folder lost its messages that
+ * way); EXAMINE first makes the CLOSE a plain deselect (RFC 3501 6.4.2).
+ */
+export async function deselect(client: ImapFlow): Promise<void> {
+  const mailbox = client.mailbox;
+  if (!mailbox) return;
+  if (!mailbox.readOnly) await client.mailboxOpen(mailbox.path, { readOnly: true });
+  await client.mailboxClose();
+}
+
+/**
+ * What the destination folder already holds that the ledger does not account for under this
+ * source folder's current UIDVALIDITY (appended just before a crash, copied by a run whose
+ * ledger is gone or under an older UIDVALIDITY, or there before the migration); which flags the
+ * folder keeps; and its UIDNEXT before this pass.
+ */
+export async function inspectDest(dest: ImapFlow, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore): Promise<DestInspection> {
+  const alreadyThere = new DestMatcher();
+  const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
+  knownUids.catch(() => undefined);
+  // Read-write SELECT: under EXAMINE servers answer PERMANENTFLAGS () and the flag check would be blind.
+  const lock = await dest.getMailboxLock(entry.dest);
+  let permanent: Set<string> | undefined;
+  let uidNext = 0;
+  try {
+    const known = await knownUids;
+    permanent = dest.mailbox ? dest.mailbox.permanentFlags : undefined;
+    uidNext = dest.mailbox ? Number(dest.mailbox.uidNext ?? 0) : 0;
+    if (dest.mailbox && dest.mailbox.exists > known.size) {
+      for await (const msg of dest.fetch('1:*', { uid: true, size: true, internalDate: true, headers: true }, { uid: true })) {
+        if (known.has(msg.uid) || !msg.headers) continue;
+        alreadyThere.add(msg.headers, msg.size ?? 0, msg.internalDate, msg.uid);
+      }
+    }
+  } finally {
+    lock.release();
+  }
+  // APPEND on imapflow 2.1.2 filters flags against the selected mailbox: leave none selected.
+  await deselect(dest);
+  const accepts = (flag: string) => !permanent || permanent.size === 0 || permanent.has('\\*') || permanent.has(flag);
+  return { alreadyThere, accepts, uidNext };
+}
+
+/** What was sent for one message, to compare with what the destination stored. */
+export interface AppendedCopy {
+  sourceUid: number;
+  destUid: number | null;
+  size: number;
+  flags: string[];
+  internalDate?: Date;
+  /** sha256 of the header, kept only for headers with 8-bit bytes (the ones servers rewrite). */
+  headerHash?: string;
+}
+
+/** A message the destination stored otherwise than it was sent: `uid` is the source's, `destUid` the destination's. */
+export interface Alteration { uid: number; destUid: number | null; changes: string[] }
+
+export function headerHashIfEightBit(header: Buffer): string | undefined {
+  for (const byte of header) if (byte >= 0x80) return createHash('sha256').update(header).digest('hex');
+  return undefined;
+}
+
+const second = (d: Date | string) => Math.floor(new Date(d).getTime() / 1000);
+const iso = (d: Date | string) => new Date(d).toISOString().replace('.000Z', 'Z');
+
+/**
+ * Reads back what one folder's pass appended: size, flags and arrival date in one UID FETCH
+ * (headers too, for the few messages with 8-bit header bytes), and lists every message the server
+ * stored otherwise. Flags it did not keep are set again with STORE where the folder accepts them.
+ * Without UIDPLUS the copies are the messages from the UIDNEXT seen before the pass, in order.
+ */
+export async function readBack(dest: ImapFlow, folder: string, appended: AppendedCopy[], uidNextBefore: number): Promise<Alteration[]> {
+  if (!appended.length) return [];
+  const lock = await dest.getMailboxLock(folder);
+  try {
+    const known = appended.every((a) => a.destUid !== null);
+    const range = known ? appended.map((a) => a.destUid).join(',') : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
+    if (!range) return [{ uid: 0, destUid: null, changes: [`${appended.length} message(s) could not be read back: the server gives neither APPENDUID nor UIDNEXT`] }];
+    const stored = new Map<number, { size: number; flags: string[]; internalDate?: Date | string }>();
+    for await (const msg of dest.fetch(range, { uid: true, size: true, flags: true, internalDate: true }, { uid: true })) {
+      stored.set(msg.uid, { size: msg.size ?? 0, flags: [...(msg.flags ?? [])].filter((f) => f !== '\\Recent'), internalDate: msg.internalDate });
+    }
+    const copies = known ? appended : pairInOrder(appended, [...stored.keys()].filter((uid) => uid >= uidNextBefore).sort((a, b) => a - b));
+    if (!copies) return [{ uid: 0, destUid: null, changes: [`${appended.length} message(s) appended but ${stored.size} new on the destination: they could not be paired to be read back`] }];
+    const eightBit = copies.filter((c) => c.headerHash && c.destUid !== null);
+    const headers = new Map<number, string>();
+    if (eightBit.length) {
+      for await (const msg of dest.fetch(eightBit.map((c) => c.destUid).join(','), { uid: true, headers: true }, { uid: true })) {
+        if (msg.headers) headers.set(msg.uid, createHash('sha256').update(msg.headers).digest('hex'));
+      }
+    }
+    const permanent = dest.mailbox ? dest.mailbox.permanentFlags : undefined;
+    const settable = (flag: string) => !permanent || permanent.has('\\*') || permanent.has(flag);
+    const altered: Alteration[] = [];
+    const refix: Array<{ copy: AppendedCopy; entry: Alteration; got: string[] }> = [];
+    for (const copy of copies) {
+      const got = copy.destUid === null ? undefined : stored.get(copy.destUid);
+      if (!got) {
+        altered.push({ uid: copy.sourceUid, destUid: copy.destUid, changes: ['not found on the destination when read back'] });
+        continue;
+      }
+      const changes: string[] = [];
+      if (got.size !== copy.size) changes.push(`size ${copy.size} bytes stored as ${got.size}`);
+      if (copy.headerHash && headers.has(copy.destUid!) && headers.get(copy.destUid!) !== copy.headerHash) changes.push('header rewritten (8-bit bytes not kept as sent)');
+      if (copy.internalDate && got.internalDate && second(copy.internalDate) !== second(got.internalDate)) changes.push(`arrival date ${iso(copy.internalDate)} stored as ${iso(got.internalDate)}`);
+      const entry: Alteration = { uid: copy.sourceUid, destUid: copy.destUid, changes };
+      if (!sameFlags(copy.flags, got.flags)) {
+        if (copy.flags.every(settable)) refix.push({ copy, entry, got: got.flags });
+        else changes.push(`flags ${flagDiff(copy.flags, got.flags)} (the folder does not keep them)`);
+      }
+      if (changes.length || refix.some((r) => r.entry === entry)) altered.push(entry);
+    }
+    await restoreFlags(dest, refix);
+    return altered;
+  } finally {
+    lock.release();
+    await deselect(dest);
+  }
+}
+
+// Where the server ignored APPEND's flags (GNU imap4d), STORE sets them, one command per flag set;
+// a second look says whether it did.
+async function restoreFlags(dest: ImapFlow, refix: Array<{ copy: AppendedCopy; entry: Alteration; got: string[] }>): Promise<void> {
+  if (!refix.length) return;
+  const bySet = new Map<string, number[]>();
+  for (const { copy } of refix) {
+    const key = copy.flags.join(' ');
+    bySet.set(key, [...(bySet.get(key) ?? []), copy.destUid!]);
+  }
+  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uids.join(','), flags ? flags.split(' ') : [], { uid: true });
+  const after = new Map<number, string[]>();
+  for await (const msg of dest.fetch(refix.map((r) => r.copy.destUid).join(','), { uid: true, flags: true }, { uid: true })) {
+    after.set(msg.uid, [...(msg.flags ?? [])].filter((f) => f !== '\\Recent'));
+  }
+  for (const { copy, entry, got } of refix) {
+    const fixed = sameFlags(copy.flags, after.get(copy.destUid!) ?? []);
+    entry.changes.push(`flags ${flagDiff(copy.flags, got)} on APPEND; ${fixed ? 'set right afterwards with STORE' : 'STORE did not set them either'}`);
+  }
+}
+
+function sameFlags(a: string[], b: string[]): boolean {
+  const norm = (flags: string[]) => flags.map((f) => f.toLowerCase()).sort().join(' ');
+  return norm(a) === norm(b);
+}
+
+function flagDiff(sent: string[], got: string[]): string {
+  const gotLower = new Set(got.map((f) => f.toLowerCase()));
+  const sentLower = new Set(sent.map((f) => f.toLowerCase()));
+  const lost = sent.filter((f) => !gotLower.has(f.toLowerCase()));
+  const added = got.filter((f) => !sentLower.has(f.toLowerCase()));
+  return [lost.length && `${lost.join(' ')} lost`, added.length && `${added.join(' ')} added`].filter(Boolean).join(', ');
+}
+
+function pairInOrder(appended: AppendedCopy[], uids: number[]): AppendedCopy[] | undefined {
+  if (uids.length !== appended.length) return undefined;
+  return appended.map((a, i) => ({ ...a, destUid: uids[i]! }));
+}
