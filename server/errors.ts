@@ -45,6 +45,11 @@ export const messages = {
   API_CREDENTIAL_INVALID: 'Platform API at {endpoint} refused the credentials: {detail}. {fix}',
   API_CALL_NOT_GRANTED: 'Platform API at {endpoint}: the consumer key does not allow {call}. {fix}',
   INTERNAL: 'Unexpected error: {detail}',
+  DAV_FAILED: '{method} {url} failed: {detail}',
+  DAV_REPLY_INVALID: 'The DAV server sent an invalid reply to {where}: {detail}.',
+  DAV_NOT_FOUND: 'No CalDAV/CardDAV service found for {who}: {detail}. Give the server\'s URL (--source-dav/--dest-dav, or the platform\'s dav settings).',
+  SIEVE_FAILED: 'ManageSieve {command} failed on {host}: {detail}',
+  SIEVE_REPLY_INVALID: 'The ManageSieve server {host} sent an invalid reply: {detail}.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
