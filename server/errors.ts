@@ -59,6 +59,11 @@ export const messages = {
   OAUTH2_TOKEN_FAILED: '{provider} token endpoint {endpoint} gave no token{forUser}: {detail}.{fix}',
   IMAP_DISABLED_FOR_USER: 'IMAP disabled for this user: {host} refuses the token login of {address} ({detail}). {fix}',
   OAUTH2_LOGIN_REFUSED: '{host} refuses the token login of {address}: {detail}.',
+  DAV_FAILED: '{method} {url} failed: {detail}',
+  DAV_REPLY_INVALID: 'The DAV server sent an invalid reply to {where}: {detail}.',
+  DAV_NOT_FOUND: 'No CalDAV/CardDAV service found for {who}: {detail}. Give the server\'s URL (--source-dav/--dest-dav, or the platform\'s dav settings).',
+  SIEVE_FAILED: 'ManageSieve {command} failed on {host}: {detail}',
+  SIEVE_REPLY_INVALID: 'The ManageSieve server {host} sent an invalid reply: {detail}.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -19,6 +19,27 @@ export interface ImapEndpoint {
   auth: { user: string; pass: string; authzid?: string; accessToken?: string; renewAccessToken?: (opts: { forceRefresh: boolean; rejected?: string }) => Promise<string> };
 }
 
+/** A CalDAV/CardDAV server: `url` is where discovery starts (a base URL, a principal or a home set). */
+export interface DavEndpoint {
+  url: string;
+  tlsVerify: boolean;
+  ca?: string;
+  /** http:// to a host that is not a loopback address. */
+  allowPlaintext?: boolean;
+  auth: { user: string; pass: string };
+}
+
+/** A ManageSieve server (RFC 5804), usually port 4190 with STARTTLS. */
+export interface SieveEndpoint {
+  host: string;
+  port: number;
+  security: TlsMode;
+  tlsVerify: boolean;
+  ca?: string;
+  /** With `authzid`, `user` is an admin/master identity acting as `authzid` (SASL PLAIN). */
+  auth: { user: string; pass: string; authzid?: string };
+}
+
 export interface Account {
   address: string;
   active: boolean;
@@ -122,6 +143,10 @@ export interface PlatformConnector {
    * same realm hold the same accounts, so the old account must leave an address before the new one takes it.
    */
   accountRealm?(): string;
+  /** Contacts, calendars and tasks of `address`; null when this platform offers none (the groupware step then lists them as not migrated). */
+  davEndpoint?(address: string, password?: string): Promise<DavEndpoint | null>;
+  /** Mail filters and the auto-reply of `address` (ManageSieve); null when this platform offers none. */
+  sieveEndpoint?(address: string, password?: string): Promise<SieveEndpoint | null>;
 }
 
 /** One resource record in presentation form: `data` is the zone-file RDATA (`10 mx.example.net.`, `"v=spf1 …"`). */

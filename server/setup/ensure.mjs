@@ -11,7 +11,9 @@ const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutil
   // Interop servers (test/interop): GNU imap4d and the auth tools of Cyrus and Courier install normally,
   // and so do the libraries the unpacked Cyrus and Courier binaries link against (see ensureUnpackedServers).
   'mailutils-imap4d', 'sasl2-bin', 'courier-authlib', 'courier-authlib-userdb',
-  'libcourier-unicode4', 'libgamin0', 'libgdbm6', 'libical3', 'libicu72', 'libidn12', 'libjansson4', 'libpcre3', 'libpq5', 'libwrap0', 'libxapian30', 'libxml2'];
+  'libcourier-unicode4', 'libgamin0', 'libgdbm6', 'libical3', 'libicu72', 'libidn12', 'libjansson4', 'libpcre3', 'libpq5', 'libwrap0', 'libxapian30', 'libxml2',
+  // groupware (#15): two independent CalDAV/CardDAV servers, and Pigeonhole ManageSieve for the filters.
+  'radicale', 'xandikos', 'dovecot-sieve', 'dovecot-managesieved'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
