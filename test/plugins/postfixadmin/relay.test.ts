@@ -153,7 +153,7 @@ test('the queue manager routes the next message to the just-created address the 
   await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
 });
 
-test('(b) an unmigrated address and the temporary address are relayed to the old host', async () => {
+test('(b) an unmigrated address and the temporary address are relayed to the old host', async (t) => {
   const sent = await send([BOB.address, ALICE_TEMP], 'to the old host');
   for (const to of [BOB.address, ALICE_TEMP]) {
     assert.equal(sent.rcpt[to]!.code, 250, `${to}: ${sent.rcpt[to]!.text}`);
@@ -161,24 +161,25 @@ test('(b) an unmigrated address and the temporary address are relayed to the old
     assert.match(line, new RegExp(`postfix/smtp\\[\\d+\\]: ${sent.queueId}: to=<${to}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${oldMx.port},.* status=sent`));
     const oldLine = await deliveryLine(oldMx, relayedAs(line), to);
     assert.match(oldLine, new RegExp(`postfix/lmtp\\[\\d+\\]: \\w+: to=<${to}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${m.land.old.lmtpPort},.* status=sent`));
-    console.log(`(b) new: ${line}\n(b) old: ${oldLine}`);
+    t.diagnostic(`(b) new: ${line}`);
+    t.diagnostic(`(b) old: ${oldLine}`);
   }
   assert.ok((await subjects(m.land.old, BOB.address)).includes('to the old host'));
   assert.ok((await subjects(m.land.old, ALICE_TEMP)).includes('to the old host'));
   assert.ok(!(await subjects(m.land.new, ALICE.address)).includes('to the old host'), 'not delivered on the new host (yet)');
 });
 
-test('(a) a migrated address is delivered to the new Dovecot', async () => {
+test('(a) a migrated address is delivered to the new Dovecot', async (t) => {
   const sent = await send([ALICE.address], 'to the migrated address');
   assert.equal(sent.rcpt[ALICE.address]!.code, 250, sent.rcpt[ALICE.address]!.text);
   const line = await deliveryLine(newMx, sent.queueId!, ALICE.address);
   assert.match(line, new RegExp(`postfix/lmtp\\[\\d+\\]: ${sent.queueId}: to=<${ALICE.address}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${m.land.new.lmtpPort},.* status=sent \\(250 2\\.0\\.0 <${ALICE.address}> .* Saved\\)`));
-  console.log(`(a) ${line}`);
+  t.diagnostic(`(a) ${line}`);
   assert.ok((await subjects(m.land.new, ALICE.address)).includes('to the migrated address'));
   assert.ok(!(await subjects(m.land.old, ALICE_TEMP)).includes('to the migrated address'));
 });
 
-test('(c) an address unknown on both hosts is refused at RCPT, after the old host refused the probe', async () => {
+test('(c) an address unknown on both hosts is refused at RCPT, after the old host refused the probe', async (t) => {
   const nobody = `nobody@${DOMAIN}`;
   const sent = await send([nobody], 'to nobody');
   assert.equal(sent.queueId, null, 'nothing was queued');
@@ -189,18 +190,20 @@ test('(c) an address unknown on both hosts is refused at RCPT, after the old hos
   assert.ok(reject, 'smtpd logged the refusal');
   const probe = (await oldMx.readLog()).split('\n').find((l) => l.includes('reject: RCPT') && l.includes(`to=<${nobody}>`));
   assert.ok(probe, 'the old host refused the address-verification probe');
-  console.log(`(c) new: ${reject}\n(c) old: ${probe}`);
+  t.diagnostic(`(c) new: ${reject}`);
+  t.diagnostic(`(c) old: ${probe}`);
   // Mail from outside to a domain neither host serves is still no open relay.
   const elsewhere = await send(['someone@elsewhere.test'], 'relay attempt');
   assert.equal(elsewhere.rcpt['someone@elsewhere.test']!.code, 554);
 });
 
-test('(d) mail relayed to the old host during the overlap reaches the new mailbox through the delta pass', async () => {
+test('(d) mail relayed to the old host during the overlap reaches the new mailbox through the delta pass', async (t) => {
   const sent = await send([ALICE_TEMP], 'relayed during the overlap');
   const line = await deliveryLine(newMx, sent.queueId!, ALICE_TEMP);
   assert.match(line, /postfix\/smtp\[\d+\]: .* status=sent/);
   const oldLine = await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
-  console.log(`(d) new: ${line}\n(d) old: ${oldLine}`);
+  t.diagnostic(`(d) new: ${line}`);
+  t.diagnostic(`(d) old: ${oldLine}`);
   assert.ok(!(await subjects(m.land.new, ALICE.address)).includes('relayed during the overlap'));
 
   const row = await m.runUntil(ALICE.address, atStep('finalize'));
