@@ -3,9 +3,12 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import knexFactory, { type Knex } from 'knex';
 import { postfixMainCf, postfixMaps } from '../../../plugins/postfixadmin/postfix-maps.ts';
-import type { DovecotInstance } from '../../../server/devservers/dovecot.ts';
+import { addMailbox, type DovecotInstance } from '../../../server/devservers/dovecot.ts';
+import type { PlatformConnector } from '../../../server/plugins/contract.ts';
 import { startPostfix, type PostfixInstance } from '../../../server/devservers/postfix.ts';
+import { releaseRelayWhenDomainDone } from '../../../server/workflow/relay-release.ts';
 import { runMailboxStep } from '../../../server/workflow/runner.ts';
+import type { StepContext } from '../../../server/workflow/types.ts';
 import { imapAs, rawMessage, seed } from '../../support/mail.ts';
 import { atStep, startMigration, type Migration } from '../../support/mailbox-migration.ts';
 import { DOMAIN, NEW_MX, OLD_MX } from '../../support/platforms.ts';
@@ -19,12 +22,15 @@ const ALICE = { address: `alice@${DOMAIN}`, password: 'alice-pw' };
 const BOB = { address: `bob@${DOMAIN}`, password: 'bob-pw' };
 const CAROL = { address: `carol@${DOMAIN}`, password: 'carol-pw' };
 const ALICE_TEMP = `alice01@${DOMAIN}`;
+/** Created on the old host after the project: no migration covers him. */
+const DAVE = `dave@${DOMAIN}`;
 const DELIVERY_TIMEOUT_MS = 60_000;
 
 let m: Migration;
 let oldMx: PostfixInstance;
 let newMx: PostfixInstance;
 let newDb: Knex;
+let oldDb: Knex;
 
 before(async () => {
   m = await startMigration({ accounts: [ALICE, BOB, CAROL], old: { lmtp: true }, new: { lmtp: true }, oldMailHost: '127.0.0.1' });
@@ -32,10 +38,12 @@ before(async () => {
   oldMx = await startPostfix({ hostname: OLD_MX, dbPath: m.land.old.dbPath, lmtpPort: m.land.old.lmtpPort! });
   newMx = await startPostfix({ hostname: NEW_MX, dbPath: m.land.new.dbPath, lmtpPort: m.land.new.lmtpPort!, relay: { port: oldMx.port } });
   newDb = knexFactory({ client: 'sqlite3', connection: { filename: m.land.new.dbPath }, useNullAsDefault: true, pool: { min: 0, max: 1 } });
+  oldDb = knexFactory({ client: 'sqlite3', connection: { filename: m.land.old.dbPath }, useNullAsDefault: true, pool: { min: 0, max: 1 } });
 });
 
 after(async () => {
   await newDb?.destroy();
+  await oldDb?.destroy();
   await Promise.allSettled([newMx?.stop(), oldMx?.stop()]);
   await m?.close();
 });
@@ -102,6 +110,16 @@ async function subjects(inst: DovecotInstance, address: string): Promise<string[
   }
 }
 
+async function connectors(): Promise<{ source: PlatformConnector; dest: PlatformConnector }> {
+  const project = await m.app.db('projects').where({ id: m.projectId }).first();
+  return { source: await m.app.connector(project.source_platform_id), dest: await m.app.connector(project.dest_platform_id) };
+}
+
+async function lastFinalizeMessage(mailboxId: number): Promise<string> {
+  const event = await m.app.db('events').where({ mailbox_id: mailboxId, step: 'finalize' }).orderBy('id', 'desc').first();
+  return event.message;
+}
+
 function relayRows(): Promise<Array<{ domain: string; mode: string; relay_host: string }>> {
   return newDb('cutover_domain_relay').select('domain', 'mode', 'relay_host');
 }
@@ -135,7 +153,7 @@ test('the queue manager routes the next message to the just-created address the 
   await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
 });
 
-test('(b) an unmigrated address and the temporary address are relayed to the old host', async () => {
+test('(b) an unmigrated address and the temporary address are relayed to the old host', async (t) => {
   const sent = await send([BOB.address, ALICE_TEMP], 'to the old host');
   for (const to of [BOB.address, ALICE_TEMP]) {
     assert.equal(sent.rcpt[to]!.code, 250, `${to}: ${sent.rcpt[to]!.text}`);
@@ -143,24 +161,25 @@ test('(b) an unmigrated address and the temporary address are relayed to the old
     assert.match(line, new RegExp(`postfix/smtp\\[\\d+\\]: ${sent.queueId}: to=<${to}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${oldMx.port},.* status=sent`));
     const oldLine = await deliveryLine(oldMx, relayedAs(line), to);
     assert.match(oldLine, new RegExp(`postfix/lmtp\\[\\d+\\]: \\w+: to=<${to}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${m.land.old.lmtpPort},.* status=sent`));
-    console.log(`(b) new: ${line}\n(b) old: ${oldLine}`);
+    t.diagnostic(`(b) new: ${line}`);
+    t.diagnostic(`(b) old: ${oldLine}`);
   }
   assert.ok((await subjects(m.land.old, BOB.address)).includes('to the old host'));
   assert.ok((await subjects(m.land.old, ALICE_TEMP)).includes('to the old host'));
   assert.ok(!(await subjects(m.land.new, ALICE.address)).includes('to the old host'), 'not delivered on the new host (yet)');
 });
 
-test('(a) a migrated address is delivered to the new Dovecot', async () => {
+test('(a) a migrated address is delivered to the new Dovecot', async (t) => {
   const sent = await send([ALICE.address], 'to the migrated address');
   assert.equal(sent.rcpt[ALICE.address]!.code, 250, sent.rcpt[ALICE.address]!.text);
   const line = await deliveryLine(newMx, sent.queueId!, ALICE.address);
   assert.match(line, new RegExp(`postfix/lmtp\\[\\d+\\]: ${sent.queueId}: to=<${ALICE.address}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${m.land.new.lmtpPort},.* status=sent \\(250 2\\.0\\.0 <${ALICE.address}> .* Saved\\)`));
-  console.log(`(a) ${line}`);
+  t.diagnostic(`(a) ${line}`);
   assert.ok((await subjects(m.land.new, ALICE.address)).includes('to the migrated address'));
   assert.ok(!(await subjects(m.land.old, ALICE_TEMP)).includes('to the migrated address'));
 });
 
-test('(c) an address unknown on both hosts is refused at RCPT, after the old host refused the probe', async () => {
+test('(c) an address unknown on both hosts is refused at RCPT, after the old host refused the probe', async (t) => {
   const nobody = `nobody@${DOMAIN}`;
   const sent = await send([nobody], 'to nobody');
   assert.equal(sent.queueId, null, 'nothing was queued');
@@ -171,18 +190,20 @@ test('(c) an address unknown on both hosts is refused at RCPT, after the old hos
   assert.ok(reject, 'smtpd logged the refusal');
   const probe = (await oldMx.readLog()).split('\n').find((l) => l.includes('reject: RCPT') && l.includes(`to=<${nobody}>`));
   assert.ok(probe, 'the old host refused the address-verification probe');
-  console.log(`(c) new: ${reject}\n(c) old: ${probe}`);
+  t.diagnostic(`(c) new: ${reject}`);
+  t.diagnostic(`(c) old: ${probe}`);
   // Mail from outside to a domain neither host serves is still no open relay.
   const elsewhere = await send(['someone@elsewhere.test'], 'relay attempt');
   assert.equal(elsewhere.rcpt['someone@elsewhere.test']!.code, 554);
 });
 
-test('(d) mail relayed to the old host during the overlap reaches the new mailbox through the delta pass', async () => {
+test('(d) mail relayed to the old host during the overlap reaches the new mailbox through the delta pass', async (t) => {
   const sent = await send([ALICE_TEMP], 'relayed during the overlap');
   const line = await deliveryLine(newMx, sent.queueId!, ALICE_TEMP);
   assert.match(line, /postfix\/smtp\[\d+\]: .* status=sent/);
   const oldLine = await deliveryLine(oldMx, relayedAs(line), ALICE_TEMP);
-  console.log(`(d) new: ${line}\n(d) old: ${oldLine}`);
+  t.diagnostic(`(d) new: ${line}`);
+  t.diagnostic(`(d) old: ${oldLine}`);
   assert.ok(!(await subjects(m.land.new, ALICE.address)).includes('relayed during the overlap'));
 
   const row = await m.runUntil(ALICE.address, atStep('finalize'));
@@ -197,8 +218,7 @@ test('the relay stays while another mailbox of the domain is unfinished, and goe
   const alice = await m.runUntil(ALICE.address, (r) => r.state === 'done');
   assert.equal(alice.step, 'finalize');
   assert.equal((await relayRows()).length, 1, 'bob and carol are still on the old host');
-  const event = await m.app.db('events').where({ mailbox_id: alice.id, step: 'finalize' }).orderBy('id', 'desc').first();
-  assert.match(event.message, /example\.test is still relayed to the old host for 2 mailbox\(es\) not finished/);
+  assert.match(await lastFinalizeMessage(alice.id), /example\.test is still relayed to the old host for 2 mailbox\(es\) not finished/);
   // Still relayed: bob's mail goes on reaching him on the old host.
   assert.equal((await send([BOB.address], 'bob still old')).rcpt[BOB.address]!.code, 250);
 
@@ -212,12 +232,9 @@ test('the relay stays while another mailbox of the domain is unfinished, and goe
   assert.equal((await m.mailbox(BOB.address)).state, 'done');
   assert.equal((await m.mailbox(CAROL.address)).state, 'done');
   assert.deepEqual(await relayRows(), []);
-  const finals = await m.app.db('events').whereIn('mailbox_id', [bob.id, carol.id]).andWhere({ step: 'finalize', outcome: 'completed' });
-  assert.equal(finals.length, 2);
-  assert.ok(finals.some((e: { message: string }) => /example\.test no longer relayed to the old host/.test(e.message)), finals.map((e: { message: string }) => e.message).join('\n'));
-
-  const dest = await m.app.connector((await m.app.db('projects').where({ id: m.projectId }).first()).dest_platform_id);
-  assert.deepEqual(await dest.detachRelay!(DOMAIN), { removed: false }, 'idempotent');
+  const finals = await Promise.all([lastFinalizeMessage(bob.id), lastFinalizeMessage(carol.id)]);
+  assert.ok(finals.some((message) => /example\.test no longer relayed to the old host/.test(message)), finals.join('\n'));
+  assert.deepEqual(await (await connectors()).dest.detachRelay!(DOMAIN), { removed: false }, 'idempotent');
 
   // The domain is now the new host's alone. Bob was the last address the queue manager routed
   // (to the old host): once more that way, until a reload empties the cache.
@@ -230,6 +247,34 @@ test('the relay stays while another mailbox of the domain is unfinished, and goe
   for (const to of [BOB.address, CAROL.address]) {
     assert.equal(after.rcpt[to]!.code, 250);
     assert.match(await deliveryLine(newMx, after.queueId!, to), /postfix\/lmtp\[\d+\]: .* status=sent/);
+  }
+});
+
+test('an account on the old host that no migration covers keeps the relay after the last mailbox finished', async () => {
+  const { source, dest } = await connectors();
+  await dest.attachDomain(DOMAIN, 'nonAuthoritative', '127.0.0.1');
+  await addMailbox(m.land.old, DAVE, 'dave-pw');
+  const carol = await m.mailbox(CAROL.address);
+  const project = await m.app.db('projects').where({ id: m.projectId }).first();
+  const domain = await m.app.db('domains').where({ id: carol.domain_id }).first();
+  const ctx = { db: m.app.db, project, domain, mailbox: carol, source, dest } as unknown as StepContext;
+
+  assert.equal(await releaseRelayWhenDomainDone(ctx, 'finalize'), `; ${DOMAIN} is still relayed to the old host, which has 1 account(s) no migration covers (${DAVE})`);
+  assert.equal((await relayRows()).length, 1);
+  const toDave = await send([DAVE], 'dave on the old host');
+  assert.equal(toDave.rcpt[DAVE]!.code, 250, toDave.rcpt[DAVE]!.text);
+  assert.match(await deliveryLine(newMx, toDave.queueId!, DAVE), /postfix\/smtp\[\d+\]: .* status=sent/, 'his mail still reaches him on the old host');
+
+  await oldDb('alias').where({ address: DAVE }).delete();
+  await oldDb('mailbox').where({ username: DAVE }).delete();
+  assert.equal(await releaseRelayWhenDomainDone(ctx, 'finalize'), `; ${DOMAIN} no longer relayed to the old host`);
+  assert.deepEqual(await relayRows(), []);
+});
+
+test('neither Postfix logged a warning, a lookup problem or a fatal error', async () => {
+  for (const mx of [newMx, oldMx]) {
+    const bad = (await mx.readLog()).split('\n').filter((l) => /\b(warning|error|fatal|panic):/.test(l));
+    assert.deepEqual(bad, [], mx.maillog);
   }
 });
 
