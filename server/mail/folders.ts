@@ -93,7 +93,9 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
     if (folder.path.toUpperCase() === 'INBOX') {
       destPath = 'INBOX';
     } else if (specialUse) {
-      destPath = destByUse.get(specialUse) ?? dest.namespace.prefix + escapeSegment(segments[segments.length - 1]!, destDelimiter);
+      // Gmail's All Mail becomes a destination "Archive" where there is none yet.
+      const leaf = archives.has(folder.path) ? 'Archive' : segments[segments.length - 1]!;
+      destPath = destByUse.get(specialUse) ?? dest.namespace.prefix + escapeSegment(leaf, destDelimiter);
     } else if (parentPath !== undefined && mapped.has(parentPath)) {
       destPath = mapped.get(parentPath)! + destDelimiter + escapeSegment(segments[segments.length - 1]!, destDelimiter);
     } else {
