@@ -11,7 +11,7 @@ const action = (name: MailboxAction): Command => async (app, argv, io) => (await
 
 // `standalone` commands need no data directory or database (a one-shot copy for scripts).
 const commands: Record<string, { summary: string; run?: Command; standalone?: StandaloneCommand }> = {
-  copy: { summary: 'copy --source imaps://USER@HOST --source-password-file F --dest imaps://USER@HOST --dest-password-file F [--json] [--state FILE] [--exclude FOLDER] [--max-size 25M] [--since YYYY-MM-DD] [--dry-run] [--concurrency N] [--source-auth-user MASTER] [--no-tls-verify] [--allow-plaintext]', standalone: async (argv, io) => (await import('./cli/copy.ts')).copyCommand(argv, io) },
+  copy: { summary: 'copy --source imaps://USER@HOST --source-password-file F --dest imaps://USER@HOST --dest-password-file F [--json] [--state FILE] [--exclude FOLDER] [--max-size 25M] [--since YYYY-MM-DD] [--dry-run] [--concurrency N] [--source-auth-user MASTER] [--source-provider gmail|microsoft365] [--source-oauth2-config F] [--dest-oauth2-config F] [--no-tls-verify] [--allow-plaintext]', standalone: async (argv, io) => (await import('./cli/copy.ts')).copyCommand(argv, io) },
   platform: { summary: 'platform add NAME --plugin ID --config FILE | list | test NAME | remove NAME', run: async (app, argv, io) => (await import('./cli/platform.ts')).platformCommand(app, argv, io) },
   migrate: { summary: 'migrate --from A --to B --domain D [--wait] [--json] [--overlap 4h] [--nameserver HOST:PORT] [--passwords FILE]', run: async (app, argv, io) => (await import('./cli/migrate.ts')).migrateCommand(app, argv, io) },
   status: { summary: 'status [PROJECT] [--json]', run: async (app, argv, io) => (await import('./cli/status.ts')).statusCommand(app, argv, io) },
