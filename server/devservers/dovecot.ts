@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import knex, { type Knex } from 'knex';
 import { hashPassword } from '../../plugins/postfixadmin/password.ts';
+import { gmailNamespaces, writeGmailVirtuals } from './gmail-shape.ts';
 import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
@@ -36,6 +37,8 @@ export interface DovecotOptions {
   lmtp?: boolean;
   /** XOAUTH2/OAUTHBEARER logins checked by `passdb oauth2` against an RFC 7662 introspection endpoint (POST token=…). */
   oauth2?: { introspectionUrl: string; mechanisms?: Array<'xoauth2' | 'oauthbearer'> };
+  /** Gmail's IMAP shape: `[Gmail]/` virtual folders over a hidden store (see gmail-shape.ts); implies specialUse false. */
+  gmail?: boolean;
 }
 
 export interface DovecotInstance {
@@ -77,6 +80,8 @@ interface NamespaceConfig {
   prefix: string;
   specialUse: boolean;
   oauth2?: DovecotOptions['oauth2'];
+  /** The `[Gmail]/` namespaces, when Gmail-shaped. */
+  extraNamespaces?: string;
 }
 
 const POSTFIXADMIN_SCHEMA = [
@@ -130,14 +135,14 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login${ns.oauth2 ? ` ${oauth2Mechanisms(ns.oauth2)}` : ''}
 auth_master_user_separator = *
 mail_location = maildir:~/Maildir
-mail_plugins = $mail_plugins quota
+mail_plugins = $mail_plugins quota${ns.extraNamespaces ? ' virtual' : ''}
 protocol imap {
   mail_plugins = $mail_plugins imap_zlib imap_quota
 }
 plugin {
   quota = maildir:User quota
 }
-${namespaceBlock(ns)}${ns.oauth2 ? oauth2Passdb(l, ns.oauth2) : ''}passdb {
+${namespaceBlock(ns)}${ns.extraNamespaces ?? ''}${ns.oauth2 ? oauth2Passdb(l, ns.oauth2) : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${l.masterUsers}
   master = yes
@@ -388,7 +393,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cutover-dovecot-')));
   await mkdir(dir, { recursive: true });
   const l = layoutFor(dir);
-  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.specialUse ?? true, oauth2: opts.oauth2 };
+  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.gmail ? false : opts.specialUse ?? true, oauth2: opts.oauth2 };
   const masterPassword = randomBytes(12).toString('hex');
   const teardown = async (pid: number | undefined) => {
     if (pid !== undefined) await stopMaster(pid);
@@ -399,6 +404,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     await prepareFiles(l, masterPassword);
     if (opts.tls) await writeCertificate(l);
     if (opts.oauth2) await writeFile(l.oauth2Conf, oauth2Conf(opts.oauth2), { mode: 0o644 });
+    if (opts.gmail) ns.extraNamespaces = gmailNamespaces(await writeGmailVirtuals(dir));
     launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp));
     await waitForGreeting(launched.port, l.log);
   } catch (err) {

@@ -14,6 +14,7 @@ import type { Pool } from './pool.ts';
 import { appenderPool, imapPool } from './pools.ts';
 import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
+import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -73,6 +74,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
     const checkpoints = await ledger.checkpoints();
+    if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
     // The appender's login starts a server process: begun now, it is ready when the first messages
     // arrive instead of holding them back. Not for a pass with nothing new.

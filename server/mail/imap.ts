@@ -38,6 +38,7 @@ export async function openImap(endpoint: ImapEndpoint, log?: Logger, opts: ImapO
     return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: first }, log, opts);
   } catch (err) {
     if (!(err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
+    if (!endpoint.auth.renewAccessToken) throw tokenLoginError(err.cause, endpoint.host, endpoint.auth.user);
   }
   try {
     return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: await currentAccessToken(endpoint.auth, first) }, log, opts);
