@@ -19,6 +19,7 @@ const envSchema = z.object({
   CUTOVER_SMTP_TLS_VERIFY: z.enum(['true', 'false']).default('true'),
   CUTOVER_SMTP_CA_FILE: z.string().optional(),
   CUTOVER_PANEL_URL: z.string().optional(),
+  CUTOVER_SECRETS_DIR: z.string().min(1).optional(),
 });
 
 export interface SmtpConfig {
@@ -44,6 +45,8 @@ export interface Config {
   smtp?: SmtpConfig;
   /** The panel's address as admins reach it, for the links in notification mails (no trailing slash). */
   panelUrl: string;
+  /** The only directory whose files a config stored from the panel or the API may name (passwordFile…). */
+  secretsDir?: string;
 }
 
 const DEFAULT_PANEL_URL = 'http://127.0.0.1:8080';
@@ -102,5 +105,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     dataDir, databaseUrl: parsed.data.DATABASE_URL, secretKey: parsed.data.CUTOVER_SECRET_KEY, logLevel: parsed.data.CUTOVER_LOG_LEVEL,
     smtp: smtpConfig(parsed.data), panelUrl: panelUrl(parsed.data.CUTOVER_PANEL_URL),
+    secretsDir: parsed.data.CUTOVER_SECRETS_DIR ? path.resolve(parsed.data.CUTOVER_SECRETS_DIR) : undefined,
   };
 }

@@ -26,7 +26,7 @@ export async function platformCommand(app: AppContext, argv: string[], io: Io): 
       if (!name || !PLATFORM_NAME.test(name)) throw new CutoverError('INPUT_INVALID', { detail: 'usage: cutover platform add NAME --plugin ID --config FILE (NAME: letters, digits, . _ -)' });
       if (!values.plugin || !values.config) throw new CutoverError('INPUT_INVALID', { detail: 'platform add needs --plugin ID and --config FILE' });
       const plugin = app.plugins.get(values.plugin);
-      const added = await addPlatform(app, { name, plugin: plugin.id, config: readConfigFile(values.config), skipTest: values['no-test'] }, actor());
+      const added = await addPlatform(app, { name, plugin: plugin.id, config: readConfigFile(values.config), skipTest: values['no-test'], from: 'cli' }, actor());
       io.out(`platform ${added.name} added (${added.plugin})`);
       return EXIT.ok;
     }

@@ -9,8 +9,8 @@ import { tempDataDir } from '../support/cli.ts';
 export const ADMIN = { name: 'root', password: 'correct horse battery' };
 
 /** The panel mounted under /panel (as a host control panel would) on 127.0.0.1, with a fresh data dir and one admin. */
-export async function startPanel(options: PanelOptions = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
-  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent' });
+export async function startPanel(options: PanelOptions = {}, env: Record<string, string> = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
+  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent', ...env });
   await insertUser(app.db, ADMIN.name, await hashPassword(ADMIN.password));
   const host = express();
   host.use('/panel', createPanel(app, options));
