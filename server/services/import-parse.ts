@@ -64,7 +64,8 @@ function decode(data: Buffer): string {
 
 /** The separator of the header line: Excel writes `;` where the decimal mark is a comma (France). */
 function separatorOf(text: string): string {
-  const header = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  // The first non-blank line, found without splitting a million-line file.
+  const header = /^[^\r\n]*\S[^\r\n]*$/m.exec(text)?.[0] ?? '';
   const best = [',', ';', '\t'].map((sep) => ({ sep, n: header.split(sep).length - 1 })).reduce((a, b) => (b.n > a.n ? b : a));
   return best.n > 0 ? best.sep : ',';
 }

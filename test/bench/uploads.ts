@@ -1,0 +1,103 @@
+// Upload bombs against a running panel (issue 11): each case in a child process of its own, so
+// its peak RSS is its own. While the upload is read, a second client asks GET /login one request
+// after another: the slowest answer is how long the panel was unavailable. Prints one line per case.
+//   node --import tsx test/bench/uploads.ts            all cases
+//   node --import tsx test/bench/uploads.ts CASE       one case, in this process (what the parent runs)
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import ExcelJS from 'exceljs';
+import { insertProject } from '../db/fixtures.ts';
+import { upload } from '../support/panel-platforms.ts';
+import { deflatedSpaces, writeZip } from '../support/zip.ts';
+import { Client, startPanel } from '../web/client.ts';
+
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+const CASES: Record<string, () => Promise<{ name: string; data: Buffer; type: string }>> = {
+  // ~4 MB that inflates to ~4 GB of XML white space in the first sheet.
+  'xlsx-bomb-4GB': async () => ({ name: 'bomb.xlsx', type: XLSX, data: writeZip([{ name: '[Content_Types].xml', data: Buffer.from('<Types/>') }, { name: 'xl/worksheets/sheet1.xml', ...deflatedSpaces(4095) }]) }),
+  // A real workbook whose one cell holds 400 MB of text: about 400 KB on disk.
+  'xlsx-400MB-cell': async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('mailboxes');
+    sheet.addRow(['address']);
+    sheet.addRow(['a@example.test']);
+    const model = Buffer.from(await workbook.xlsx.writeBuffer());
+    void model;
+    const cell = deflatedSpaces(400);
+    const xml = (body: string) => Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+    return {
+      name: 'cell.xlsx', type: XLSX, data: writeZip([
+        { name: '[Content_Types].xml', data: xml('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>') },
+        { name: '_rels/.rels', data: xml('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>') },
+        { name: 'xl/workbook.xml', data: xml('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="m" sheetId="1" r:id="rId1"/></sheets></workbook>') },
+        { name: 'xl/_rels/workbook.xml.rels', data: xml('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>') },
+        // The sheet: a header cell, then one inline-string cell of 400 MB (spaces kept by xml:space).
+        {
+          name: 'xl/worksheets/sheet1.xml', deflated: Buffer.concat([
+            deflateRawPart(xml('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>address</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">x')),
+            cell.deflated.subarray(0, cell.deflated.length - 2 /* drop the final empty block */),
+            deflateRawFinal(Buffer.from('</t></is></c></row></sheetData></worksheet>')),
+          ]), size: 0, crc: 0,
+        },
+      ]),
+    };
+  },
+  // 2 MB, one million rows.
+  'csv-1M-rows': async () => ({ name: 'rows.csv', type: 'text/csv', data: Buffer.from('address\n' + 'a\n'.repeat(1_000_000)) }),
+};
+
+import { constants, deflateRawSync } from 'node:zlib';
+function deflateRawPart(data: Buffer): Buffer { return deflateRawSync(data, { finishFlush: constants.Z_FULL_FLUSH }); }
+function deflateRawFinal(data: Buffer): Buffer { return deflateRawSync(data); }
+
+async function runCase(name: string): Promise<void> {
+  const file = await CASES[name]!();
+  const panel = await startPanel({}, { CUTOVER_LOG_LEVEL: 'silent' });
+  try {
+    const { projectId } = await insertProject(panel.app.db);
+    const admin = new Client(panel.url);
+    await admin.login();
+    const token = await admin.token(`/projects/${projectId}/import`);
+    const visitor = new Client(panel.url);
+    await visitor.request('/login');
+    const rssBefore = process.memoryUsage().rss;
+    const latencies: number[] = [];
+    let uploading = true;
+    const poll = (async () => {
+      while (uploading) {
+        const at = performance.now();
+        await visitor.request('/login');
+        latencies.push(performance.now() - at);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const started = performance.now();
+    const res = await upload(admin, `/projects/${projectId}/import`, { _csrf: token }, file);
+    const took = performance.now() - started;
+    uploading = false;
+    await poll;
+    const reason = /<p class="error"[^>]*>([^<]+)/.exec(res.text)?.[1] ?? /role="alert">([^<]+)/.exec(res.text)?.[1] ?? '';
+    latencies.sort((a, b) => a - b);
+    console.log(JSON.stringify({
+      case: name, fileBytes: file.data.length, status: res.status, uploadMs: Math.round(took),
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), rssBeforeMB: Math.round(rssBefore / 1024 / 1024),
+      loginRequests: latencies.length, loginMaxMs: Math.round(latencies.at(-1) ?? 0), loginMedianMs: Math.round(latencies[Math.floor(latencies.length / 2)] ?? 0),
+      answer: reason.trim().slice(0, 160),
+    }));
+  } finally {
+    await panel.close();
+  }
+}
+
+const only = process.argv[2];
+if (only) {
+  await runCase(only);
+} else {
+  for (const name of Object.keys(CASES)) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), name], { encoding: 'utf8', timeout: 600_000 });
+    const line = child.stdout.trim().split('\n').at(-1);
+    console.log(line && line.startsWith('{') ? line : JSON.stringify({ case: name, exit: child.status, signal: child.signal, stderr: child.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 300) }));
+  }
+}
