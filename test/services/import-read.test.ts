@@ -32,6 +32,14 @@ test('a small xlsx that unpacks to 256 MB is refused by its unpacked size, befor
   await assert.rejects(parseMailboxFile(bomb, LIMITS), /unpacks to more than 20 MB/);
 });
 
+test('a bomb whose headers all claim 1 KB is refused too: the entry is really inflated, and only up to the limit', async () => {
+  const { deflated, crc } = deflatedSpaces(256);
+  const bomb = writeZip([{ name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES) }, { name: 'xl/worksheets/sheet1.xml', deflated, crc, size: 1024 }]);
+  const before = process.memoryUsage().rss;
+  await assert.rejects(parseMailboxFile(bomb, LIMITS), /unpacks to more than 20 MB/);
+  assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'the inflated bytes are counted, not kept');
+});
+
 test('an xlsx whose entries lie about their size, or hide data between them, is refused', async () => {
   const honest = writeZip([{ name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES) }, { name: 'xl/worksheets/sheet1.xml', ...deflatedSpaces(2) }]);
   const lying = Buffer.from(honest);
