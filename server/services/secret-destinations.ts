@@ -12,6 +12,11 @@ export type ConfigOrigin = 'cli' | 'web';
 const DESTINATION_KEY = /^(?:host|hostname|port|security|user|username|login|server|endpoint|region|url|tlsVerify|caFile|allowPlaintext|tenant|tenantId|clientId)$|Url$/;
 // Keys that name a file the server reads when it builds the connector (passwordFile, caFile, key.secretFile…).
 const FILE_KEY = /.File$/;
+// Keys that name an environment variable the server reads (passwordEnv, secretEnv…). From the panel
+// and the API only variables the operator exported for platforms may be named: otherwise
+// CUTOVER_SECRET_KEY or DATABASE_URL could be sent to an IMAP host as a "password".
+const ENV_KEY = /.Env$/;
+export const WEB_ENV_PREFIX = 'CUTOVER_PLATFORM_';
 
 type Leaf = [path: string, key: string, value: unknown];
 
@@ -62,7 +67,9 @@ export interface SecretGuardInput {
  *   port, user, security…): the admin enters it again, knowing where it goes;
  * - from the panel or the API, a file named in the config (`…File`) must lie inside
  *   `CUTOVER_SECRETS_DIR`, unless it is the one already stored and the destination is the same.
- *   The CLI, run by the operator on the server, may name any file.
+ *   The CLI, run by the operator on the server, may name any file;
+ * - from the panel or the API, an environment variable named in the config (`…Env`) must start
+ *   with CUTOVER_PLATFORM_, so cutover's own key and the database URL can never be sent out.
  * Refusals are per field, so the form shows each next to its field.
  */
 export function guardSecretDestinations(input: SecretGuardInput): void {
@@ -77,8 +84,14 @@ export function guardSecretDestinations(input: SecretGuardInput): void {
   }
   if (input.origin === 'web') {
     for (const [at, key, value] of leaves(input.next)) {
-      if (!FILE_KEY.test(key) || typeof value !== 'string') continue;
+      if (typeof value !== 'string') continue;
       const kept = input.stored !== undefined && getPath(input.stored, at) === value && !moved.length;
+      if (ENV_KEY.test(key)) {
+        if (kept || /^[A-Z0-9_]+$/.test(value) && value.startsWith(WEB_ENV_PREFIX)) continue;
+        issues.push({ path: at, message: `the panel and the API may name only environment variables that start with ${WEB_ENV_PREFIX} (export them for cutover's platforms); use the CLI for any other` });
+        continue;
+      }
+      if (!FILE_KEY.test(key)) continue;
       if (kept || insideSecretsDir(value, input.secretsDir)) continue;
       issues.push({
         path: at,

@@ -97,6 +97,18 @@ test('API: a file named in a config is refused unless it is inside CUTOVER_SECRE
   assert.equal(inside.status, 201, JSON.stringify(inside.body));
 });
 
+test('API: an environment variable named in a config must be one exported for platforms (CUTOVER_PLATFORM_…), never cutover\'s own key', async () => {
+  for (const name of ['CUTOVER_SECRET_KEY', 'DATABASE_URL', 'HOME', 'cutover_platform_lower']) {
+    const res = await api('POST', '/platforms', { name: 'grab-env', plugin: 'postfixadmin', config: config({ master: { passwordEnv: name } }), skipTest: true });
+    assert.equal(res.status, 400, name);
+    assert.deepEqual(fieldPaths(res.body), ['masterUser.passwordEnv'], name);
+    assert.match(res.body.error.fields[0].message, /CUTOVER_PLATFORM_/);
+  }
+  assert.equal((await panel.app.db('platforms').where({ name: 'grab-env' }).first()), undefined);
+  const allowed = await api('POST', '/platforms', { name: 'env-ok', plugin: 'postfixadmin', config: config({ master: { passwordEnv: 'CUTOVER_PLATFORM_OLD_MASTER' } }), skipTest: true });
+  assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
+});
+
 test('the CLI may name any file; the panel may keep it only while the destination stays the same', async () => {
   const file = path.join(outside, 'private.key');
   await addPlatform(panel.app, { name: 'cli', plugin: 'postfixadmin', config: config({ master: { passwordFile: file } }), skipTest: true, from: 'cli' }, 'cli:test');
