@@ -46,8 +46,9 @@ test('100,000 folders with subscriptions are listed in linear time: every folder
     assert.equal(side.folders.filter((f) => f.subscribed).length, 1 + (FOLDERS - 1 - Math.ceil((FOLDERS - 1) / 2)), 'INBOX and every even box');
     assert.equal(side.folders.find((f) => f.path === 'Box000002')!.subscribed, true);
     assert.equal(side.folders.find((f) => f.path === 'Box000003')!.subscribed, false);
-    // imapflow alone took minutes here (quadratic LSUB matching); the server shares this process, so the bound is loose.
-    assert.ok(ms < 120_000, `${ms} ms`);
+    // imapflow's own LSUB matching is quadratic: 3 minutes of CPU in the issue. The server shares
+    // this process and the machine may be busy, so the bound is loose (about 15 s on an idle core).
+    assert.ok(ms < 150_000, `${ms} ms`);
   } finally {
     await closeQuietly(client);
   }
@@ -62,6 +63,7 @@ test('cutover copy --dry-run of 100,000 folders: bounded time and memory, every 
   const report = JSON.parse(run.stdout);
   assert.equal(report.folders.length, FOLDERS);
   assert.equal(report.copied, 3);
-  assert.ok(run.wallMs < 180_000, `${run.wallMs} ms`);
+  // 310 s in the issue; 39-68 s here with 25 processes waiting for 2 cores.
+  assert.ok(run.wallMs < 120_000, `${run.wallMs} ms`);
   assert.ok(run.peakRssMb < 600, `${run.peakRssMb} MB`);
 });
