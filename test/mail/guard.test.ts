@@ -46,6 +46,10 @@ test('the watchdog fires once after the stall time without progress, and not whi
       dog.progress();
     }
     assert.equal(fired, 0);
+    // Waiting for a pooled connection is not a stall.
+    await dog.paused(() => new Promise((r) => setTimeout(r, 2500)));
+    assert.equal(fired, 0);
+    assert.ok(dog.idleMs() < 1000, `${dog.idleMs()} ms`);
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(fired, 1);
     assert.ok(dog.fired);
