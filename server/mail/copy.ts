@@ -62,7 +62,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let appenderLogin: Promise<void> | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source.host)), dests.use((client) => client.list()));
+    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source.host)), dests.use((client) => listFolders(client)));
     const makePlan = options.plan;
     const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
