@@ -139,6 +139,7 @@ test('a UID above 2^32-1 is a protocol error with its own exit code', { timeout:
   const run = await copy(t, 'huge-uid', await freshUser());
   assert.equal(run.code, 7, run.stderr);
   assert.match(run.stderr, new RegExp(`IMAP_PROTOCOL.*${HUGE_UID}`));
+  assert.ok(run.wallMs < 30_000, `the process ends once the error is reported (${run.wallMs} ms)`);
 });
 
 test('a line that never ends is cut at the line limit: protocol error, bounded memory', { timeout: 120_000 }, async (t) => {
@@ -147,6 +148,7 @@ test('a line that never ends is cut at the line limit: protocol error, bounded m
   const run = await copy(t, 'endless-line', await freshUser());
   assert.equal(run.code, 7, run.stderr);
   assert.match(run.stderr, /IMAP_PROTOCOL.*line/i);
+  assert.ok(run.wallMs < 30_000, `the process ends once the error is reported (${run.wallMs} ms)`);
   assert.ok(run.peakRssMb < 400, `peak RSS ${run.peakRssMb} MB`);
   assert.ok(hostile.endlessBytes - before < 200 * 1024 * 1024, `${hostile.endlessBytes - before} bytes were read before giving up`);
 });
