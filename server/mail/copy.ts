@@ -7,6 +7,7 @@ import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { FolderListings } from './plan.ts';
 import { mapImapError } from './imap.ts';
+import { ensureDestFolders } from './dest-folder.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
 import type { Checkpoint, LedgerStore } from './ledger.ts';
@@ -175,24 +176,4 @@ function expectedMessages(active: FolderPlanEntry[], statuses: Map<string, Folde
 
 function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): boolean {
   return status !== undefined && status.uidValidity === checkpoint.uidValidity && status.uidNext > 0 && status.uidNext <= checkpoint.uidNext;
-}
-
-async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
-  const paths = new Map(listed.map((f) => [f.path, f]));
-  for (const entry of plan) {
-    if (entry.dest.toUpperCase() === 'INBOX') continue;
-    const existing = paths.get(entry.dest);
-    if (!existing) {
-      try {
-        await dest.mailboxCreate(entry.dest);
-      } catch (err) {
-        const e = err as { responseText?: string; serverResponseCode?: string };
-        if (e.serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${entry.dest}`);
-      }
-    }
-    // imapflow 2.1.2 subscribes every folder it creates; a folder that was already there keeps its state.
-    const subscribed = existing ? Boolean(existing.subscribed) : true;
-    if (entry.subscribed && !subscribed) await dest.mailboxSubscribe(entry.dest);
-    if (!entry.subscribed && !existing) await dest.mailboxUnsubscribe(entry.dest);
-  }
 }
