@@ -15,14 +15,27 @@ export interface DestInspection {
   uidNext: number;
 }
 
+/** The parts of imapflow 2.1.2's connection state its own close command resets (commands/close.js). */
+interface SelectState { state: unknown; states: { AUTHENTICATED: unknown }; mailbox: unknown; currentSelectCommand: unknown; exec(command: string): Promise<{ next(): void }> }
+
 /**
  * Leaves the connection with no mailbox selected. CLOSE would do it in one command but expunges
  * the folder's \Deleted messages, copied ones included (a Trash folder lost its messages that
- * way); EXAMINE first makes the CLOSE a plain deselect (RFC 3501 6.4.2).
+ * way). UNSELECT (RFC 3691) deselects without expunging; without it, EXAMINE first makes the
+ * CLOSE a plain deselect (RFC 3501 6.4.2).
  */
 export async function deselect(client: ImapFlow): Promise<void> {
   const mailbox = client.mailbox;
   if (!mailbox) return;
+  const raw = client as unknown as SelectState;
+  if (client.capabilities.has('UNSELECT') && raw.states?.AUTHENTICATED !== undefined) {
+    // imapflow has no UNSELECT: sent through exec(), then its state reset as its CLOSE does.
+    (await raw.exec('UNSELECT')).next();
+    raw.mailbox = false;
+    raw.currentSelectCommand = false;
+    raw.state = raw.states.AUTHENTICATED;
+    return;
+  }
   if (!mailbox.readOnly) await client.mailboxOpen(mailbox.path, { readOnly: true });
   await client.mailboxClose();
 }
