@@ -12,7 +12,7 @@ import net from 'node:net';
 
 export type HostileMode =
   | 'none'
-  /** One message per folder (sequence 2) carries the keyword `bad"kw` in every FETCH's FLAGS: an unparseable line. */
+  /** One message per folder (sequence 2) carries the keyword `bad"kw` in FLAGS, sent in every FETCH answer about it: an unparseable line. */
   | 'bad-keyword'
   /** In the middle of a body FETCH, an unsolicited `* 1 FETCH (FLAGS (…))` (legal: another client changed a flag). */
   | 'unsolicited-fetch'
@@ -139,6 +139,8 @@ export async function startHostileImap(seed: SeedFolder[]): Promise<HostileServe
   const server = net.createServer((socket) => {
     accepted++;
     sockets.add(socket);
+    // Without it, an untagged answer and its tagged OK written apart wait on the client's delayed ACK (40 ms a command).
+    socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     // A fault hits a connection for its whole life, so a reconnect after `times` faults is clean.
@@ -290,7 +292,8 @@ export async function startHostileImap(seed: SeedFolder[]): Promise<HostileServe
       if (!(byUid ? inSet(set, uid, maxUid) : inSet(set, seq, folder.messages.length))) continue;
       const flags = [...message.flags, ...(active('bad-keyword') && seq === 2 ? [BAD_KEYWORD] : [])];
       const items = [`UID ${uid}`];
-      if (q.includes('FLAGS')) items.push(`FLAGS (${flags.join(' ')})`);
+      // The broken keyword goes out in every answer about message 2, asked for or not (as FLAGS may be).
+      if (q.includes('FLAGS') || (active('bad-keyword') && seq === 2)) items.push(`FLAGS (${flags.join(' ')})`);
       if (q.includes('INTERNALDATE')) items.push(`INTERNALDATE "${imapDate(message.internalDate)}"`);
       if (q.includes('RFC822.SIZE')) items.push(`RFC822.SIZE ${message.raw.length}`);
       const head = `* ${seq} FETCH (${items.join(' ')}`;

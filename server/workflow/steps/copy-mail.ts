@@ -8,8 +8,8 @@ export const copyMail: Step = {
   title: 'Copy the mail',
   async run(ctx) {
     const report = await copyPass(ctx);
-    const refused = report.failed ? `, ${report.failed} refused by the destination (see the skip list)` : '';
+    const refused = report.failed ? `, ${report.failed} failed: refused by the destination or unreadable on the source (see the skip list; verify counts them as unaccounted)` : '';
     const matched = report.matched ? `, ${report.matched} found already there` : '';
-    return done(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s, ${report.skipped} skipped${matched}${refused}`);
+    return done(`${report.copied} of ${report.announced} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s, ${report.skipped} skipped${matched}${refused}`);
   },
 };

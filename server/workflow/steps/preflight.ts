@@ -1,5 +1,6 @@
 import { CutoverError, formatBytes } from '../../errors.ts';
 import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { listFolders } from '../../mail/listing.ts';
 import type { NotMigratedItem } from '../../plugins/contract.ts';
 import { currentSourceAddress } from '../endpoints.ts';
 import { freeTempAddress } from '../temp-address.ts';
@@ -37,7 +38,7 @@ async function inspectSource(ctx: StepContext, sourceAddress: string) {
   const client = await openImap(await ctx.source.imapEndpoint(sourceAddress, password), ctx.log);
   try {
     const capabilities = Object.fromEntries(CAPABILITIES.map((cap) => [cap, client.capabilities.has(cap)]));
-    const listed = await client.list({ statusQuery: { messages: true, size: true } });
+    const listed = await listFolders(client, { messages: true, size: true });
     const folders = listed
       .filter((f) => !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent'))
       .map((f) => ({
