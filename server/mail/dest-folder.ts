@@ -106,7 +106,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
   const lock = await dest.getMailboxLock(folder);
   try {
     const known = appended.every((a) => a.destUid !== null);
-    const range = known ? appended.map((a) => a.destUid).join(',') : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
+    const range = known ? uidSet(appended.map((a) => a.destUid!)) : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
     if (!range) return [{ uid: 0, destUid: null, changes: [`${appended.length} message(s) could not be read back: the server gives neither APPENDUID nor UIDNEXT`] }];
     const stored = new Map<number, { size: number; flags: string[]; internalDate?: Date | string }>();
     for await (const msg of dest.fetch(range, { uid: true, size: true, flags: true, internalDate: true }, { uid: true })) {
@@ -117,7 +117,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
     const eightBit = copies.filter((c) => c.headerHash && c.destUid !== null);
     const headers = new Map<number, string>();
     if (eightBit.length) {
-      for await (const msg of dest.fetch(eightBit.map((c) => c.destUid).join(','), { uid: true, headers: true }, { uid: true })) {
+      for await (const msg of dest.fetch(uidSet(eightBit.map((c) => c.destUid!)), { uid: true, headers: true }, { uid: true })) {
         if (msg.headers) headers.set(msg.uid, createHash('sha256').update(msg.headers).digest('hex'));
       }
     }
@@ -159,9 +159,9 @@ async function restoreFlags(dest: ImapFlow, refix: Array<{ copy: AppendedCopy; e
     const key = copy.flags.join(' ');
     bySet.set(key, [...(bySet.get(key) ?? []), copy.destUid!]);
   }
-  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uids.join(','), flags ? flags.split(' ') : [], { uid: true });
+  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uidSet(uids), flags ? flags.split(' ') : [], { uid: true });
   const after = new Map<number, string[]>();
-  for await (const msg of dest.fetch(refix.map((r) => r.copy.destUid).join(','), { uid: true, flags: true }, { uid: true })) {
+  for await (const msg of dest.fetch(uidSet(refix.map((r) => r.copy.destUid!)), { uid: true, flags: true }, { uid: true })) {
     after.set(msg.uid, [...(msg.flags ?? [])].filter((f) => f !== '\\Recent'));
   }
   for (const { copy, entry, got } of refix) {
@@ -251,4 +251,16 @@ async function createFolder(dest: ImapFlow, entry: FolderPlanEntry): Promise<boo
     await dest.mailboxCreate(entry.dest);
     return true;
   }
+}
+
+/** A UID set with runs written as ranges (`3:9,12`): a folder's appended UIDs are mostly consecutive, and a command line stays short. */
+export function uidSet(uids: number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]!;
+    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
+    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
+  }
+  return parts.join(',');
 }
