@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ImapFlow, ListResponse } from 'imapflow';
 import { mapImapError } from './imap.ts';
 import { encodeMailboxName } from './wire/mutf7.ts';
+import { uidSet } from './wire/syntax.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
@@ -251,16 +252,4 @@ async function createFolder(dest: ImapFlow, entry: FolderPlanEntry): Promise<boo
     await dest.mailboxCreate(entry.dest);
     return true;
   }
-}
-
-/** A UID set with runs written as ranges (`3:9,12`): a folder's appended UIDs are mostly consecutive, and a command line stays short. */
-export function uidSet(uids: number[]): string {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const start = sorted[i]!;
-    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
-    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
-  }
-  return parts.join(',');
 }
