@@ -33,6 +33,8 @@ test('exit codes: protocol errors 7, a stall 3, a missing STARTTLS is the TLS co
   assert.equal(exitCodeFor(new CutoverError('INPUT_INVALID', { detail: 'd' })), 2);
   const starttls = Object.assign(new Error('Server does not support STARTTLS'), { tlsFailed: true });
   assert.equal(mapImapError(starttls, 'mail.example.net', 'login').code, 'TLS_FAILED');
+  const endless = Object.assign(new Error('Line length 1048577 exceeds maximum allowed size of 1048576 bytes'), { code: 'LineTooLarge' });
+  assert.equal(exitCodeFor(mapImapError(endless, 'mail.example.net', 'login')), 7);
 });
 
 test('the watchdog fires once after the stall time without progress, and not while progress comes', async () => {
@@ -44,6 +46,10 @@ test('the watchdog fires once after the stall time without progress, and not whi
       dog.progress();
     }
     assert.equal(fired, 0);
+    // Waiting for a pooled connection is not a stall.
+    await dog.paused(() => new Promise((r) => setTimeout(r, 2500)));
+    assert.equal(fired, 0);
+    assert.ok(dog.idleMs() < 1000, `${dog.idleMs()} ms`);
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(fired, 1);
     assert.ok(dog.fired);

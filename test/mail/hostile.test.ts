@@ -40,9 +40,9 @@ async function freshUser(): Promise<string> {
   return user;
 }
 
-async function copy(t: TestContext, mode: HostileMode | string, user: string, opts: { stall?: string; source?: string } = {}): Promise<MeasuredRun> {
+async function copy(t: TestContext, mode: HostileMode | string, user: string, opts: { stall?: string; source?: string; extra?: string[] } = {}): Promise<MeasuredRun> {
   const run = await measuredCutover(['copy', '--source', opts.source ?? `imap://tester@127.0.0.1:${hostile.port}`, '--source-password-file', path.join(dir, 'pw'),
-    '--dest', `imap://${user}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'), '--stall-timeout', opts.stall ?? RELAXED, '--json'], { dataDir: dir, timeoutMs: 90_000 });
+    '--dest', `imap://${user}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'), '--stall-timeout', opts.stall ?? RELAXED, '--json', ...(opts.extra ?? [])], { dataDir: dir, timeoutMs: 90_000 });
   const outcome = `exit ${run.code}${run.stdout.startsWith('{') ? `, ${JSON.parse(run.stdout).copied} copied, ${JSON.parse(run.stdout).failed} failed` : `, ${/error \[(\w+)\]/.exec(run.stderr)?.[1] ?? run.stderr.slice(0, 40)}`}`;
   figures.push({ mode: String(mode), outcome, wallMs: run.wallMs, peakRssMb: run.peakRssMb });
   t.diagnostic(`${mode}: ${outcome}, ${run.wallMs} ms, peak RSS ${run.peakRssMb} MB`);
@@ -99,6 +99,20 @@ test('an unparseable FETCH line (keyword bad"kw) is a failure with the line quot
     assert.ok(f.failures[0]!.reason.includes(`FLAGS (`) && f.failures[0]!.reason.includes(BAD_KEYWORD), `the server's line is quoted: ${f.failures[0]!.reason}`);
   }
   assert.deepEqual(await onDest(user), expected((_, i) => i === 1), 'everything else is there, exactly');
+});
+
+test('an unreadable message is tried again on the next pass, and lands once the server answers properly', { timeout: 120_000 }, async (t) => {
+  const user = await freshUser();
+  const state = path.join(dir, `${user}.state`);
+  hostile.setMode('bad-keyword');
+  const first = await copy(t, 'bad-keyword, then a clean re-run', user, { extra: ['--state', state] });
+  assert.equal(first.code, 1, first.stderr);
+  hostile.setMode('none');
+  const again = await copy(t, 'clean re-run after bad-keyword', user, { extra: ['--state', state] });
+  assert.equal(again.code, 0, again.stderr);
+  const report = JSON.parse(again.stdout);
+  assert.deepEqual([report.copied, report.failed, report.announced], [13, 0, 13], 'only the 13 failed messages were fetched again');
+  assert.deepEqual(await onDest(user), expected());
 });
 
 test('an unsolicited FETCH (FLAGS) in the middle of a body FETCH is ignored: exact copy', { timeout: 120_000 }, async (t) => {
