@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, ListResponse } from 'imapflow';
+import { mapImapError } from './imap.ts';
+import { encodeMailboxName } from './wire/mutf7.ts';
+import { uidSet } from './wire/syntax.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
@@ -13,14 +16,27 @@ export interface DestInspection {
   uidNext: number;
 }
 
+/** The parts of imapflow 2.1.2's connection state its own close command resets (commands/close.js). */
+interface SelectState { state: unknown; states: { AUTHENTICATED: unknown }; mailbox: unknown; currentSelectCommand: unknown; exec(command: string): Promise<{ next(): void }> }
+
 /**
  * Leaves the connection with no mailbox selected. CLOSE would do it in one command but expunges
  * the folder's \Deleted messages, copied ones included (a Trash folder lost its messages that
- * way); EXAMINE first makes the CLOSE a plain deselect (RFC 3501 6.4.2).
+ * way). UNSELECT (RFC 3691) deselects without expunging; without it, EXAMINE first makes the
+ * CLOSE a plain deselect (RFC 3501 6.4.2).
  */
 export async function deselect(client: ImapFlow): Promise<void> {
   const mailbox = client.mailbox;
   if (!mailbox) return;
+  const raw = client as unknown as SelectState;
+  if (client.capabilities.has('UNSELECT') && raw.states?.AUTHENTICATED !== undefined) {
+    // imapflow has no UNSELECT: sent through exec(), then its state reset as its CLOSE does.
+    (await raw.exec('UNSELECT')).next();
+    raw.mailbox = false;
+    raw.currentSelectCommand = false;
+    raw.state = raw.states.AUTHENTICATED;
+    return;
+  }
   if (!mailbox.readOnly) await client.mailboxOpen(mailbox.path, { readOnly: true });
   await client.mailboxClose();
 }
@@ -91,7 +107,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
   const lock = await dest.getMailboxLock(folder);
   try {
     const known = appended.every((a) => a.destUid !== null);
-    const range = known ? appended.map((a) => a.destUid).join(',') : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
+    const range = known ? uidSet(appended.map((a) => a.destUid!)) : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
     if (!range) return [{ uid: 0, destUid: null, changes: [`${appended.length} message(s) could not be read back: the server gives neither APPENDUID nor UIDNEXT`] }];
     const stored = new Map<number, { size: number; flags: string[]; internalDate?: Date | string }>();
     for await (const msg of dest.fetch(range, { uid: true, size: true, flags: true, internalDate: true }, { uid: true })) {
@@ -102,7 +118,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
     const eightBit = copies.filter((c) => c.headerHash && c.destUid !== null);
     const headers = new Map<number, string>();
     if (eightBit.length) {
-      for await (const msg of dest.fetch(eightBit.map((c) => c.destUid).join(','), { uid: true, headers: true }, { uid: true })) {
+      for await (const msg of dest.fetch(uidSet(eightBit.map((c) => c.destUid!)), { uid: true, headers: true }, { uid: true })) {
         if (msg.headers) headers.set(msg.uid, createHash('sha256').update(msg.headers).digest('hex'));
       }
     }
@@ -144,9 +160,9 @@ async function restoreFlags(dest: ImapFlow, refix: Array<{ copy: AppendedCopy; e
     const key = copy.flags.join(' ');
     bySet.set(key, [...(bySet.get(key) ?? []), copy.destUid!]);
   }
-  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uids.join(','), flags ? flags.split(' ') : [], { uid: true });
+  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uidSet(uids), flags ? flags.split(' ') : [], { uid: true });
   const after = new Map<number, string[]>();
-  for await (const msg of dest.fetch(refix.map((r) => r.copy.destUid).join(','), { uid: true, flags: true }, { uid: true })) {
+  for await (const msg of dest.fetch(uidSet(refix.map((r) => r.copy.destUid!)), { uid: true, flags: true }, { uid: true })) {
     after.set(msg.uid, [...(msg.flags ?? [])].filter((f) => f !== '\\Recent'));
   }
   for (const { copy, entry, got } of refix) {
@@ -171,4 +187,69 @@ function flagDiff(sent: string[], got: string[]): string {
 function pairInOrder(appended: AppendedCopy[], uids: number[]): AppendedCopy[] | undefined {
   if (uids.length !== appended.length) return undefined;
   return appended.map((a, i) => ({ ...a, destUid: uids[i]! }));
+}
+
+interface ExecClient {
+  enabled?: Set<string>;
+  exec(command: string, attributes: unknown[], options?: { untagged: Record<string, () => Promise<void>> }): Promise<{ next(): void }>;
+}
+
+// imapflow's list() reports INBOX as subscribed whatever the server says, so the truth comes from LSUB.
+async function inboxSubscribed(dest: ImapFlow): Promise<boolean> {
+  let found = false;
+  const response = await (dest as unknown as ExecClient).exec('LSUB', [{ type: 'STRING', value: '' }, { type: 'STRING', value: 'INBOX' }], {
+    untagged: { LSUB: async () => { found = true; } },
+  });
+  response.next();
+  return found;
+}
+
+/**
+ * Creates the plan's destination folders that do not exist and carries each folder's subscription
+ * over, INBOX's too. A special-use folder is created marked (CREATE-SPECIAL-USE, RFC 6154) where the
+ * destination offers it, so mail clients find Sent, Drafts, Trash and Junk by their use.
+ */
+export async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
+  const paths = new Map(listed.map((f) => [f.path, f]));
+  for (const entry of plan) {
+    if (entry.dest.toUpperCase() === 'INBOX') {
+      // Never unsubscribed: a client without INBOX in its list would look broken.
+      if (entry.subscribed && !(await inboxSubscribed(dest))) await dest.mailboxSubscribe('INBOX');
+      continue;
+    }
+    const existing = paths.get(entry.dest);
+    let subscribed = existing ? Boolean(existing.subscribed) : false;
+    if (!existing) {
+      try {
+        // imapflow 2.1.2 subscribes every folder it creates itself; a marked one is created without it.
+        subscribed = await createFolder(dest, entry);
+      } catch (err) {
+        const e = err as { responseText?: string; serverResponseCode?: string };
+        if (e.serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${entry.dest}`);
+      }
+    }
+    if (entry.subscribed && !subscribed) await dest.mailboxSubscribe(entry.dest);
+    if (!entry.subscribed && subscribed && !existing) await dest.mailboxUnsubscribe(entry.dest);
+  }
+}
+
+/** Creates one folder; true when the creation also subscribed it (imapflow's mailboxCreate does). */
+async function createFolder(dest: ImapFlow, entry: FolderPlanEntry): Promise<boolean> {
+  if (!entry.specialUse || !dest.capabilities.has('CREATE-SPECIAL-USE')) {
+    await dest.mailboxCreate(entry.dest);
+    return true;
+  }
+  const client = dest as unknown as ExecClient;
+  const name = client.enabled?.has('UTF8=ACCEPT') ? entry.dest : encodeMailboxName(entry.dest);
+  try {
+    // imapflow has no CREATE … (USE (…)); exec() is how its own mailboxCreate sends CREATE.
+    const response = await client.exec('CREATE', [{ type: 'STRING', value: name }, [{ type: 'ATOM', value: 'USE' }, [{ type: 'ATOM', value: entry.specialUse }]]]);
+    response.next();
+    return false;
+  } catch (err) {
+    // [USEATTR]: the server does not support that use on this folder; the folder is still wanted.
+    if ((err as { serverResponseCode?: string }).serverResponseCode !== 'USEATTR') throw err;
+    await dest.mailboxCreate(entry.dest);
+    return true;
+  }
 }

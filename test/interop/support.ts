@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
 import type { ImapServerInstance } from '../../server/devservers/imap-server.ts';
@@ -82,6 +83,8 @@ export function folderOn(ns: { prefix: string; delimiter: string }, folder: stri
 export async function seedCorpus(account: Account, ns: { prefix: string; delimiter: string }): Promise<void> {
   const client = await login(account);
   try {
+    // Whether the destination ends with INBOX subscribed too is one of the checks.
+    await client.mailboxSubscribe('INBOX');
     const existing = new Set((await client.list()).map((f) => f.path));
     for (const m of interopCorpus()) {
       const folder = folderOn(ns, m.folder);
@@ -225,4 +228,61 @@ export function alteredByKey(report: CopyJson, source: Held[]): Map<string, stri
     }
   }
   return out;
+}
+
+/** The figures the issue asks for, one JSON line per pair on stderr (the test runner shows it). */
+export function reportFigures(figures: PairFigures): void {
+  process.stderr.write(`interop figures ${JSON.stringify(figures)}\n`);
+}
+
+interface LsubClient { exec(command: string, attributes: unknown[], options: { untagged: Record<string, (u: { attributes?: Array<{ value?: unknown }> }) => Promise<void>> }): Promise<{ next(): void }> }
+
+/** The folders the server itself reports as subscribed (LSUB): imapflow's list() always says INBOX is. */
+export async function subscribedFolders(account: Account): Promise<string[]> {
+  const client = await login(account);
+  try {
+    const names: string[] = [];
+    const response = await (client as unknown as LsubClient).exec('LSUB', [{ type: 'STRING', value: '' }, { type: 'STRING', value: '*' }], {
+      untagged: { LSUB: async (u) => { names.push(String(u.attributes?.[2]?.value ?? '')); } },
+    });
+    response.next();
+    return names.sort();
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Folder → the special-use attributes the server lists for it (RFC 6154), from the server's own answer. */
+export async function specialUseAttributes(account: Account): Promise<Record<string, string>> {
+  const client = await login(account);
+  try {
+    const out: Record<string, string> = {};
+    for (const f of await client.list()) {
+      const use = [...f.flags].find((flag) => ['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged'].includes(flag));
+      if (use) out[f.path] = use;
+    }
+    return out;
+  } finally {
+    await client.logout();
+  }
+}
+
+/**
+ * One test file's servers: the server under test and a Dovecot, started once for the file, each
+ * with alice (the seeded source), bob (a clean copy's destination) and carol (the resumed copy's).
+ */
+export function interopFixture(start: () => Promise<ImapServerInstance>) {
+  const users = ['alice@example.test', 'bob@example.test', 'carol@example.test'];
+  const fixture = { server: undefined as unknown as ImapServerInstance, onServer: [] as Account[], onDovecot: [] as Account[] };
+  let dovecot: DovecotInstance | undefined;
+  before(async () => {
+    const [server, dv] = await Promise.all([start(), dovecotAccounts(users)]);
+    fixture.server = server;
+    dovecot = dv.inst;
+    fixture.onDovecot = dv.accounts;
+    fixture.onServer = await serverAccounts(server, users);
+    await Promise.all([seedCorpus(fixture.onServer[0]!, server.namespace), seedCorpus(fixture.onDovecot[0]!, DOVECOT_NS)]);
+  });
+  after(async () => { await Promise.all([fixture.server?.stop(), dovecot?.stop()]); });
+  return fixture;
 }

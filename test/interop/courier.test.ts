@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startCourier } from '../../server/devservers/courier.ts';
+import { alteredByKey, exercisePair, interopFixture, reportFigures, subscribedFolders } from './support.ts';
+
+// Courier-IMAP 5: an "INBOX." namespace with '.' as delimiter, no LITERAL+ nor MULTIAPPEND (so
+// one synchronising APPEND at a time), no LIST-EXTENDED nor LIST-STATUS, and it keeps what it is sent.
+const fixture = interopFixture(startCourier);
+
+test('Courier as the source: nothing lost or doubled, killed and resumed, or re-run without state', { timeout: 120_000 }, async () => {
+  const { figures, cleanRun, source } = await exercisePair(fixture.onServer[0]!, fixture.onDovecot[1]!, fixture.onDovecot[2]!, 5);
+  reportFigures(figures);
+  assert.deepEqual([figures.missing, figures.doubled, figures.addedByNoStateRerun], [0, 0, 0]);
+  // Dovecot keeps no arrival date decades ahead: reported, not silently accepted.
+  assert.match(alteredByKey(cleanRun, source).get('far-future')?.join('; ') ?? '', /arrival date 2090-06-07T08:09:10Z stored as/);
+});
+
+test('Courier as the destination: stored as sent, INBOX subscribed as on the source, a re-run without state adds nothing', { timeout: 120_000 }, async () => {
+  const { figures, cleanRun, source } = await exercisePair(fixture.onDovecot[0]!, fixture.onServer[1]!, fixture.onServer[2]!, 5);
+  reportFigures(figures);
+  assert.deepEqual([figures.missing, figures.doubled, figures.addedByNoStateRerun], [0, 0, 0]);
+  assert.deepEqual([...alteredByKey(cleanRun, source)], []);
+  assert.deepEqual(await subscribedFolders(fixture.onServer[1]!), ['INBOX', 'INBOX.Archives', 'INBOX.Archives.2023', 'INBOX.Drafts', 'INBOX.Junk', 'INBOX.Sent', 'INBOX.Trash']);
+});
