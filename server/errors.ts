@@ -45,6 +45,7 @@ export const messages = {
   API_CREDENTIAL_INVALID: 'Platform API at {endpoint} refused the credentials: {detail}. {fix}',
   API_CALL_NOT_GRANTED: 'Platform API at {endpoint}: the consumer key does not allow {call}. {fix}',
   INTERNAL: 'Unexpected error: {detail}',
+  HOST_BUSY: 'No connection to {host} free within {seconds} s: the fleet already holds its limit of {limit} (platform setting max connections); will retry.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -10,6 +10,8 @@ import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError } from '../errors.ts';
 import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, workerHost, workerId } from './lease.ts';
 import { idleVerdict } from './idle.ts';
+import { dbHostGate } from './host-gate.ts';
+import { installHostGate } from '../mail/host-slots.ts';
 import { persistOutcome } from './outcome.ts';
 import { stepById } from './steps/index.ts';
 import { done, waitUntil, type Step, type StepContext, type StepOutcome } from './types.ts';
@@ -132,7 +134,14 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   const worker = workerId();
   const concurrency = options.concurrency ?? 4;
   const started = Date.now();
-  const beat = () => heartbeatWorker(app.db, { id: worker, host: workerHost(), pid: process.pid }, Date.now());
+  // Connection caps per mail host count every worker's connections: slots are rows renewed with the heartbeat.
+  const hostGate = dbHostGate(app.db, worker);
+  installHostGate(hostGate);
+  const beat = async () => {
+    const now = Date.now();
+    await heartbeatWorker(app.db, { id: worker, host: workerHost(), pid: process.pid }, now);
+    await hostGate.renew(now);
+  };
   await beat();
   const heartbeat = setInterval(() => { beat().catch((err) => app.log.warn({ err }, 'worker heartbeat failed')); }, HEARTBEAT_MS);
   heartbeat.unref();
@@ -172,6 +181,8 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
     tick.stop();
     await Promise.allSettled(running.values());
     clearInterval(heartbeat);
+    installHostGate(undefined);
+    await hostGate.close().catch(() => undefined);
     await markWorkerStopped(app.db, worker, Date.now()).catch(() => undefined);
     await notifier.stop();
   }

@@ -1,7 +1,8 @@
 import { CutoverError, formatBytes } from '../../errors.ts';
-import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { closeQuietly } from '../../mail/imap.ts';
+import { openImapWithinCap } from '../../mail/host-slots.ts';
 import type { NotMigratedItem } from '../../plugins/contract.ts';
-import { currentSourceAddress } from '../endpoints.ts';
+import { currentSourceAddress, sourceWithinCap } from '../endpoints.ts';
 import { freeTempAddress } from '../temp-address.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 
@@ -34,7 +35,7 @@ async function ensureTempAddress(ctx: StepContext): Promise<string> {
 
 async function inspectSource(ctx: StepContext, sourceAddress: string) {
   const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
-  const client = await openImap(await ctx.source.imapEndpoint(sourceAddress, password), ctx.log);
+  const client = await openImapWithinCap(await sourceWithinCap(ctx, await ctx.source.imapEndpoint(sourceAddress, password)), ctx.log);
   try {
     const capabilities = Object.fromEntries(CAPABILITIES.map((cap) => [cap, client.capabilities.has(cap)]));
     const listed = await client.list({ statusQuery: { messages: true, size: true } });

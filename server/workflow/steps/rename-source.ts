@@ -1,12 +1,14 @@
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
-import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { closeQuietly } from '../../mail/imap.ts';
+import { openImapWithinCap } from '../../mail/host-slots.ts';
+import { sourceWithinCap } from '../endpoints.ts';
 import { done, manual, type Step, type StepContext } from '../types.ts';
 import { generatePassword } from '../../services/passwords.ts';
 
 async function assertLoginAs(ctx: StepContext, address: string): Promise<void> {
   const password = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
-  await closeQuietly(await openImap(await ctx.source.imapEndpoint(address, password), ctx.log));
+  await closeQuietly(await openImapWithinCap(await sourceWithinCap(ctx, await ctx.source.imapEndpoint(address, password)), ctx.log));
 }
 
 export const renameSource: Step = {
