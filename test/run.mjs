@@ -22,7 +22,7 @@ const onBothDatabases = [
   'db/ledger.test.ts', 'workflow/lease.test.ts', 'workflow/idle.test.ts', 'workflow/fleet.test.ts', 'workflow/host-cap.test.ts', 'mail/copy.test.ts',
   'services/projects.test.ts', 'services/rollback.test.ts',
   'web/api-projects.test.ts', 'web/api-platforms.test.ts', 'web/project-page.test.ts', 'web/mailbox-page.test.ts',
-  'web/audit.test.ts', 'web/reports.test.ts', 'web/tokens.test.ts',
+  'web/audit.test.ts', 'web/reports.test.ts', 'web/tokens.test.ts', 'web/workers.test.ts',
 ].map((f) => path.join(testDir, f));
 
 function run(files, env = {}) {
