@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; run?: Command; standalone?: St
   migrate: { summary: 'migrate --from A --to B --domain D [--wait] [--json] [--overlap 4h] [--nameserver HOST:PORT] [--passwords FILE]', run: async (app, argv, io) => (await import('./cli/migrate.ts')).migrateCommand(app, argv, io) },
   status: { summary: 'status [PROJECT] [--json]', run: async (app, argv, io) => (await import('./cli/status.ts')).statusCommand(app, argv, io) },
   run: { summary: 'run [--until-idle [--max-wait 5m]] [--concurrency N]   the worker loop (--until-idle also waits for retries due within --max-wait)', run: async (app, argv, io) => (await import('./cli/run.ts')).runCommand(app, argv, io) },
+  db: { summary: 'db copy --to postgres://USER@HOST/DB   move this SQLite installation to PostgreSQL (every table, counts checked)', run: async (app, argv, io) => (await import('./cli/db.ts')).dbCommand(app, argv, io) },
   workers: { summary: 'workers [--json]   every worker sharing the database: host, mailboxes now, last heartbeat (lost when stale)', run: async (app, argv, io) => (await import('./cli/workers.ts')).workersCommand(app, argv, io) },
   connections: { summary: 'connections [PLATFORM N|off]   per-host connection limit of a platform, across every worker', run: async (app, argv, io) => (await import('./cli/connections.ts')).connectionsCommand(app, argv, io) },
   pause: { summary: 'pause MAILBOX', run: action('pause') },
