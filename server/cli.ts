@@ -27,7 +27,7 @@ const commands: Record<string, { summary: string; run?: Command; standalone?: St
   dns: { summary: 'dns check DOMAIN (--platform NAME | --mx PRIO:HOST …) [--nameserver HOST:PORT] [--json] | plan | ttl | recheck   DNS diagnosis and changes', run: async (app, argv, io) => (await import('./cli/dns.ts')).dnsCommand(app, argv, io) },
   ovh: { summary: 'ovh rules|credential|check --config FILE | domain-mode --platform NAME --domain D --non-authoritative | dns-status --platform NAME --domain D   OVHcloud API keys and fixes', run: async (app, argv, io) => (await import('./cli/ovh.ts')).ovhCommand(app, argv, io) },
   admin: { summary: 'admin create NAME | password NAME | list | token create NAME --user ADMIN | token list | token revoke ID   panel accounts (passwords read from stdin) and API tokens', run: async (app, argv, io) => (await import('./cli/admin.ts')).adminCommand(app, argv, io) },
-  serve: { summary: 'serve [--port 8080]   the web panel and a worker', run: async (app, argv, io) => (await import('./main.ts')).serveCommand(app, argv, io) },
+  serve: { summary: 'serve [--port 8080] [--no-worker]   the web panel and a worker (--no-worker: the panel only)', run: async (app, argv, io) => (await import('./main.ts')).serveCommand(app, argv, io) },
   demo: { summary: 'demo [--port 8080]   two local Dovecot platforms, a DNS zone and the panel', run: async (app, argv, io) => (await import('./demo/demo.ts')).demoCommand(app, argv, io) },
 };
 
