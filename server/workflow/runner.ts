@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import cron from 'node-cron';
 import type { AppContext } from '../context.ts';
 import { domainById, domainStep, lockDomain, renewDomainLock, saveDomainStep, unlockDomain } from '../db/repos/domains.ts';
@@ -145,6 +146,7 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   await beat();
   const heartbeat = setInterval(() => { beat().catch((err) => app.log.warn({ err }, 'worker heartbeat failed')); }, HEARTBEAT_MS);
   heartbeat.unref();
+  const stats = workerStats(app);
   const running = new Map<number, Promise<void>>();
   let wake: () => void = () => undefined;
   // The scheduler: besides the loop's own polling, a cron tick wakes it for due re-checks (DNS waits).
@@ -184,6 +186,21 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
     installHostGate(undefined);
     await hostGate.close().catch(() => undefined);
     await markWorkerStopped(app.db, worker, Date.now()).catch(() => undefined);
+    stats?.write();
     await notifier.stop();
   }
+}
+
+// For the fleet benchmark (CUTOVER_STATS_FILE): this worker's database queries, CPU and peak memory, written when it stops.
+function workerStats(app: AppContext): { write(): void } | undefined {
+  const file = process.env.CUTOVER_STATS_FILE;
+  if (!file) return undefined;
+  let queries = 0;
+  app.db.on('query', () => { queries++; });
+  return {
+    write() {
+      const usage = process.resourceUsage();
+      writeFileSync(file, JSON.stringify({ queries, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS }));
+    },
+  };
 }
