@@ -8,6 +8,7 @@ import { openStateLedger } from '../mail/state-file.ts';
 import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { EXIT, parsePositiveInt, type Io } from './output.ts';
+import { GROUPWARE_FLAGS, groupwareWanted, printGroupware, runGroupwareCopy } from './copy-groupware.ts';
 
 const USAGE = 'usage: cutover copy --source imaps://USER@HOST[:PORT] --source-password-file FILE --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--json] [--state FILE] …';
 
@@ -102,6 +103,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       exclude: { type: 'string', multiple: true }, 'max-size': { type: 'string' }, since: { type: 'string' },
       'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
+      ...GROUPWARE_FLAGS,
     },
   });
   if (!values.source || !values.dest) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
@@ -115,6 +117,13 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const selection = { maxMessageBytes: parseSize(values['max-size'], '--max-size'), since: parseDate(values.since) };
   const concurrency = parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY;
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
+  const groupware = groupwareWanted(values);
+  if (values['no-mail'] && groupware) {
+    const run = await runGroupwareCopy(values, groupware, source, dest);
+    if (values.json) io.out(JSON.stringify({ groupware: run.report.collections, skipped: run.skips }));
+    else printGroupware(run, io);
+    return run.failed ? EXIT.failed : EXIT.ok;
+  }
 
   const startedAt = Date.now();
   let lastLine = 0;
@@ -136,9 +145,13 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
         io.err(progressLine(totalCopied, totalBytes, remaining, startedAt));
       },
     });
-    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied }));
-    else printHuman(report, io);
-    return report.failed > 0 ? EXIT.failed : EXIT.ok;
+    const run = groupware && !values['dry-run'] ? await runGroupwareCopy(values, groupware, source, dest) : undefined;
+    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied, ...(run && { groupware: run.report.collections, groupwareSkipped: run.skips }) }));
+    else {
+      printHuman(report, io);
+      if (run) printGroupware(run, io);
+    }
+    return report.failed > 0 || run?.failed ? EXIT.failed : EXIT.ok;
   } finally {
     await ledger.catch(() => undefined);
     await (await state?.catch(() => undefined))?.close();
