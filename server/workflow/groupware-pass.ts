@@ -4,9 +4,14 @@ import type { PlatformConnector } from '../plugins/contract.ts';
 import { currentSourceAddress } from './endpoints.ts';
 import type { StepContext } from './types.ts';
 
-async function sideFor(platform: PlatformConnector, address: string, password: string | undefined) {
-  const [dav, sieve] = await Promise.all([platform.davEndpoint?.(address, password) ?? null, platform.sieveEndpoint?.(address, password) ?? null]);
-  return { dav, sieve, domain: address.slice(address.lastIndexOf('@') + 1) };
+/**
+ * The DAV account is looked up under `davAddress`, the Sieve one under `mailAddress`: renaming the
+ * old mail account (rename-source) moves its home, where Pigeonhole keeps the scripts, but not the
+ * account of a DAV server beside it (Radicale, SOGo, Nextcloud keep their own users).
+ */
+async function sideFor(platform: PlatformConnector, mailAddress: string, davAddress: string, password: string | undefined) {
+  const [dav, sieve] = await Promise.all([platform.davEndpoint?.(davAddress, password) ?? null, platform.sieveEndpoint?.(mailAddress, password) ?? null]);
+  return { dav, sieve, domain: davAddress.slice(davAddress.lastIndexOf('@') + 1) };
 }
 
 /** The mailbox's own plan: `collections` in its folder-plan override lists collections left out. */
@@ -25,8 +30,8 @@ export async function groupwarePass(ctx: StepContext): Promise<GroupwareReport> 
   const sourcePassword = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
   const destPassword = ctx.mailbox.dest_password_sealed ? ctx.box.open(ctx.mailbox.dest_password_sealed) : undefined;
   const [source, dest] = await Promise.all([
-    sideFor(ctx.source, await currentSourceAddress(ctx), sourcePassword),
-    sideFor(ctx.dest, ctx.mailbox.address, destPassword),
+    sideFor(ctx.source, await currentSourceAddress(ctx), ctx.mailbox.address, sourcePassword),
+    sideFor(ctx.dest, ctx.mailbox.address, ctx.mailbox.address, destPassword),
   ]);
   const left = new Set([...ctx.options.excludeCollections, ...mailboxExclusions(ctx)]);
   return copyGroupware({

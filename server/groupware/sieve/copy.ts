@@ -51,6 +51,7 @@ export async function copySieve(opts: SieveCopyOptions): Promise<CollectionRepor
     const put = await dest.putScript(script.name, data);
     if (!put.ok) { await skip(`the destination refused it: ${put.words}`); continue; }
     await ledger.record({ sourceId, collection: SIEVE_COLLECTION, uid: null, sourceVersion: version, destHref: script.name, destVersion: version, pass });
+    await ledger.unskip(sourceId);
     if (row) report.updated++;
     else report.copied++;
     placed.add(script.name);
