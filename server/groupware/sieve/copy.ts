@@ -3,6 +3,7 @@
 // (CHECKSCRIPT fails: an extension it lacks) goes to the skip list with the server's words, the
 // line and the extension, and is never activated there.
 import { createHash } from 'node:crypto';
+import { crashpoint } from '../../crashpoint.ts';
 import type { CollectionReport, GroupwareLedger, LedgerItem } from '../ledger.ts';
 import type { ManageSieve } from './client.ts';
 
@@ -50,6 +51,7 @@ export async function copySieve(opts: SieveCopyOptions): Promise<CollectionRepor
     }
     const put = await dest.putScript(script.name, data);
     if (!put.ok) { await skip(`the destination refused it: ${put.words}`); continue; }
+    crashpoint('sieve:after-put');
     await ledger.record({ sourceId, collection: SIEVE_COLLECTION, uid: null, sourceVersion: version, destHref: script.name, destVersion: version, pass });
     await ledger.unskip(sourceId);
     if (row) report.updated++;
