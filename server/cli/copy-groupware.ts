@@ -4,6 +4,7 @@
 import { CutoverError } from '../errors.ts';
 import { copyGroupware, type GroupwareReport, type GroupwareSide, type GroupwareWanted } from '../groupware/index.ts';
 import { openGroupwareState } from '../groupware/state.ts';
+import { systemLookup } from '../groupware/dav/system-lookup.ts';
 import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint, SieveEndpoint } from '../plugins/contract.ts';
 import type { Io } from './output.ts';
@@ -58,7 +59,7 @@ export async function runGroupwareCopy(values: Values, wanted: GroupwareWanted, 
   const state = await openGroupwareState(values.state as string | undefined);
   try {
     const needsDns = (wanted.contacts || wanted.calendars) && (!values['source-dav'] || !values['dest-dav']);
-    const lookup = needsDns ? await import('../dns/resolver.ts').then(async ({ ServerResolver }) => new ServerResolver((await import('../dns/transport.ts')).systemNameServers())) : undefined;
+    const lookup = needsDns ? systemLookup() : undefined;
     const report = await copyGroupware({
       source: sideFor(source, values['source-dav'] as string | undefined, values['source-sieve'] as string | undefined, 'source', allowPlaintext),
       dest: sideFor(dest, values['dest-dav'] as string | undefined, values['dest-sieve'] as string | undefined, 'dest', allowPlaintext),

@@ -1,3 +1,5 @@
+import { ServerResolver } from '../dns/resolver.ts';
+import { systemNameServers } from '../dns/transport.ts';
 import { copyGroupware, type GroupwareReport } from '../groupware/index.ts';
 import { dbGroupwareLedger } from '../groupware/ledger.ts';
 import type { PlatformConnector } from '../plugins/contract.ts';
@@ -33,9 +35,12 @@ export async function groupwarePass(ctx: StepContext): Promise<GroupwareReport> 
     sideFor(ctx.source, await currentSourceAddress(ctx), ctx.mailbox.address, sourcePassword),
     sideFor(ctx.dest, ctx.mailbox.address, ctx.mailbox.address, destPassword),
   ]);
+  let resolver: ServerResolver | undefined;
   const left = new Set([...ctx.options.excludeCollections, ...mailboxExclusions(ctx)]);
   return copyGroupware({
     source, dest, wanted: ctx.options.groupware, ledger: dbGroupwareLedger(ctx.db, ctx.mailbox.id), pass: Math.max(1, ctx.mailbox.sync_passes),
     excluded: (c) => (left.has(c.href) || left.has(c.name) ? 'left out in the migration plan' : undefined),
+    // Only asked when a platform gives a DAV endpoint without a URL (RFC 6764 SRV discovery).
+    lookup: { lookup: (name, type) => (resolver ??= new ServerResolver(systemNameServers())).lookup(name, type) },
   });
 }
