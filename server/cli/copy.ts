@@ -9,6 +9,7 @@ import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { EXIT, parseDuration, parsePositiveInt, type Io } from './output.ts';
 import { oauth2Endpoint, parseProvider, providerCopyOptions, providerCopySettings, usesOAuth2 } from './copy-provider.ts';
+import { GROUPWARE_FLAGS, groupwareWanted, printGroupware, runGroupwareCopy } from './copy-groupware.ts';
 
 const USAGE = 'usage: cutover copy --source imaps://USER@HOST[:PORT] --source-password-file FILE --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--json] [--state FILE] …';
 
@@ -108,6 +109,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
       'stall-timeout': { type: 'string' },
       ...providerCopyOptions,
+      ...GROUPWARE_FLAGS,
     },
   });
   if (!values.source || !values.dest) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
@@ -128,6 +130,13 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const stallSeconds = values['stall-timeout'] === undefined ? undefined : parseDuration(values['stall-timeout'], '--stall-timeout');
   if (stallSeconds === 0) throw new CutoverError('INPUT_INVALID', { detail: '--stall-timeout: give at least 1 s' });
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
+  const groupware = groupwareWanted(values);
+  if (values['no-mail'] && groupware) {
+    const run = await runGroupwareCopy(values, groupware, source, dest);
+    if (values.json) io.out(JSON.stringify({ groupware: run.report.collections, skipped: run.skips }));
+    else printGroupware(run, io);
+    return run.failed ? EXIT.failed : EXIT.ok;
+  }
 
   const startedAt = Date.now();
   let lastLine = 0;
@@ -149,9 +158,13 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
         io.err(progressLine(totalCopied, totalBytes, remaining, startedAt));
       },
     });
-    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied }));
-    else printHuman(report, io);
-    return report.failed > 0 ? EXIT.failed : EXIT.ok;
+    const run = groupware && !values['dry-run'] ? await runGroupwareCopy(values, groupware, source, dest) : undefined;
+    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied, ...(run && { groupware: run.report.collections, groupwareSkipped: run.skips }) }));
+    else {
+      printHuman(report, io);
+      if (run) printGroupware(run, io);
+    }
+    return report.failed > 0 || run?.failed ? EXIT.failed : EXIT.ok;
   } finally {
     await ledger.catch(() => undefined);
     await (await state?.catch(() => undefined))?.close();

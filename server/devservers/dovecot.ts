@@ -39,6 +39,10 @@ export interface DovecotOptions {
   oauth2?: { introspectionUrl: string; mechanisms?: Array<'xoauth2' | 'oauthbearer'> };
   /** Gmail's IMAP shape: `[Gmail]/` virtual folders over a hidden store (see gmail-shape.ts); implies specialUse false. */
   gmail?: boolean;
+  /** Pigeonhole: Sieve scripts in ~/sieve and a ManageSieve listener on `sievePort`. */
+  sieve?: boolean;
+  /** Pigeonhole's sieve_extensions, e.g. '+vacation-seconds' (Sieve extensions differ between platforms). */
+  sieveExtensions?: string;
 }
 
 export interface DovecotInstance {
@@ -46,6 +50,8 @@ export interface DovecotInstance {
   port: number;
   tlsPort?: number;
   lmtpPort?: number;
+  /** ManageSieve (RFC 5804), with `sieve: true`. */
+  sievePort?: number;
   /** The self-signed certificate (PEM), to pin as a CA in tests. */
   certFile?: string;
   dir: string;
@@ -374,15 +380,32 @@ async function launch(l: Layout): Promise<number> {
   return waitForMasterPid(l);
 }
 
+// Pigeonhole, kept apart from dovecotConf(): scripts in the user's home, the active one linked
+// as ~/.dovecot.sieve, and ManageSieve (STARTTLS when the instance has TLS).
+function withSieve(conf: string, sievePort: number, extensions?: string): string {
+  if (!sievePort) return conf;
+  return conf.replace('protocols = imap\n', 'protocols = imap sieve\n') + `plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+${extensions ? `  sieve_extensions = ${extensions}\n` : ''}}
+service managesieve-login {
+  inet_listener sieve {
+    address = 127.0.0.1
+    port = ${sievePort}
+  }
+}
+`;
+}
+
 /** freePort() releases the port before dovecot binds it, so another process may win the race. */
-async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean, lmtp: boolean): Promise<{ port: number; tlsPort: number; lmtpPort: number; pid: number }> {
+async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean, lmtp: boolean, sieve?: { extensions?: string }): Promise<{ port: number; tlsPort: number; lmtpPort: number; sievePort: number; pid: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const tlsPort = tls ? await freePort() : 0;
     const lmtpPort = lmtp ? await freePort() : 0;
-    await writeFile(l.conf, dovecotConf(l, port, ns, tlsPort, lmtpPort), { mode: 0o644 });
+    const sievePort = sieve ? await freePort() : 0;
+    await writeFile(l.conf, withSieve(dovecotConf(l, port, ns, tlsPort, lmtpPort), sievePort, sieve?.extensions), { mode: 0o644 });
     try {
-      return { port, tlsPort, lmtpPort, pid: await launch(l) };
+      return { port, tlsPort, lmtpPort, sievePort, pid: await launch(l) };
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
     }
@@ -399,19 +422,19 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     if (pid !== undefined) await stopMaster(pid);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
-  let launched: { port: number; tlsPort: number; lmtpPort: number; pid: number } | undefined;
+  let launched: { port: number; tlsPort: number; lmtpPort: number; sievePort: number; pid: number } | undefined;
   try {
     await prepareFiles(l, masterPassword);
     if (opts.tls) await writeCertificate(l);
     if (opts.oauth2) await writeFile(l.oauth2Conf, oauth2Conf(opts.oauth2), { mode: 0o644 });
     if (opts.gmail) ns.extraNamespaces = gmailNamespaces(await writeGmailVirtuals(dir));
-    launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp));
+    launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp), opts.sieve ? { extensions: opts.sieveExtensions } : undefined);
     await waitForGreeting(launched.port, l.log);
   } catch (err) {
     await teardown(launched?.pid);
     throw err;
   }
-  const { port, tlsPort, lmtpPort, pid } = launched;
+  const { port, tlsPort, lmtpPort, sievePort, pid } = launched;
   // Memoised: after the first stop the pid may be reused, so it must never be signalled again.
   let stopping: Promise<void> | undefined;
   return {
@@ -419,6 +442,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     port,
     ...(opts.tls && { tlsPort, certFile: join(dir, 'cert.pem') }),
     ...(opts.lmtp && { lmtpPort }),
+    ...(opts.sieve && { sievePort }),
     dir,
     pid,
     dbPath: l.dbPath,
