@@ -47,6 +47,7 @@ export const messages = {
   INTERNAL: 'Unexpected error: {detail}',
   IMAP_PROTOCOL: 'The IMAP server {host} broke the protocol: {detail}. Nothing it sent after that was used.',
   IMAP_STALLED: '{host} stopped answering: no progress for {seconds} s {during}; the pass was stopped (it resumes from the ledger on the next run).',
+  STARTTLS_MISSING: '{host} does not offer STARTTLS, and mail and passwords are not sent in clear text except to a loopback address (or with --allow-plaintext, "allowPlaintext": true). Use implicit TLS (imaps://, port 993) if the server has it.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
