@@ -100,11 +100,12 @@ export async function closeQuietly(client: ImapFlow | undefined): Promise<void> 
   try { await client.logout(); } catch { client.close(); }
 }
 
-/** Runs `work` with one connection to each endpoint, both closed afterwards whatever happens. */
-export async function withPair<T>(a: ImapEndpoint, b: ImapEndpoint, log: Logger | undefined, work: (a: ImapFlow, b: ImapFlow) => Promise<T>): Promise<T> {
-  const first = await openImap(a, log);
+/** Runs `work` with one connection to each endpoint (opened by `open`), both closed afterwards whatever happens. */
+export async function withPair<T>(a: ImapEndpoint, b: ImapEndpoint, log: Logger | undefined, work: (a: ImapFlow, b: ImapFlow) => Promise<T>,
+  open: (endpoint: ImapEndpoint, log?: Logger) => Promise<ImapFlow> = openImap): Promise<T> {
+  const first = await open(a, log);
   try {
-    const second = await openImap(b, log);
+    const second = await open(b, log);
     try {
       return await work(first, second);
     } finally {

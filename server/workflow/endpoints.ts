@@ -1,5 +1,5 @@
 import type { ImapFlow } from 'imapflow';
-import { closeQuietly } from '../mail/imap.ts';
+import { withPair } from '../mail/imap.ts';
 import { openImapWithinCap } from '../mail/host-slots.ts';
 import type { ImapEndpoint, PlatformConnector } from '../plugins/contract.ts';
 import { CutoverError } from '../errors.ts';
@@ -61,16 +61,5 @@ export async function destEndpoint(ctx: StepContext): Promise<ImapEndpoint> {
 
 /** Runs `work` with a connection to each side of the migration (within the hosts' caps), both closed afterwards whatever happens. */
 export async function withBothSides<T>(ctx: StepContext, work: (source: ImapFlow, dest: ImapFlow) => Promise<T>): Promise<T> {
-  const [sourceAt, destAt] = [await sourceEndpoint(ctx), await destEndpoint(ctx)];
-  const source = await openImapWithinCap(sourceAt, ctx.log);
-  try {
-    const dest = await openImapWithinCap(destAt, ctx.log);
-    try {
-      return await work(source, dest);
-    } finally {
-      await closeQuietly(dest);
-    }
-  } finally {
-    await closeQuietly(source);
-  }
+  return withPair(await sourceEndpoint(ctx), await destEndpoint(ctx), ctx.log, work, openImapWithinCap);
 }
