@@ -42,11 +42,11 @@ export class ImapPlatform implements PlatformConnector {
     return true;
   }
 
-  attachDomain(): Promise<{ state: 'ok' | 'pending' }> { return this.cannot('attach a domain'); }
-  listAccounts(): Promise<Account[]> { return this.cannot('list accounts'); }
-  renameAccount(): Promise<{ renamed: boolean }> { return this.cannot('rename an account'); }
-  createAccount(): Promise<{ created: boolean }> { return this.cannot('create an account'); }
-  resetAccount(): Promise<void> { return this.cannot('reset an account'); }
+  async attachDomain(): Promise<{ state: 'ok' | 'pending' }> { return this.cannot('attach a domain'); }
+  async listAccounts(): Promise<Account[]> { return this.cannot('list accounts'); }
+  async renameAccount(): Promise<{ renamed: boolean }> { return this.cannot('rename an account'); }
+  async createAccount(): Promise<{ created: boolean }> { return this.cannot('create an account'); }
+  async resetAccount(): Promise<void> { return this.cannot('reset an account'); }
 
   /**
    * With an admin login, an account exists when the admin can log in as it. Without one nothing
