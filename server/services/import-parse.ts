@@ -125,3 +125,13 @@ export async function parseMailboxFile(data: Buffer): Promise<NumberedRow[]> {
   if (data.subarray(0, 1024).includes(0)) throw unreadable('this is neither a CSV file nor an Excel .xlsx file');
   return parseCsv(data);
 }
+
+/**
+ * A list pasted into a page: CSV with its header line (any of the import's column names), or
+ * bare lines read in the template's column order (one address per line is the common case).
+ */
+export function parsePastedAccounts(text: string): Promise<NumberedRow[]> {
+  const first = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const hasHeader = first.split(/[,;\t]/).some((cell) => HEADER_ALIASES[normaliseHeader(cell)] === 'address');
+  return parseMailboxFile(Buffer.from(hasHeader ? text : `${IMPORT_COLUMNS.join(',')}\n${text}`, 'utf8'));
+}
