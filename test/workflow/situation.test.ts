@@ -52,6 +52,8 @@ test('a rename when both would claim the address: the same server or provider, o
   const hosted = await renameDecision(ctx(platform(PROVISIONING), platform(PROVISIONING)));
   assert.equal(hosted.needed, true);
   assert.match(hosted.reason, /both provision the accounts of example\.test: the old account moves to a temporary address/);
-  // A source that cannot rename and a provisioning destination on other servers: nothing to rename.
+  // A managed source that cannot rename (the legacy MX Plan) still needs it: the step is manual there.
+  assert.equal((await renameDecision(ctx(platform({ ...PROVISIONING, renameAccount: false }), platform(PROVISIONING)))).needed, true);
+  // A bare IMAP source and a provisioning destination on other servers: nothing to rename.
   assert.equal((await renameDecision(ctx(platform(IMAP_ONLY), platform(PROVISIONING)))).needed, false);
 });
