@@ -103,3 +103,23 @@ test('one-click from an IMAP source takes a pasted list, checks each row\'s logi
   assert.equal(panel.app.box.open(rows[0].source_password_sealed), 'alice-old');
   assert.equal(panel.app.box.open(rows[1].dest_password_sealed), 'bob-new');
 });
+
+test('an import\'s dry run logs in with each row\'s login and password: the failing row is bad, the logins are sealed', { timeout: 60_000 }, async () => {
+  const { createProject } = await import('../../../server/services/projects.ts');
+  const { commitImport, dryRunImport, importRows } = await import('../../../server/services/import.ts');
+  await addMailbox(land.old, `carol@${DOMAIN}`, 'carol-old');
+  await addMailbox(land.old, `dave@${DOMAIN}`, 'dave-old');
+  const project = await createProject(panel.app, { name: 'imported', source: 'old', destination: 'new', actor: 'test' });
+  // Microsoft 365's own header names: EmailAddress, UserName (the source login), Password.
+  const csv = `EmailAddress,UserName,Password,dest_password\ncarol@${DOMAIN},carol@${DOMAIN},carol-old,carol-new\ndave@${DOMAIN},dave@${DOMAIN},nope,dave-new\n`;
+  const checked = await dryRunImport(panel.app, project.id, { data: Buffer.from(csv), name: 'batch.csv' }, 'test');
+  assert.deepEqual([checked.total, checked.bad], [2, 1]);
+  const bad = await importRows(panel.app, checked.id, { bad: true, limit: 10 });
+  assert.deepEqual(bad.map((r) => [r.line, r.address, r.errors.map((e) => e.code)]), [[3, `dave@${DOMAIN}`, ['source_login_failed']]]);
+  assert.equal(bad[0]!.errors[0]!.params.login, `dave@${DOMAIN}`);
+  const imported = await commitImport(panel.app, project.id, { importId: checked.id, dropBad: true }, 'test');
+  assert.deepEqual(imported.added, [`carol@${DOMAIN}`]);
+  const row = await panel.app.db('mailboxes').where({ project_id: project.id }).first();
+  assert.equal(panel.app.box.open(row.source_login_sealed), `carol@${DOMAIN}`);
+  assert.equal(row.dest_login_sealed, null);
+});
