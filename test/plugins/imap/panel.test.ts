@@ -123,3 +123,24 @@ test('an import\'s dry run logs in with each row\'s login and password: the fail
   assert.equal(panel.app.box.open(row.source_login_sealed), `carol@${DOMAIN}`);
   assert.equal(row.dest_login_sealed, null);
 });
+
+test('a manual step shows its instructions on the mailbox page with the button that confirms it', { timeout: 60_000 }, async () => {
+  const { runWorker } = await import('../../../server/workflow/runner.ts');
+  const project = await panel.app.db('projects').where({ name: 'imported' }).first();
+  await runWorker(panel.app, { projectId: project.id, untilIdle: true });
+  const row = await panel.app.db('mailboxes').where({ project_id: project.id }).first();
+  assert.deepEqual([row.step, row.state], ['attach-domain', 'needs_admin']);
+  const page = await client.request(`/mailboxes/${row.id}`);
+  assert.match(page.text, /The destination platform cannot attach domains: there, make sure example\.test is accepted/);
+  assert.match(page.text, /relay recipients it does not know to mx\.old\.example\.net/);
+  assert.match(page.text, /<button type="submit" name="action" value="confirm">Confirm step done<\/button>/);
+  const done = await client.request(`/mailboxes/${row.id}/actions`, { form: { _csrf: await client.token(`/mailboxes/${row.id}`), action: 'confirm' } });
+  assert.equal(done.status, 303);
+  await runWorker(panel.app, { projectId: project.id, untilIdle: true });
+  const after = await panel.app.db('mailboxes').where({ id: row.id }).first();
+  // rename-source was skipped with its reason; carol has no account on the destination yet: the next manual step.
+  assert.deepEqual([after.step, after.state], ['create-destination', 'needs_admin']);
+  const timeline = (await client.request(`/mailboxes/${row.id}`)).text;
+  assert.match(timeline, /skipped: old \(imap\) → new \(imap\): no rename needed, each keeps its own carol@example\.test during the overlap/);
+  assert.match(timeline, /create carol@example\.test and the destination password given for it in the import, then confirm on this mailbox(?:'|&#x27;)s page \(Confirm step done\)/);
+});
