@@ -45,10 +45,17 @@ export const messages = {
   API_CREDENTIAL_INVALID: 'Platform API at {endpoint} refused the credentials: {detail}. {fix}',
   API_CALL_NOT_GRANTED: 'Platform API at {endpoint}: the consumer key does not allow {call}. {fix}',
   INTERNAL: 'Unexpected error: {detail}',
+  OAUTH2_CONSENT_MISSING: '{provider} gives no token for {address}: consent missing ({detail}). {fix}',
+  OAUTH2_KEY_REJECTED: '{provider} rejects the key of {client}: key revoked, deleted or not this account\'s ({detail}). {fix}',
+  OAUTH2_CLIENT_UNKNOWN: '{provider} does not know the application {client} ({detail}). {fix}',
+  OAUTH2_SECRET_INVALID: '{provider} refuses the client secret of application {client} ({detail}). {fix}',
+  OAUTH2_USER_UNKNOWN: '{provider} has no user {address} ({detail}). Check the address: it must be the user\'s primary address.',
+  OAUTH2_TOKEN_FAILED: '{provider} token endpoint {endpoint} gave no token{forUser}: {detail}.{fix}',
+  IMAP_DISABLED_FOR_USER: 'IMAP disabled for this user: {host} refuses the token login of {address} ({detail}). {fix}',
+  OAUTH2_LOGIN_REFUSED: '{host} refuses the token login of {address}: {detail}.',
   PLATFORM_CANNOT: 'Platform {platform} cannot {action}: {detail}',
   ACCOUNTS_NEEDED: 'Platform {platform} cannot list the accounts of {domain}: give them with --accounts FILE (CSV: address,source_login,source_password,dest_login,dest_password) or paste the list.',
   AUTODETECT_FAILED: 'No usable IMAP settings found for {domain}: {detail}',
-  ACCOUNT_LOGINS_FAILED: '{count} account(s) cannot log in, so nothing was created: {detail}',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

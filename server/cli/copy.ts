@@ -8,6 +8,7 @@ import { openStateLedger } from '../mail/state-file.ts';
 import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { EXIT, parsePositiveInt, type Io } from './output.ts';
+import { oauth2Endpoint, parseProvider, providerCopyOptions, providerCopySettings, usesOAuth2 } from './copy-provider.ts';
 
 const USAGE = 'usage: cutover copy --source imaps://USER@HOST[:PORT] --source-password-file FILE --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--json] [--state FILE] …';
 
@@ -102,6 +103,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       exclude: { type: 'string', multiple: true }, 'max-size': { type: 'string' }, since: { type: 'string' },
       'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
+      ...providerCopyOptions,
     },
   });
   if (!values.source || !values.dest) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
@@ -110,10 +112,15 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const stdin = stdinLines();
   const ca = values.ca ? readFileSync(values.ca, 'utf8') : undefined;
   const common = { tlsVerify: !values['no-tls-verify'], allowPlaintext: Boolean(values['allow-plaintext']), ca };
-  const source = endpointFor(sourceUrl, readPassword('source', values, stdin), { ...common, masterUser: values['source-auth-user'] });
-  const dest = endpointFor(destUrl, readPassword('dest', values, stdin), { ...common, masterUser: values['dest-auth-user'] });
-  const selection = { maxMessageBytes: parseSize(values['max-size'], '--max-size'), since: parseDate(values.since) };
-  const concurrency = parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY;
+  const side = (which: 'source' | 'dest', url: ParsedUrl) => usesOAuth2(which, values)
+    ? oauth2Endpoint(which, values, endpointFor(url, '', common))
+    : endpointFor(url, readPassword(which, values, stdin), { ...common, masterUser: values[`${which}-auth-user`] });
+  const source = side('source', sourceUrl);
+  const dest = side('dest', destUrl);
+  const provider = parseProvider(values['source-provider']);
+  const limits = providerCopySettings(provider, parseSize(values['max-size'], '--max-size'), parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY);
+  const selection = { maxMessageBytes: limits.maxMessageBytes, since: parseDate(values.since) };
+  const concurrency = limits.concurrency;
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
 
   const startedAt = Date.now();
@@ -129,7 +136,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   try {
     const report = await copyMailbox({
       source, dest, ledger, pass: 1, selection, concurrency, dryRun: Boolean(values['dry-run']),
-      plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed),
+      plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed, provider),
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import knex, { type Knex } from 'knex';
 import { hashPassword } from '../../plugins/postfixadmin/password.ts';
+import { gmailNamespaces, writeGmailVirtuals } from './gmail-shape.ts';
 import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
@@ -32,6 +33,10 @@ export interface DovecotOptions {
   keepDir?: boolean;
   /** STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate for "localhost". */
   tls?: boolean;
+  /** XOAUTH2/OAUTHBEARER logins checked by `passdb oauth2` against an RFC 7662 introspection endpoint (POST token=…). */
+  oauth2?: { introspectionUrl: string; mechanisms?: Array<'xoauth2' | 'oauthbearer'> };
+  /** Gmail's IMAP shape: `[Gmail]/` virtual folders over a hidden store (see gmail-shape.ts); implies specialUse false. */
+  gmail?: boolean;
 }
 
 export interface DovecotInstance {
@@ -57,6 +62,7 @@ interface Layout {
   dir: string;
   conf: string;
   sqlConf: string;
+  oauth2Conf: string;
   masterUsers: string;
   dbDir: string;
   dbPath: string;
@@ -70,6 +76,9 @@ interface NamespaceConfig {
   separator: '/' | '.';
   prefix: string;
   specialUse: boolean;
+  oauth2?: DovecotOptions['oauth2'];
+  /** The `[Gmail]/` namespaces, when Gmail-shaped. */
+  extraNamespaces?: string;
 }
 
 const POSTFIXADMIN_SCHEMA = [
@@ -86,6 +95,7 @@ function layoutFor(dir: string): Layout {
     dir,
     conf: join(dir, 'dovecot.conf'),
     sqlConf: join(dir, 'dovecot-sql.conf.ext'),
+    oauth2Conf: join(dir, 'dovecot-oauth2.conf.ext'),
     masterUsers: join(dir, 'master-users'),
     dbDir,
     dbPath: join(dbDir, 'postfixadmin.db'),
@@ -119,17 +129,17 @@ protocols = imap
 listen = 127.0.0.1
 ${tls}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${ns.oauth2 ? ` ${oauth2Mechanisms(ns.oauth2)}` : ''}
 auth_master_user_separator = *
 mail_location = maildir:~/Maildir
-mail_plugins = $mail_plugins quota
+mail_plugins = $mail_plugins quota${ns.extraNamespaces ? ' virtual' : ''}
 protocol imap {
   mail_plugins = $mail_plugins imap_zlib imap_quota
 }
 plugin {
   quota = maildir:User quota
 }
-${namespaceBlock(ns)}passdb {
+${namespaceBlock(ns)}${ns.extraNamespaces ?? ''}${ns.oauth2 ? oauth2Passdb(l, ns.oauth2) : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${l.masterUsers}
   master = yes
@@ -159,6 +169,28 @@ service imap-login {
     ssl = ${tlsPort ? 'yes' : 'no'}
   }
 }
+`;
+}
+
+function oauth2Mechanisms(oauth2: NonNullable<DovecotOptions['oauth2']>): string {
+  return (oauth2.mechanisms ?? ['xoauth2']).join(' ');
+}
+
+// Token logins only: the oauth2 passdb takes XOAUTH2/OAUTHBEARER, the SQL passdb keeps passwords.
+function oauth2Passdb(l: Layout, oauth2: NonNullable<DovecotOptions['oauth2']>): string {
+  return `passdb {\n  driver = oauth2\n  mechanisms = ${oauth2Mechanisms(oauth2)}\n  args = ${l.oauth2Conf}\n}\n`;
+}
+
+// The endpoint's answer must carry `username` equal to the login name. Debian's 2.3.19.1 panics
+// its auth process (assertion in http_client_request_set_payload/set_timeout_msecs) on a URL
+// with a query or a %variable, so the URL is taken as it is.
+function oauth2Conf(oauth2: NonNullable<DovecotOptions['oauth2']>): string {
+  return `introspection_mode = post
+introspection_url = ${oauth2.introspectionUrl}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 `;
 }
 
@@ -357,7 +389,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cutover-dovecot-')));
   await mkdir(dir, { recursive: true });
   const l = layoutFor(dir);
-  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.specialUse ?? true };
+  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.gmail ? false : opts.specialUse ?? true, oauth2: opts.oauth2 };
   const masterPassword = randomBytes(12).toString('hex');
   const teardown = async (pid: number | undefined) => {
     if (pid !== undefined) await stopMaster(pid);
@@ -367,6 +399,8 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   try {
     await prepareFiles(l, masterPassword);
     if (opts.tls) await writeCertificate(l);
+    if (opts.oauth2) await writeFile(l.oauth2Conf, oauth2Conf(opts.oauth2), { mode: 0o644 });
+    if (opts.gmail) ns.extraNamespaces = gmailNamespaces(await writeGmailVirtuals(dir));
     launched = await launchOnFreePort(l, ns, Boolean(opts.tls));
     await waitForGreeting(launched.port, l.log);
   } catch (err) {

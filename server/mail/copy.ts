@@ -12,6 +12,7 @@ import { LedgerBuffer } from './ledger-buffer.ts';
 import type { Checkpoint, LedgerStore } from './ledger.ts';
 import type { Pool } from './pool.ts';
 import { appenderPool, imapPool } from './pools.ts';
+import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -64,6 +65,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
     const checkpoints = new Map(await Promise.all(active.map(async (entry) => [entry.source, await ledger.checkpoint(entry.source)] as const)));
+    if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
     // The appender's login starts a server process: begun now, it is ready when the first messages
     // arrive instead of holding them back. Not for a pass with nothing new.

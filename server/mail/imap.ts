@@ -1,8 +1,10 @@
 import net from 'node:net';
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import type { Logger } from '../log.ts';
+import { currentAccessToken, usesAccessToken } from './oauth2/endpoint.ts';
+import { tokenLoginError } from './oauth2/login-errors.ts';
 
 export type ImapClient = ImapFlow;
 
@@ -23,17 +25,30 @@ export function imapTransportOptions(endpoint: Omit<ImapEndpoint, 'auth'>) {
 
 // One ImapFlow instance is one connection and cannot reconnect; callers open a new one.
 export async function openImap(endpoint: ImapEndpoint, log?: Logger): Promise<ImapFlow> {
-  const client = new ImapFlow({
-    ...imapTransportOptions(endpoint),
-    auth: { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) },
-    connectionTimeout: 30_000,
-    greetingTimeout: 16_000,
-  });
+  if (!usesAccessToken(endpoint.auth)) return connectImap(endpoint, { user: endpoint.auth.user, pass: endpoint.auth.pass, ...(endpoint.auth.authzid && { authzid: endpoint.auth.authzid, loginMethod: 'AUTH=PLAIN' }) }, log);
+  // A token the server refuses (expired early, revoked) gets one forced renewal before the login counts as refused.
+  const first = await currentAccessToken(endpoint.auth);
+  try {
+    return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: first }, log);
+  } catch (err) {
+    if (!(err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
+    if (!endpoint.auth.renewAccessToken) throw tokenLoginError(err.cause, endpoint.host, endpoint.auth.user);
+  }
+  try {
+    return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: await currentAccessToken(endpoint.auth, first) }, log);
+  } catch (err) {
+    throw err instanceof CutoverError && err.code === 'AUTH_FAILED' ? tokenLoginError(err.cause, endpoint.host, endpoint.auth.user) : err;
+  }
+}
+
+async function connectImap(endpoint: ImapEndpoint, auth: NonNullable<ImapFlowOptions['auth']>, log?: Logger): Promise<ImapFlow> {
+  const client = new ImapFlow({ ...imapTransportOptions(endpoint), auth, connectionTimeout: 30_000, greetingTimeout: 16_000 });
   client.on('error', (err: Error) => log?.warn({ host: endpoint.host, err: err.message }, 'imap connection error'));
   try {
     await client.connect();
   } catch (err) {
     client.close();
+    if (auth.accessToken && /Unsupported authentication mechanism/.test((err as Error).message)) throw tokenLoginError(err, endpoint.host, auth.user);
     throw mapImapError(err, endpoint.host, 'login');
   }
   return client;

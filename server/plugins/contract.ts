@@ -10,8 +10,13 @@ export interface ImapEndpoint {
   security: TlsMode;
   tlsVerify: boolean;
   ca?: string;
-  /** With `authzid`, `user` is an admin/master identity logging in as `authzid` (SASL PLAIN). */
-  auth: { user: string; pass: string; authzid?: string };
+  /**
+   * With `authzid`, `user` is an admin/master identity logging in as `authzid` (SASL PLAIN).
+   * With `accessToken` (then `pass` may be ''), the login is XOAUTH2/OAUTHBEARER as `user`;
+   * `renewAccessToken`, where given, supplies the token of each new connection (cached, renewed
+   * before expiry; forced after the server refused one).
+   */
+  auth: { user: string; pass: string; authzid?: string; accessToken?: string; renewAccessToken?: (opts: { forceRefresh: boolean; rejected?: string }) => Promise<string> };
 }
 
 export interface Account {

@@ -5,6 +5,7 @@ import { CutoverError } from '../../errors.ts';
 import type { ImapEndpoint } from '../../plugins/contract.ts';
 import { encodeMailboxName } from './mutf7.ts';
 import { appendedUids, imapDateTime, parseTagged, quoted, type TaggedResponse } from './syntax.ts';
+import { currentAccessToken, usesAccessToken } from '../oauth2/endpoint.ts';
 
 import type { SpooledMessage } from '../spool.ts';
 
@@ -107,7 +108,9 @@ export class PipelinedAppender {
   private async login(endpoint: ImapEndpoint): Promise<void> {
     const { user, pass, authzid } = endpoint.auth;
     let response: TaggedResponse;
-    if (this.capabilities.has('AUTH=PLAIN')) {
+    if (usesAccessToken(endpoint.auth)) {
+      response = await this.tokenLogin(user, await currentAccessToken(endpoint.auth));
+    } else if (this.capabilities.has('AUTH=PLAIN')) {
       const token = Buffer.from(`${authzid ?? ''}\0${user}\0${pass}`).toString('base64');
       const tag = this.nextTag();
       if (this.capabilities.has('SASL-IR')) {
@@ -125,6 +128,35 @@ export class PipelinedAppender {
     if (response.status !== 'OK') {
       if (response.code?.toUpperCase() === 'UNAVAILABLE') throw this.connectionError(response.text);
       throw new CutoverError('AUTH_FAILED', { host: this.host });
+    }
+  }
+
+  // XOAUTH2 where offered, else OAUTHBEARER (RFC 7628); RFC 4959 initial response where offered.
+  // A refusal comes as a continuation with a JSON error, answered before the tagged NO.
+  private async tokenLogin(user: string, token: string): Promise<TaggedResponse> {
+    const mechanism = this.capabilities.has('AUTH=XOAUTH2') ? 'XOAUTH2' : this.capabilities.has('AUTH=OAUTHBEARER') ? 'OAUTHBEARER' : undefined;
+    if (!mechanism) throw new CutoverError('OAUTH2_LOGIN_REFUSED', { host: this.host, address: user, detail: 'the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER' });
+    const message = mechanism === 'XOAUTH2'
+      ? `user=${user}\x01auth=Bearer ${token}\x01\x01`
+      : `n,a=${user},\x01host=${this.host}\x01port=${this.socket.remotePort ?? ''}\x01auth=Bearer ${token}\x01\x01`;
+    const payload = Buffer.from(message).toString('base64');
+    const breaker = mechanism === 'XOAUTH2' ? '' : 'AQ==';
+    const tag = this.nextTag();
+    if (this.capabilities.has('SASL-IR')) {
+      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism} ${payload}\r\n`)]);
+    } else {
+      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism}\r\n`)]);
+      await this.continuation();
+      await this.write([Buffer.from(`${payload}\r\n`)]);
+    }
+    for (;;) {
+      const next = await this.line();
+      if (next.startsWith('+')) {
+        await this.write([Buffer.from(`${breaker}\r\n`)]);
+        continue;
+      }
+      const done = parseTagged(next);
+      if (done?.tag === tag) return done;
     }
   }
 
