@@ -63,7 +63,7 @@ test('config: the panel form is generated from the schema, with the admin passwo
 
 test('capabilities: nothing but logins; masterUser only with an admin login', () => {
   const bare = plugin.platform!(plugin.configSchema.parse({ host: 'imap.example.net', maxMessageBytes: 35_000_000 }), { log: undefined as never });
-  assert.deepEqual(bare.capabilities, { attachDomain: false, renameAccount: false, createAccount: false, resetAccount: false, listAccounts: false, masterUser: false, maxMailboxBytes: undefined, maxMessageBytes: 35_000_000 });
+  assert.deepEqual(bare.capabilities, { attachDomain: false, renameAccount: false, createAccount: false, resetAccount: false, listAccounts: false, masterUser: false, maxMailboxBytes: undefined, maxMessageBytes: 35_000_000, provider: undefined });
   const admin = plugin.platform!(plugin.configSchema.parse({ host: 'imap.example.net', admin: { kind: 'master-user', user: 'm', password: 'x' } }), { log: undefined as never });
   assert.equal(admin.capabilities.masterUser, true);
 });
