@@ -44,6 +44,10 @@ test('config: host, port and security with defaults; plaintext only to loopback;
   assert.match(issues({ host: 'imap.gmail.com', provider: 'gmail' }).join(), /provider/);
   assert.match(issues({ host: 'h.example', imap: {} }).join(), /Unrecognized key/);
   assert.match(issues({ host: 'h.example', expectedDns: { mx: [] } }).join(), /expectedDns\.mx/);
+  const google = { kind: 'google-service-account', clientEmail: 'sa@p.iam.gserviceaccount.com', privateKey: '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n' };
+  assert.equal(parse({ host: 'imap.gmail.com', provider: 'google', oauth2: google }).success, true);
+  assert.match(issues({ host: 'imap.gmail.com', oauth2: google, admin: { kind: 'master-user', user: 'm', password: 'x' } }).join(), /oauth2: give an admin login or oauth2, not both/);
+  assert.match(issues({ host: 'imap.gmail.com', oauth2: { ...google, privateKey: 'not a key' } }).join(), /oauth2\.privateKey: must be a PEM private key/);
 });
 
 test('config: the panel form is generated from the schema, with the admin password as a write-only secret', () => {
@@ -57,6 +61,12 @@ test('config: the panel form is generated from the schema, with the admin passwo
   for (const variant of admin.variants) {
     const password: ConfigField | undefined = [...admin.common, ...variant.fields].find((f) => f.key === 'password');
     assert.equal(password?.kind === 'leaf' && password.type, 'secret', `${variant.value}: password is secret`);
+  }
+  const oauth2 = byKey.get('oauth2');
+  assert.equal(oauth2?.kind, 'variant');
+  if (oauth2?.kind === 'variant') {
+    const secrets = oauth2.variants.flatMap((v) => [...oauth2.common, ...v.fields].filter((f) => f.kind === 'leaf' && f.type === 'secret').map((f) => `${v.value}.${f.key}`));
+    assert.deepEqual(secrets.sort(), ['google-service-account.privateKey', 'microsoft-client-credentials.certificateKey', 'microsoft-client-credentials.clientSecret']);
   }
   assert.equal(byKey.get('provider')?.kind === 'leaf' && (byKey.get('provider') as { options?: string[] }).options?.join(), 'google,microsoft365,ovhcloud,zoho,icloud');
 });
