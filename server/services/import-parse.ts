@@ -130,8 +130,11 @@ export async function parseMailboxFile(data: Buffer): Promise<NumberedRow[]> {
  * A list pasted into a page: CSV with its header line (any of the import's column names), or
  * bare lines read in the template's column order (one address per line is the common case).
  */
-export function parsePastedAccounts(text: string): Promise<NumberedRow[]> {
+export async function parsePastedAccounts(text: string): Promise<NumberedRow[]> {
   const first = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
   const hasHeader = first.split(/[,;\t]/).some((cell) => HEADER_ALIASES[normaliseHeader(cell)] === 'address');
-  return parseMailboxFile(Buffer.from(hasHeader ? text : `${IMPORT_COLUMNS.join(',')}\n${text}`, 'utf8'));
+  if (hasHeader) return parseMailboxFile(Buffer.from(text, 'utf8'));
+  // The header added here is no line of the admin's: the rows keep the numbers they have in the paste.
+  const rows = await parseMailboxFile(Buffer.from(`${IMPORT_COLUMNS.join(',')}\n${text}`, 'utf8'));
+  return rows.map((row) => ({ ...row, line: row.line - 1 }));
 }

@@ -81,7 +81,7 @@ test('one-click from an IMAP source takes a pasted list, checks each row\'s logi
   assert.doesNotMatch(asks.text, /Create the project and migrate/);
 
   const bad = await plan({ accounts: `alice@${DOMAIN},,alice-old,,alice-new\nbob@${DOMAIN},,wrong,,bob-new\n` });
-  assert.match(bad.text, /data-warning="row_problem">Line 3 \(bob@example\.test\): source_login_failed\./);
+  assert.match(bad.text, /data-warning="row_problem">Line 2 \(bob@example\.test\): source_login_failed\./);
   assert.doesNotMatch(bad.text, /Create the project and migrate/);
 
   const list = `address,source_password,dest_password\nalice@${DOMAIN},alice-old,alice-new\nbob@${DOMAIN},bob-old,bob-new\n`;
