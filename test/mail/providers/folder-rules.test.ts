@@ -22,7 +22,8 @@ test('Gmail without attributes ("[Google Mail]", English names): views out, own 
 });
 
 test('Gmail with localised names is recognised by its attributes alone', () => {
-  const entries = plan([folder('INBOX'), folder('[Gmail]/Tous les messages', '\\All'), folder('[Gmail]/Suivis', '\\Flagged'), folder('[Gmail]/Messages envoyés', '\\Sent')], 'google');
+  const entries = plan([folder('INBOX'), folder('[Gmail]/Tous les messages', '\\All'), folder('[Gmail]/Suivis', '\\Flagged'), folder('[Gmail]/Messages envoyés', '\\Sent'), folder('[Gmail]/Importants', '\\Important')], 'google');
+  assert.equal(entries.get('[Gmail]/Importants')?.excluded, true);
   assert.equal(entries.get('[Gmail]/Tous les messages')?.dest, 'Archive');
   assert.equal(entries.get('[Gmail]/Suivis')?.excluded, true);
   assert.equal(entries.get('[Gmail]/Messages envoyés')?.dest, 'Sent');
