@@ -50,7 +50,6 @@ export const messages = {
   PLATFORM_CANNOT: 'Platform {platform} cannot {action}: {detail}',
   ACCOUNTS_NEEDED: 'Platform {platform} cannot list the accounts of {domain}: give them with --accounts FILE (CSV: address,source_login,source_password,dest_login,dest_password) or paste the list.',
   AUTODETECT_FAILED: 'No usable IMAP settings found for {domain}: {detail}',
-  ACCOUNT_LOGINS_FAILED: '{count} account(s) cannot log in, so nothing was created: {detail}',
   OAUTH2_CONSENT_MISSING: '{provider} gives no token for {address}: consent missing ({detail}). {fix}',
   OAUTH2_KEY_REJECTED: '{provider} rejects the key of {client}: key revoked, deleted or not this account\'s ({detail}). {fix}',
   OAUTH2_CLIENT_UNKNOWN: '{provider} does not know the application {client} ({detail}). {fix}',

@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CutoverError } from '../../server/errors.ts';
 import { isLoopback } from '../../server/loopback.ts';
+import { oauth2ConfigSchema } from '../../server/mail/oauth2/index.ts';
+import { PROVIDER_IDS } from '../../server/mail/providers/index.ts';
 import { hostname } from '../../server/net.ts';
-
-/** The provider ids every branch agrees on (presets, OAuth2, folder rules). */
-export const PROVIDER_IDS = ['google', 'microsoft365', 'ovhcloud', 'zoho', 'icloud'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 const secretFields = {
   password: z.string().min(1).meta({ secret: true }).optional(),
@@ -36,6 +34,8 @@ export const configSchema = z.object({
   caFile: z.string().min(1).optional(),
   allowPlaintext: z.boolean().default(false),
   admin: adminLogin.optional(),
+  /** Token logins as each user where basic auth is off: a Google service account or a Microsoft app registration. */
+  oauth2: oauth2ConfigSchema.optional(),
   /** One of the agreed provider ids: presets (limits, folder rules, OAuth2) apply. */
   provider: z.enum(PROVIDER_IDS).optional(),
   /** Where this platform receives mail: the relay target when another platform attaches a domain. */
@@ -46,7 +46,9 @@ export const configSchema = z.object({
   }).optional(),
   maxMessageBytes: z.number().int().positive().optional(),
   maxMailboxBytes: z.number().int().positive().optional(),
-}).strict().refine((c) => c.security !== 'none' || c.allowPlaintext || isLoopback(c.host), { message: 'security "none" sends passwords in clear: allowed only to a loopback host or with allowPlaintext: true', path: ['security'] });
+}).strict()
+  .refine((c) => c.security !== 'none' || c.allowPlaintext || isLoopback(c.host), { message: 'security "none" sends passwords in clear: allowed only to a loopback host or with allowPlaintext: true', path: ['security'] })
+  .refine((c) => !(c.admin && c.oauth2), { message: 'give an admin login or oauth2, not both: each logs in as any user', path: ['oauth2'] });
 
 export type ImapConfig = z.infer<typeof configSchema>;
 export type AdminLogin = NonNullable<ImapConfig['admin']>;

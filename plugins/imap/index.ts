@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { CutoverError } from '../../server/errors.ts';
 import { closeQuietly, openImap } from '../../server/mail/imap.ts';
+import { createTokenSource, withAccessToken, type TokenSource } from '../../server/mail/oauth2/index.ts';
+import { messageLimitFor } from '../../server/mail/providers/index.ts';
 import type { Account, ExpectedDns, ImapEndpoint, PlatformCapabilities, PlatformConnector, PluginModule } from '../../server/plugins/contract.ts';
 import { greetingCapabilities } from '../../server/services/imap-probe.ts';
 import { autodetect } from './autodetect/index.ts';
 import { configSchema, readAdminPassword, type ImapConfig } from './config.ts';
 
 export type { ImapConfig } from './config.ts';
+
+/** What a login as a user that does not exist looks like: a refused password, or a provider that knows no such user. */
+const ABSENT = new Set<string>(['AUTH_FAILED', 'OAUTH2_USER_UNKNOWN']);
 
 /**
  * Any IMAP server as a platform. It can log in, nothing more: it cannot list, create, rename or
@@ -15,12 +20,17 @@ export type { ImapConfig } from './config.ts';
  */
 export class ImapPlatform implements PlatformConnector {
   readonly capabilities: PlatformCapabilities;
+  /** One per platform: tokens are cached per user and shared by every connection and step. */
+  private readonly tokens?: TokenSource;
 
   constructor(private readonly config: ImapConfig) {
     this.capabilities = {
       attachDomain: false, renameAccount: false, createAccount: false, resetAccount: false, listAccounts: false,
-      masterUser: Boolean(config.admin), maxMailboxBytes: config.maxMailboxBytes, maxMessageBytes: config.maxMessageBytes,
+      // An admin login or an OAuth2 application logs in as any user without the user's password.
+      masterUser: Boolean(config.admin || config.oauth2), maxMailboxBytes: config.maxMailboxBytes,
+      maxMessageBytes: messageLimitFor(config.provider, config.maxMessageBytes), provider: config.provider,
     };
+    if (config.oauth2) this.tokens = createTokenSource(config.oauth2);
   }
 
   private transport(): Omit<ImapEndpoint, 'auth'> {
@@ -42,11 +52,11 @@ export class ImapPlatform implements PlatformConnector {
     return true;
   }
 
-  attachDomain(): Promise<{ state: 'ok' | 'pending' }> { return this.cannot('attach a domain'); }
-  listAccounts(): Promise<Account[]> { return this.cannot('list accounts'); }
-  renameAccount(): Promise<{ renamed: boolean }> { return this.cannot('rename an account'); }
-  createAccount(): Promise<{ created: boolean }> { return this.cannot('create an account'); }
-  resetAccount(): Promise<void> { return this.cannot('reset an account'); }
+  async attachDomain(): Promise<{ state: 'ok' | 'pending' }> { return this.cannot('attach a domain'); }
+  async listAccounts(): Promise<Account[]> { return this.cannot('list accounts'); }
+  async renameAccount(): Promise<{ renamed: boolean }> { return this.cannot('rename an account'); }
+  async createAccount(): Promise<{ created: boolean }> { return this.cannot('create an account'); }
+  async resetAccount(): Promise<void> { return this.cannot('reset an account'); }
 
   /**
    * With an admin login, an account exists when the admin can log in as it. Without one nothing
@@ -55,12 +65,12 @@ export class ImapPlatform implements PlatformConnector {
    */
   async getAccount(address: string): Promise<Account | null> {
     const account = { address, active: true, quotaBytes: null };
-    if (!this.config.admin) return account;
+    if (!this.capabilities.masterUser) return account;
     try {
       await closeQuietly(await openImap(await this.imapEndpoint(address)));
       return account;
     } catch (err) {
-      if (err instanceof CutoverError && err.code === 'AUTH_FAILED') return null;
+      if (err instanceof CutoverError && ABSENT.has(err.code)) return null;
       throw err;
     }
   }
@@ -68,6 +78,7 @@ export class ImapPlatform implements PlatformConnector {
   async imapEndpoint(address: string, password?: string, login?: string): Promise<ImapEndpoint> {
     const user = login || address;
     const { admin } = this.config;
+    if (this.tokens) return withAccessToken(this.transport(), this.tokens, user);
     if (admin?.kind === 'master-user') return { ...this.transport(), auth: { user: `${user}${admin.separator}${admin.user}`, pass: readAdminPassword(admin) } };
     if (admin?.kind === 'sasl-authzid') return { ...this.transport(), auth: { user: admin.user, pass: readAdminPassword(admin), authzid: user } };
     if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap', detail: `no admin login configured and no password known for ${user}` });

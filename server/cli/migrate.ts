@@ -41,6 +41,7 @@ export async function migrateCommand(app: AppContext, argv: string[], io: Io): P
     ...(values['max-size'] && { maxMessageBytes: parsePositiveInt(values['max-size'], '--max-size') }),
     ...(values.concurrency && { concurrency: parsePositiveInt(values.concurrency, '--concurrency') }),
   };
+  if (values.passwords && values.accounts) throw new CutoverError('INPUT_INVALID', { detail: 'give --accounts FILE (which holds the passwords too) or --passwords FILE, not both' });
   const passwords = values.passwords ? readPasswordFile(values.passwords) : undefined;
   const accounts = values.accounts ? await readAccountsFile(values.accounts) : undefined;
   const created = await createDomainMigration(app, { from: values.from, to: values.to, domain: values.domain, name: values.name, options, passwords, accounts, actor: actor() });

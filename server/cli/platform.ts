@@ -47,7 +47,7 @@ async function addAutodetected(app: AppContext, name: string, values: Record<str
   }, actor());
   const { detected } = result;
   if (values.json) {
-    io.out(JSON.stringify({ name, plugin: result.platform.plugin, source: detected.source, config: { host: detected.config.host, port: detected.config.port, security: detected.config.security, provider: detected.config.provider, mailHost: detected.config.mailHost }, login: detected.login ? 'ok' : 'skipped', tried: detected.tried, seconds: result.seconds }));
+    io.out(JSON.stringify({ name, plugin: result.platform.plugin, source: detected.source, config: { host: detected.config.host, port: detected.config.port, security: detected.config.security, provider: detected.config.provider, mailHost: detected.config.mailHost, expectedDns: detected.config.expectedDns }, login: detected.login ? 'ok' : 'skipped', tried: detected.tried, seconds: result.seconds }));
     return EXIT.ok;
   }
   io.out(`found ${detected.config.host}:${detected.config.port} (${detected.config.security}) from ${detected.source}${detected.config.provider ? `, provider ${detected.config.provider}` : ''}`);

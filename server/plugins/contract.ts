@@ -89,6 +89,8 @@ export interface PlatformCapabilities {
   maxMailboxBytes?: number;
   /** The largest message the platform accepts (Microsoft 365: 35–150 MB); larger ones go to the skip list. */
   maxMessageBytes?: number;
+  /** The provider behind the platform ('google', 'microsoft365'…): its folder rules and limits apply (server/mail/providers). */
+  provider?: string;
 }
 
 export interface NewAccount { address: string; password: string; quotaBytes: number | null }

@@ -24,7 +24,9 @@ export async function autodetectPlatform(app: AppContext, input: AutodetectPlatf
   if (!plugin.autodetect) throw new CutoverError('INPUT_INVALID', { detail: `plugin ${plugin.id} cannot autodetect its settings` });
   if (await app.db('platforms').where({ name: input.name }).first()) throw new CutoverError('PLATFORM_EXISTS', { name: input.name });
   if (!input.skipLogin && !input.password) throw new CutoverError('INPUT_INVALID', { detail: `autodetect tests the settings with a login as ${input.address}: give its password (file, environment variable or stdin), or skip the test` });
-  const detected = await plugin.autodetect(input, { log: app.log });
+  // A CA given with the extra settings is the one the test login must trust too.
+  const caFile = input.caFile ?? (typeof input.extraConfig?.caFile === 'string' ? input.extraConfig.caFile : undefined);
+  const detected = await plugin.autodetect({ ...input, caFile }, { log: app.log });
   const config = { ...detected.config, ...input.extraConfig };
   const platform = await addPlatform(app, { name: input.name, plugin: plugin.id, config, skipTest: input.skipLogin }, actor);
   return { platform, detected, seconds: (Date.now() - started) / 1000 };

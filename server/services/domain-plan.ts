@@ -3,11 +3,12 @@ import { platformByName } from '../db/repos/platforms.ts';
 import { CutoverError } from '../errors.ts';
 import { domainName } from '../net.ts';
 import { steps } from '../workflow/steps/index.ts';
+import { checkMailboxRows, type NumberedRow } from './mailbox-rows.ts';
 
 /** Above this share of the destination's limit a mailbox is "near" it: the copy fits today, not for long. */
 const NEAR_LIMIT = 0.9;
 
-export type PlanWarningCode = 'too_big' | 'near_limit' | 'slots_missing' | 'inactive' | 'passwords_needed' | 'no_accounts';
+export type PlanWarningCode = 'too_big' | 'near_limit' | 'slots_missing' | 'inactive' | 'passwords_needed' | 'no_accounts' | 'accounts_needed' | 'row_problem';
 export interface PlanWarning { code: PlanWarningCode; params: Record<string, string | number> }
 
 export interface PlannedAccount {
@@ -30,6 +31,8 @@ export interface DomainPlan {
   warnings: PlanWarning[];
   /** False when confirming would be refused (no account, or passwords needed that the one-click page cannot take). */
   canConfirm: boolean;
+  /** The source cannot list accounts: the page asks for the list (pasted addresses or CSV). */
+  needsAccounts: boolean;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface DomainPlan {
  * (a destination limit such as MX Plan's 5 GB, missing account slots, inactive accounts, a source
  * without a master user). Both platforms are asked, so an unreachable one is said here.
  */
-export async function planDomainMigration(app: AppContext, input: { from: string; to: string; domain: string }): Promise<DomainPlan> {
+export async function planDomainMigration(app: AppContext, input: { from: string; to: string; domain: string; accounts?: NumberedRow[] }): Promise<DomainPlan> {
   const checked = domainName.safeParse(input.domain);
   if (!checked.success) throw new CutoverError('INPUT_INVALID', { detail: `"${input.domain}" is not a valid domain name` });
   const domain = checked.data;
@@ -52,6 +55,8 @@ export async function planDomainMigration(app: AppContext, input: { from: string
   if (!(await source.domainExists(domain))) throw new CutoverError('DOMAIN_UNKNOWN', { domain, platform: input.from });
 
   const limit = dest.capabilities.maxMailboxBytes ?? null;
+  const needsAccounts = !source.capabilities.listAccounts;
+  if (input.accounts || needsAccounts) return planFromList(app, { ...input, domain, source: sourceRow.id, dest: destRow.id, needsAccounts, limit });
   const accounts: PlannedAccount[] = (await source.listAccounts(domain)).map((a) => {
     const used = a.usedBytes ?? null;
     const bytes = used ?? a.quotaBytes ?? null;
@@ -78,5 +83,30 @@ export async function planDomainMigration(app: AppContext, input: { from: string
     steps: steps.map((s) => ({ id: s.id, title: s.title, level: s.level })),
     warnings,
     canConfirm: active.length > 0 && source.capabilities.masterUser,
+    needsAccounts,
+  };
+}
+
+/**
+ * The plan from an account list (a source that cannot list accounts, or a list given anyway):
+ * every row goes through the import's dry run, its logins included, and each problem is a warning
+ * that keeps the plan from being confirmed.
+ */
+async function planFromList(app: AppContext, input: { from: string; to: string; domain: string; accounts?: NumberedRow[]; source: number; dest: number; needsAccounts: boolean; limit: number | null }): Promise<DomainPlan> {
+  const base = {
+    source: input.from, destination: input.to, domain: input.domain, totalBytes: 0, destLimitBytes: input.limit,
+    steps: steps.map((s) => ({ id: s.id, title: s.title, level: s.level })), needsAccounts: input.needsAccounts,
+  };
+  if (!input.accounts?.length) return { ...base, accounts: [], warnings: [{ code: 'accounts_needed', params: { platform: input.from, domain: input.domain } }], canConfirm: false };
+  const draft = { id: -1, name: '', source_platform_id: input.source, dest_platform_id: input.dest, options: '{}', state: 'active', created_at: '' };
+  const checked = await checkMailboxRows(app, draft, input.accounts);
+  const warnings: PlanWarning[] = [];
+  for (const row of checked) {
+    if (row.address && !row.address.endsWith(`@${input.domain}`)) warnings.push({ code: 'row_problem', params: { line: row.line, address: row.address, problem: `not in ${input.domain}` } });
+    for (const problem of row.errors) warnings.push({ code: 'row_problem', params: { line: row.line, address: row.address, problem: problem.code } });
+  }
+  return {
+    ...base, warnings, canConfirm: warnings.length === 0,
+    accounts: checked.map((row) => ({ address: row.address, active: true, bytes: null, bytesFrom: null, fit: 'unknown' as const })),
   };
 }

@@ -104,3 +104,16 @@ export async function parseMailboxFile(data: Buffer, limits: ImportLimits = DEFA
   if (data.subarray(0, 1024).includes(0)) throw unreadable('this is neither a CSV file nor an Excel .xlsx file');
   return parseCsv(data, limits);
 }
+
+/**
+ * A list pasted into a page: CSV with its header line (any of the import's column names), or
+ * bare lines read in the template's column order (one address per line is the common case).
+ */
+export async function parsePastedAccounts(text: string): Promise<NumberedRow[]> {
+  const first = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const hasHeader = first.split(/[,;\t]/).some((cell) => HEADER_ALIASES[normaliseHeader(cell)] === 'address');
+  if (hasHeader) return parseMailboxFile(Buffer.from(text, 'utf8'));
+  // The header added here is no line of the admin's: the rows keep the numbers they have in the paste.
+  const rows = await parseMailboxFile(Buffer.from(`${IMPORT_COLUMNS.join(',')}\n${text}`, 'utf8'));
+  return rows.map((row) => ({ ...row, line: row.line - 1 }));
+}

@@ -116,7 +116,10 @@ export async function checkMailboxRows(app: AppContext, project: ProjectRow, row
   for (const row of valid) byDomain.set(domainOf(row.address), [...(byDomain.get(domainOf(row.address)) ?? []), row.address]);
   const knownDomains = new Set<string>();
   const accounts = new Map<string, Account | null>();
-  for (const [domain, addresses] of byDomain) {
+  // A row with its own source login is looked up by that login when it logs in (below), not by its address.
+  const byLogin = new Set(valid.filter((r) => r.sourceLogin).map((r) => r.address));
+  for (const [domain, all] of byDomain) {
+    const addresses = all.filter((a) => !byLogin.has(a));
     if (!(await source.domainExists(domain))) continue;
     knownDomains.add(domain);
     for (const [address, account] of await sourceAccounts(source, domain, addresses)) accounts.set(address, account);
@@ -124,6 +127,7 @@ export async function checkMailboxRows(app: AppContext, project: ProjectRow, row
   for (const row of valid) {
     const domain = domainOf(row.address);
     if (!knownDomains.has(domain)) { row.errors.push({ code: 'domain_unknown', params: { domain } }); continue; }
+    if (byLogin.has(row.address)) continue;
     const account = accounts.get(row.address);
     if (!account) row.errors.push({ code: 'account_unknown', params: { address: row.address } });
     else if (!account.active) row.warnings.push({ code: 'account_inactive', params: { address: row.address } });

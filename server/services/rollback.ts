@@ -92,7 +92,7 @@ export async function rollback(app: AppContext, mailboxId: number, pass: number,
     const lastPass = Math.max(...(await syncPoints(app.db, row.id)).map((p) => p.pass));
     const project = await projectById(app.db, row.project_id);
     const dest = await app.connector(project.dest_platform_id);
-    const endpoint = await dest.imapEndpoint(row.address, row.dest_password_sealed ? app.box.open(row.dest_password_sealed) : undefined);
+    const endpoint = await dest.imapEndpoint(row.address, row.dest_password_sealed ? app.box.open(row.dest_password_sealed) : undefined, row.dest_login_sealed ? app.box.open(row.dest_login_sealed) : undefined);
     const done: Array<{ folder: string; deleted: number; gone: number }> = [];
     const client = await openImap(endpoint, app.log);
     try {

@@ -24,7 +24,7 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     plan,
     ledger: dbLedger(ctx.db, ctx.mailbox.id),
     pass,
-    selection: { maxMessageBytes: smallest(ctx.options.maxMessageBytes, ctx.dest.capabilities.maxMessageBytes) },
+    selection: { maxMessageBytes: smallest(ctx.options.maxMessageBytes, ctx.source.capabilities.maxMessageBytes, ctx.dest.capabilities.maxMessageBytes) },
     log: ctx.log,
     onProgress: ({ folder, copied }) => {
       if (Date.now() - lastNote < PROGRESS_EVERY_MS) return;

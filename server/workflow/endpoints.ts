@@ -33,8 +33,11 @@ async function renamedByHand(ctx: StepContext): Promise<boolean> {
 /** The address the old account answers to now: the temporary one once rename-source has run. */
 export async function currentSourceAddress(ctx: StepContext): Promise<string> {
   const { mailbox, source } = ctx;
-  // Without a way to look accounts up, the row's history says where the account is; its login proves it.
-  if (!canLookUpAccounts(source)) return mailbox.temp_address && await renamedByHand(ctx) ? mailbox.temp_address : mailbox.address;
+  // Without a way to look accounts up (or with a login the lookup by address would not find), the
+  // row's history says where the account is; its login proves it.
+  if (!canLookUpAccounts(source) || (mailbox.source_login_sealed && !mailbox.temp_address)) {
+    return mailbox.temp_address && await renamedByHand(ctx) ? mailbox.temp_address : mailbox.address;
+  }
   if (mailbox.temp_address && await source.getAccount(mailbox.temp_address)) return mailbox.temp_address;
   if (await source.getAccount(mailbox.address)) return mailbox.address;
   throw new CutoverError('SOURCE_ACCOUNT_MISSING', { address: mailbox.address, platform: 'source' });

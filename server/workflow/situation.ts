@@ -16,13 +16,20 @@ async function names(ctx: StepContext): Promise<{ source: string; dest: string }
   return { source: `${source.name} (${source.plugin})`, dest: `${dest.name} (${dest.plugin})` };
 }
 
+/** A platform that manages its accounts (an API or a database), as opposed to a server that only lets users log in. */
+function provisionsAccounts(platform: StepContext['source']): boolean {
+  const c = platform.capabilities;
+  return c.listAccounts || c.createAccount || c.renameAccount;
+}
+
 /**
  * The old account must leave its address only when both platforms would claim it:
  * 1. they hold the same accounts (same IMAP server, or the same provider: one address, one
  *    account), so the new account cannot exist while the old one has the address;
- * 2. both provision the domain's accounts themselves (the source renames, the destination
- *    attaches the domain and creates accounts): the hosted-platform checklist (OVHcloud's guide)
- *    moves the old account aside so that only the new platform answers for the address.
+ * 2. both manage the domain's accounts themselves (the source lists or renames them, the
+ *    destination attaches the domain and creates accounts): the hosted-platform checklist
+ *    (OVHcloud's guide) moves the old account aside so that only the new platform answers for
+ *    the address; a source that cannot rename (the legacy MX Plan) gets it as a manual step.
  * Otherwise (Gmail → a hoster, an IMAP host → another) each side keeps its own account during
  * the overlap, and nothing is renamed.
  */
@@ -34,7 +41,7 @@ export async function renameDecision(ctx: StepContext): Promise<RenameDecision> 
   if (realm && realm === dest.accountRealm?.()) {
     return { needed: true, reason: `${who.source} and ${who.dest} hold the same accounts (${realm}): ${address} must leave the address before the destination can take it` };
   }
-  if (source.capabilities.renameAccount && dest.capabilities.attachDomain && dest.capabilities.createAccount) {
+  if (provisionsAccounts(source) && dest.capabilities.attachDomain && dest.capabilities.createAccount) {
     return { needed: true, reason: `${who.source} and ${who.dest} both provision the accounts of ${ctx.domain.name}: the old account moves to a temporary address so only the destination answers for ${address}` };
   }
   return { needed: false, reason: `${who.source} → ${who.dest}: no rename needed, each keeps its own ${address} during the overlap` };

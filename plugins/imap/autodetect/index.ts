@@ -54,6 +54,8 @@ export async function autodetect(request: AutodetectRequest, deps?: PluginDeps):
     }
   }
   if (!chosen) throw lastError;
+  // The account list must then say each user's login: the address will not do on this server.
+  if (chosen.login !== address) tried.push(`${chosen.source} logs in as "${chosen.login}", not the address: give each account's source_login in the account list`);
 
   const config: Record<string, unknown> = {
     host: chosen.host, port: chosen.port, security: chosen.security,

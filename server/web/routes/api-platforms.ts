@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { CutoverError } from '../../errors.ts';
 import { requestPlatformKey, storeValidatedKey } from '../../services/ovh-credential.ts';
 import { testPlatform } from '../../services/platform-test.ts';
+import { autodetectPlatform } from '../../services/autodetect.ts';
 import { addPlatform, listPlatformSummaries, platformDetails, removePlatform, updatePlatform } from '../../services/platforms.ts';
 import { webActor } from '../actions.ts';
 import type { WebContext } from '../context.ts';
@@ -34,6 +35,17 @@ export function apiPlatformRoutes(web: WebContext): Router {
     const body = req.body ?? {};
     const added = await addPlatform(app, { name: str(body.name) ?? '', plugin: str(body.plugin) ?? '', config: body.config, skipTest: body.skipTest === true }, actor(req), issueLocale(req));
     res.status(201).json(added);
+  });
+
+  // { name, address, password, plugin?, config? (extra settings), nameservers?, skipTest? }: found, tested with a login, added.
+  router.post('/api/platforms/autodetect', async (req, res) => {
+    const body = req.body ?? {};
+    const { platform, detected, seconds } = await autodetectPlatform(app, {
+      name: str(body.name) ?? '', plugin: str(body.plugin), address: str(body.address) ?? '', password: str(body.password) ?? '',
+      nameservers: strings(body.nameservers), skipLogin: body.skipTest === true,
+      extraConfig: body.config && typeof body.config === 'object' ? body.config as Record<string, unknown> : undefined,
+    }, actor(req));
+    res.status(201).json({ ...platform, detected: { source: detected.source, tried: detected.tried, login: detected.login ? 'ok' : 'skipped' }, seconds });
   });
 
   // { config, clearSecrets? }

@@ -4,6 +4,7 @@ import { configFields, type ConfigField } from '../../services/config-fields.ts'
 import { requestPlatformKey, storeValidatedKey } from '../../services/ovh-credential.ts';
 import { ConfigInvalidError } from '../../services/plugin-config.ts';
 import { testPlatform } from '../../services/platform-test.ts';
+import { autodetectPlatform } from '../../services/autodetect.ts';
 import { addPlatform, platformDetails, removePlatform, updatePlatform } from '../../services/platforms.ts';
 import { webActor } from '../actions.ts';
 import type { WebContext } from '../context.ts';
@@ -24,7 +25,11 @@ export function platformRoutes(web: WebContext): Router {
   const app = web.app;
   const actor = (req: Request) => webActor(req.session.userName);
   const editUrl = (req: Request, name: string) => `${req.baseUrl}/platforms/${encodeURIComponent(name)}/edit`;
-  const showForm = (req: Request, res: Response, input: FormPageInput, status = 200) => renderPage(req, res, 'platform-form', formPageModel(input, translator(req)), status);
+  // A plugin that can find its own settings gets the Autodetect form next to the generated one, while adding.
+  const showForm = (req: Request, res: Response, input: FormPageInput & { autodetect?: { address?: string; nameserver?: string; error?: string } }, status = 200) => renderPage(req, res, 'platform-form', {
+    ...formPageModel(input, translator(req)),
+    ...(input.plugin.autodetect && !input.name && { autodetect: { address: '', nameserver: '', ...input.autodetect } }),
+  }, status);
 
   /** The form sent back after a refusal: the admin's input (secrets aside), the issues next to their fields. */
   const refused = (req: Request, res: Response, err: unknown, input: Omit<FormPageInput, 'values'>, fields: ConfigField[]) => {
@@ -62,6 +67,22 @@ export function platformRoutes(web: WebContext): Router {
     }
     flash(req, 'ok', t('platforms.added', { name }));
     res.redirect(303, editUrl(req, name));
+  });
+
+  router.post('/platforms/autodetect', async (req, res) => {
+    const t = translator(req);
+    const plugin = app.plugins.get(str(req.body?.plugin));
+    const name = str(req.body?.name).trim();
+    const address = str(req.body?.address).trim();
+    const nameserver = str(req.body?.nameserver).trim();
+    try {
+      const { detected } = await autodetectPlatform(app, { name, plugin: plugin.id, address, password: str(req.body?.password), nameservers: nameserver ? [nameserver] : [] }, actor(req));
+      flash(req, 'ok', t('platforms.autodetect.added', { name, host: String(detected.config.host), port: String(detected.config.port), source: detected.source }));
+      res.redirect(303, editUrl(req, name));
+    } catch (err) {
+      if (!(err instanceof CutoverError)) throw err;
+      showForm(req, res, { plugin, newName: name, values: defaultValues(configFields(plugin.configSchema)), autodetect: { address, nameserver, error: platformErrorText(req, err) } }, platformErrorStatus(err));
+    }
   });
 
   router.get('/platforms/:name', (req, res) => { res.redirect(303, editUrl(req, req.params.name)); });

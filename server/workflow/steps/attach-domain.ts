@@ -24,7 +24,7 @@ export const attachDomain: Step = {
       const relay = await relayTarget(ctx);
       // Nothing receives mail for the domain on the source side that the destination could relay to.
       if (!relay) return done(`skipped: the source platform does not receive mail for ${domain} (no mailHost or MX in its configuration), so there is nothing to relay to; the destination must accept ${domain} already`);
-      return manual(`The destination platform cannot attach domains: there, make sure ${domain} is accepted (added and verified) and, if it offers it, relay recipients it does not know to ${relay} (the old platform) until the migration ends; then press Done on a mailbox's page (or run: cutover confirm --project "${ctx.project.name}" --domain ${domain} --step attach-domain).`);
+      return manual(`The destination platform cannot attach domains: there, make sure ${domain} is accepted (added and verified) and, if it offers it, relay recipients it does not know to ${relay} (the old platform) until the migration ends; then confirm on a mailbox's page (Confirm step done) (or run: cutover confirm --project "${ctx.project.name}" --domain ${domain} --step attach-domain).`);
     }
     const relayHost = await ctx.source.mailHost(domain);
     const { state } = await ctx.dest.attachDomain(domain, 'nonAuthoritative', relayHost);

@@ -50,7 +50,7 @@ async function existingDestination(ctx: StepContext): Promise<StepOutcome> {
   const password = ctx.dest.capabilities.masterUser
     ? 'any password (cutover logs in with the platform\'s admin login)'
     : 'the destination password given for it in the import';
-  return manual(`The destination platform cannot create accounts and ${login ?? address} does not log in there yet: create ${address}${login ? ` with the login ${login}` : ''} and ${password}, then press Done on this mailbox's page (or run: cutover confirm ${address}).`);
+  return manual(`The destination platform cannot create accounts and ${login ?? address} does not log in there yet: create ${address}${login ? ` with the login ${login}` : ''} and ${password}, then confirm on this mailbox's page (Confirm step done) (or run: cutover confirm ${address}).`);
 }
 
 /** A generated destination password not yet shown to anyone is replaced by one the platform's policy accepts. */

@@ -56,7 +56,7 @@ export const dnsCutover: Step = {
     const domain = ctx.domain.name;
     const expected = await ctx.dest.expectedDns(domain);
     // A destination that does not say which MX it expects (an IMAP server configured without expectedDns) cannot be checked.
-    if (expected.mx.length === 0) return manual(`The destination platform does not say which MX and SPF it expects (add expectedDns to its configuration to have them checked): point the MX of ${domain} to the destination's mail servers and authorise them in its SPF record at your DNS host, then press Done on a mailbox's page (or run: cutover confirm --project "${ctx.project.name}" --domain ${domain}).`);
+    if (expected.mx.length === 0) return manual(`The destination platform does not say which MX and SPF it expects (add expectedDns to its configuration to have them checked): point the MX of ${domain} to the destination's mail servers and authorise them in its SPF record at your DNS host, then confirm on a mailbox's page (Confirm step done) (or run: cutover confirm --project "${ctx.project.name}" --domain ${domain}).`);
     const old = await ctx.source.expectedDns(domain).catch(() => undefined);
     const recheck = ctx.options.dnsRecheckSeconds;
     if (ctx.options.dnsProvider) {

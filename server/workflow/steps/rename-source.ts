@@ -21,7 +21,7 @@ export const renameSource: Step = {
     if (!decision.needed) return done(`skipped: ${decision.reason}`);
     if (!temp) throw new CutoverError('INTERNAL', { detail: 'no temporary address chosen; run preflight again' });
     if (!ctx.source.capabilities.renameAccount) {
-      return manual(`${decision.reason}. The source platform cannot rename accounts: there, rename ${address} to ${temp}, keeping its mail and its password, then press Done on this mailbox's page (or run: cutover confirm ${address}).`);
+      return manual(`${decision.reason}. The source platform cannot rename accounts: there, rename ${address} to ${temp}, keeping its mail and its password, then confirm on this mailbox's page (Confirm step done) (or run: cutover confirm ${address}).`);
     }
     const renamedBefore = (await ctx.source.getAccount(temp)) !== null;
     if (!renamedBefore) {

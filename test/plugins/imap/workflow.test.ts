@@ -41,9 +41,21 @@ function events(): Promise<Array<{ mailbox_id: number | null; step: string; outc
   return db('events').orderBy('id').finally(() => db.destroy());
 }
 
+/**
+ * A project's mailboxes, read straight from the database: a `cutover status` process beside the
+ * running migrate would also take the migrations lock at its start, a write that can collide with
+ * the migrate's own first transaction.
+ */
 async function status(name: string): Promise<{ mailboxes: Array<{ address: string; state: string; step: string }> } | null> {
-  const result = await cutover(['status', name, '--json'], { dataDir });
-  return result.code === 0 ? JSON.parse(result.stdout) : null;
+  const db = knexFactory({ client: 'sqlite3', connection: { filename: path.join(dataDir, 'cutover.sqlite') }, useNullAsDefault: true });
+  try {
+    const project = await db('projects').where({ name }).first();
+    return project ? { mailboxes: await db('mailboxes').where({ project_id: project.id }).orderBy('address').select('address', 'state', 'step') } : null;
+  } catch {
+    return null;
+  } finally {
+    await db.destroy();
+  }
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
@@ -122,4 +134,29 @@ test('imap to imap through migrate --accounts: no rename, manual steps confirmed
   assert.ok(timeline.some((e) => e.step === 'attach-domain' && e.outcome === 'waiting' && /relay recipients it does not know to mx\.old\.example\.net/.test(e.message)));
   assert.ok(timeline.some((e) => e.step === 'finalize' && e.outcome === 'completed'));
   console.log(`imap → imap, 2 accounts: ${seconds.toFixed(1)} s from migrate to done, ${confirmations} manual confirmations`);
+});
+
+test('a source with a master user and a row whose login is not its address: preflight and the copy log in as that login', { timeout: 180_000 }, async () => {
+  const DORA = { address: `dora@${DOMAIN}`, sourceLogin: 'dora.login@legacy.example', destPassword: 'dora-new' };
+  await addMailbox(land.old, DORA.sourceLogin, 'dora-old-unknown-to-cutover');
+  await addMailbox(land.new, DORA.address, DORA.destPassword);
+  await seed(land.old, DORA.sourceLogin, corpusFor(DORA.address).messages);
+  const added = await cutover(['platform', 'add', 'oldadmin', '--plugin', 'imap', '--config', writeImapConfig(land.old, dataDir, 'oldadmin', { admin: 'master-user', mailHost: OLD_MX })], { dataDir });
+  assert.equal(added.code, 0, added.stderr);
+  const csv = writeAccountsCsv(dataDir, 'dora.csv', [DORA]);
+  const migration = cutover(['migrate', '--from', 'oldadmin', '--to', 'new', '--domain', DOMAIN, '--accounts', csv, '--wait', '--json', '--overlap', '0',
+    '--nameserver', `127.0.0.1:${land.dns.port}`, '--dns-recheck', '1', '--name', 'dora'], { dataDir, timeoutMs: 160_000 });
+  let ended: CliResult | undefined;
+  void migration.then((r) => { ended = r; });
+  const asked = async () => {
+    assert.equal(ended, undefined, `migrate ended early: ${ended?.stdout}\n${ended?.stderr}`);
+    return (await status('dora'))?.mailboxes.every((m) => m.step === 'attach-domain' && m.state === 'needs_admin') ?? false;
+  };
+  await until('attach-domain to need an admin', asked, 60_000);
+  assert.equal((await cutover(['confirm', '--project', 'dora', '--domain', DOMAIN, '--step', 'attach-domain'], { dataDir })).code, 0);
+  const result = await migration;
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout).mailboxes[0].state, 'done');
+  const copied = (await snapshot(land.new, DORA.address)).reduce((n, f) => n + f.messages.length, 0);
+  assert.equal(copied, corpusFor(DORA.address).messages.length);
 });
