@@ -64,6 +64,7 @@ export const messages = {
   DAV_NOT_FOUND: 'No CalDAV/CardDAV service found for {who}: {detail}. Give the server\'s URL (--source-dav/--dest-dav, or the platform\'s dav settings).',
   SIEVE_FAILED: 'ManageSieve {command} failed on {host}: {detail}',
   SIEVE_REPLY_INVALID: 'The ManageSieve server {host} sent an invalid reply: {detail}.',
+  FILE_UNREADABLE: 'Cannot read {file}: {detail}.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
