@@ -179,7 +179,7 @@ function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): 
   return status !== undefined && status.uidValidity === checkpoint.uidValidity && status.uidNext > 0 && status.uidNext <= checkpoint.uidNext;
 }
 
-async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
+export async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
   const paths = new Map(listed.map((f) => [f.path, f]));
   for (const entry of plan) {
     if (entry.dest.toUpperCase() === 'INBOX') continue;
