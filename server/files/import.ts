@@ -213,9 +213,11 @@ class DestWriter {
     const { entry, report } = batch;
     const { alreadyThere, accepts } = await this.inspect(entry);
     const pending: FileMessage[] = [];
+    // Most runs find nothing unaccounted for: no message is then re-encoded to be compared.
+    const unclaimed = alreadyThere.size > 0;
     for (const item of batch.items) {
-      const stored = asStored(item.content);
-      const matched = alreadyThere.take(headerBytes(stored), stored.length, item.internalDate);
+      const stored = unclaimed ? asStored(item.content) : undefined;
+      const matched = stored && alreadyThere.take(headerBytes(stored), stored.length, item.internalDate);
       if (matched === undefined) { pending.push(item); continue; }
       this.ledger.record([{ file: identity, item: item.id, folder: entry.dest, uid: matched }]);
       report.matched++;

@@ -83,7 +83,7 @@ async function* readMbox(file: string, flavour: MboxFlavour, folder: string[]): 
     const id = `@${msg.offset}`;
     if (msg.tooBig) return { kind: 'skip', id, folder, size: msg.bytes, reason: `${msg.bytes} bytes is over the ${MAX_FILE_MESSAGE_BYTES}-byte limit for one message` };
     // The blank line before the next "From " belongs to the mbox, not the message.
-    let content = Buffer.concat(msg.parts);
+    let content = msg.parts.length === 1 ? msg.parts[0]! : Buffer.concat(msg.parts);
     if (content.subarray(-2).toString('latin1') === '\r\n' && content.subarray(-4, -2).toString('latin1') === '\r\n') content = content.subarray(0, -2);
     else if (content.subarray(-2).toString('latin1') === '\n\n' || content.subarray(-3).toString('latin1') === '\r\n\n') content = content.subarray(0, -1);
     if (!content.length || !startsWithHeader(content)) {
@@ -115,8 +115,13 @@ async function* readMbox(file: string, flavour: MboxFlavour, folder: string[]): 
       current!.tooBig = true;
       current!.parts = [];
     } else {
-      // A copy: the read chunk it points into is released once the message is handed on.
-      current!.parts.push(Buffer.from(kept));
+      // Views into the read chunks, not copies: a message inside one chunk is never copied, one
+      // spanning chunks is copied once when it ends (copying line by line left the collector far behind).
+      const parts = current!.parts;
+      const last = parts[parts.length - 1];
+      // Consecutive lines of one chunk stay one view.
+      if (last && last.buffer === kept.buffer && last.byteOffset + last.length === kept.byteOffset) parts[parts.length - 1] = Buffer.from(kept.buffer, last.byteOffset, last.length + kept.length);
+      else parts.push(kept);
     }
     return undefined;
   };
@@ -124,20 +129,32 @@ async function* readMbox(file: string, flavour: MboxFlavour, folder: string[]): 
   const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
       let start = 0;
+      if (carry.length) {
+        // Only the line that spans two chunks is joined; the chunk itself is not copied.
+        const nl = chunk.indexOf(0x0a);
+        if (nl === -1) {
+          carry = Buffer.concat([carry, chunk]);
+          offset += chunk.length;
+          continue;
+        }
+        const ended = takeLine(Buffer.concat([carry, chunk.subarray(0, nl + 1)]), offset - carry.length);
+        start = nl + 1;
+        carry = Buffer.alloc(0);
+        if (ended) yield finish(ended);
+      }
       for (;;) {
-        const nl = data.indexOf(0x0a, start);
+        const nl = chunk.indexOf(0x0a, start);
         if (nl === -1) break;
-        const ended = takeLine(data.subarray(start, nl + 1), offset + start);
+        const ended = takeLine(chunk.subarray(start, nl + 1), offset + start);
         start = nl + 1;
         if (ended) yield finish(ended);
       }
-      offset += start;
-      carry = Buffer.from(data.subarray(start));
+      carry = chunk.subarray(start);
+      offset += chunk.length;
     }
     if (carry.length) {
-      const ended = takeLine(carry, offset);
+      const ended = takeLine(carry, offset - carry.length);
       if (ended) yield finish(ended);
     }
   } catch (err) {
