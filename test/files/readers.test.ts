@@ -147,3 +147,19 @@ test('openMbox keeps CRLF line endings byte for byte', async () => {
   for await (const item of source.items()) got.push(item);
   assert.deepEqual(messages(got).map((m) => m.content.toString()), [crlf, crlf]);
 });
+
+test('an mbox of several read chunks gives every message whole, whatever chunk boundary it spans', async () => {
+  const expected: string[] = [];
+  const parts: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const body = `${'x'.repeat(i * 37 % 9000)}\n>From escaped ${i}\n${'y'.repeat(i * 101 % 30000)}\n`;
+    const msg = `From: s${i}@example.test\nSubject: ${i}\n\n${body}`;
+    expected.push(msg.replace(/^>From escaped/m, 'From escaped'));
+    parts.push(`From s${i}@example.test Mon Jan  2 10:00:00 2023\n${msg}\n`);
+  }
+  const file = write('chunks.mbox', parts.join(''));
+  assert.ok(readFileSync(file).length > 3 * 1024 * 1024);
+  const got = messages(await all(file));
+  assert.equal(got.length, 400);
+  got.forEach((m, i) => assert.equal(m.content.toString(), expected[i], `message ${i}`));
+});
