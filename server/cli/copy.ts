@@ -25,7 +25,7 @@ export function parseImapUrl(text: string, flag: string): ParsedUrl {
 }
 
 /** Secrets come from a file, an environment variable or standard input, never from the command line. */
-function readPassword(side: 'source' | 'dest', values: Record<string, unknown>, stdin: () => string): string {
+export function readPassword(side: 'source' | 'dest', values: Record<string, unknown>, stdin: () => string): string {
   const file = values[`${side}-password-file`] as string | undefined;
   const env = values[`${side}-password-env`] as string | undefined;
   const fromStdin = values[`${side}-password-stdin`] as boolean | undefined;
@@ -44,7 +44,7 @@ function readPassword(side: 'source' | 'dest', values: Record<string, unknown>, 
   return stdin();
 }
 
-function stdinLines(): () => string {
+export function stdinLines(): () => string {
   let lines: string[] | undefined;
   return () => {
     lines ??= readFileSync(0, 'utf8').split(/\r?\n/);

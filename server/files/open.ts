@@ -1,0 +1,58 @@
+import { open as openHandle, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { openEml, openEmlDirectory } from './eml.ts';
+import { startsWithHeader, unreadable, type FileSource } from './items.ts';
+import { openMbox, type MboxFlavour } from './mbox.ts';
+import { openPst } from './pst.ts';
+import { openZipOfEml } from './zip.ts';
+
+export interface OpenOptions { mboxFlavour?: MboxFlavour }
+
+type Kind = FileSource['format'];
+
+/** What the first bytes say the file is: the extension is only checked against it. */
+function sniff(head: Buffer): Kind | undefined {
+  if (head.subarray(0, 4).toString('latin1') === '!BDN') return 'pst';
+  if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04' || head.subarray(0, 4).toString('latin1') === 'PK\x05\x06') return 'zip';
+  if (head.subarray(0, 5).toString('latin1') === 'From ') return 'mbox';
+  if (startsWithHeader(head)) return 'eml';
+  return undefined;
+}
+
+const byExtension: Record<string, Kind> = { '.pst': 'pst', '.ost': 'pst', '.zip': 'zip', '.mbox': 'mbox', '.mbx': 'mbox', '.eml': 'eml' };
+const described: Record<Kind, string> = { pst: 'an Outlook PST/OST file', zip: 'a ZIP archive', mbox: 'an mbox file', eml: 'a mail message (EML)', 'eml-directory': 'a directory' };
+
+/**
+ * Opens a file for import by what it holds. A name that promises another kind than the content
+ * (a ".pst" that is a ZIP) is refused with both named, rather than guessed at.
+ */
+export async function openFileSource(file: string, opts: OpenOptions = {}): Promise<FileSource> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (err) {
+    throw unreadable(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message, err);
+  }
+  if (info.isDirectory()) return openEmlDirectory(file);
+  if (!info.isFile()) throw unreadable(file, 'not a regular file');
+  if (info.size === 0) throw unreadable(file, 'the file is empty');
+  const handle = await openHandle(file, 'r').catch((err: Error) => { throw unreadable(file, err.message, err); });
+  const head = Buffer.alloc(Math.min(4096, info.size));
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  const kind = sniff(head);
+  const promised = byExtension[path.extname(file).toLowerCase()];
+  if (promised && kind !== promised && !(promised === 'eml' && kind === undefined)) {
+    throw unreadable(file, `the name says ${described[promised]}, but the content is ${kind ? described[kind] : 'none of the kinds cutover reads (PST, mbox, EML, ZIP of EML)'}`);
+  }
+  switch (kind ?? promised) {
+    case 'pst': return openPst(file);
+    case 'zip': return openZipOfEml(file);
+    case 'mbox': return openMbox(file, opts.mboxFlavour);
+    case 'eml': return openEml(file);
+    default: throw unreadable(file, 'none of the kinds cutover reads (PST/OST, mbox, EML, a ZIP or directory of EML)');
+  }
+}
