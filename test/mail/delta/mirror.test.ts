@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startCourier } from '../../../server/devservers/courier.ts';
+import type { DovecotInstance } from '../../../server/devservers/dovecot.ts';
+import type { ImapServerInstance } from '../../../server/devservers/imap-server.ts';
+import { mirrorActions } from '../../../server/mail/delta/mirror.ts';
+import { openStateLedger } from '../../../server/mail/state-file.ts';
+import { DOVECOT_NS, dovecotAccounts, serverAccounts } from '../../interop/support.ts';
+import { holdings, pass, put, withClient, without, type Account } from './support.ts';
+
+delete process.env.CUTOVER_CRASH_AT;
+
+const COURIER_NS = { prefix: 'INBOX.', delimiter: '.' };
+let source: { inst: DovecotInstance; accounts: Account[] };
+let dest: { inst: DovecotInstance; accounts: Account[] };
+let courier: ImapServerInstance;
+let courierAccounts: Account[];
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cutover-delta-'));
+  const users = ['scenario', 'guards', 'keep'].map((u) => `${u}@example.test`);
+  [source, dest, courier] = await Promise.all([dovecotAccounts(users), dovecotAccounts([...users, 'fromcourier@example.test']), startCourier()]);
+  courierAccounts = await serverAccounts(courier, ['scenario@example.test']);
+});
+
+after(async () => {
+  await Promise.all([source?.inst.stop(), dest?.inst.stop(), courier?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const account = (side: { accounts: Account[] }, user: string) => side.accounts.find((a) => a.user === `${user}@example.test`)!;
+
+/**
+ * The issue's case: flags and keywords set on 10 messages, \Seen cleared on 3, 3 expunged, 1 moved
+ * to another folder, 1 new. The second pass must leave the destination identical to the source
+ * (a message delivered to the destination directly stays); a third pass changes nothing.
+ */
+async function issueScenario(from: Account, ns: { prefix: string; delimiter: string }, to: Account, stateFile: string) {
+  const archive = ns.prefix ? `${ns.prefix}Archive` : 'Archive';
+  const inbox = await put(from, 'INBOX', Array.from({ length: 20 }, (_, i) => ({ subject: `message ${i + 1}`, flags: i < 6 ? ['\\Seen'] : [] })));
+  await put(from, archive, [{ subject: 'archived 1' }, { subject: 'archived 2' }]);
+  await put(to, 'INBOX', [{ subject: 'delivered to the new server directly' }]);
+  const foreign = await holdings(to, DOVECOT_NS);
+  const state = await openStateLedger(stateFile);
+  try {
+    const first = await pass(from, to, state.ledger, 1);
+    assert.equal(first.copied, 22);
+    await withClient(from, async (client) => {
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        await client.messageFlagsAdd(inbox.slice(6, 16).join(','), ['\\Flagged', '$Work'], { uid: true });
+        await client.messageFlagsRemove(inbox.slice(0, 3).join(','), ['\\Seen'], { uid: true });
+        await client.messageDelete(inbox.slice(16, 19).join(','), { uid: true });
+        await client.messageMove(String(inbox[19]), archive, { uid: true });
+      } finally {
+        lock.release();
+      }
+    });
+    await put(from, 'INBOX', [{ subject: 'new between passes' }]);
+
+    const second = await pass(from, to, state.ledger, 2);
+    const third = await pass(from, to, state.ledger, 3);
+    return { first, second, third, source: await holdings(from, ns), dest: without(await holdings(to, DOVECOT_NS), foreign), foreign };
+  } finally {
+    await state.close();
+  }
+}
+
+test('Dovecot (CONDSTORE) → Dovecot: the second pass makes the destination identical, flags, expunges and the move included; a third changes nothing', async () => {
+  const r = await issueScenario(account(source, 'scenario'), DOVECOT_NS, account(dest, 'scenario'), join(dir, 'dovecot.sqlite'));
+  assert.deepEqual(r.dest, r.source);
+  assert.equal(r.second.copied, 1, 'only the new message is copied (the moved one is moved, not copied again)');
+  const m = r.second.mirror!;
+  assert.deepEqual({ flags: m.flags, deleted: m.deleted, moved: m.moved, keptChanged: m.keptChanged, keptForeign: m.keptForeign }, { flags: 13, deleted: 3, moved: 1, keptChanged: 0, keptForeign: 0 });
+  console.log(`# issue scenario on Dovecot: ${JSON.stringify({ flags: m.flags, deleted: m.deleted, moved: m.moved, copied: r.second.copied, mirrorSeconds: m.seconds, passSeconds: r.second.seconds })}`);
+  assert.equal(r.third.copied, 0);
+  assert.equal(mirrorActions(r.third.mirror!), 0);
+  assert.equal(r.third.mirror!.foldersScanned, 0, 'CONDSTORE: no folder is looked at when HIGHESTMODSEQ has not moved');
+});
+
+test('Courier (no CONDSTORE) → Dovecot: the same case through a bounded FLAGS fetch of the known UIDs', async () => {
+  const r = await issueScenario(courierAccounts[0]!, COURIER_NS, account(dest, 'fromcourier'), join(dir, 'courier.sqlite'));
+  assert.deepEqual(r.dest, r.source);
+  const m = r.second.mirror!;
+  console.log(`# issue scenario on Courier: ${JSON.stringify({ flags: m.flags, deleted: m.deleted, moved: m.moved, copied: r.second.copied, mirrorSeconds: m.seconds, passSeconds: r.second.seconds })}`);
+  assert.equal(m.flags, 13);
+  assert.equal(m.deleted + m.moved, 4);
+  assert.equal(r.third.copied, 0);
+  assert.equal(mirrorActions(r.third.mirror!), 0);
+});
