@@ -18,7 +18,7 @@ export const DEFAULT_STALL_SECONDS = 60;
 
 const KEPT_LINES = 256;
 const QUOTED_CHARS = 300;
-const PROTOCOL_CODES = new Set(['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'UnexpectedTag', 'ResponseProcessingFailed', 'ParserError']);
+const PROTOCOL_CODES = new Set(['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'UnexpectedTag', 'ResponseProcessingFailed']);
 
 interface GuardState { unparsed: string[]; fault?: { code: string; message: string } }
 
@@ -37,8 +37,10 @@ export function guardedClient(): { options: { maxLineLength: number; maxLiteralS
     // for a stream limit it enforced ({err}); the other levels stay silent.
     error(entry: { src?: string; msg?: unknown; err?: { code?: string; message?: string } }) {
       if (entry?.src === 's' && typeof entry.msg === 'string') {
+        // One line the parser could not read: the message it was about is unreadable, the connection goes on.
         state.unparsed.push(entry.msg.replace(/\r?\n$/, ''));
         if (state.unparsed.length > KEPT_LINES) state.unparsed.shift();
+        return;
       }
       const code = entry?.err?.code;
       if (code && PROTOCOL_CODES.has(code) && !state.fault) state.fault = { code, message: entry.err!.message ?? code };

@@ -82,6 +82,8 @@ export function mapImapError(err: unknown, host: string, command: string): Cutov
   if (err instanceof CutoverError) return err;
   const e = err as Error & { authenticationFailed?: boolean; tlsFailed?: boolean; code?: string; responseText?: string; serverResponseCode?: string };
   if (e.tlsFailed) return new CutoverError('TLS_FAILED', { host, detail: e.message }, { cause: err });
+  // imapflow's stream limits (a greeting or a LIST line that never ends): what the server sent, not the network.
+  if (e.code && ['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'UnexpectedTag'].includes(e.code)) return new CutoverError('IMAP_PROTOCOL', { host, detail: e.message }, { cause: err });
   if (e.authenticationFailed) return new CutoverError('AUTH_FAILED', { host }, { cause: err });
   if (e.code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'NoConnection', 'EPIPE', 'ETIMEOUT'].includes(e.code)) {
     return new CutoverError('HOST_UNREACHABLE', { host, detail: e.message }, { retryable: true, cause: err });

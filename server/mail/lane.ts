@@ -104,7 +104,6 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
       } catch (err) {
         await ctx.buffer.flush();
         if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
-        if (err instanceof CutoverError && err.code === 'IMAP_PROTOCOL') throw err;
         if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
         const pause = laneBackoffMs(err, attempt);
         // Reconnecting again and again without a message moving is a stall too.

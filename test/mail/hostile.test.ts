@@ -14,7 +14,9 @@ import { snapshot } from '../support/mail.ts';
 // `cutover copy` against the hostile server (test/support/hostile-imap.ts) and a real Dovecot.
 
 const DOMAIN = 'example.test';
+// The stall timeout of the modes that test it; the others get room for a loaded machine.
 const STALL = '3';
+const RELAXED = '20';
 let hostile: HostileServer;
 let dest: DovecotInstance;
 let dir: string;
@@ -38,9 +40,9 @@ async function freshUser(): Promise<string> {
   return user;
 }
 
-async function copy(t: TestContext, mode: HostileMode | string, user: string, extra: string[] = [], source = `imap://tester@127.0.0.1:${hostile.port}`): Promise<MeasuredRun> {
-  const run = await measuredCutover(['copy', '--source', source, '--source-password-file', path.join(dir, 'pw'),
-    '--dest', `imap://${user}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'), '--stall-timeout', STALL, '--json', ...extra], { dataDir: dir, timeoutMs: 90_000 });
+async function copy(t: TestContext, mode: HostileMode | string, user: string, opts: { stall?: string; source?: string; extra?: string[] } = {}): Promise<MeasuredRun> {
+  const run = await measuredCutover(['copy', '--source', opts.source ?? `imap://tester@127.0.0.1:${hostile.port}`, '--source-password-file', path.join(dir, 'pw'),
+    '--dest', `imap://${user}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'), '--stall-timeout', opts.stall ?? RELAXED, '--json', ...(opts.extra ?? [])], { dataDir: dir, timeoutMs: 90_000 });
   const outcome = `exit ${run.code}${run.stdout.startsWith('{') ? `, ${JSON.parse(run.stdout).copied} copied, ${JSON.parse(run.stdout).failed} failed` : `, ${/error \[(\w+)\]/.exec(run.stderr)?.[1] ?? run.stderr.slice(0, 40)}`}`;
   figures.push({ mode: String(mode), outcome, wallMs: run.wallMs, peakRssMb: run.peakRssMb });
   t.diagnostic(`${mode}: ${outcome}, ${run.wallMs} ms, peak RSS ${run.peakRssMb} MB`);
@@ -99,6 +101,20 @@ test('an unparseable FETCH line (keyword bad"kw) is a failure with the line quot
   assert.deepEqual(await onDest(user), expected((_, i) => i === 1), 'everything else is there, exactly');
 });
 
+test('an unreadable message is tried again on the next pass, and lands once the server answers properly', { timeout: 120_000 }, async (t) => {
+  const user = await freshUser();
+  const state = path.join(dir, `${user}.state`);
+  hostile.setMode('bad-keyword');
+  const first = await copy(t, 'bad-keyword, then a clean re-run', user, { extra: ['--state', state] });
+  assert.equal(first.code, 1, first.stderr);
+  hostile.setMode('none');
+  const again = await copy(t, 'clean re-run after bad-keyword', user, { extra: ['--state', state] });
+  assert.equal(again.code, 0, again.stderr);
+  const report = JSON.parse(again.stdout);
+  assert.deepEqual([report.copied, report.failed, report.announced], [13, 0, 13], 'only the 13 failed messages were fetched again');
+  assert.deepEqual(await onDest(user), expected());
+});
+
 test('an unsolicited FETCH (FLAGS) in the middle of a body FETCH is ignored: exact copy', { timeout: 120_000 }, async (t) => {
   hostile.setMode('unsolicited-fetch');
   const user = await freshUser();
@@ -137,7 +153,7 @@ test('a line that never ends is cut at the line limit: protocol error, bounded m
 
 test('a server that stops answering FETCH fails the pass within the stall timeout', { timeout: 120_000 }, async (t) => {
   hostile.setMode('stops-answering');
-  const run = await copy(t, 'stops-answering', await freshUser());
+  const run = await copy(t, 'stops-answering', await freshUser(), { stall: STALL });
   assert.equal(run.code, 3, run.stderr);
   assert.match(run.stderr, /IMAP_STALLED.*3 s/);
   assert.ok(run.wallMs < 30_000, `${run.wallMs} ms`);
@@ -154,7 +170,7 @@ test('a literal cut short by a closed connection: the folder resumes and the cop
 
 test('a literal cut short on every connection ends in a clear error within the stall timeout', { timeout: 120_000 }, async (t) => {
   hostile.setMode('truncated-literal');
-  const run = await copy(t, 'truncated-literal (always)', await freshUser());
+  const run = await copy(t, 'truncated-literal (always)', await freshUser(), { stall: STALL });
   assert.equal(run.code, 3, run.stderr);
   assert.match(run.stderr, /IMAP_STALLED/);
   assert.ok(run.wallMs < 30_000, `${run.wallMs} ms`);
@@ -172,7 +188,7 @@ test('BYE in the middle of a FETCH: the folder resumes on a new connection, exac
 test('no greeting, or a greeting then silence: a clear error within the stall timeout', { timeout: 120_000 }, async (t) => {
   for (const mode of ['no-greeting', 'greeting-then-silence'] as const) {
     hostile.setMode(mode);
-    const run = await copy(t, mode, await freshUser());
+    const run = await copy(t, mode, await freshUser(), { stall: STALL });
     assert.equal(run.code, 3, run.stderr);
     assert.match(run.stderr, /HOST_UNREACHABLE.*127\.0\.0\.1.*3 s/);
     assert.ok(run.wallMs < 30_000, `${run.wallMs} ms`);
@@ -182,7 +198,7 @@ test('no greeting, or a greeting then silence: a clear error within the stall ti
 test('STARTTLS required towards a non-loopback address but not offered: the TLS exit code', { timeout: 120_000 }, async (t) => {
   hostile.setMode('none');
   // ::ffff:127.0.0.1 reaches the server, but is not one of the loopback names a clear-text login is allowed to.
-  const run = await copy(t, 'no STARTTLS (non-loopback)', await freshUser(), [], `imap://tester@[::ffff:127.0.0.1]:${hostile.port}`);
+  const run = await copy(t, 'no STARTTLS (non-loopback)', await freshUser(), { source: `imap://tester@[::ffff:127.0.0.1]:${hostile.port}` });
   assert.equal(run.code, 5, run.stderr);
   assert.match(run.stderr, /TLS_FAILED.*STARTTLS/);
 });

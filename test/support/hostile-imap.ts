@@ -139,6 +139,8 @@ export async function startHostileImap(seed: SeedFolder[]): Promise<HostileServe
   const server = net.createServer((socket) => {
     accepted++;
     sockets.add(socket);
+    // Without it, an untagged answer and its tagged OK written apart wait on the client's delayed ACK (40 ms a command).
+    socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     // A fault hits a connection for its whole life, so a reconnect after `times` faults is clean.
