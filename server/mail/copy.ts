@@ -7,6 +7,7 @@ import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { FolderListings } from './plan.ts';
 import { mapImapError } from './imap.ts';
+import { ensureDestFolders } from './dest-folder.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
 import type { Checkpoint, LedgerStore } from './ledger.ts';
@@ -14,6 +15,7 @@ import type { Pool } from './pool.ts';
 import { appenderPool, imapPool } from './pools.ts';
 import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
+import { PipelinedAppender } from './wire/appender.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
@@ -71,7 +73,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let appenderLogin: Promise<void> | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source.host, Boolean(options.mirror))), dests.use((client) => client.list()));
+    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => client.list()));
     const makePlan = options.plan;
     const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -156,11 +158,40 @@ interface FolderStatus { messages: number; uidNext: number; uidValidity: string;
 // One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
 // copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
 // With CONDSTORE, HIGHESTMODSEQ too: a delta pass then leaves alone the folders where no flag changed and nothing was expunged.
-async function listWithStatus(client: ImapFlow, host: string, modseq: boolean): Promise<ListResponse[]> {
+async function listWithStatus(client: ImapFlow, endpoint: ImapEndpoint, modseq: boolean): Promise<ListResponse[]> {
   try {
-    return await listFolders(client, { messages: true, uidNext: true, uidValidity: true, ...(modseq && client.capabilities.has('CONDSTORE') ? { highestModseq: true } : {}) });
+    if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
+    return await listThenStatus(client, endpoint);
   } catch (err) {
-    throw protocolFault(client, host) ?? err;
+    throw protocolFault(client, endpoint.host) ?? err;
+  }
+}
+
+const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true };
+const PIPELINED_STATUS_FROM = 3;
+
+/**
+ * Without LIST-STATUS (Courier, GNU imap4d) each folder needs a STATUS, and imapflow sends them one
+ * round trip at a time. A second, raw session logs in while the folders are listed and sends all
+ * the STATUS commands at once. A server that refuses the extra login gets them one by one.
+ */
+async function listThenStatus(client: ImapFlow, endpoint: ImapEndpoint): Promise<ListResponse[]> {
+  const raw = PipelinedAppender.connect(endpoint);
+  raw.catch(() => undefined);
+  let session: PipelinedAppender | undefined;
+  try {
+    const entries = await listFolders(client);
+    const wanted = entries.filter((e) => !e.flags.has('\\Noselect') && !e.flags.has('\\NonExistent'));
+    if (wanted.length >= PIPELINED_STATUS_FROM) session = await raw.catch(() => undefined);
+    const answered = session ? await session.statuses(wanted.map((e) => e.pathAsListed)) : new Map<string, Record<string, number>>();
+    for (const entry of wanted) {
+      const items = answered.get(entry.pathAsListed);
+      if (items) entry.status = { path: entry.path, messages: items.MESSAGES, uidNext: items.UIDNEXT, uidValidity: items.UIDVALIDITY === undefined ? undefined : BigInt(items.UIDVALIDITY) } as ListResponse['status'];
+      else entry.status = (await client.status(entry.path, STATUS_QUERY)) || undefined;
+    }
+    return entries;
+  } finally {
+    (session ?? (await raw.catch(() => undefined)))?.close();
   }
 }
 
@@ -185,24 +216,4 @@ function expectedMessages(active: FolderPlanEntry[], statuses: Map<string, Folde
 
 function isUnchanged(status: FolderStatus | undefined, checkpoint: Checkpoint): boolean {
   return status !== undefined && status.uidValidity === checkpoint.uidValidity && status.uidNext > 0 && status.uidNext <= checkpoint.uidNext;
-}
-
-async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
-  const paths = new Map(listed.map((f) => [f.path, f]));
-  for (const entry of plan) {
-    if (entry.dest.toUpperCase() === 'INBOX') continue;
-    const existing = paths.get(entry.dest);
-    if (!existing) {
-      try {
-        await dest.mailboxCreate(entry.dest);
-      } catch (err) {
-        const e = err as { responseText?: string; serverResponseCode?: string };
-        if (e.serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${entry.dest}`);
-      }
-    }
-    // imapflow 2.1.2 subscribes every folder it creates; a folder that was already there keeps its state.
-    const subscribed = existing ? Boolean(existing.subscribed) : true;
-    if (entry.subscribed && !subscribed) await dest.mailboxSubscribe(entry.dest);
-    if (!entry.subscribed && !existing) await dest.mailboxUnsubscribe(entry.dest);
-  }
 }

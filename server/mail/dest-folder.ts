@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, ListResponse } from 'imapflow';
+import { mapImapError } from './imap.ts';
+import { encodeMailboxName } from './wire/mutf7.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
@@ -13,14 +15,27 @@ export interface DestInspection {
   uidNext: number;
 }
 
+/** The parts of imapflow 2.1.2's connection state its own close command resets (commands/close.js). */
+interface SelectState { state: unknown; states: { AUTHENTICATED: unknown }; mailbox: unknown; currentSelectCommand: unknown; exec(command: string): Promise<{ next(): void }> }
+
 /**
  * Leaves the connection with no mailbox selected. CLOSE would do it in one command but expunges
  * the folder's \Deleted messages, copied ones included (a Trash folder lost its messages that
- * way); EXAMINE first makes the CLOSE a plain deselect (RFC 3501 6.4.2).
+ * way). UNSELECT (RFC 3691) deselects without expunging; without it, EXAMINE first makes the
+ * CLOSE a plain deselect (RFC 3501 6.4.2).
  */
 export async function deselect(client: ImapFlow): Promise<void> {
   const mailbox = client.mailbox;
   if (!mailbox) return;
+  const raw = client as unknown as SelectState;
+  if (client.capabilities.has('UNSELECT') && raw.states?.AUTHENTICATED !== undefined) {
+    // imapflow has no UNSELECT: sent through exec(), then its state reset as its CLOSE does.
+    (await raw.exec('UNSELECT')).next();
+    raw.mailbox = false;
+    raw.currentSelectCommand = false;
+    raw.state = raw.states.AUTHENTICATED;
+    return;
+  }
   if (!mailbox.readOnly) await client.mailboxOpen(mailbox.path, { readOnly: true });
   await client.mailboxClose();
 }
@@ -171,4 +186,69 @@ function flagDiff(sent: string[], got: string[]): string {
 function pairInOrder(appended: AppendedCopy[], uids: number[]): AppendedCopy[] | undefined {
   if (uids.length !== appended.length) return undefined;
   return appended.map((a, i) => ({ ...a, destUid: uids[i]! }));
+}
+
+interface ExecClient {
+  enabled?: Set<string>;
+  exec(command: string, attributes: unknown[], options?: { untagged: Record<string, () => Promise<void>> }): Promise<{ next(): void }>;
+}
+
+// imapflow's list() reports INBOX as subscribed whatever the server says, so the truth comes from LSUB.
+async function inboxSubscribed(dest: ImapFlow): Promise<boolean> {
+  let found = false;
+  const response = await (dest as unknown as ExecClient).exec('LSUB', [{ type: 'STRING', value: '' }, { type: 'STRING', value: 'INBOX' }], {
+    untagged: { LSUB: async () => { found = true; } },
+  });
+  response.next();
+  return found;
+}
+
+/**
+ * Creates the plan's destination folders that do not exist and carries each folder's subscription
+ * over, INBOX's too. A special-use folder is created marked (CREATE-SPECIAL-USE, RFC 6154) where the
+ * destination offers it, so mail clients find Sent, Drafts, Trash and Junk by their use.
+ */
+export async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
+  const paths = new Map(listed.map((f) => [f.path, f]));
+  for (const entry of plan) {
+    if (entry.dest.toUpperCase() === 'INBOX') {
+      // Never unsubscribed: a client without INBOX in its list would look broken.
+      if (entry.subscribed && !(await inboxSubscribed(dest))) await dest.mailboxSubscribe('INBOX');
+      continue;
+    }
+    const existing = paths.get(entry.dest);
+    let subscribed = existing ? Boolean(existing.subscribed) : false;
+    if (!existing) {
+      try {
+        // imapflow 2.1.2 subscribes every folder it creates itself; a marked one is created without it.
+        subscribed = await createFolder(dest, entry);
+      } catch (err) {
+        const e = err as { responseText?: string; serverResponseCode?: string };
+        if (e.serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${entry.dest}`);
+      }
+    }
+    if (entry.subscribed && !subscribed) await dest.mailboxSubscribe(entry.dest);
+    if (!entry.subscribed && subscribed && !existing) await dest.mailboxUnsubscribe(entry.dest);
+  }
+}
+
+/** Creates one folder; true when the creation also subscribed it (imapflow's mailboxCreate does). */
+async function createFolder(dest: ImapFlow, entry: FolderPlanEntry): Promise<boolean> {
+  if (!entry.specialUse || !dest.capabilities.has('CREATE-SPECIAL-USE')) {
+    await dest.mailboxCreate(entry.dest);
+    return true;
+  }
+  const client = dest as unknown as ExecClient;
+  const name = client.enabled?.has('UTF8=ACCEPT') ? entry.dest : encodeMailboxName(entry.dest);
+  try {
+    // imapflow has no CREATE … (USE (…)); exec() is how its own mailboxCreate sends CREATE.
+    const response = await client.exec('CREATE', [{ type: 'STRING', value: name }, [{ type: 'ATOM', value: 'USE' }, [{ type: 'ATOM', value: entry.specialUse }]]]);
+    response.next();
+    return false;
+  } catch (err) {
+    // [USEATTR]: the server does not support that use on this folder; the folder is still wanted.
+    if ((err as { serverResponseCode?: string }).serverResponseCode !== 'USEATTR') throw err;
+    await dest.mailboxCreate(entry.dest);
+    return true;
+  }
 }

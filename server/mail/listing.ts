@@ -15,6 +15,9 @@ interface ExecClient {
 export async function listFolders(client: ImapFlow, statusQuery?: ListOptions['statusQuery']): Promise<ListResponse[]> {
   if (client.capabilities.has('LIST-EXTENDED')) return client.list({ statusQuery });
   const entries = await client.list({ listOnly: true, statusQuery });
+  // listOnly also skips imapflow's separate LIST of INBOX, which a namespace prefix ("INBOX.",
+  // Courier) leaves out of the main listing: without it Courier's INBOX was never copied.
+  if (!entries.some((e) => e.path.toUpperCase() === 'INBOX')) entries.unshift(inboxEntry(entries[0]?.delimiter ?? '.'));
   const subscribed = await subscriptions(client);
   for (const entry of entries) {
     entry.subscribed = subscribed.has(entry.pathAsListed);
@@ -30,6 +33,10 @@ export async function listFolders(client: ImapFlow, statusQuery?: ListOptions['s
     }
   }
   return entries;
+}
+
+function inboxEntry(delimiter: string): ListResponse {
+  return { path: 'INBOX', pathAsListed: 'INBOX', name: 'INBOX', parent: [], parentPath: '', delimiter, flags: new Set(), specialUse: '\\Inbox', listed: true, subscribed: false } as unknown as ListResponse;
 }
 
 /** The raw names (as listed) of the subscribed folders, from LSUB. A server that refuses LSUB has none. */

@@ -3,6 +3,7 @@ import { dbLedger } from '../mail/ledger.ts';
 import { finishSyncPoint, startSyncPoint } from '../db/repos/sync-points.ts';
 import { destEndpoint, sourceEndpoint } from './endpoints.ts';
 import { folderPlan } from './folder-plan.ts';
+import { noteAlterations } from './alterations.ts';
 import type { StepContext } from './types.ts';
 
 const PROGRESS_EVERY_MS = 5_000;
@@ -32,6 +33,7 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     },
   });
   await pending;
+  await noteAlterations(ctx, report);
   await finishSyncPoint(ctx.db, ctx.mailbox.id, pass);
   await ctx.save({ sync_passes: pass, last_sync_at: new Date().toISOString() });
   return report;

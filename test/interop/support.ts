@@ -82,6 +82,8 @@ export function folderOn(ns: { prefix: string; delimiter: string }, folder: stri
 export async function seedCorpus(account: Account, ns: { prefix: string; delimiter: string }): Promise<void> {
   const client = await login(account);
   try {
+    // Whether the destination ends with INBOX subscribed too is one of the checks.
+    await client.mailboxSubscribe('INBOX');
     const existing = new Set((await client.list()).map((f) => f.path));
     for (const m of interopCorpus()) {
       const folder = folderOn(ns, m.folder);
@@ -225,4 +227,41 @@ export function alteredByKey(report: CopyJson, source: Held[]): Map<string, stri
     }
   }
   return out;
+}
+
+/** The figures the issue asks for, one JSON line per pair on stderr (the test runner shows it). */
+export function reportFigures(figures: PairFigures): void {
+  process.stderr.write(`interop figures ${JSON.stringify(figures)}\n`);
+}
+
+interface LsubClient { exec(command: string, attributes: unknown[], options: { untagged: Record<string, (u: { attributes?: Array<{ value?: unknown }> }) => Promise<void>> }): Promise<{ next(): void }> }
+
+/** The folders the server itself reports as subscribed (LSUB): imapflow's list() always says INBOX is. */
+export async function subscribedFolders(account: Account): Promise<string[]> {
+  const client = await login(account);
+  try {
+    const names: string[] = [];
+    const response = await (client as unknown as LsubClient).exec('LSUB', [{ type: 'STRING', value: '' }, { type: 'STRING', value: '*' }], {
+      untagged: { LSUB: async (u) => { names.push(String(u.attributes?.[2]?.value ?? '')); } },
+    });
+    response.next();
+    return names.sort();
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Folder → the special-use attributes the server lists for it (RFC 6154), from the server's own answer. */
+export async function specialUseAttributes(account: Account): Promise<Record<string, string>> {
+  const client = await login(account);
+  try {
+    const out: Record<string, string> = {};
+    for (const f of await client.list()) {
+      const use = [...f.flags].find((flag) => ['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged'].includes(flag));
+      if (use) out[f.path] = use;
+    }
+    return out;
+  } finally {
+    await client.logout();
+  }
 }

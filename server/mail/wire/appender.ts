@@ -82,6 +82,32 @@ export class PipelinedAppender {
     return { ok: true, uids: items.map((_, i) => (assigned.length === items.length ? assigned[i]! : null)) };
   }
 
+  /**
+   * STATUS of many folders written at once (pipelined): one round trip for all of them, where
+   * imapflow sends one command at a time. Names are given as the server listed them. A folder
+   * the server refuses is left out of the answer.
+   */
+  async statuses(names: string[], items = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY']): Promise<Map<string, Record<string, number>>> {
+    const tags = names.map(() => this.nextTag());
+    await this.write([Buffer.from(names.map((name, i) => `${tags[i]} STATUS ${quoted(name)} (${items.join(' ')})\r\n`).join(''))]);
+    const out = new Map<string, Record<string, number>>();
+    for (const [i, tag] of tags.entries()) {
+      let last: Record<string, number> | undefined;
+      for (;;) {
+        const line = await this.line();
+        if (/^\* STATUS /i.test(line)) { last = statusItems(line); continue; }
+        const response = parseTagged(line);
+        if (response?.tag === tag) {
+          if (response.status === 'OK' && last) out.set(names[i]!, last);
+          break;
+        }
+        if (line.startsWith('* BYE')) throw this.connectionError(line);
+        if (!response && !line.startsWith('* ')) throw this.protocolError(line);
+      }
+    }
+    return out;
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -258,6 +284,7 @@ export class PipelinedAppender {
 
   // Server answers to APPEND are short lines; a literal in an untagged answer is skipped whole.
   private skip = 0;
+  private partial = '';
   private draining = false;
 
   private receive(chunk: Buffer): void {
@@ -279,11 +306,18 @@ export class PipelinedAppender {
       const line = this.buffer.subarray(0, end > 0 && this.buffer[end - 1] === 0x0d ? end - 1 : end).toString('utf8');
       this.buffer = this.buffer.subarray(end + 1);
       const literal = /\{(\d+)\+?\}$/.exec(line);
-      if (literal) this.skip = Number(literal[1]);
+      if (literal) {
+        // The literal's bytes are skipped; the rest of the reply, after them, belongs to this line.
+        this.skip = Number(literal[1]);
+        this.partial += line;
+        continue;
+      }
+      const whole = this.partial + line;
+      this.partial = '';
       const waiter = this.waiters.shift();
       if (this.waiters.length === 0) this.socket.setTimeout(0);
-      if (waiter) waiter.resolve(line);
-      else this.lines.push(line);
+      if (waiter) waiter.resolve(whole);
+      else this.lines.push(whole);
     }
   }
 
@@ -321,4 +355,13 @@ function upgrade(socket: net.Socket, endpoint: ImapEndpoint): Promise<net.Socket
     secure.once('secureConnect', () => { secure.removeAllListeners('error'); resolve(secure); });
     secure.once('error', reject);
   });
+}
+
+/** `* STATUS name (MESSAGES 3 UIDNEXT 9 UIDVALIDITY 17)` → { MESSAGES: 3, UIDNEXT: 9, UIDVALIDITY: 17 }. */
+function statusItems(line: string): Record<string, number> {
+  const list = /\(([^()]*)\)\s*$/.exec(line)?.[1] ?? '';
+  const items: Record<string, number> = {};
+  const words = list.trim().split(/\s+/);
+  for (let i = 0; i + 1 < words.length; i += 2) items[words[i]!.toUpperCase()] = Number(words[i + 1]);
+  return items;
 }
