@@ -80,6 +80,8 @@ export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: Mirro
     modseq: f.status?.highestModseq !== undefined && f.status.highestModseq !== null ? String(f.status.highestModseq) : undefined,
   }]));
   const marks = await ctx.store.marks();
+  await statusUnlisted(ctx, statuses);
+  await markFromLedger(ctx, statuses, marks);
   for (let attempt = 1; ; attempt++) {
     try {
       await mirrorOnce(ctx, marks, statuses, report);
@@ -103,6 +105,42 @@ export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: Mirro
       }
     },
   };
+}
+
+/**
+ * A server that announces no UIDNEXT (Courier) leaves no checkpoint: the ledger says what the
+ * last pass knew instead, the highest UID copied standing for where it stopped. Only read when
+ * some folder has no checkpoint (the ledger is grouped, not walked).
+ */
+async function markFromLedger(ctx: MirrorContext, statuses: Map<string, Status>, marks: Map<string, FolderMark>): Promise<void> {
+  if (ctx.plan.every((e) => !e.selectable || e.excluded || marks.has(e.source)) && marks.size > 0) return;
+  for (const { sourceFolder, uidValidity, maxUid } of await ctx.store.ledgerFolders()) {
+    if (marks.has(sourceFolder)) continue;
+    const current = statuses.get(sourceFolder)?.uidValidity;
+    // A folder gone from the source keeps any generation; a present one, its current one.
+    if (current !== undefined && current !== uidValidity) continue;
+    marks.set(sourceFolder, { uidValidity, uidNext: maxUid + 1 });
+  }
+}
+
+/**
+ * Folders in the plan that the listing did not return (Courier does not list INBOX under its
+ * "INBOX." namespace): asked for one by one, so they are mirrored too and never taken for gone.
+ */
+async function statusUnlisted(ctx: MirrorContext, statuses: Map<string, Status>): Promise<void> {
+  const unlisted = ctx.plan.filter((e) => e.selectable && !e.excluded && !statuses.has(e.source));
+  if (!unlisted.length) return;
+  await ctx.sources.use(async (source) => {
+    const condstore = source.capabilities.has('CONDSTORE');
+    for (const entry of unlisted) {
+      const status = await source.status(entry.source, { uidNext: true, uidValidity: true, ...(condstore ? { highestModseq: true } : {}) });
+      if (!status) continue;
+      statuses.set(entry.source, {
+        uidValidity: String(status.uidValidity ?? ''), uidNext: Number(status.uidNext ?? 0),
+        modseq: status.highestModseq !== undefined && status.highestModseq !== null ? String(status.highestModseq) : undefined,
+      });
+    }
+  });
 }
 
 interface Move { copy: KnownCopy; entry: FolderPlanEntry; uidValidity: string; arrival: Arrival }
@@ -137,7 +175,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   }
   const goneFolders = new Map<string, string | undefined>();
   for (const folder of marks.keys()) {
-    if (statuses.has(folder)) continue;
+    if (statuses.has(folder) || ctx.plan.some((e) => e.source === folder)) continue;
     const copies = await ctx.store.copies(folder);
     goneFolders.set(folder, copies[0]?.destFolder);
     vanished.push(...copies);

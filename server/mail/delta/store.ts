@@ -27,6 +27,8 @@ export interface DeltaStore {
   /** A copy moved on the destination: its row now names the source message it is a copy of. */
   moved(from: KnownCopy, to: KnownCopy): Promise<void>;
   dropCheckpoint(sourceFolder: string): Promise<void>;
+  /** Source folders the ledger holds copies of, per UIDVALIDITY, with the highest UID copied. */
+  ledgerFolders(): Promise<Array<{ sourceFolder: string; uidValidity: string; maxUid: number }>>;
 }
 
 export function encodeFlags(flags: readonly string[]): string {
@@ -84,6 +86,10 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
     },
     async dropCheckpoint(sourceFolder) {
       await db('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).delete();
+    },
+    async ledgerFolders() {
+      const rows = await db('ledger').where({ mailbox_id: mailboxId }).groupBy('source_folder', 'uidvalidity').select('source_folder', 'uidvalidity').max({ top: 'uid' });
+      return rows.map((r: Record<string, unknown>) => ({ sourceFolder: String(r.source_folder), uidValidity: String(r.uidvalidity), maxUid: Number(r.top) }));
     },
   };
 }

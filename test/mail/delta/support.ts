@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ImapFlow } from 'imapflow';
 import { copyMailbox, type CopyReport } from '../../../server/mail/copy.ts';
 import type { MirrorOptions } from '../../../server/mail/delta/mirror.ts';
-import { planFolders } from '../../../server/mail/folders.ts';
-import { folderSide } from '../../../server/mail/inventory.ts';
+import { buildFolderPlan } from '../../../server/mail/plan.ts';
 import type { LedgerStore } from '../../../server/mail/ledger.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { login, type Account } from '../../interop/support.ts';
@@ -19,7 +18,7 @@ export function endpointOf(account: Account, port = account.port): ImapEndpoint 
 export function pass(from: Account, to: Account, ledger: LedgerStore, n: number, mirror: MirrorOptions = { deletes: true }, ports: { source?: number; dest?: number } = {}): Promise<CopyReport> {
   return copyMailbox({
     source: endpointOf(from, ports.source), dest: endpointOf(to, ports.dest), ledger, pass: n, mirror, stallSeconds: 20,
-    plan: async (s, d) => planFolders(await folderSide(s), await folderSide(d)),
+    plan: (s, d, listed) => buildFolderPlan(s, d, [], from.host, listed),
   });
 }
 
@@ -50,7 +49,10 @@ export async function put(account: Account, folder: string, messages: Array<{ su
 export async function holdings(account: Account, ns: { prefix: string; delimiter: string }): Promise<Record<string, string[]>> {
   return withClient(account, async (client) => {
     const out: Record<string, string[]> = {};
-    for (const folder of await client.list()) {
+    const listed = await client.list();
+    // Courier does not list INBOX under its "INBOX." namespace.
+    if (!listed.some((f) => f.path === 'INBOX')) listed.push({ path: 'INBOX', flags: new Set() } as (typeof listed)[number]);
+    for (const folder of listed) {
       if (folder.flags.has('\\Noselect') || folder.flags.has('\\NonExistent')) continue;
       const name = folder.path === 'INBOX' ? 'INBOX' : folder.path.slice(ns.prefix.length).split(ns.delimiter).join('/');
       const lines: string[] = [];
@@ -64,7 +66,8 @@ export async function holdings(account: Account, ns: { prefix: string; delimiter
       } finally {
         lock.release();
       }
-      out[name] = lines.sort();
+      // Empty folders do not count: a destination has its special folders whatever the source had.
+      if (lines.length) out[name] = lines.sort();
     }
     return out;
   });
