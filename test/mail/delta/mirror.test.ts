@@ -92,3 +92,88 @@ test('Courier (no CONDSTORE) → Dovecot: the same case through a bounded FLAGS 
   assert.equal(r.third.copied, 0);
   assert.equal(mirrorActions(r.third.mirror!), 0);
 });
+
+async function expunge(from: Account, folder: string, uids: number[]): Promise<void> {
+  await withClient(from, async (client) => {
+    const lock = await client.getMailboxLock(folder);
+    try {
+      await client.messageDelete(uids.join(','), { uid: true });
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+test('deletions: a copy that was on the destination already and a copy the user changed there are kept; only untouched copies of ours go', async () => {
+  const from = account(source, 'guards');
+  const to = account(dest, 'guards');
+  const uids = await put(from, 'INBOX', [{ subject: 'already there' }, { subject: 'changed on the destination' }, { subject: 'plain' }, { subject: 'stays' }]);
+  // The first message reached the destination by another path before the migration: same bytes, same date.
+  const raw = await withClient(from, async (client) => {
+    const lock = await client.getMailboxLock('INBOX', { readOnly: true });
+    try {
+      const msg = await client.fetchOne(String(uids[0]), { source: true, internalDate: true }, { uid: true });
+      return msg ? { source: msg.source!, date: new Date(msg.internalDate!) } : undefined;
+    } finally {
+      lock.release();
+    }
+  });
+  await withClient(to, (client) => client.append('INBOX', raw!.source, [], raw!.date));
+  const state = await openStateLedger(join(dir, 'guards.sqlite'));
+  try {
+    const first = await pass(from, to, state.ledger, 1);
+    assert.equal(first.matched, 1);
+    assert.equal(first.copied, 3);
+    // The user flags the second copy on the new server.
+    await withClient(to, async (client) => {
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        const found = await client.search({ header: { subject: 'changed on the destination' } }, { uid: true });
+        await client.messageFlagsAdd(found!.join(','), ['$Important'], { uid: true });
+      } finally {
+        lock.release();
+      }
+    });
+    await expunge(from, 'INBOX', uids.slice(0, 3));
+    const second = await pass(from, to, state.ledger, 2);
+    const m = second.mirror!;
+    assert.deepEqual({ deleted: m.deleted, keptChanged: m.keptChanged, keptForeign: m.keptForeign }, { deleted: 1, keptChanged: 1, keptForeign: 1 });
+    const left = (await holdings(to, DOVECOT_NS)).INBOX!;
+    assert.equal(left.length, 3, 'the matched copy, the changed copy and the message still on the source');
+    const third = await pass(from, to, state.ledger, 3);
+    assert.equal(mirrorActions(third.mirror!), 0);
+    assert.equal((await holdings(to, DOVECOT_NS)).INBOX!.length, 3);
+  } finally {
+    await state.close();
+  }
+});
+
+test('with deletions not mirrored (--no-mirror-deletes) nothing is removed or moved, and flags still follow', async () => {
+  const from = account(source, 'keep');
+  const to = account(dest, 'keep');
+  const uids = await put(from, 'INBOX', [{ subject: 'one' }, { subject: 'two' }, { subject: 'three' }]);
+  const state = await openStateLedger(join(dir, 'keep.sqlite'));
+  try {
+    await pass(from, to, state.ledger, 1, { deletes: false });
+    await withClient(from, async (client) => {
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        await client.messageFlagsAdd(String(uids[2]), ['\\Answered'], { uid: true });
+        await client.mailboxCreate('Elsewhere');
+        assert.ok(await client.messageMove(String(uids[1]), 'Elsewhere', { uid: true }));
+        await client.messageDelete(String(uids[0]), { uid: true });
+      } finally {
+        lock.release();
+      }
+    });
+    const second = await pass(from, to, state.ledger, 2, { deletes: false });
+    const m = second.mirror!;
+    assert.deepEqual({ flags: m.flags, deleted: m.deleted, moved: m.moved, keptByOption: m.keptByOption }, { flags: 1, deleted: 0, moved: 0, keptByOption: 2 });
+    const held = await holdings(to, DOVECOT_NS);
+    assert.equal(held.INBOX!.length, 3, 'the expunged and the moved message stay in INBOX');
+    assert.equal(held.Elsewhere!.length, 1, 'the moved message is copied to its new folder');
+    assert.ok(held.INBOX!.some((line) => line.endsWith(' \\Answered')));
+  } finally {
+    await state.close();
+  }
+});
