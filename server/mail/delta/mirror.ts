@@ -202,6 +202,8 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
     if (foreign.length) kept.add(folder);
     if (!ours.length) continue;
     if (!ctx.options.deletes) {
+      // Kept for good: a later pass with deletions on (or without CONDSTORE, which sees it again) leaves it too.
+      await ctx.store.keep(ours);
       report.keptByOption += ours.length;
       kept.add(folder);
       continue;

@@ -24,6 +24,8 @@ export interface DeltaStore {
   copies(sourceFolder: string, uidValidity?: string): Promise<KnownCopy[]>;
   setFlags(changes: Array<{ copy: KnownCopy; flags: string[] }>): Promise<void>;
   forget(copies: KnownCopy[]): Promise<void>;
+  /** Copies kept for good although their source message is gone (deletions not mirrored): never deleted by a later pass either. */
+  keep(copies: KnownCopy[]): Promise<void>;
   /** A copy moved on the destination: its row now names the source message it is a copy of. */
   moved(from: KnownCopy, to: KnownCopy): Promise<void>;
   dropCheckpoint(sourceFolder: string): Promise<void>;
@@ -74,6 +76,11 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
           const slice = copies.slice(i, i + ROWS_PER_STATEMENT);
           await trx('ledger').where((q) => { for (const c of slice) q.orWhere(key(c)); }).delete();
         }
+      });
+    },
+    async keep(copies) {
+      await db.transaction(async (trx) => {
+        for (const copy of copies) await trx('ledger').where(key(copy)).update({ flags: null });
       });
     },
     async moved(from, to) {

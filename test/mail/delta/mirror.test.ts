@@ -8,7 +8,8 @@ import type { DovecotInstance } from '../../../server/devservers/dovecot.ts';
 import type { ImapServerInstance } from '../../../server/devservers/imap-server.ts';
 import { mirrorActions } from '../../../server/mail/delta/mirror.ts';
 import { openStateLedger } from '../../../server/mail/state-file.ts';
-import { DOVECOT_NS, dovecotAccounts, serverAccounts } from '../../interop/support.ts';
+import { copier, DOVECOT_NS, dovecotAccounts, serverAccounts } from '../../interop/support.ts';
+import { cutover } from '../../support/cli.ts';
 import { holdings, pass, put, withClient, without, type Account } from './support.ts';
 
 delete process.env.CUTOVER_CRASH_AT;
@@ -22,7 +23,7 @@ let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cutover-delta-'));
-  const users = ['scenario', 'guards', 'keep'].map((u) => `${u}@example.test`);
+  const users = ['scenario', 'guards', 'keep', 'cli'].map((u) => `${u}@example.test`);
   [source, dest, courier] = await Promise.all([dovecotAccounts(users), dovecotAccounts([...users, 'fromcourier@example.test']), startCourier()]);
   courierAccounts = await serverAccounts(courier, ['scenario@example.test']);
 });
@@ -129,7 +130,7 @@ test('deletions: a copy that was on the destination already and a copy the user 
       const lock = await client.getMailboxLock('INBOX');
       try {
         const found = await client.search({ header: { subject: 'changed on the destination' } }, { uid: true });
-        await client.messageFlagsAdd(found!.join(','), ['$Important'], { uid: true });
+        await client.messageFlagsAdd((found || []).join(','), ['$Important'], { uid: true });
       } finally {
         lock.release();
       }
@@ -175,5 +176,35 @@ test('with deletions not mirrored (--no-mirror-deletes) nothing is removed or mo
     assert.ok(held.INBOX!.some((line) => line.endsWith(' \\Answered')));
   } finally {
     await state.close();
+  }
+});
+
+test('cutover copy --state: a re-run mirrors source changes and says so in --json; --no-mirror-deletes keeps the copies', async () => {
+  const from = account(source, 'cli');
+  const to = account(dest, 'cli');
+  const uids = await put(from, 'INBOX', [{ subject: 'kept for good' }, { subject: 'mirrored later' }]);
+  const copy = copier(from, to);
+  const runWith = async (extra: string[]) => {
+    const args = ['copy', '--source', `imap://${encodeURIComponent(from.user)}@127.0.0.1:${from.port}`, '--source-password-file', join(copy.state, '..', 'from'),
+      '--dest', `imap://${encodeURIComponent(to.user)}@127.0.0.1:${to.port}`, '--dest-password-file', join(copy.state, '..', 'to'), '--json', '--state', copy.state, ...extra];
+    const result = await cutover(args, { dataDir: join(copy.state, '..'), timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout.trim().split('\n').pop()!) as { copied: number; mirror: { deleted: number; keptByOption: number; flags: number } };
+  };
+  try {
+    assert.equal((await copy.run()).report?.copied, 2);
+    await expunge(from, 'INBOX', [uids[0]!]);
+    const kept = await runWith(['--no-mirror-deletes']);
+    assert.equal(kept.mirror.keptByOption, 1);
+    assert.equal(kept.mirror.deleted, 0);
+    assert.equal((await holdings(to, DOVECOT_NS)).INBOX!.length, 2);
+    // What was kept stays kept; what the source expunges from now on goes.
+    await expunge(from, 'INBOX', [uids[1]!]);
+    const mirrored = await runWith([]);
+    assert.equal(mirrored.mirror.deleted, 1);
+    assert.equal(mirrored.copied, 0);
+    assert.equal((await holdings(to, DOVECOT_NS)).INBOX!.length, 1);
+  } finally {
+    copy.cleanup();
   }
 });
