@@ -1,4 +1,5 @@
 import type { ImapFlow } from 'imapflow';
+import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
 import { uidSet } from '../../services/rollback.ts';
 import { deselect } from '../dest-folder.ts';
@@ -65,6 +66,7 @@ export async function applyFlags(dest: ImapFlow, folder: string, host: string, c
         const set = uidSet(uids);
         if (add.length) await dest.messageFlagsAdd(set, add, { uid: true, silent: true });
         if (remove.length) await dest.messageFlagsRemove(set, remove, { uid: true, silent: true });
+        crashpoint('delta:after-store');
       }
     } catch (err) {
       throw mapImapError(err, host, `UID STORE in ${folder}`);
@@ -100,6 +102,7 @@ export async function deleteUnchanged(dest: ImapFlow, folder: string, host: stri
       if (outcome.deleted.length && !(await dest.messageDelete(uidSet(outcome.deleted.map((c) => c.destUid!)), { uid: true }))) {
         throw new CutoverError('IMAP_FAILED', { host, command: `UID EXPUNGE in ${folder}`, detail: 'the server refused to delete the messages' }, { retryable: true });
       }
+      if (outcome.deleted.length) crashpoint('delta:after-expunge');
     } catch (err) {
       throw mapImapError(err, host, `delete in ${folder}`);
     }
@@ -118,6 +121,7 @@ export async function moveCopies(dest: ImapFlow, from: string, to: string, host:
       try {
         const result = await dest.messageMove(uidSet(present), to, { uid: true });
         for (const uid of present) moved.set(uid, result && result.uidMap ? result.uidMap.get(uid) ?? null : null);
+        crashpoint('delta:after-move');
       } catch (err) {
         throw mapImapError(err, host, `UID MOVE ${from} → ${to}`);
       }

@@ -23,7 +23,7 @@ let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cutover-delta-'));
-  const users = ['scenario', 'guards', 'keep', 'cli'].map((u) => `${u}@example.test`);
+  const users = ['scenario', 'guards', 'keep', 'cli', 'cut'].map((u) => `${u}@example.test`);
   [source, dest, courier] = await Promise.all([dovecotAccounts(users), dovecotAccounts([...users, 'fromcourier@example.test']), startCourier()]);
   courierAccounts = await serverAccounts(courier, ['scenario@example.test']);
 });
@@ -204,6 +204,43 @@ test('cutover copy --state: a re-run mirrors source changes and says so in --jso
     assert.equal(mirrored.mirror.deleted, 1);
     assert.equal(mirrored.copied, 0);
     assert.equal((await holdings(to, DOVECOT_NS)).INBOX!.length, 1);
+  } finally {
+    copy.cleanup();
+  }
+});
+
+test('a delta pass killed (kill -9) right after its STORE, its MOVE and its UID EXPUNGE reached the server ends identical on re-run, and another re-run changes nothing', async () => {
+  const from = account(source, 'cut');
+  const to = account(dest, 'cut');
+  const uids = await put(from, 'INBOX', Array.from({ length: 12 }, (_, i) => ({ subject: `cut ${i}` })));
+  const copy = copier(from, to);
+  try {
+    assert.equal((await copy.run()).report?.copied, 12);
+    await withClient(from, async (client) => {
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        await client.messageFlagsAdd(uids.slice(0, 6).join(','), ['\\Seen', '$Done'], { uid: true });
+        await client.mailboxCreate('Filed');
+        assert.ok(await client.messageMove(String(uids[11]), 'Filed', { uid: true }));
+        await client.messageDelete(uids.slice(6, 9).join(','), { uid: true });
+      } finally {
+        lock.release();
+      }
+    });
+    // Each run dies after the server acted and before the ledger says so; the next one picks up from there.
+    for (const point of ['delta:after-move', 'delta:after-store', 'delta:after-expunge']) {
+      const killed = await copy.run({ crashAt: point });
+      assert.equal(killed.result.signal, 'SIGKILL', `${point} was reached`);
+    }
+    const resumed = await copy.run();
+    assert.equal(resumed.result.code, 0, resumed.result.stderr);
+    assert.deepEqual(await holdings(to, DOVECOT_NS), await holdings(from, DOVECOT_NS));
+    const again = await copy.run();
+    const report = again.report as unknown as { copied: number; mirror: Parameters<typeof mirrorActions>[0] };
+    assert.equal(report.copied, 0);
+    assert.equal(mirrorActions(report.mirror), 0);
+    assert.equal(report.mirror.keptChanged, 0, 'a copy left flagged \\Deleted by the kill is not taken for one the user changed');
+    assert.deepEqual(await holdings(to, DOVECOT_NS), await holdings(from, DOVECOT_NS));
   } finally {
     copy.cleanup();
   }
