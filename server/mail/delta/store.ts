@@ -66,8 +66,21 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
       }));
     },
     async setFlags(changes) {
+      // One UPDATE per folder and flag set, not per message: 500 changed messages are a handful of statements.
+      const groups = new Map<string, { copy: KnownCopy; flags: string; uids: number[] }>();
+      for (const { copy, flags } of changes) {
+        const encoded = encodeFlags(flags);
+        const k = `${copy.sourceFolder}\u0000${copy.uidValidity}\u0000${encoded}`;
+        const group = groups.get(k) ?? { copy, flags: encoded, uids: [] };
+        group.uids.push(copy.uid);
+        groups.set(k, group);
+      }
       await db.transaction(async (trx) => {
-        for (const { copy, flags } of changes) await trx('ledger').where(key(copy)).update({ flags: encodeFlags(flags) });
+        for (const { copy, flags, uids } of groups.values()) {
+          for (let i = 0; i < uids.length; i += 500) {
+            await trx('ledger').where({ mailbox_id: mailboxId, source_folder: copy.sourceFolder, uidvalidity: copy.uidValidity }).whereIn('uid', uids.slice(i, i + 500)).update({ flags });
+          }
+        }
       });
     },
     async forget(copies) {
