@@ -64,6 +64,7 @@ export const messages = {
   DAV_NOT_FOUND: 'No CalDAV/CardDAV service found for {who}: {detail}. Give the server\'s URL (--source-dav/--dest-dav, or the platform\'s dav settings).',
   SIEVE_FAILED: 'ManageSieve {command} failed on {host}: {detail}',
   SIEVE_REPLY_INVALID: 'The ManageSieve server {host} sent an invalid reply: {detail}.',
+  STARTTLS_MISSING: '{host} does not offer STARTTLS, and mail and passwords are not sent in clear text except to a loopback address (or with --allow-plaintext, "allowPlaintext": true). Use implicit TLS (imaps://, port 993) if the server has it.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

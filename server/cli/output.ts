@@ -16,7 +16,7 @@ export function actor(): string {
 }
 
 const exitByCode: Partial<Record<string, number>> = {
-  HOST_UNREACHABLE: EXIT.unreachable, IMAP_STALLED: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder,
+  HOST_UNREACHABLE: EXIT.unreachable, IMAP_STALLED: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, STARTTLS_MISSING: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder,
   // What an IMAP server answered or sent, not what the user typed.
   IMAP_PROTOCOL: EXIT.protocol, IMAP_FAILED: EXIT.protocol,
 };

@@ -73,7 +73,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let appenderLogin: Promise<void> | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => client.list()));
+    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => listFolders(client)));
     const makePlan = options.plan;
     const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -113,14 +113,22 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const lanes = Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
     for (const pool of [sources, dests, appenders]) pool.limit(lanes);
     let next = 0;
+    // Once a folder has failed the pass (a protocol error, a stall), no other folder is started:
+    // the error is reported at once and the process does not go on copying behind it.
+    let stopped = false;
     const worker = async () => {
-      while (next < order.length) {
+      while (next < order.length && !stopped) {
         const entry = order[next++]!;
         const checkpoint = checkpoints.get(entry.source);
         // STATUS said empty: nothing to select (with 100,000 folders, that is 100,000 round trips saved).
         const empty = statuses.get(entry.source)?.messages === 0 && statuses.get(entry.source)!.known;
         const unchanged = empty || (checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await ledger.refusedUids(entry.source)).length === 0);
-        reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
+        try {
+          reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
+        } catch (err) {
+          stopped = true;
+          throw err;
+        }
       }
     };
     // One folder more than there are lanes: its reader takes a source connection as soon as the

@@ -65,15 +65,15 @@ async function connectImap(endpoint: ImapEndpoint, auth: NonNullable<ImapFlowOpt
   } catch (err) {
     client.close();
     if (auth.accessToken && /Unsupported authentication mechanism/.test((err as Error).message)) throw tokenLoginError(err, endpoint.host, auth.user);
-    throw mapImapError(silenceDetail(err, stallSeconds), endpoint.host, 'login');
+    throw mapImapError(silenceDetail(err, stallSeconds, (client as unknown as { greetingReceived?: boolean }).greetingReceived === true), endpoint.host, 'login');
   }
   return client;
 }
 
-// imapflow's words for a silent server do not say how long it waited.
-function silenceDetail(err: unknown, stallSeconds: number): unknown {
+// imapflow's words for a silent server do not say how long it waited (its greeting and socket timers can fire together).
+function silenceDetail(err: unknown, stallSeconds: number, greeted: boolean): unknown {
   const e = err as Error & { code?: string };
-  if (e?.code === 'GREETING_TIMEOUT') e.message = `no greeting within ${Math.min(16, stallSeconds)} s`;
+  if (e?.code === 'GREETING_TIMEOUT' || (e?.code === 'ETIMEOUT' && !greeted)) e.message = `no greeting within ${Math.min(16, stallSeconds)} s`;
   else if (e?.code === 'ETIMEOUT') e.message = `no answer within ${stallSeconds} s after the greeting`;
   return err;
 }
@@ -81,7 +81,7 @@ function silenceDetail(err: unknown, stallSeconds: number): unknown {
 export function mapImapError(err: unknown, host: string, command: string): CutoverError {
   if (err instanceof CutoverError) return err;
   const e = err as Error & { authenticationFailed?: boolean; tlsFailed?: boolean; code?: string; responseText?: string; serverResponseCode?: string };
-  if (e.tlsFailed) return new CutoverError('TLS_FAILED', { host, detail: e.message }, { cause: err });
+  if (e.tlsFailed) return new CutoverError('STARTTLS_MISSING', { host }, { cause: err });
   // imapflow's stream limits (a greeting or a LIST line that never ends): what the server sent, not the network.
   if (e.code && ['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'UnexpectedTag'].includes(e.code)) return new CutoverError('IMAP_PROTOCOL', { host, detail: e.message }, { cause: err });
   if (e.authenticationFailed) return new CutoverError('AUTH_FAILED', { host }, { cause: err });

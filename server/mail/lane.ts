@@ -124,7 +124,7 @@ function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport,
 }
 
 async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<void> {
-  const source = await ctx.sources.acquire();
+  const source = await run.watchdog.paused(() => ctx.sources.acquire());
   run.open.add(source);
   let lock: { release(): void } | undefined;
   let released = false;
@@ -238,7 +238,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
     try {
       for (const batch of batches(messages)) {
         if (batch.large) {
-          await ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal);
+          await run.watchdog.paused(() => ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal));
           takeUnparsedLines(source);
           const spooled = await withLimits(source, { literal: literalLimitFor(batch.large.size ?? 0) }, () => ctx.spool.fromSource(source, batch.large.uid));
           if (spooled) {
@@ -251,7 +251,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
           continue;
         }
         // Reserved before the FETCH goes out: what imapflow buffers while parsing counts too.
-        await ctx.budget.acquire(batch.bytes, abort.signal);
+        await run.watchdog.paused(() => ctx.budget.acquire(batch.bytes, abort.signal));
         const reserved = new Map(batch.messages.map((m) => [m.uid, m.size ?? 0]));
         const largest = batch.messages.reduce((n, m) => Math.max(n, m.size ?? 0), 0);
         takeUnparsedLines(source);
@@ -288,7 +288,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
   const appended: AppendedCopy[] = [];
   try {
     await withAppendTarget(ctx, run, async (target) => {
-      const { alreadyThere, accepts } = await inspection;
+      const { alreadyThere, accepts } = await run.watchdog.paused(() => inspection);
       for (;;) {
         const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
         if (!batch) break;
@@ -326,7 +326,7 @@ async function finish(done: Fetched[], ctx: LaneContext): Promise<void> {
 
 // The pipelined appender when the server allows it (LITERAL+ and MULTIAPPEND), imapflow otherwise.
 async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: AppendTarget) => Promise<void>): Promise<void> {
-  const appender = await ctx.appenders.acquire();
+  const appender = await run.watchdog.paused(() => ctx.appenders.acquire());
   if (appender.pipelines) {
     let healthy = false;
     run.open.add(appender);
@@ -340,14 +340,16 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
     return;
   }
   ctx.appenders.release(appender, true);
-  await ctx.dests.use(async (dest) => {
-    run.open.add(dest);
-    try {
-      await work(imapflowTarget(dest));
-    } finally {
-      run.open.delete(dest);
-    }
-  });
+  const dest = await run.watchdog.paused(() => ctx.dests.acquire());
+  let healthy = false;
+  run.open.add(dest);
+  try {
+    await work(imapflowTarget(dest));
+    healthy = true;
+  } finally {
+    run.open.delete(dest);
+    ctx.dests.release(dest, healthy);
+  }
 }
 
 interface Pending { item: AppendItem; base: Omit<LedgerEntry, 'destUid'>; headerHash?: string }

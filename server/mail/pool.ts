@@ -15,6 +15,7 @@ export class Pool<T> {
   private readonly idle: T[] = [];
   private readonly waiters: Array<(item: T | null) => void> = [];
   private open = 0;
+  private closed = false;
 
   constructor(private readonly kind: PoolKind<T>, private max: number) {}
 
@@ -46,7 +47,8 @@ export class Pool<T> {
   }
 
   release(item: T, healthy: boolean): void {
-    if (healthy && this.kind.usable(item)) {
+    // After close() nothing waits to be reused: a connection kept idle would hold the process open until its socket times out.
+    if (healthy && !this.closed && this.kind.usable(item)) {
       if (!this.handOver(item)) this.idle.push(item);
       return;
     }
@@ -76,6 +78,7 @@ export class Pool<T> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const items = this.idle.splice(0);
     this.open -= items.length;
     await Promise.all(items.map((item) => this.kind.close(item)));

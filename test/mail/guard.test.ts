@@ -32,7 +32,8 @@ test('exit codes: protocol errors 7, a stall 3, a missing STARTTLS is the TLS co
   assert.equal(exitCodeFor(new CutoverError('IMAP_STALLED', { host: 'h', seconds: 3, during: 'x' })), 3);
   assert.equal(exitCodeFor(new CutoverError('INPUT_INVALID', { detail: 'd' })), 2);
   const starttls = Object.assign(new Error('Server does not support STARTTLS'), { tlsFailed: true });
-  assert.equal(mapImapError(starttls, 'mail.example.net', 'login').code, 'TLS_FAILED');
+  assert.equal(mapImapError(starttls, 'mail.example.net', 'login').code, 'STARTTLS_MISSING');
+  assert.equal(exitCodeFor(mapImapError(starttls, 'mail.example.net', 'login')), 5);
   const endless = Object.assign(new Error('Line length 1048577 exceeds maximum allowed size of 1048576 bytes'), { code: 'LineTooLarge' });
   assert.equal(exitCodeFor(mapImapError(endless, 'mail.example.net', 'login')), 7);
 });
@@ -46,6 +47,10 @@ test('the watchdog fires once after the stall time without progress, and not whi
       dog.progress();
     }
     assert.equal(fired, 0);
+    // Waiting for a pooled connection is not a stall.
+    await dog.paused(() => new Promise((r) => setTimeout(r, 2500)));
+    assert.equal(fired, 0);
+    assert.ok(dog.idleMs() < 1000, `${dog.idleMs()} ms`);
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(fired, 1);
     assert.ok(dog.fired);

