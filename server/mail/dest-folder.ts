@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ImapFlow, ListResponse } from 'imapflow';
 import { mapImapError } from './imap.ts';
 import { encodeMailboxName } from './wire/mutf7.ts';
+import { uidSet } from './wire/syntax.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
@@ -106,7 +107,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
   const lock = await dest.getMailboxLock(folder);
   try {
     const known = appended.every((a) => a.destUid !== null);
-    const range = known ? appended.map((a) => a.destUid).join(',') : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
+    const range = known ? uidSet(appended.map((a) => a.destUid!)) : uidNextBefore > 0 ? `${uidNextBefore}:*` : undefined;
     if (!range) return [{ uid: 0, destUid: null, changes: [`${appended.length} message(s) could not be read back: the server gives neither APPENDUID nor UIDNEXT`] }];
     const stored = new Map<number, { size: number; flags: string[]; internalDate?: Date | string }>();
     for await (const msg of dest.fetch(range, { uid: true, size: true, flags: true, internalDate: true }, { uid: true })) {
@@ -117,7 +118,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
     const eightBit = copies.filter((c) => c.headerHash && c.destUid !== null);
     const headers = new Map<number, string>();
     if (eightBit.length) {
-      for await (const msg of dest.fetch(eightBit.map((c) => c.destUid).join(','), { uid: true, headers: true }, { uid: true })) {
+      for await (const msg of dest.fetch(uidSet(eightBit.map((c) => c.destUid!)), { uid: true, headers: true }, { uid: true })) {
         if (msg.headers) headers.set(msg.uid, createHash('sha256').update(msg.headers).digest('hex'));
       }
     }
@@ -159,9 +160,9 @@ async function restoreFlags(dest: ImapFlow, refix: Array<{ copy: AppendedCopy; e
     const key = copy.flags.join(' ');
     bySet.set(key, [...(bySet.get(key) ?? []), copy.destUid!]);
   }
-  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uids.join(','), flags ? flags.split(' ') : [], { uid: true });
+  for (const [flags, uids] of bySet) await dest.messageFlagsSet(uidSet(uids), flags ? flags.split(' ') : [], { uid: true });
   const after = new Map<number, string[]>();
-  for await (const msg of dest.fetch(refix.map((r) => r.copy.destUid).join(','), { uid: true, flags: true }, { uid: true })) {
+  for await (const msg of dest.fetch(uidSet(refix.map((r) => r.copy.destUid!)), { uid: true, flags: true }, { uid: true })) {
     after.set(msg.uid, [...(msg.flags ?? [])].filter((f) => f !== '\\Recent'));
   }
   for (const { copy, entry, got } of refix) {

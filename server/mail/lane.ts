@@ -302,7 +302,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
     });
     // What this attempt appended, as the destination stored it: one FETCH per folder.
     const { uidNext } = await inspection;
-    if (appended.length) report.altered.push(...await ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext)));
+    if (appended.length) report.altered.push(...await run.watchdog.paused(() => ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext))));
   } catch (err) {
     abort.abort(err);
     await finish(queue.drain(), ctx);

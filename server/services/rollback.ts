@@ -1,4 +1,5 @@
 import type { ImapFlow } from 'imapflow';
+import { uidSet } from '../mail/wire/syntax.ts';
 import type { Knex } from 'knex';
 import type { AppContext } from '../context.ts';
 import type { Db } from '../db/knex.ts';
@@ -172,14 +173,4 @@ async function forgetCopies(db: Db, mailboxId: number, pass: number, destFolder:
   });
 }
 
-/** A compact UID set: "3:7,9,12:14". */
-export function uidSet(uids: number[]): string {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const start = sorted[i]!;
-    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
-    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
-  }
-  return parts.join(',');
-}
+export { uidSet };

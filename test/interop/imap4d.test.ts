@@ -1,34 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { startImap4d } from '../../server/devservers/imap4d.ts';
-import type { ImapServerInstance } from '../../server/devservers/imap-server.ts';
-import type { DovecotInstance } from '../../server/devservers/dovecot.ts';
-import { alteredByKey, dovecotAccounts, DOVECOT_NS, exercisePair, holdings, reportFigures, seedCorpus, serverAccounts, type Account } from './support.ts';
+import { alteredByKey, exercisePair, interopFixture, reportFigures } from './support.ts';
 
 // GNU Mailutils imap4d 3.15: no UIDPLUS, no MULTIAPPEND (LITERAL+ only), no keywords, and APPEND's
 // flags and date are ignored (the date becomes the Date: header's). Its AUTHENTICATE answer ends
 // in a bare LF, which hung the pipelined appender for 5 minutes.
-let server: ImapServerInstance;
-let dovecot: DovecotInstance;
-let onServer: Account[];
-let onDovecot: Account[];
-const users = ['alice@example.test', 'bob@example.test', 'carol@example.test'];
-
-before(async () => {
-  [server, { inst: dovecot, accounts: onDovecot }] = await Promise.all([startImap4d(), dovecotAccounts(users)]);
-  onServer = await serverAccounts(server, users);
-  await Promise.all([seedCorpus(onServer[0]!, server.namespace), seedCorpus(onDovecot[0]!, DOVECOT_NS)]);
-});
-after(async () => { await Promise.all([server?.stop(), dovecot?.stop()]); });
+const fixture = interopFixture(startImap4d);
 
 test('imap4d as the source: nothing lost or doubled, killed and resumed, or re-run without state', { timeout: 120_000 }, async () => {
-  const { figures } = await exercisePair(onServer[0]!, onDovecot[1]!, onDovecot[2]!, 5);
+  const { figures } = await exercisePair(fixture.onServer[0]!, fixture.onDovecot[1]!, fixture.onDovecot[2]!, 5);
   reportFigures(figures);
   assert.deepEqual([figures.missing, figures.doubled, figures.addedByNoStateRerun], [0, 0, 0]);
 });
 
 test('imap4d as the destination: flags it ignored are set with STORE, every replaced date is reported, nothing doubled', { timeout: 120_000 }, async () => {
-  const { figures, cleanRun, source, dest } = await exercisePair(onDovecot[0]!, onServer[1]!, onServer[2]!, 5);
+  const { figures, cleanRun, source, dest } = await exercisePair(fixture.onDovecot[0]!, fixture.onServer[1]!, fixture.onServer[2]!, 5);
   reportFigures(figures);
   assert.deepEqual([figures.missing, figures.doubled, figures.addedByNoStateRerun], [0, 0, 0]);
   const altered = alteredByKey(cleanRun, source);

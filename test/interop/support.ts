@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
 import type { ImapServerInstance } from '../../server/devservers/imap-server.ts';
@@ -264,4 +265,24 @@ export async function specialUseAttributes(account: Account): Promise<Record<str
   } finally {
     await client.logout();
   }
+}
+
+/**
+ * One test file's servers: the server under test and a Dovecot, started once for the file, each
+ * with alice (the seeded source), bob (a clean copy's destination) and carol (the resumed copy's).
+ */
+export function interopFixture(start: () => Promise<ImapServerInstance>) {
+  const users = ['alice@example.test', 'bob@example.test', 'carol@example.test'];
+  const fixture = { server: undefined as unknown as ImapServerInstance, onServer: [] as Account[], onDovecot: [] as Account[] };
+  let dovecot: DovecotInstance | undefined;
+  before(async () => {
+    const [server, dv] = await Promise.all([start(), dovecotAccounts(users)]);
+    fixture.server = server;
+    dovecot = dv.inst;
+    fixture.onDovecot = dv.accounts;
+    fixture.onServer = await serverAccounts(server, users);
+    await Promise.all([seedCorpus(fixture.onServer[0]!, server.namespace), seedCorpus(fixture.onDovecot[0]!, DOVECOT_NS)]);
+  });
+  after(async () => { await Promise.all([fixture.server?.stop(), dovecot?.stop()]); });
+  return fixture;
 }

@@ -41,3 +41,15 @@ export function appendedUids(code: string | undefined): { uidValidity: string; u
   }
   return { uidValidity: match[1]!, uids };
 }
+
+/** A compact UID set: "3:7,9,12:14" (consecutive UIDs as ranges keep a command line short). */
+export function uidSet(uids: number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]!;
+    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
+    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
+  }
+  return parts.join(',');
+}
