@@ -11,11 +11,14 @@ const action = (name: MailboxAction): Command => async (app, argv, io) => (await
 
 // `standalone` commands need no data directory or database (a one-shot copy for scripts).
 const commands: Record<string, { summary: string; run?: Command; standalone?: StandaloneCommand }> = {
-  copy: { summary: 'copy --source imaps://USER@HOST --source-password-file F --dest imaps://USER@HOST --dest-password-file F [--json] [--state FILE] [--exclude FOLDER] [--max-size 25M] [--since YYYY-MM-DD] [--dry-run] [--concurrency N] [--source-auth-user MASTER] [--no-tls-verify] [--allow-plaintext]', standalone: async (argv, io) => (await import('./cli/copy.ts')).copyCommand(argv, io) },
+  copy: { summary: 'copy --source imaps://USER@HOST --source-password-file F --dest imaps://USER@HOST --dest-password-file F [--json] [--state FILE] [--exclude FOLDER] [--max-size 25M] [--since YYYY-MM-DD] [--dry-run] [--concurrency N] [--source-auth-user MASTER] [--source-provider gmail|microsoft365] [--source-oauth2-config F] [--dest-oauth2-config F] [--no-tls-verify] [--allow-plaintext]', standalone: async (argv, io) => (await import('./cli/copy.ts')).copyCommand(argv, io) },
   platform: { summary: 'platform add NAME --plugin ID --config FILE | add NAME --autodetect ADDRESS --password-file F | list | test NAME | remove NAME', run: async (app, argv, io) => (await import('./cli/platform.ts')).platformCommand(app, argv, io) },
   migrate: { summary: 'migrate --from A --to B --domain D [--wait] [--json] [--overlap 4h] [--nameserver HOST:PORT] [--passwords FILE]', run: async (app, argv, io) => (await import('./cli/migrate.ts')).migrateCommand(app, argv, io) },
   status: { summary: 'status [PROJECT] [--json]', run: async (app, argv, io) => (await import('./cli/status.ts')).statusCommand(app, argv, io) },
   run: { summary: 'run [--until-idle [--max-wait 5m]] [--concurrency N]   the worker loop (--until-idle also waits for retries due within --max-wait)', run: async (app, argv, io) => (await import('./cli/run.ts')).runCommand(app, argv, io) },
+  db: { summary: 'db copy --to postgres://USER@HOST/DB   move this SQLite installation to PostgreSQL (every table, counts checked)', run: async (app, argv, io) => (await import('./cli/db.ts')).dbCommand(app, argv, io) },
+  workers: { summary: 'workers [--json]   every worker sharing the database: host, mailboxes now, last heartbeat (lost when stale)', run: async (app, argv, io) => (await import('./cli/workers.ts')).workersCommand(app, argv, io) },
+  connections: { summary: 'connections [PLATFORM N|off]   per-host connection limit of a platform, across every worker', run: async (app, argv, io) => (await import('./cli/connections.ts')).connectionsCommand(app, argv, io) },
   pause: { summary: 'pause MAILBOX', run: action('pause') },
   resume: { summary: 'resume MAILBOX', run: action('resume') },
   stop: { summary: 'stop MAILBOX   (keeps what was copied)', run: action('stop') },
@@ -24,7 +27,7 @@ const commands: Record<string, { summary: string; run?: Command; standalone?: St
   dns: { summary: 'dns check DOMAIN (--platform NAME | --mx PRIO:HOST …) [--nameserver HOST:PORT] [--json] | plan | ttl | recheck   DNS diagnosis and changes', run: async (app, argv, io) => (await import('./cli/dns.ts')).dnsCommand(app, argv, io) },
   ovh: { summary: 'ovh rules|credential|check --config FILE | domain-mode --platform NAME --domain D --non-authoritative | dns-status --platform NAME --domain D   OVHcloud API keys and fixes', run: async (app, argv, io) => (await import('./cli/ovh.ts')).ovhCommand(app, argv, io) },
   admin: { summary: 'admin create NAME | password NAME | list | token create NAME --user ADMIN | token list | token revoke ID   panel accounts (passwords read from stdin) and API tokens', run: async (app, argv, io) => (await import('./cli/admin.ts')).adminCommand(app, argv, io) },
-  serve: { summary: 'serve [--port 8080]   the web panel and a worker', run: async (app, argv, io) => (await import('./main.ts')).serveCommand(app, argv, io) },
+  serve: { summary: 'serve [--port 8080] [--no-worker]   the web panel and a worker (--no-worker: the panel only)', run: async (app, argv, io) => (await import('./main.ts')).serveCommand(app, argv, io) },
   demo: { summary: 'demo [--port 8080]   two local Dovecot platforms, a DNS zone and the panel', run: async (app, argv, io) => (await import('./demo/demo.ts')).demoCommand(app, argv, io) },
 };
 

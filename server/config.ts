@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CutoverError } from './errors.ts';
 import { isLoopback } from './loopback.ts';
 import { ensurePrivateDir } from './paths.ts';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './services/import-limits.ts';
 
 const envSchema = z.object({
   CUTOVER_DATA_DIR: z.string().min(1).default('data'),
@@ -19,6 +20,12 @@ const envSchema = z.object({
   CUTOVER_SMTP_TLS_VERIFY: z.enum(['true', 'false']).default('true'),
   CUTOVER_SMTP_CA_FILE: z.string().optional(),
   CUTOVER_PANEL_URL: z.string().optional(),
+  CUTOVER_SECRETS_DIR: z.string().min(1).optional(),
+  // Import files (CSV, .xlsx): checked while they are read, refused past these.
+  CUTOVER_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(DEFAULT_IMPORT_LIMITS.maxRows).default(DEFAULT_IMPORT_LIMITS.maxRows),
+  CUTOVER_IMPORT_MAX_COLUMNS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_IMPORT_LIMITS.maxColumns),
+  CUTOVER_IMPORT_MAX_CELL_CHARS: z.coerce.number().int().min(64).max(1_000_000).default(DEFAULT_IMPORT_LIMITS.maxCellChars),
+  CUTOVER_IMPORT_MAX_UNPACKED_MB: z.coerce.number().int().min(1).max(4096).default(DEFAULT_IMPORT_LIMITS.maxUnpackedBytes / 1024 / 1024),
 });
 
 export interface SmtpConfig {
@@ -44,6 +51,9 @@ export interface Config {
   smtp?: SmtpConfig;
   /** The panel's address as admins reach it, for the links in notification mails (no trailing slash). */
   panelUrl: string;
+  /** The only directory whose files a config stored from the panel or the API may name (passwordFile…). */
+  secretsDir?: string;
+  importLimits: ImportLimits;
 }
 
 const DEFAULT_PANEL_URL = 'http://127.0.0.1:8080';
@@ -102,5 +112,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     dataDir, databaseUrl: parsed.data.DATABASE_URL, secretKey: parsed.data.CUTOVER_SECRET_KEY, logLevel: parsed.data.CUTOVER_LOG_LEVEL,
     smtp: smtpConfig(parsed.data), panelUrl: panelUrl(parsed.data.CUTOVER_PANEL_URL),
+    secretsDir: parsed.data.CUTOVER_SECRETS_DIR ? path.resolve(parsed.data.CUTOVER_SECRETS_DIR) : undefined,
+    importLimits: {
+      maxRows: parsed.data.CUTOVER_IMPORT_MAX_ROWS, maxColumns: parsed.data.CUTOVER_IMPORT_MAX_COLUMNS,
+      maxCellChars: parsed.data.CUTOVER_IMPORT_MAX_CELL_CHARS, maxUnpackedBytes: parsed.data.CUTOVER_IMPORT_MAX_UNPACKED_MB * 1024 * 1024,
+    },
   };
 }

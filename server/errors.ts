@@ -65,6 +65,7 @@ export const messages = {
   SIEVE_FAILED: 'ManageSieve {command} failed on {host}: {detail}',
   SIEVE_REPLY_INVALID: 'The ManageSieve server {host} sent an invalid reply: {detail}.',
   STARTTLS_MISSING: '{host} does not offer STARTTLS, and mail and passwords are not sent in clear text except to a loopback address (or with --allow-plaintext, "allowPlaintext": true). Use implicit TLS (imaps://, port 993) if the server has it.',
+  HOST_BUSY: 'No connection to {host} free within {seconds} s: the fleet already holds its limit of {limit} (platform setting max connections); will retry.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

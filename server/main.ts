@@ -34,6 +34,7 @@ export async function serveForever(app: AppContext, port: number, io: Io, onStop
 }
 
 export async function serveCommand(app: AppContext, argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } } });
-  return serveForever(app, parsePositiveInt(values.port, '--port') ?? 8080, io);
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, 'no-worker': { type: 'boolean' } } });
+  // --no-worker: the panel only, while `cutover run` works on other hosts sharing the database.
+  return serveForever(app, parsePositiveInt(values.port, '--port') ?? 8080, io, undefined, { worker: !values['no-worker'] });
 }

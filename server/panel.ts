@@ -11,6 +11,7 @@ import { apiMailboxRoutes } from './web/routes/api-mailboxes.ts';
 import { apiPlatformRoutes } from './web/routes/api-platforms.ts';
 import { assetRoutes } from './web/routes/assets.ts';
 import { auditRoutes } from './web/routes/audit.ts';
+import { workerRoutes } from './web/routes/workers.ts';
 import { authRoutes } from './web/routes/auth.ts';
 import { dashboardRoutes } from './web/routes/dashboard.ts';
 import { domainRoutes } from './web/routes/domains.ts';
@@ -64,6 +65,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(reportRoutes(web));
   router.use(tokenRoutes(web));
   router.use(auditRoutes(web));
+  router.use(workerRoutes(web));
   router.use(dashboardRoutes(web));
   router.use(projectRoutes(web));
   router.use(newProjectRoutes(web));

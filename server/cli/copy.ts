@@ -9,6 +9,8 @@ import { describeMirror } from '../mail/delta/summary.ts';
 import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { EXIT, parseDuration, parsePositiveInt, type Io } from './output.ts';
+import { oauth2Endpoint, parseProvider, providerCopyOptions, providerCopySettings, usesOAuth2 } from './copy-provider.ts';
+import { GROUPWARE_FLAGS, groupwareWanted, printGroupware, runGroupwareCopy } from './copy-groupware.ts';
 
 const USAGE = 'usage: cutover copy --source imaps://USER@HOST[:PORT] --source-password-file FILE --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--json] [--state FILE] …';
 
@@ -109,6 +111,8 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
       'stall-timeout': { type: 'string' }, 'no-mirror-deletes': { type: 'boolean' },
+      ...providerCopyOptions,
+      ...GROUPWARE_FLAGS,
     },
   });
   if (!values.source || !values.dest) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
@@ -117,13 +121,25 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const stdin = stdinLines();
   const ca = values.ca ? readFileSync(values.ca, 'utf8') : undefined;
   const common = { tlsVerify: !values['no-tls-verify'], allowPlaintext: Boolean(values['allow-plaintext']), ca };
-  const source = endpointFor(sourceUrl, readPassword('source', values, stdin), { ...common, masterUser: values['source-auth-user'] });
-  const dest = endpointFor(destUrl, readPassword('dest', values, stdin), { ...common, masterUser: values['dest-auth-user'] });
-  const selection = { maxMessageBytes: parseSize(values['max-size'], '--max-size'), since: parseDate(values.since) };
-  const concurrency = parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY;
+  const side = (which: 'source' | 'dest', url: ParsedUrl) => usesOAuth2(which, values)
+    ? oauth2Endpoint(which, values, endpointFor(url, '', common))
+    : endpointFor(url, readPassword(which, values, stdin), { ...common, masterUser: values[`${which}-auth-user`] });
+  const source = side('source', sourceUrl);
+  const dest = side('dest', destUrl);
+  const provider = parseProvider(values['source-provider']);
+  const limits = providerCopySettings(provider, parseSize(values['max-size'], '--max-size'), parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY);
+  const selection = { maxMessageBytes: limits.maxMessageBytes, since: parseDate(values.since) };
+  const concurrency = limits.concurrency;
   const stallSeconds = values['stall-timeout'] === undefined ? undefined : parseDuration(values['stall-timeout'], '--stall-timeout');
   if (stallSeconds === 0) throw new CutoverError('INPUT_INVALID', { detail: '--stall-timeout: give at least 1 s' });
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
+  const groupware = groupwareWanted(values);
+  if (values['no-mail'] && groupware) {
+    const run = await runGroupwareCopy(values, groupware, source, dest);
+    if (values.json) io.out(JSON.stringify({ groupware: run.report.collections, skipped: run.skips }));
+    else printGroupware(run, io);
+    return run.failed ? EXIT.failed : EXIT.ok;
+  }
 
   const startedAt = Date.now();
   let lastLine = 0;
@@ -140,16 +156,20 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       source, dest, ledger, pass: 1, selection, concurrency, stallSeconds, dryRun: Boolean(values['dry-run']),
       // A re-run with --state mirrors what changed on the source since; --no-mirror-deletes keeps every copy.
       mirror: { deletes: !values['no-mirror-deletes'] },
-      plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed),
+      plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed, provider),
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();
         io.err(progressLine(totalCopied, totalBytes, remaining, startedAt));
       },
     });
-    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied }));
-    else printHuman(report, io);
-    return report.failed > 0 ? EXIT.failed : EXIT.ok;
+    const run = groupware && !values['dry-run'] ? await runGroupwareCopy(values, groupware, source, dest) : undefined;
+    if (values.json) io.out(JSON.stringify({ ...report, dryRun: Boolean(values['dry-run']), messages: report.copied, ...(run && { groupware: run.report.collections, groupwareSkipped: run.skips }) }));
+    else {
+      printHuman(report, io);
+      if (run) printGroupware(run, io);
+    }
+    return report.failed > 0 || run?.failed ? EXIT.failed : EXIT.ok;
   } finally {
     await ledger.catch(() => undefined);
     await (await state?.catch(() => undefined))?.close();

@@ -20,6 +20,8 @@ const exitByCode: Partial<Record<string, number>> = {
   // What an IMAP server answered or sent, not what the user typed.
   IMAP_PROTOCOL: EXIT.protocol, IMAP_FAILED: EXIT.protocol,
 };
+// OAuth2: the provider refused the key, secret or consent, or the server the token: a login failure.
+for (const code of ['OAUTH2_CONSENT_MISSING', 'OAUTH2_KEY_REJECTED', 'OAUTH2_CLIENT_UNKNOWN', 'OAUTH2_SECRET_INVALID', 'OAUTH2_USER_UNKNOWN', 'IMAP_DISABLED_FOR_USER', 'OAUTH2_LOGIN_REFUSED']) exitByCode[code] = EXIT.auth;
 
 const usageErrors = new Set(['ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL']);
 

@@ -74,7 +74,7 @@ export async function platformCommand(app: AppContext, argv: string[], io: Io, s
       if (values.autodetect) return addAutodetected(app, name, values, io, stdin);
       if (!values.plugin || !values.config) throw new CutoverError('INPUT_INVALID', { detail: 'platform add needs --plugin ID and --config FILE' });
       const plugin = app.plugins.get(values.plugin);
-      const added = await addPlatform(app, { name, plugin: plugin.id, config: readConfigFile(values.config), skipTest: values['no-test'] }, actor());
+      const added = await addPlatform(app, { name, plugin: plugin.id, config: readConfigFile(values.config), skipTest: values['no-test'], from: 'cli' }, actor());
       io.out(`platform ${added.name} added (${added.plugin})`);
       return EXIT.ok;
     }

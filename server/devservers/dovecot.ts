@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import knex, { type Knex } from 'knex';
 import { hashPassword } from '../../plugins/postfixadmin/password.ts';
+import { gmailNamespaces, writeGmailVirtuals } from './gmail-shape.ts';
 import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
@@ -36,6 +37,12 @@ export interface DovecotOptions {
   lmtp?: boolean;
   /** XOAUTH2/OAUTHBEARER logins checked by `passdb oauth2` against an RFC 7662 introspection endpoint (POST token=…). */
   oauth2?: { introspectionUrl: string; mechanisms?: Array<'xoauth2' | 'oauthbearer'> };
+  /** Gmail's IMAP shape: `[Gmail]/` virtual folders over a hidden store (see gmail-shape.ts); implies specialUse false. */
+  gmail?: boolean;
+  /** Pigeonhole: Sieve scripts in ~/sieve and a ManageSieve listener on `sievePort`. */
+  sieve?: boolean;
+  /** Pigeonhole's sieve_extensions, e.g. '+vacation-seconds' (Sieve extensions differ between platforms). */
+  sieveExtensions?: string;
 }
 
 export interface DovecotInstance {
@@ -43,6 +50,8 @@ export interface DovecotInstance {
   port: number;
   tlsPort?: number;
   lmtpPort?: number;
+  /** ManageSieve (RFC 5804), with `sieve: true`. */
+  sievePort?: number;
   /** The self-signed certificate (PEM), to pin as a CA in tests. */
   certFile?: string;
   dir: string;
@@ -77,6 +86,8 @@ interface NamespaceConfig {
   prefix: string;
   specialUse: boolean;
   oauth2?: DovecotOptions['oauth2'];
+  /** The `[Gmail]/` namespaces, when Gmail-shaped. */
+  extraNamespaces?: string;
 }
 
 const POSTFIXADMIN_SCHEMA = [
@@ -130,14 +141,14 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login${ns.oauth2 ? ` ${oauth2Mechanisms(ns.oauth2)}` : ''}
 auth_master_user_separator = *
 mail_location = maildir:~/Maildir
-mail_plugins = $mail_plugins quota
+mail_plugins = $mail_plugins quota${ns.extraNamespaces ? ' virtual' : ''}
 protocol imap {
   mail_plugins = $mail_plugins imap_zlib imap_quota
 }
 plugin {
   quota = maildir:User quota
 }
-${namespaceBlock(ns)}${ns.oauth2 ? oauth2Passdb(l, ns.oauth2) : ''}passdb {
+${namespaceBlock(ns)}${ns.extraNamespaces ?? ''}${ns.oauth2 ? oauth2Passdb(l, ns.oauth2) : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${l.masterUsers}
   master = yes
@@ -369,15 +380,32 @@ async function launch(l: Layout): Promise<number> {
   return waitForMasterPid(l);
 }
 
+// Pigeonhole, kept apart from dovecotConf(): scripts in the user's home, the active one linked
+// as ~/.dovecot.sieve, and ManageSieve (STARTTLS when the instance has TLS).
+function withSieve(conf: string, sievePort: number, extensions?: string): string {
+  if (!sievePort) return conf;
+  return conf.replace('protocols = imap\n', 'protocols = imap sieve\n') + `plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+${extensions ? `  sieve_extensions = ${extensions}\n` : ''}}
+service managesieve-login {
+  inet_listener sieve {
+    address = 127.0.0.1
+    port = ${sievePort}
+  }
+}
+`;
+}
+
 /** freePort() releases the port before dovecot binds it, so another process may win the race. */
-async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean, lmtp: boolean): Promise<{ port: number; tlsPort: number; lmtpPort: number; pid: number }> {
+async function launchOnFreePort(l: Layout, ns: NamespaceConfig, tls: boolean, lmtp: boolean, sieve?: { extensions?: string }): Promise<{ port: number; tlsPort: number; lmtpPort: number; sievePort: number; pid: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const tlsPort = tls ? await freePort() : 0;
     const lmtpPort = lmtp ? await freePort() : 0;
-    await writeFile(l.conf, dovecotConf(l, port, ns, tlsPort, lmtpPort), { mode: 0o644 });
+    const sievePort = sieve ? await freePort() : 0;
+    await writeFile(l.conf, withSieve(dovecotConf(l, port, ns, tlsPort, lmtpPort), sievePort, sieve?.extensions), { mode: 0o644 });
     try {
-      return { port, tlsPort, lmtpPort, pid: await launch(l) };
+      return { port, tlsPort, lmtpPort, sievePort, pid: await launch(l) };
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
     }
@@ -388,24 +416,25 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cutover-dovecot-')));
   await mkdir(dir, { recursive: true });
   const l = layoutFor(dir);
-  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.specialUse ?? true, oauth2: opts.oauth2 };
+  const ns: NamespaceConfig = { separator: opts.separator ?? '/', prefix: opts.prefix ?? '', specialUse: opts.gmail ? false : opts.specialUse ?? true, oauth2: opts.oauth2 };
   const masterPassword = randomBytes(12).toString('hex');
   const teardown = async (pid: number | undefined) => {
     if (pid !== undefined) await stopMaster(pid);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
-  let launched: { port: number; tlsPort: number; lmtpPort: number; pid: number } | undefined;
+  let launched: { port: number; tlsPort: number; lmtpPort: number; sievePort: number; pid: number } | undefined;
   try {
     await prepareFiles(l, masterPassword);
     if (opts.tls) await writeCertificate(l);
     if (opts.oauth2) await writeFile(l.oauth2Conf, oauth2Conf(opts.oauth2), { mode: 0o644 });
-    launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp));
+    if (opts.gmail) ns.extraNamespaces = gmailNamespaces(await writeGmailVirtuals(dir));
+    launched = await launchOnFreePort(l, ns, Boolean(opts.tls), Boolean(opts.lmtp), opts.sieve ? { extensions: opts.sieveExtensions } : undefined);
     await waitForGreeting(launched.port, l.log);
   } catch (err) {
     await teardown(launched?.pid);
     throw err;
   }
-  const { port, tlsPort, lmtpPort, pid } = launched;
+  const { port, tlsPort, lmtpPort, sievePort, pid } = launched;
   // Memoised: after the first stop the pid may be reused, so it must never be signalled again.
   let stopping: Promise<void> | undefined;
   return {
@@ -413,6 +442,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     port,
     ...(opts.tls && { tlsPort, certFile: join(dir, 'cert.pem') }),
     ...(opts.lmtp && { lmtpPort }),
+    ...(opts.sieve && { sievePort }),
     dir,
     pid,
     dbPath: l.dbPath,

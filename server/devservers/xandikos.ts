@@ -60,7 +60,8 @@ function startProxy(port: number, backend: number, authorization: string, reques
 export async function startXandikos(opts: XandikosOptions): Promise<XandikosInstance> {
   const dir = await mkdtemp(join(tmpdir(), 'cutover-xandikos-'));
   const backend = await freePort();
-  const principal = `/${encodeURIComponent(opts.user)}/`;
+  // Xandikos fails (500) on a principal path with an encoded '@': the path need not be the login.
+  const principal = `/${opts.user.replace(/[^A-Za-z0-9._-]/g, '-')}/`;
   let daemon;
   try {
     daemon = await startHttpDaemon(XANDIKOS_BIN, ['-d', join(dir, 'data'), '-l', '127.0.0.1', '-p', String(backend), '--current-user-principal', principal, '--defaults'],

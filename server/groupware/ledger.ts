@@ -41,6 +41,7 @@ export interface CollectionReport {
 
 export interface GroupwareLedger {
   items(collection: string): Promise<Map<string, LedgerItem>>;
+  /** Upserts; an earlier skip of the item stays until unskip() (the caller knows whether there was one). */
   record(item: LedgerItem): Promise<void>;
   forget(sourceId: string): Promise<void>;
   skips(collection: string): Promise<Map<string, SkipItem>>;
@@ -117,7 +118,6 @@ export function dbGroupwareLedger(db: Knex, mailboxId: number): GroupwareLedger 
         ...mine, source_id: item.sourceId, collection: item.collection, uid: item.uid, source_version: item.sourceVersion,
         dest_href: item.destHref, dest_version: item.destVersion, pass: item.pass,
       }).onConflict(['mailbox_id', 'source_id']).merge();
-      await db('groupware_skips').where({ ...mine, source_id: item.sourceId }).delete();
     },
     async forget(sourceId) {
       await db('groupware_items').where({ ...mine, source_id: sourceId }).delete();

@@ -15,6 +15,7 @@ import type { Pool } from './pool.ts';
 import { appenderPool, imapPool } from './pools.ts';
 import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
+import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
 import { PipelinedAppender } from './wire/appender.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
 
@@ -80,6 +81,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
     const checkpoints = await ledger.checkpoints();
+    if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
     // The appender's login starts a server process: begun now, it is ready when the first messages
     // arrive instead of holding them back. Not for a pass with nothing new.

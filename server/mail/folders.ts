@@ -1,3 +1,4 @@
+import { noRules, type FolderRules } from './providers/rules.ts';
 import { SPECIAL_USES, specialUseByName } from './special-use.ts';
 
 export interface NamespaceInfo { prefix: string; delimiter: string }
@@ -19,9 +20,13 @@ export interface FolderPlanEntry {
   subscribed: boolean;
   selectable: boolean;
   excluded: boolean;
+  /** Why the source's provider preset leaves this folder out by default. */
+  excludedReason?: string;
+  /** Gmail's All Mail: only the messages no other copied folder holds are copied (to Archive). */
+  archivesUnlabelled?: boolean;
 }
 
-export interface PlanOptions { exclude?: string[] }
+export interface PlanOptions { exclude?: string[]; rules?: FolderRules }
 
 interface Relative { segments: string[]; underInbox: boolean }
 
@@ -69,7 +74,9 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
   const excluded = new Set((options.exclude ?? []).map((e) => e.normalize('NFC')));
   const destDelimiter = dest.namespace.delimiter || '/';
   const delimiterOf = (folder: FolderInfo) => folder.delimiter || source.namespace.delimiter || '/';
-  const ordered = [...source.folders].sort((a, b) => a.path.split(delimiterOf(a)).length - b.path.split(delimiterOf(b)).length || a.path.localeCompare(b.path));
+  const rules = options.rules ?? noRules;
+  const archives = new Set(source.folders.filter((f) => rules.archivesUnlabelled(f, source.namespace)).map((f) => f.path));
+  const ordered = [...source.folders].map((folder) => withProviderUse(folder, source.namespace, rules)).sort((a, b) => a.path.split(delimiterOf(a)).length - b.path.split(delimiterOf(b)).length || a.path.localeCompare(b.path));
   const specialUses = assignSpecialUses(ordered, source.namespace);
   const mapped = new Map<string, string>();
   const usedDest = new Set<string>();
@@ -86,7 +93,9 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
     if (folder.path.toUpperCase() === 'INBOX') {
       destPath = 'INBOX';
     } else if (specialUse) {
-      destPath = destByUse.get(specialUse) ?? dest.namespace.prefix + escapeSegment(segments[segments.length - 1]!, destDelimiter);
+      // Gmail's All Mail becomes a destination "Archive" where there is none yet.
+      const leaf = archives.has(folder.path) ? 'Archive' : segments[segments.length - 1]!;
+      destPath = destByUse.get(specialUse) ?? dest.namespace.prefix + escapeSegment(leaf, destDelimiter);
     } else if (parentPath !== undefined && mapped.has(parentPath)) {
       destPath = mapped.get(parentPath)! + destDelimiter + escapeSegment(segments[segments.length - 1]!, destDelimiter);
     } else {
@@ -95,12 +104,23 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
     destPath = unclaimed(destPath, usedDest);
     usedDest.add(destPath);
     mapped.set(folder.path, destPath);
+    const excludedReason = rules.excludedReason(folder, source.namespace);
     entries.push({
       source: folder.path, dest: destPath, specialUse, subscribed: folder.subscribed, selectable: folder.selectable,
-      excluded: excluded.has(folder.path.normalize('NFC')),
+      excluded: excluded.has(folder.path.normalize('NFC')) || excludedReason !== undefined,
+      ...(excludedReason !== undefined && { excludedReason }),
+      ...(archives.has(folder.path) && { archivesUnlabelled: true }),
     });
   }
   return entries;
+}
+
+// A provider's own folders by what they stand for: Gmail's All Mail becomes the Archive of the
+// archived messages, "[Gmail]/Sent Mail" is Sent even where no attribute says so.
+function withProviderUse(folder: FolderInfo, ns: NamespaceInfo, rules: FolderRules): FolderInfo {
+  if (rules.archivesUnlabelled(folder, ns)) return { ...folder, specialUse: '\\Archive' };
+  const use = folder.specialUse ? undefined : rules.specialUse(folder, ns);
+  return use ? { ...folder, specialUse: use } : folder;
 }
 
 // One source folder per special use: those the server marks with an RFC 6154 attribute first,

@@ -38,6 +38,7 @@ export async function openImap(endpoint: ImapEndpoint, log?: Logger, opts: ImapO
     return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: first }, log, opts);
   } catch (err) {
     if (!(err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
+    if (!endpoint.auth.renewAccessToken) throw tokenLoginError(err.cause, endpoint.host, endpoint.auth.user);
   }
   try {
     return await connectImap(endpoint, { user: endpoint.auth.user, accessToken: await currentAccessToken(endpoint.auth, first) }, log, opts);
@@ -99,11 +100,12 @@ export async function closeQuietly(client: ImapFlow | undefined): Promise<void> 
   try { await client.logout(); } catch { client.close(); }
 }
 
-/** Runs `work` with one connection to each endpoint, both closed afterwards whatever happens. */
-export async function withPair<T>(a: ImapEndpoint, b: ImapEndpoint, log: Logger | undefined, work: (a: ImapFlow, b: ImapFlow) => Promise<T>): Promise<T> {
-  const first = await openImap(a, log);
+/** Runs `work` with one connection to each endpoint (opened by `open`), both closed afterwards whatever happens. */
+export async function withPair<T>(a: ImapEndpoint, b: ImapEndpoint, log: Logger | undefined, work: (a: ImapFlow, b: ImapFlow) => Promise<T>,
+  open: (endpoint: ImapEndpoint, log?: Logger) => Promise<ImapFlow> = openImap): Promise<T> {
+  const first = await open(a, log);
   try {
-    const second = await openImap(b, log);
+    const second = await open(b, log);
     try {
       return await work(first, second);
     } finally {

@@ -12,7 +12,8 @@ export async function folderSide(client: ImapFlow, listed?: ListResponse[]): Pro
       path: f.path,
       delimiter: f.delimiter,
       // imapflow also guesses special use from English names; only attributes the server announced count here.
-      specialUse: f.specialUseSource === 'name' ? undefined : f.specialUse,
+      // \Important (RFC 8457, Gmail's view) is not among imapflow's special uses: kept for the provider rules.
+      specialUse: f.specialUseSource === 'name' ? undefined : f.specialUse ?? (f.flags.has('\\Important') ? '\\Important' : undefined),
       subscribed: Boolean(f.subscribed),
       selectable: !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent'),
     })),

@@ -1,13 +1,14 @@
 import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../log.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
-import { closeQuietly, mapImapError, openImap, type ImapOpenOptions } from './imap.ts';
+import { closeQuietly, mapImapError, type ImapOpenOptions } from './imap.ts';
+import { openImapWithinCap, openWithinHostCap, releaseHostSlot } from './host-slots.ts';
 import { Pool } from './pool.ts';
 import { PipelinedAppender } from './wire/appender.ts';
 
 export function imapPool(endpoint: ImapEndpoint, max: number, log?: Logger, opts?: ImapOpenOptions): Pool<ImapFlow> {
   return new Pool<ImapFlow>({
-    open: () => openImap(endpoint, log, opts),
+    open: () => openImapWithinCap(endpoint, log, opts),
     usable: (client) => client.usable,
     destroy: (client) => client.close(),
     close: closeQuietly,
@@ -16,15 +17,15 @@ export function imapPool(endpoint: ImapEndpoint, max: number, log?: Logger, opts
 
 export function appenderPool(endpoint: ImapEndpoint, max: number): Pool<PipelinedAppender> {
   return new Pool<PipelinedAppender>({
-    open: async () => {
+    open: () => openWithinHostCap(endpoint, async () => {
       try {
         return await PipelinedAppender.connect(endpoint);
       } catch (err) {
         throw mapImapError(err, endpoint.host, 'login');
       }
-    },
+    }),
     usable: (appender) => appender.usable,
-    destroy: (appender) => appender.close(),
-    close: async (appender) => appender.close(),
+    destroy: (appender) => { appender.close(); releaseHostSlot(appender); },
+    close: async (appender) => { await appender.close(); releaseHostSlot(appender); },
   }, max);
 }

@@ -29,16 +29,8 @@ export interface DavEndpoint {
   auth: { user: string; pass: string };
 }
 
-/** A ManageSieve server (RFC 5804), usually port 4190 with STARTTLS. */
-export interface SieveEndpoint {
-  host: string;
-  port: number;
-  security: TlsMode;
-  tlsVerify: boolean;
-  ca?: string;
-  /** With `authzid`, `user` is an admin/master identity acting as `authzid` (SASL PLAIN). */
-  auth: { user: string; pass: string; authzid?: string };
-}
+/** A ManageSieve server (RFC 5804), usually port 4190 with STARTTLS: reached and logged in to like IMAP (SASL PLAIN, `authzid` for a master user). */
+export type SieveEndpoint = Pick<ImapEndpoint, 'host' | 'port' | 'security' | 'tlsVerify' | 'ca' | 'auth'>;
 
 export interface Account {
   address: string;

@@ -1,6 +1,5 @@
-import { parse } from 'csv-parse/sync';
-import ExcelJS from 'exceljs';
 import { CutoverError } from '../errors.ts';
+import { DEFAULT_IMPORT_LIMITS, readCsvRecords, readXlsxRecords, type ImportLimits } from './import-read.ts';
 import type { NumberedRow } from './mailbox-rows.ts';
 
 /** One file, one project's batch: beyond this, split the file (the dry run checks each row against the source). */
@@ -71,41 +70,21 @@ function decode(data: Buffer): string {
 
 /** The separator of the header line: Excel writes `;` where the decimal mark is a comma (France). */
 function separatorOf(text: string): string {
-  const header = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  // The first non-blank line, found without splitting a million-line file.
+  const header = /^[^\r\n]*\S[^\r\n]*$/m.exec(text)?.[0] ?? '';
   const best = [',', ';', '\t'].map((sep) => ({ sep, n: header.split(sep).length - 1 })).reduce((a, b) => (b.n > a.n ? b : a));
   return best.n > 0 ? best.sep : ',';
 }
 
-function parseCsv(data: Buffer): NumberedRow[] {
+// Reading (streamed, within the limits) is import-read.ts's; this file maps the columns.
+async function parseCsv(data: Buffer, limits: ImportLimits): Promise<NumberedRow[]> {
   const text = decode(data).replace(/^\uFEFF/, '');
-  let records: Array<{ record: string[]; info: { lines: number } }>;
-  try {
-    // With `info`, each record comes with where it ended in the file: the line the admin's editor shows.
-    records = parse(text, { delimiter: separatorOf(text), relax_column_count: true, skip_empty_lines: true, info: true, bom: true }) as unknown as typeof records;
-  } catch (err) {
-    throw unreadable(`this CSV file cannot be read: ${(err as Error).message}`);
-  }
-  return toRows(records.map((r) => ({ line: r.info.lines, cells: r.record })));
+  return toRows(await readCsvRecords(text, separatorOf(text), limits));
 }
 
-async function parseXlsx(data: Buffer): Promise<NumberedRow[]> {
-  const workbook = new ExcelJS.Workbook();
-  try {
-    await workbook.xlsx.load(data as unknown as ArrayBuffer);
-  } catch (err) {
-    throw unreadable(`this Excel file cannot be read: ${(err as Error).message}`);
-  }
-  // The first sheet holds the mailboxes (the template's second sheet is its help).
-  const sheet = workbook.worksheets[0];
-  if (!sheet || sheet.actualRowCount === 0) throw unreadable('the first sheet of the workbook is empty');
-  if (sheet.actualRowCount > MAX_IMPORT_ROWS + 1) throw unreadable(`the sheet has ${sheet.actualRowCount - 1} rows; at most ${MAX_IMPORT_ROWS} per import: split it`);
-  const records: Array<{ line: number; cells: string[] }> = [];
-  sheet.eachRow((row, line) => {
-    // `text` is what the cell shows: an address Excel turned into a mailto link, a password typed as a number.
-    const cells: string[] = [];
-    row.eachCell({ includeEmpty: true }, (cell, column) => { cells[column - 1] = cell.text ?? ''; });
-    records.push({ line, cells: Array.from(cells, (c) => c ?? '') });
-  });
+async function parseXlsx(data: Buffer, limits: ImportLimits): Promise<NumberedRow[]> {
+  const records = await readXlsxRecords(data, limits);
+  if (records.length === 0) throw unreadable('the first sheet of the workbook is empty');
   return toRows(records);
 }
 
@@ -117,11 +96,11 @@ const OLE2 = Buffer.from([0xd0, 0xcf, 0x11, 0xe0]);
  * naming the columns (any case, spaces around, a BOM, `,` `;` or tab between), then one mailbox
  * per row. Every failure says what to fix; rows are numbered as the admin's editor shows them.
  */
-export async function parseMailboxFile(data: Buffer): Promise<NumberedRow[]> {
+export async function parseMailboxFile(data: Buffer, limits: ImportLimits = DEFAULT_IMPORT_LIMITS): Promise<NumberedRow[]> {
   if (data.length === 0) throw unreadable('the file is empty');
   if (data.length > MAX_IMPORT_BYTES) throw unreadable(`the file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
-  if (data.subarray(0, 4).equals(ZIP)) return parseXlsx(data);
+  if (data.subarray(0, 4).equals(ZIP)) return parseXlsx(data, limits);
   if (data.subarray(0, 4).equals(OLE2)) throw unreadable('this is an old Excel .xls file: save it as .xlsx or CSV');
   if (data.subarray(0, 1024).includes(0)) throw unreadable('this is neither a CSV file nor an Excel .xlsx file');
-  return parseCsv(data);
+  return parseCsv(data, limits);
 }

@@ -55,7 +55,7 @@ export async function importRows(app: AppContext, importId: number, opts: { bad:
 export async function dryRunImport(app: AppContext, projectId: number, file: { data: Buffer; name: string }, actor: string): Promise<PendingImport> {
   const project = await projectById(app.db, projectId);
   assertProjectOpen(project);
-  const checked = await checkMailboxRows(app, project, await parseMailboxFile(file.data));
+  const checked = await checkMailboxRows(app, project, await parseMailboxFile(file.data, app.config.importLimits));
   const bad = checked.filter((r) => r.errors.length > 0).length;
   const fileName = (file.name || 'upload').replace(/[\r\n]/g, ' ').slice(0, MAX_FILE_NAME);
   return app.db.transaction(async (trx) => {

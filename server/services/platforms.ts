@@ -5,6 +5,7 @@ import { CutoverError } from '../errors.ts';
 import type { PluginModule } from '../plugins/contract.ts';
 import { allLeaves, configFields, getPath, keepStoredSecrets, storedSecrets, withoutSecrets } from './config-fields.ts';
 import { validateConfig, type IssueLocale } from './plugin-config.ts';
+import { guardSecretDestinations, type ConfigOrigin } from './secret-destinations.ts';
 
 /**
  * Platforms and DNS providers (both are `platforms` rows), for the CLI and the panel alike:
@@ -67,12 +68,17 @@ export async function platformDetails(app: AppContext, name: string): Promise<Pl
   return { ...summary(app, row, used.get(row.name) ?? []), config: withoutSecrets(fields, config), secrets: storedSecrets(fields, config) };
 }
 
-export interface NewPlatform { name: string; plugin: string; config: unknown; skipTest?: boolean }
+export interface NewPlatform {
+  name: string; plugin: string; config: unknown; skipTest?: boolean;
+  /** 'cli' only from the operator's command line: it may name any file in the config (default 'web'). */
+  from?: ConfigOrigin;
+}
 
 export async function addPlatform(app: AppContext, input: NewPlatform, actor: string, locale?: IssueLocale): Promise<PlatformSummary> {
   if (!PLATFORM_NAME.test(input.name)) throw new CutoverError('INPUT_INVALID', { detail: `"${input.name}" is not a valid platform name: letters, digits, . _ - (at most 63, starting with a letter or digit)` });
   const plugin = app.plugins.get(input.plugin);
   const config = validateConfig(plugin, input.config, locale);
+  guardSecretDestinations({ plugin: plugin.id, fields: configFields(plugin.configSchema), sent: input.config, next: config, origin: input.from ?? 'web', secretsDir: app.config.secretsDir });
   if (await app.db('platforms').where({ name: input.name }).first()) throw new CutoverError('PLATFORM_EXISTS', { name: input.name });
   if (!input.skipTest && plugin.platform) {
     // Test before storing: a platform that cannot be reached is not added half-working.
@@ -98,6 +104,7 @@ export async function updatePlatform(app: AppContext, name: string, change: Plat
   const stored = storedConfig(app, row);
   const raw = change.config && typeof change.config === 'object' ? change.config as Record<string, unknown> : {};
   const config = validateConfig(plugin, keepStoredSecrets(fields, raw, stored, change.clearSecrets), locale);
+  guardSecretDestinations({ plugin: plugin.id, fields, sent: raw, next: config, stored, origin: 'web', secretsDir: app.config.secretsDir });
   await replaceConfig(app, row, config, actor, 'platform.update');
   return (await listPlatformSummaries(app)).find((p) => p.name === name)!;
 }

@@ -1,3 +1,4 @@
+import { groupwareLines, type GroupwareLine } from './groupware-view.ts';
 import type { AppContext } from '../context.ts';
 import { projectMailboxes, updateMailbox, type MailboxRow } from '../db/repos/mailboxes.ts';
 import type { ProjectRow } from '../db/repos/projects.ts';
@@ -25,6 +26,8 @@ export interface MailboxReport {
   syncPasses: number;
   lastSyncAt: string | null;
   folders: FolderLine[];
+  /** Contacts, calendars, tasks and filter scripts, per collection. */
+  groupware: GroupwareLine[];
   newPassword?: string;
 }
 
@@ -67,7 +70,7 @@ export async function projectReport(app: AppContext, project: ProjectRow, option
       waitingFor: await waitingFor(app, row), attempts: row.attempts,
       totalMessages: preflight?.totalMessages ?? null,
       copiedMessages: folders.reduce((n, f) => n + f.copied, 0), copiedBytes: folders.reduce((n, f) => n + f.copiedBytes, 0),
-      syncPasses: row.sync_passes, lastSyncAt: row.last_sync_at, folders,
+      syncPasses: row.sync_passes, lastSyncAt: row.last_sync_at, folders, groupware: await groupwareLines(app.db, row.id),
     };
     if (options.revealPasswords && row.dest_password_generated && !row.dest_password_reported && row.state === 'done' && row.dest_password_sealed) {
       report.newPassword = app.box.open(row.dest_password_sealed);

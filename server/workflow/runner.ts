@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import cron from 'node-cron';
 import type { AppContext } from '../context.ts';
 import { domainById, domainStep, lockDomain, renewDomainLock, saveDomainStep, unlockDomain } from '../db/repos/domains.ts';
@@ -10,6 +11,8 @@ import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError } from '../errors.ts';
 import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, workerHost, workerId } from './lease.ts';
 import { idleVerdict } from './idle.ts';
+import { dbHostGate } from './host-gate.ts';
+import { installHostGate } from '../mail/host-slots.ts';
 import { persistOutcome } from './outcome.ts';
 import { stepById } from './steps/index.ts';
 import { done, waitUntil, type Step, type StepContext, type StepOutcome } from './types.ts';
@@ -132,10 +135,18 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   const worker = workerId();
   const concurrency = options.concurrency ?? 4;
   const started = Date.now();
-  const beat = () => heartbeatWorker(app.db, { id: worker, host: workerHost(), pid: process.pid }, Date.now());
+  // Connection caps per mail host count every worker's connections: slots are rows renewed with the heartbeat.
+  const hostGate = dbHostGate(app.db, worker);
+  installHostGate(hostGate);
+  const beat = async () => {
+    const now = Date.now();
+    await heartbeatWorker(app.db, { id: worker, host: workerHost(), pid: process.pid }, now);
+    await hostGate.renew(now);
+  };
   await beat();
   const heartbeat = setInterval(() => { beat().catch((err) => app.log.warn({ err }, 'worker heartbeat failed')); }, HEARTBEAT_MS);
   heartbeat.unref();
+  const stats = workerStats(app);
   const running = new Map<number, Promise<void>>();
   let wake: () => void = () => undefined;
   // The scheduler: besides the loop's own polling, a cron tick wakes it for due re-checks (DNS waits).
@@ -172,7 +183,24 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
     tick.stop();
     await Promise.allSettled(running.values());
     clearInterval(heartbeat);
+    installHostGate(undefined);
+    await hostGate.close().catch(() => undefined);
     await markWorkerStopped(app.db, worker, Date.now()).catch(() => undefined);
+    stats?.write();
     await notifier.stop();
   }
+}
+
+// For the fleet benchmark (CUTOVER_STATS_FILE): this worker's database queries, CPU and peak memory, written when it stops.
+function workerStats(app: AppContext): { write(): void } | undefined {
+  const file = process.env.CUTOVER_STATS_FILE;
+  if (!file) return undefined;
+  let queries = 0;
+  app.db.on('query', () => { queries++; });
+  return {
+    write() {
+      const usage = process.resourceUsage();
+      writeFileSync(file, JSON.stringify({ queries, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS }));
+    },
+  };
 }

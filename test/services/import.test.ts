@@ -55,7 +55,7 @@ test('a file that cannot be read is refused with what to do', async () => {
   await unreadable('', /empty/);
   await unreadable('alice@example.test,pw\n', /first row must be the header address,source_login,source_password,dest_login,dest_password/);
   await unreadable('address,source_password\n', /no mailbox rows/);
-  await unreadable(`address\n${Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `u${i}@example.test`).join('\n')}\n`, /10001 rows; at most 10000/);
+  await unreadable(`address\n${Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `u${i}@example.test`).join('\n')}\n`, /more than 10000 rows; at most 10000/);
   await unreadable('address\n"alice@example.test\n', /CSV file cannot be read/);
   await unreadable(Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 1, 2, 3]) as unknown as string, /old Excel \.xls/);
   await unreadable(Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0]) as unknown as string, /Excel file cannot be read/);

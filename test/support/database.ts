@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { startPostgres, type PostgresInstance } from '../../server/devservers/postgres.ts';
 
 /**
@@ -8,19 +9,20 @@ import { startPostgres, type PostgresInstance } from '../../server/devservers/po
 export const testDatabase: 'sqlite' | 'postgres' = process.env.CUTOVER_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 
 let cluster: Promise<PostgresInstance> | undefined;
+let started: PostgresInstance | undefined;
 
 /** The cluster of this test file, started on first use and stopped by PID when the file's process ends. */
 export function sharedPostgres(): Promise<PostgresInstance> {
   if (!cluster) {
-    cluster = startPostgres();
-    let stopped = false;
-    // node:test ends a file's process once its loop is empty; the cluster (unref'd) goes with it.
-    process.on('beforeExit', () => {
-      if (stopped) return;
-      stopped = true;
-      void cluster!.then((pg) => pg.stop(), () => undefined);
+    cluster = startPostgres().then((pg) => (started = pg));
+    // node:test may end a file's process right after its last test, before an async stop is through:
+    // the exit handler waits (synchronously, bounded) for the postmaster it signalled to be gone or a
+    // zombie (nobody reaps it any more), then removes the directory.
+    process.once('exit', () => {
+      if (!started) return;
+      try { process.kill(started.pid, 'SIGQUIT'); } catch { /* already gone */ }
+      spawnSync('sh', ['-c', `for i in $(seq 200); do case "$(ps -o stat= -p ${started.pid})" in ''|Z*) break;; esac; sleep 0.05; done; rm -rf '${started.dir}'`], { stdio: 'ignore' });
     });
-    process.once('exit', () => { if (!stopped) void cluster!.then((pg) => { try { process.kill(pg.pid, 'SIGKILL'); } catch { /* gone */ } }); });
   }
   return cluster;
 }

@@ -54,6 +54,8 @@ export interface TcpProxy {
   /** Connections accepted so far, and open now. */
   readonly accepted: number;
   readonly open: number;
+  /** The most connections ever open at the same time. */
+  readonly maxOpen: number;
   readonly cuts: CutRecord[];
   /** Every command the clients sent (first line only), in order. */
   readonly commands: CommandRecord[];
@@ -199,6 +201,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const cuts: CutRecord[] = [];
   const commands: CommandRecord[] = [];
   let accepted = 0;
+  let maxOpen = 0;
   let held = false;
   let byteTrigger: ByteTrigger | undefined;
   let watchers: Array<{ direction: Direction; at: number; resolve: () => void }> = [];
@@ -330,6 +333,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     gates.up.parser.set(c, new ImapStream());
     gates.down.parser.set(c, new ImapStream());
     conns.add(c);
+    maxOpen = Math.max(maxOpen, conns.size);
     if (held) { client.pause(); upstream.pause(); }
     client.on('data', (chunk: Buffer) => onData(c, 'up', chunk));
     upstream.on('data', (chunk: Buffer) => onData(c, 'down', chunk));
@@ -369,6 +373,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get bytesDown() { return counts.down; },
     get accepted() { return accepted; },
     get open() { return conns.size; },
+    get maxOpen() { return maxOpen; },
     cuts,
     commands,
     afterBytes(direction, bytes) {

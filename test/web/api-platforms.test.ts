@@ -50,7 +50,7 @@ after(async () => {
 test('GET /api/plugins: ids, descriptions, kinds and the form description', async () => {
   const { status, body } = await api('GET', '/plugins');
   assert.equal(status, 200);
-  assert.deepEqual(body.map((p: { id: string; kinds: string[] }) => [p.id, p.kinds]), [['ovhcloud', ['platform', 'dns']], ['postfixadmin', ['platform']], ['rfc2136', ['dns']]]);
+  assert.deepEqual(body.map((p: { id: string; kinds: string[] }) => [p.id, p.kinds]), [['imap', ['platform']], ['ovhcloud', ['platform', 'dns']], ['postfixadmin', ['platform']], ['rfc2136', ['dns']]]);
   const pfa = body.find((p: { id: string }) => p.id === 'postfixadmin');
   assert.match(pfa.description, /PostfixAdmin/);
   const database = pfa.fields.find((f: { path: string }) => f.path === 'database');
@@ -97,9 +97,9 @@ test('PUT /api/platforms/:name: a secret left out is kept, a new one replaces it
   res = await api('PUT', '/platforms/old', { config: config(land.old.port, secrets[0]) });
   assert.equal(res.status, 200);
   assert.equal(((await stored('old')).masterUser as Record<string, string>).password, secrets[0]);
-  res = await api('PUT', '/platforms/old', { config: { ...config(land.old.port, undefined), masterUser: { user: land.old.masterUser, passwordEnv: 'X_MASTER' } }, clearSecrets: ['masterUser.password'] });
+  res = await api('PUT', '/platforms/old', { config: { ...config(land.old.port, undefined), masterUser: { user: land.old.masterUser, passwordEnv: 'CUTOVER_PLATFORM_X_MASTER' } }, clearSecrets: ['masterUser.password'] });
   assert.equal(res.status, 200);
-  assert.deepEqual((await stored('old')).masterUser, { user: land.old.masterUser, separator: '*', passwordEnv: 'X_MASTER' });
+  assert.deepEqual((await stored('old')).masterUser, { user: land.old.masterUser, separator: '*', passwordEnv: 'CUTOVER_PLATFORM_X_MASTER' });
   res = await api('PUT', '/platforms/old', { config: config() });
   assert.equal(res.status, 200);
 });

@@ -10,8 +10,8 @@ import { testDatabaseEnv } from '../support/database.ts';
 export const ADMIN = { name: 'root', password: 'correct horse battery' };
 
 /** The panel mounted under /panel (as a host control panel would) on 127.0.0.1, with a fresh data dir and one admin. */
-export async function startPanel(options: PanelOptions = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
-  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent', ...(await testDatabaseEnv()) });
+export async function startPanel(options: PanelOptions = {}, env: Record<string, string> = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
+  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent', ...(await testDatabaseEnv()), ...env });
   await insertUser(app.db, ADMIN.name, await hashPassword(ADMIN.password));
   const host = express();
   host.use('/panel', createPanel(app, options));

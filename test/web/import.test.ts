@@ -3,6 +3,8 @@ import { after, before, test } from 'node:test';
 import ExcelJS from 'exceljs';
 import { createProject } from '../../server/services/projects.ts';
 import { startPanelLandscape, upload, type PanelLandscape } from '../support/panel-platforms.ts';
+import { deflatedSpaces, writeZip } from '../support/zip.ts';
+import { Client } from './client.ts';
 
 let land: PanelLandscape;
 const ACCOUNTS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hugo'].map((local) => ({ address: `${local}@example.test`, password: `${local}-pw` }));
@@ -141,6 +143,20 @@ test('a bad upload is explained on the page: no file, too large, unreadable', as
   const noHeader = await upload(land.client, `/projects/${id}/import`, { _csrf: token }, { name: 'plain.csv', data: 'alice@example.test\n' });
   assert.equal(noHeader.status, 400);
   assert.match(noHeader.text, /the first row must be the header address,source_login,source_password,dest_login,dest_password/);
+  assert.equal(await land.app.db('imports').where({ project_id: id }).first(), undefined);
+});
+
+test('upload bombs are refused on the page with what to do, and the panel stays up', async () => {
+  const id = await newProject('bombs');
+  const token = await land.client.token(`/projects/${id}/import`);
+  const bomb = writeZip([{ name: '[Content_Types].xml', data: Buffer.from('<Types/>') }, { name: 'xl/worksheets/sheet1.xml', ...deflatedSpaces(400) }]);
+  const xlsxBomb = await upload(land.client, `/projects/${id}/import`, { _csrf: token }, { name: 'bomb.xlsx', data: bomb, type: XLSX });
+  assert.equal(xlsxBomb.status, 400);
+  assert.match(xlsxBomb.text, /this Excel file unpacks to more than 50 MB \(the import limit\)/);
+  const rows = await upload(land.client, `/projects/${id}/import`, { _csrf: token }, { name: 'rows.csv', data: 'address\n' + 'a\n'.repeat(1_000_000) });
+  assert.equal(rows.status, 400);
+  assert.match(rows.text, /the file has more than 10000 rows; at most 10000 per import: split it/);
+  assert.equal((await new Client(land.client.base).request('/login')).status, 200);
   assert.equal(await land.app.db('imports').where({ project_id: id }).first(), undefined);
 });
 

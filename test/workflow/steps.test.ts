@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nextStep, stepById, steps } from '../../server/workflow/steps/index.ts';
 
-const ORDER = ['preflight', 'attach-domain', 'rename-source', 'create-destination', 'copy-mail', 'verify', 'dns-cutover', 'delta-sync', 'finalize'];
+const ORDER = ['preflight', 'attach-domain', 'rename-source', 'create-destination', 'copy-mail', 'copy-groupware', 'verify', 'dns-cutover', 'delta-sync', 'finalize'];
 
 test('the workflow order is exactly DESIGN §4', () => {
   assert.deepEqual(steps.map((s) => s.id), ORDER);
@@ -26,7 +26,8 @@ test('nextStep walks the order and ends after finalize', () => {
   for (let s = nextStep(ORDER[0]!); s; s = nextStep(s.id)) walked.push(s.id);
   assert.deepEqual(walked, ORDER);
   assert.equal(nextStep('finalize'), undefined);
-  assert.equal(nextStep('copy-mail')!.id, 'verify');
+  assert.equal(nextStep('copy-mail')!.id, 'copy-groupware');
+  assert.equal(nextStep('copy-groupware')!.id, 'verify');
 });
 
 test('stepById finds each step and throws on an unknown id', () => {

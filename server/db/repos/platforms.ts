@@ -26,3 +26,9 @@ export async function platformById(db: Db, id: number): Promise<PlatformRow> {
 export function listPlatforms(db: Db): Promise<PlatformRow[]> {
   return db<PlatformRow>('platforms').orderBy('name');
 }
+
+/** The most connections every worker together may open to the platform's mail host (null: no limit of ours). */
+export async function setPlatformConnectionLimit(db: Db, name: string, limit: number | null): Promise<void> {
+  const updated = await db('platforms').where({ name }).update({ max_connections: limit });
+  if (updated !== 1) throw new CutoverError('PLATFORM_UNKNOWN', { name });
+}

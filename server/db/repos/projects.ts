@@ -24,6 +24,10 @@ export const projectOptionsSchema = z.object({
   startMode: z.enum(['auto', 'manual']).default('auto'),
   /** Who is mailed when the project starts, completes or fails, and when a mailbox needs an admin. */
   notify: z.array(z.email()).default([]),
+  /** What moves besides the mail, where both platforms offer it (CalDAV/CardDAV, ManageSieve). */
+  groupware: z.object({ contacts: z.boolean().default(true), calendars: z.boolean().default(true), filters: z.boolean().default(true) }).default({ contacts: true, calendars: true, filters: true }),
+  /** Collections left out, by display name or href (a calendar, an address book; "sieve:" for the filters). */
+  excludeCollections: z.array(z.string().min(1).max(1000)).max(1000).default([]),
 });
 
 export type ProjectOptions = z.infer<typeof projectOptionsSchema>;

@@ -186,7 +186,21 @@ export class DavClient {
       if (props) await this.session.request('PROPPATCH', href, { body: `<?xml version="1.0" encoding="utf-8"?>\n<d:propertyupdate ${ns}><d:set><d:prop>${props.replace(/<c:supported-calendar-component-set>.*<\/c:supported-calendar-component-set>/, '')}</d:prop></d:set></d:propertyupdate>`, headers: { 'content-type': 'application/xml; charset=utf-8' } });
       return true;
     }
-    if (reply.status === 405) return false;
+    // Something is there already: 405 (RFC 4791), or a 207/403 "resource-must-be-null" (Xandikos).
+    if (await this.isCollection(href, like.kind)) return false;
     throw new CutoverError('DAV_FAILED', { method, url: href, detail: serverWords(reply) }, { retryable: reply.status >= 500 });
+  }
+
+  async isCollection(href: string, kind: CollectionKind): Promise<boolean> {
+    const wanted = kind === 'calendar' ? qname(CALDAV_NS, 'calendar') : qname(CARDDAV_NS, 'addressbook');
+    try {
+      for await (const { response } of this.session.multistatus('PROPFIND', href, PROPFIND_ITEMS, '0')) {
+        if (resourceTypes(response).has(wanted)) return true;
+      }
+    } catch (err) {
+      if (err instanceof CutoverError && err.code === 'DAV_FAILED') return false;
+      throw err;
+    }
+    return false;
   }
 }

@@ -115,6 +115,7 @@ async function copyCollection(opts: DavCopyOptions, c: DavCollection, kind: Grou
       return;
     }
     const outcome = await writer.write({ ...base, data: got.data, contentType: contentTypeFor(ref, c), name: lastSegment(ref.href) }, row);
+    if (outcome.result !== 'skipped' && skipped.has(ref.href)) await ledger.unskip(ref.href);
     if (outcome.result === 'skipped') report.skipped++;
     else if (outcome.result === 'updated') report.updated++;
     else if (outcome.result === 'created') report.copied++;

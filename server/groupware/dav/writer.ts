@@ -6,6 +6,7 @@
 //   - gone from the source: DELETE If-Match: <the version we wrote> (only what we put there).
 // A resource found where a crashed run left it (same bytes, or same UID) is adopted, not doubled.
 import { createHash } from 'node:crypto';
+import { crashpoint } from '../../crashpoint.ts';
 import type { DavClient } from './client.ts';
 import type { GroupwareLedger, LedgerItem } from '../ledger.ts';
 
@@ -80,6 +81,7 @@ export class DavWriter {
     const href = this.collectionHref + destName(item, uid);
     const put = await this.dest.put(href, item.data, item.contentType, { ifNoneMatch: true });
     if (put.ok) {
+      crashpoint('groupware:after-put');
       await this.recordWritten(item, uid, href, put.etag);
       return { result: 'created' };
     }

@@ -139,7 +139,7 @@ export class PipelinedAppender {
     const { user, pass, authzid } = endpoint.auth;
     let response: TaggedResponse;
     if (usesAccessToken(endpoint.auth)) {
-      response = await this.xoauth2(user, await currentAccessToken(endpoint.auth));
+      response = await this.tokenLogin(user, await currentAccessToken(endpoint.auth));
     } else if (this.capabilities.has('AUTH=PLAIN')) {
       const token = Buffer.from(`${authzid ?? ''}\0${user}\0${pass}`).toString('base64');
       const tag = this.nextTag();
@@ -161,23 +161,28 @@ export class PipelinedAppender {
     }
   }
 
-  // RFC 4959 initial response where offered; a refusal comes as a continuation with a JSON
-  // error, answered with an empty line before the tagged NO.
-  private async xoauth2(user: string, token: string): Promise<TaggedResponse> {
-    if (!this.capabilities.has('AUTH=XOAUTH2')) throw new CutoverError('OAUTH2_LOGIN_REFUSED', { host: this.host, address: user, detail: 'the server does not offer AUTH=XOAUTH2' });
-    const payload = Buffer.from(`user=${user}\x01auth=Bearer ${token}\x01\x01`).toString('base64');
+  // XOAUTH2 where offered, else OAUTHBEARER (RFC 7628); RFC 4959 initial response where offered.
+  // A refusal comes as a continuation with a JSON error, answered before the tagged NO.
+  private async tokenLogin(user: string, token: string): Promise<TaggedResponse> {
+    const mechanism = this.capabilities.has('AUTH=XOAUTH2') ? 'XOAUTH2' : this.capabilities.has('AUTH=OAUTHBEARER') ? 'OAUTHBEARER' : undefined;
+    if (!mechanism) throw new CutoverError('OAUTH2_LOGIN_REFUSED', { host: this.host, address: user, detail: 'the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER' });
+    const message = mechanism === 'XOAUTH2'
+      ? `user=${user}\x01auth=Bearer ${token}\x01\x01`
+      : `n,a=${user},\x01host=${this.host}\x01port=${this.socket.remotePort ?? ''}\x01auth=Bearer ${token}\x01\x01`;
+    const payload = Buffer.from(message).toString('base64');
+    const breaker = mechanism === 'XOAUTH2' ? '' : 'AQ==';
     const tag = this.nextTag();
     if (this.capabilities.has('SASL-IR')) {
-      await this.write([Buffer.from(`${tag} AUTHENTICATE XOAUTH2 ${payload}\r\n`)]);
+      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism} ${payload}\r\n`)]);
     } else {
-      await this.write([Buffer.from(`${tag} AUTHENTICATE XOAUTH2\r\n`)]);
+      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism}\r\n`)]);
       await this.continuation();
       await this.write([Buffer.from(`${payload}\r\n`)]);
     }
     for (;;) {
       const next = await this.line();
       if (next.startsWith('+')) {
-        await this.write([Buffer.from('\r\n')]);
+        await this.write([Buffer.from(`${breaker}\r\n`)]);
         continue;
       }
       const done = parseTagged(next);

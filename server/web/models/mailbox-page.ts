@@ -1,3 +1,4 @@
+import { groupwareLines, type GroupwareLine } from '../../services/groupware-view.ts';
 import type { AppContext } from '../../context.ts';
 import { mailboxEvents, type EventRow } from '../../db/repos/events.ts';
 import { mailboxById } from '../../db/repos/mailboxes.ts';
@@ -36,6 +37,7 @@ export interface MailboxPageModel {
   skips: Array<{ folder: string; uid: number; size: number; kind: string; reason: string }>;
   skipsTotal: number;
   syncPoints: Array<SyncPoint & { size: Size }>;
+  groupware: GroupwareLine[];
 }
 
 const SKIPS_SHOWN = 200;
@@ -84,5 +86,6 @@ export async function mailboxPageModel(app: AppContext, id: number, now = Date.n
     skips,
     skipsTotal: all.skippedMessages + all.refusedMessages,
     syncPoints: points.map((p) => ({ ...p, size: size(p.bytes) })),
+    groupware: await groupwareLines(app.db, row.id),
   };
 }

@@ -1,6 +1,7 @@
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
-import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { closeQuietly } from '../../mail/imap.ts';
+import { openImapWithinCap } from '../../mail/host-slots.ts';
 import { generatePassword, meetsPasswordPolicy } from '../../services/passwords.ts';
 import { destEndpoint } from '../endpoints.ts';
 import { destLogin } from '../situation.ts';
@@ -41,7 +42,7 @@ async function existingDestination(ctx: StepContext): Promise<StepOutcome> {
   const { address } = ctx.mailbox;
   const login = destLogin(ctx);
   try {
-    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
+    await closeQuietly(await openImapWithinCap(await destEndpoint(ctx), ctx.log));
     return done(`skipped: ${address} already exists on the destination and logs in${login ? ` as ${login}` : ''}`);
   } catch (err) {
     if (!(err instanceof CutoverError) || err.code !== 'AUTH_FAILED') throw err;
@@ -67,11 +68,11 @@ async function ensureComplexPassword(ctx: StepContext): Promise<void> {
  */
 async function assertDestLogin(ctx: StepContext, foundExisting: boolean): Promise<void> {
   try {
-    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
+    await closeQuietly(await openImapWithinCap(await destEndpoint(ctx), ctx.log));
   } catch (err) {
     if (!(foundExisting && ctx.dest.setPassword && err instanceof CutoverError && err.code === 'AUTH_FAILED')) throw err;
     await ctx.dest.setPassword(ctx.mailbox.address, ctx.box.open(ctx.mailbox.dest_password_sealed!));
-    await closeQuietly(await openImap(await destEndpoint(ctx), ctx.log));
+    await closeQuietly(await openImapWithinCap(await destEndpoint(ctx), ctx.log));
   }
 }
 

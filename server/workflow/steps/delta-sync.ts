@@ -1,6 +1,7 @@
 import { domainStep } from '../../db/repos/domains.ts';
 import { copyPass } from '../copy-pass.ts';
 import { mirrorActions } from '../../mail/delta/mirror.ts';
+import { groupwarePass } from '../groupware-pass.ts';
 import { done, waitUntil, type Step } from '../types.ts';
 
 export const deltaSync: Step = {
@@ -12,6 +13,8 @@ export const deltaSync: Step = {
     const switchedAt = dns?.completed_at ? Date.parse(dns.completed_at) : ctx.now();
     const windowEnd = switchedAt + ctx.options.overlapSeconds * 1000;
     const report = await copyPass(ctx);
+    // Contacts, calendars and filters changed meanwhile follow the mail in every pass.
+    await groupwarePass(ctx);
     const now = ctx.now();
     if (now < windowEnd) {
       const next = Math.min(windowEnd, now + ctx.options.deltaIntervalSeconds * 1000);

@@ -1,5 +1,6 @@
 import { CutoverError, formatBytes } from '../../errors.ts';
-import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { closeQuietly } from '../../mail/imap.ts';
+import { openImapWithinCap } from '../../mail/host-slots.ts';
 import { listFolders } from '../../mail/listing.ts';
 import type { NotMigratedItem } from '../../plugins/contract.ts';
 import { currentSourceAddress, sourceEndpointFor } from '../endpoints.ts';
@@ -38,7 +39,7 @@ async function ensureTempAddress(ctx: StepContext): Promise<string> {
 }
 
 async function inspectSource(ctx: StepContext, sourceAddress: string) {
-  const client = await openImap(await sourceEndpointFor(ctx, sourceAddress), ctx.log);
+  const client = await openImapWithinCap(await sourceEndpointFor(ctx, sourceAddress), ctx.log);
   try {
     const capabilities = Object.fromEntries(CAPABILITIES.map((cap) => [cap, client.capabilities.has(cap)]));
     const listed = await listFolders(client, { messages: true, size: true });

@@ -1,13 +1,14 @@
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
-import { closeQuietly, openImap } from '../../mail/imap.ts';
+import { closeQuietly } from '../../mail/imap.ts';
+import { openImapWithinCap } from '../../mail/host-slots.ts';
 import { sourceEndpointFor } from '../endpoints.ts';
 import { RENAME_STEP, renameDecision } from '../situation.ts';
 import { done, manual, type Step, type StepContext } from '../types.ts';
 import { generatePassword } from '../../services/passwords.ts';
 
 async function assertLoginAs(ctx: StepContext, address: string): Promise<void> {
-  await closeQuietly(await openImap(await sourceEndpointFor(ctx, address), ctx.log));
+  await closeQuietly(await openImapWithinCap(await sourceEndpointFor(ctx, address), ctx.log));
 }
 
 export const renameSource: Step = {

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { z } from 'zod';
 import { CutoverError } from '../../../server/errors.ts';
 import { createTokenSource, oauth2ConfigSchema, parseOAuth2Config, type OAuth2Config } from '../../../server/mail/oauth2/index.ts';
-import { configFields } from '../../../server/services/config-fields.ts';
+import { configFields, withoutSecrets } from '../../../server/services/config-fields.ts';
 import { freePort } from '../../../server/devservers/ports.ts';
 import { startFakeOAuth, type FakeApp, type FakeOAuth, type FakeServiceAccount } from '../../support/fake-oauth/index.ts';
 
@@ -162,6 +162,11 @@ test('the schema marks keys and secrets secret, rejects a secret and a certifica
   // As a plugin embeds it: an `oauth2` field of its config.
   const fields = JSON.stringify(configFields(z.object({ oauth2: oauth2ConfigSchema.optional() })));
   for (const key of ['privateKey', 'clientSecret', 'certificateKey']) assert.match(fields, new RegExp(`"key":"${key}","[^}]*"type":"secret"|"type":"secret"[^}]*"key":"${key}"`), key);
+  // What pages and the API may show of a stored platform config: no key, no secret.
+  const shown = JSON.stringify(withoutSecrets(configFields(z.object({ oauth2: oauth2ConfigSchema.optional() })), { oauth2: googleConfig() }));
+  assert.ok(!shown.includes('PRIVATE KEY') && shown.includes(account.clientEmail), shown.slice(0, 200));
+  const app2 = JSON.stringify(withoutSecrets(configFields(z.object({ oauth2: oauth2ConfigSchema.optional() })), { oauth2: microsoftConfig() }));
+  assert.ok(!app2.includes(app.clientSecret) && app2.includes(app.clientId));
   assert.equal(oauth2ConfigSchema.safeParse({ kind: 'microsoft-client-credentials', tenant: 't', clientId: 'c', clientSecret: 's', certificate: app.certificate, certificateKey: app.certificateKey }).success, false);
   assert.equal(oauth2ConfigSchema.safeParse({ kind: 'microsoft-client-credentials', tenant: 't', clientId: 'c' }).success, false);
   assert.equal(oauth2ConfigSchema.safeParse({ ...googleConfig(), tokenUrl: 'http://token.example/token' }).success, false);

@@ -8,6 +8,7 @@ import { copyMailbox } from '../../../server/mail/copy.ts';
 import { closeQuietly, openImap } from '../../../server/mail/imap.ts';
 import { createTokenSource, withAccessToken, type TokenSource } from '../../../server/mail/oauth2/index.ts';
 import { tokenLoginError } from '../../../server/mail/oauth2/login-errors.ts';
+import { PipelinedAppender } from '../../../server/mail/wire/appender.ts';
 import { buildFolderPlan } from '../../../server/mail/plan.ts';
 import { openStateLedger } from '../../../server/mail/state-file.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
@@ -20,6 +21,7 @@ let fake: FakeOAuth;
 let gmail: DovecotInstance;
 let exchange: DovecotInstance;
 let dest: DovecotInstance;
+let bearerOnly: DovecotInstance;
 let account: FakeServiceAccount;
 let app: FakeApp;
 let google: TokenSource;
@@ -28,12 +30,14 @@ const plain = (inst: DovecotInstance): Omit<ImapEndpoint, 'auth'> => ({ host: in
 
 before(async () => {
   fake = await startFakeOAuth();
-  [gmail, exchange, dest] = await Promise.all([
+  [gmail, exchange, dest, bearerOnly] = await Promise.all([
     startDovecot({ oauth2: { introspectionUrl: fake.introspectionUrl, mechanisms: ['xoauth2', 'oauthbearer'] } }),
     startDovecot({ oauth2: { introspectionUrl: fake.introspectionUrlFor('carol@customer.test') } }),
     startDovecot({ oauth2: { introspectionUrl: fake.introspectionUrl } }),
+    startDovecot({ oauth2: { introspectionUrl: fake.introspectionUrl, mechanisms: ['oauthbearer'] } }),
   ]);
-  for (const inst of [gmail, exchange, dest]) await addDomain(inst, 'customer.test');
+  for (const inst of [gmail, exchange, dest, bearerOnly]) await addDomain(inst, 'customer.test');
+  await addMailbox(bearerOnly, 'alice@customer.test', 'unused-password');
   await addMailbox(gmail, 'alice@customer.test', 'unused-password');
   await addMailbox(gmail, 'erin@customer.test', 'unused-password');
   await addMailbox(exchange, 'carol@customer.test', 'unused-password');
@@ -53,7 +57,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([gmail?.stop(), exchange?.stop(), dest?.stop()]);
+  await Promise.all([gmail?.stop(), exchange?.stop(), dest?.stop(), bearerOnly?.stop()]);
   await fake?.stop();
 });
 
@@ -110,6 +114,29 @@ test('Google: a connection dropped by the server reconnects with a fresh token o
     await closeQuietly(second);
     fake.advance(-3600_000);
   }
+});
+
+test('a destination offering only OAUTHBEARER: imapflow and the appender both log in with it', async () => {
+  const report = await copy(withAccessToken(plain(gmail), google, 'alice@customer.test'), withAccessToken(plain(bearerOnly), google, 'alice@customer.test'));
+  assert.equal(report.failed, 0);
+  assert.ok(report.copied >= 25);
+  const log = await readFile(join(bearerOnly.dir, 'dovecot.log'), 'utf8');
+  assert.ok((log.match(/Login: user=<alice@customer\.test>, method=OAUTHBEARER/g) ?? []).length >= 2, log.slice(-1500));
+});
+
+test('the pipelined appender logs in with a token by XOAUTH2, or OAUTHBEARER where only that is offered, and is refused a wrong one', async () => {
+  for (const inst of [dest, bearerOnly]) {
+    const appender = await PipelinedAppender.connect(withAccessToken(plain(inst), google, 'alice@customer.test'));
+    try {
+      assert.ok(appender.usable);
+    } finally {
+      appender.close();
+    }
+  }
+  const log = await readFile(join(dest.dir, 'dovecot.log'), 'utf8');
+  assert.match(log, /method=XOAUTH2/);
+  const refused = await PipelinedAppender.connect({ ...plain(dest), auth: { user: 'alice@customer.test', pass: '', accessToken: 'ya29.not-a-token' } }).then((a) => { a.close(); return assert.fail('accepted'); }, (e: unknown) => e);
+  assert.equal((refused as CutoverError).code, 'AUTH_FAILED');
 });
 
 test('Microsoft: client-credentials token, XOAUTH2 as the user\'s address; the mailbox lands whole', async () => {

@@ -1,0 +1,36 @@
+/** The mailbox page's groupware section: contacts, calendars, tasks, filters and the auto-reply. */
+export const en = {
+  'groupware.title': 'Contacts, calendars, tasks and filters',
+  'groupware.none': 'Nothing copied besides the mail yet.',
+  'groupware.col.collection': 'Collection',
+  'groupware.col.kind': 'Kind',
+  'groupware.col.moved': 'Moved',
+  'groupware.col.state': 'State',
+  'groupware.kind.addressbook': 'Address book',
+  'groupware.kind.calendar': 'Calendar',
+  'groupware.kind.tasks': 'Tasks',
+  'groupware.kind.filters': 'Filters and auto-reply',
+  'groupware.state.copied': 'copied',
+  'groupware.state.excluded': 'left out',
+  'groupware.state.unavailable': 'not migrated',
+  'groupware.state.failed': 'failed',
+  'groupware.moved': '{copied} copied, {updated} updated, {deleted} deleted, {skipped} skipped of {items}',
+};
+
+export const fr: Record<keyof typeof en, string> = {
+  'groupware.title': 'Contacts, agendas, tâches et filtres',
+  'groupware.none': 'Rien n’a encore été copié en plus du courrier.',
+  'groupware.col.collection': 'Collection',
+  'groupware.col.kind': 'Type',
+  'groupware.col.moved': 'Transférés',
+  'groupware.col.state': 'État',
+  'groupware.kind.addressbook': 'Carnet d’adresses',
+  'groupware.kind.calendar': 'Agenda',
+  'groupware.kind.tasks': 'Tâches',
+  'groupware.kind.filters': 'Filtres et réponse automatique',
+  'groupware.state.copied': 'copié',
+  'groupware.state.excluded': 'exclu',
+  'groupware.state.unavailable': 'non migré',
+  'groupware.state.failed': 'échec',
+  'groupware.moved': '{copied} copiés, {updated} mis à jour, {deleted} supprimés, {skipped} ignorés sur {items}',
+};
