@@ -5,6 +5,7 @@ import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.
 import { buildFolderPlan } from '../mail/plan.ts';
 import type { LedgerStore } from '../mail/ledger.ts';
 import { openStateLedger } from '../mail/state-file.ts';
+import { describeMirror } from '../mail/delta/summary.ts';
 import { isLoopback } from '../loopback.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 import { EXIT, parseDuration, parsePositiveInt, type Io } from './output.ts';
@@ -93,6 +94,8 @@ function printHuman(report: CopyReport, io: Io): void {
     if (f.failures.length > 10) io.out(`    … ${f.failed - 10} more (--json lists up to 1,000 per folder)`);
     for (const a of f.altered) io.out(`    altered by the destination: UID ${a.uid}${a.destUid ? ` (destination UID ${a.destUid})` : ''}: ${a.changes.join('; ')}`);
   }
+  const mirrored = describeMirror(report.mirror);
+  if (mirrored) io.out(mirrored);
   io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} failed (refused or unreadable), of ${report.announced} the source announced${report.altered ? `; ${report.altered} stored otherwise by the destination (listed above)` : ''}`);
 }
 
@@ -107,7 +110,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       exclude: { type: 'string', multiple: true }, 'max-size': { type: 'string' }, since: { type: 'string' },
       'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
-      'stall-timeout': { type: 'string' },
+      'stall-timeout': { type: 'string' }, 'no-mirror-deletes': { type: 'boolean' },
       ...providerCopyOptions,
       ...GROUPWARE_FLAGS,
     },
@@ -151,6 +154,8 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   try {
     const report = await copyMailbox({
       source, dest, ledger, pass: 1, selection, concurrency, stallSeconds, dryRun: Boolean(values['dry-run']),
+      // A re-run with --state mirrors what changed on the source since; --no-mirror-deletes keeps every copy.
+      mirror: { deletes: !values['no-mirror-deletes'] },
       plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed, provider),
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;

@@ -17,6 +17,7 @@ import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
 import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
 import { PipelinedAppender } from './wire/appender.ts';
+import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -40,12 +41,16 @@ export interface CopyOptions {
   stallSeconds?: number;
   log?: Logger;
   onProgress?: (progress: CopyProgress) => void;
+  /** Known copies follow the source (flags, expunges, moves, folders gone) before new mail is copied; needs a ledger with `delta`. */
+  mirror?: MirrorOptions;
 }
 
 export interface CopyReport {
   folders: FolderReport[]; announced: number; copied: number; bytes: number; matched: number; skipped: number; failed: number; reconnects: number; seconds: number;
   /** Copies the destination stored otherwise than sent (each listed in its folder's `altered`). */
   altered: number;
+  /** What the pass changed besides copying new mail (with `mirror`). */
+  mirror?: MirrorReport;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -69,7 +74,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let appenderLogin: Promise<void> | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source)), dests.use((client) => listFolders(client)));
+    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => listFolders(client)));
     const makePlan = options.plan;
     const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -86,6 +91,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount(current));
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
     if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, destList, active, options.dest.host));
+    const mirror = options.mirror && ledger.delta && !options.dryRun
+      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log })
+      : undefined;
     const buffer = new LedgerBuffer(ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());
     const totals = { copied: 0, bytes: 0 };
@@ -129,11 +137,12 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // folder before has been read, while that folder's last messages are still being appended.
     await Promise.all(Array.from({ length: Math.min(lanes + 1, order.length) }, worker));
     const folders = active.map((entry) => reports.get(entry.source)!);
+    await mirror?.finish();
     const total = (key: 'announced' | 'copied' | 'copiedBytes' | 'matched' | 'skipped' | 'failed' | 'reconnects') => folders.reduce((n, f) => n + f[key], 0);
     return {
       folders, announced: total('announced'), copied: total('copied'), bytes: total('copiedBytes'), matched: total('matched'), skipped: total('skipped'),
       failed: total('failed'), reconnects: total('reconnects'), seconds: (Date.now() - started) / 1000,
-      altered: folders.reduce((n, f) => n + f.altered.length, 0),
+      altered: folders.reduce((n, f) => n + f.altered.length, 0), mirror: mirror?.report,
     };
   } finally {
     // A login still under way when the pools close would keep the process alive.
@@ -158,9 +167,10 @@ interface FolderStatus { messages: number; uidNext: number; uidValidity: string;
 
 // One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
 // copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
-async function listWithStatus(client: ImapFlow, endpoint: ImapEndpoint): Promise<ListResponse[]> {
+// With CONDSTORE, HIGHESTMODSEQ too: a delta pass then leaves alone the folders where no flag changed and nothing was expunged.
+async function listWithStatus(client: ImapFlow, endpoint: ImapEndpoint, modseq: boolean): Promise<ListResponse[]> {
   try {
-    if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, STATUS_QUERY);
+    if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
     return await listThenStatus(client, endpoint);
   } catch (err) {
     throw protocolFault(client, endpoint.host) ?? err;

@@ -399,7 +399,7 @@ async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched:
 async function recordAppended(appended: Pending[], uids: Array<number | null>, ctx: LaneContext, report: FolderReport): Promise<void> {
   for (const [i, one] of appended.entries()) {
     crashpoint('copy:after-append');
-    await ctx.buffer.add({ ...one.base, destUid: uids[i] ?? null });
+    await ctx.buffer.add({ ...one.base, destUid: uids[i] ?? null, flags: one.item.flags });
     report.copied++;
     report.copiedBytes += one.base.size;
   }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex.ts';
+import { deltaStore, encodeFlags, type DeltaStore } from './delta/store.ts';
 
 export interface LedgerEntry {
   sourceFolder: string;
@@ -9,6 +10,8 @@ export interface LedgerEntry {
   size: number;
   fingerprint: string;
   pass: number;
+  /** The flags the copy was APPENDed with; absent when this migration did not write it (matched on the destination). */
+  flags?: string[];
 }
 
 export interface SkipEntry {
@@ -47,6 +50,8 @@ export interface LedgerStore {
   checkpoints(): Promise<Map<string, Checkpoint>>;
   saveCheckpoint(sourceFolder: string, checkpoint: Checkpoint): Promise<void>;
   skippedTally(sourceFolder: string, uidValidity: string): Promise<FolderTally>;
+  /** What delta passes read and write to mirror the source (flags, deletions, moves). */
+  readonly delta?: DeltaStore;
 }
 
 export function dbLedger(db: Db, mailboxId: number): LedgerStore {
@@ -76,9 +81,9 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
     async recordMany(entries) {
       const rows = entries.map((e) => ({
         mailbox_id: mailboxId, source_folder: e.sourceFolder, uidvalidity: e.uidValidity, uid: e.uid,
-        dest_folder: e.destFolder, dest_uid: e.destUid, size: e.size, fingerprint: e.fingerprint, pass: e.pass,
+        dest_folder: e.destFolder, dest_uid: e.destUid, size: e.size, fingerprint: e.fingerprint, pass: e.pass, flags: e.flags ? encodeFlags(e.flags) : null,
       }));
-      // SQLite caps bound parameters per statement; 9 columns × 100 rows stays well under it.
+      // SQLite caps bound parameters per statement; 10 columns × 100 rows stays well under it.
       await db.transaction(async (trx) => {
         for (let i = 0; i < rows.length; i += 100) {
           await trx('ledger').insert(rows.slice(i, i + 100)).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).ignore();
@@ -122,5 +127,6 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
       return Number(copied?.n ?? 0) + Number(skipped?.n ?? 0);
     },
     skippedTally: (folder, uv) => tally('skips', folder, uv),
+    delta: deltaStore(db, mailboxId),
   };
 }

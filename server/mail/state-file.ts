@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { CutoverError } from '../errors.ts';
 import { dbLedger, type LedgerStore } from './ledger.ts';
 import { createCheckpointTable, createLedgerTables } from './ledger-schema.ts';
+import { addDeltaColumns } from './delta/schema.ts';
 
 const STANDALONE_MAILBOX = 0;
 
@@ -23,6 +24,7 @@ export async function openStateLedger(file?: string): Promise<{ ledger: LedgerSt
   try {
     if (!(await db.schema.hasTable('ledger'))) await createLedgerTables(db);
     if (!(await db.schema.hasTable('checkpoints'))) await createCheckpointTable(db);
+    await addDeltaColumns(db);
   } catch (err) {
     await db.destroy();
     throw new CutoverError('INPUT_INVALID', { detail: `--state ${file}: not a usable state file (${(err as Error).message})` });

@@ -3,6 +3,7 @@ import { dbLedger } from '../mail/ledger.ts';
 import { finishSyncPoint, startSyncPoint } from '../db/repos/sync-points.ts';
 import { destEndpoint, sourceEndpoint } from './endpoints.ts';
 import { folderPlan } from './folder-plan.ts';
+import { recordMirror } from './mirror-event.ts';
 import { noteAlterations } from './alterations.ts';
 import type { StepContext } from './types.ts';
 
@@ -26,6 +27,8 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     pass,
     selection: { maxMessageBytes: smallest(ctx.options.maxMessageBytes, ctx.source.capabilities.maxMessageBytes, ctx.dest.capabilities.maxMessageBytes) },
     log: ctx.log,
+    // Known copies follow the source (flags, expunges, moves); the project option keeps every copy.
+    mirror: { deletes: ctx.options.mirrorDeletes },
     onProgress: ({ folder, copied }) => {
       if (Date.now() - lastNote < PROGRESS_EVERY_MS) return;
       lastNote = Date.now();
@@ -33,6 +36,7 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     },
   });
   await pending;
+  await recordMirror(ctx, pass, report.mirror);
   await noteAlterations(ctx, report);
   await finishSyncPoint(ctx.db, ctx.mailbox.id, pass);
   await ctx.save({ sync_passes: pass, last_sync_at: new Date().toISOString() });

@@ -17,6 +17,8 @@ export const projectOptionsSchema = z.object({
   /** TTL the changed records are published with; higher TTLs are lowered to it first (0: change at once, keep TTLs). */
   dnsLowTtl: z.number().int().min(0).default(300),
   excludeFolders: z.array(z.string()).default([]),
+  /** Delta passes remove copies of messages expunged (or moved) on the source; false keeps every copy (`--no-mirror-deletes`). */
+  mirrorDeletes: z.boolean().default(true),
   maxMessageBytes: z.number().int().positive().optional(),
   /** manual: mailboxes wait (paused) until an admin starts the project. */
   startMode: z.enum(['auto', 'manual']).default('auto'),

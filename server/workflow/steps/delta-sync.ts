@@ -1,5 +1,6 @@
 import { domainStep } from '../../db/repos/domains.ts';
 import { copyPass } from '../copy-pass.ts';
+import { mirrorActions } from '../../mail/delta/mirror.ts';
 import { groupwarePass } from '../groupware-pass.ts';
 import { done, waitUntil, type Step } from '../types.ts';
 
@@ -20,7 +21,8 @@ export const deltaSync: Step = {
       return waitUntil(next, `pass copied ${report.copied} new messages; the overlap window closes ${new Date(windowEnd).toISOString()}`);
     }
     // The window is closed: one more pass that finds nothing proves nothing is still arriving.
-    if (report.copied > 0) return waitUntil(now, `pass copied ${report.copied} new messages; running a last pass`);
+    const mirrored = report.mirror ? mirrorActions(report.mirror) : 0;
+    if (report.copied > 0 || mirrored > 0) return waitUntil(now, `pass copied ${report.copied} new messages and mirrored ${mirrored} source changes; running a last pass`);
     return done(`window closed, last pass clean (${ctx.mailbox.sync_passes} passes in all)`);
   },
 };

@@ -1,0 +1,317 @@
+import type { ImapFlow, ListResponse } from 'imapflow';
+import type { Logger } from '../../log.ts';
+import type { FolderPlanEntry } from '../folders.ts';
+import type { Pool } from '../pool.ts';
+import { isTransient, laneBackoffMs } from '../transient.ts';
+import { applyFlags, deleteIfEmpty, deleteUnchanged, moveCopies } from './apply.ts';
+import { arrivals, folderChanges, type Arrival } from './source-changes.ts';
+import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
+
+export interface MirrorOptions {
+  /** Remove copies of messages expunged on the source (and move copies of moved ones); false keeps everything. */
+  deletes: boolean;
+}
+
+/** What a delta pass changed on the destination besides new mail, per kind. */
+export interface MirrorReport {
+  /** Copies whose flags or keywords were brought to the source's. */
+  flags: number;
+  /** Copies removed because the source expunged the message. */
+  deleted: number;
+  /** Copies moved to another folder because the source message was. */
+  moved: number;
+  /** Source message gone, but its destination copy changed since it was written: kept. */
+  keptChanged: number;
+  /** Source message gone, but the copy was not written by this migration with known flags: kept. */
+  keptForeign: number;
+  /** Source message gone, kept because deletions are not mirrored (--no-mirror-deletes), or the destination has no UIDPLUS. */
+  keptByOption: number;
+  /** Source message gone and its copy already gone from the destination too. */
+  alreadyGone: number;
+  /** Destination folders removed because their source folder was (renamed or deleted) and all they held was ours and moved or removed. */
+  foldersDeleted: string[];
+  /** Destination folders of a source folder that is gone, kept because they still hold mail. */
+  foldersKept: string[];
+  /** Source folders whose messages were looked at (CONDSTORE: only those whose HIGHESTMODSEQ moved). */
+  foldersScanned: number;
+  seconds: number;
+}
+
+export interface MirrorContext {
+  sources: Pool<ImapFlow>;
+  dests: Pool<ImapFlow>;
+  store: DeltaStore;
+  /** The pass's folder plan (excluded entries are left alone). */
+  plan: FolderPlanEntry[];
+  /** The source's LIST-STATUS of this pass (with HIGHESTMODSEQ where the server has CONDSTORE). */
+  sourceList: ListResponse[];
+  sourceHost: string;
+  destHost: string;
+  pass: number;
+  options: MirrorOptions;
+  log?: Logger;
+}
+
+interface Status { uidValidity: string; uidNext: number; modseq?: string }
+
+const MAX_ATTEMPTS = 5;
+
+export function emptyMirrorReport(): MirrorReport {
+  return { flags: 0, deleted: 0, moved: 0, keptChanged: 0, keptForeign: 0, keptByOption: 0, alreadyGone: 0, foldersDeleted: [], foldersKept: [], foldersScanned: 0, seconds: 0 };
+}
+
+export function mirrorActions(r: MirrorReport): number {
+  return r.flags + r.deleted + r.moved + r.foldersDeleted.length;
+}
+
+/**
+ * Makes the destination's known copies follow what happened to their source messages since the
+ * last pass: flags and keywords, expunges, moves between folders, folders gone. Runs before the
+ * new messages are copied (a moved message is then already where it belongs). Every step reads
+ * its state from the ledger and writes it back after acting, so a cut part-way is resumed by
+ * running it again; a lost connection does so at once. `finish` records each folder's
+ * HIGHESTMODSEQ as the baseline of the next pass once the copy has run.
+ */
+export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: MirrorReport; finish(): Promise<void> }> {
+  const started = Date.now();
+  const report = emptyMirrorReport();
+  const statuses = new Map<string, Status>(ctx.sourceList.map((f) => [f.path, {
+    uidValidity: String(f.status?.uidValidity ?? ''), uidNext: Number(f.status?.uidNext ?? 0),
+    modseq: f.status?.highestModseq !== undefined && f.status.highestModseq !== null ? String(f.status.highestModseq) : undefined,
+  }]));
+  const marks = await ctx.store.marks();
+  await statusUnlisted(ctx, statuses);
+  await markFromLedger(ctx, statuses, marks);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mirrorOnce(ctx, marks, statuses, report);
+      break;
+    } catch (err) {
+      if (!isTransient(err) || attempt >= MAX_ATTEMPTS) throw err;
+      ctx.log?.warn({ attempt, err: (err as Error).message }, 'connection lost while mirroring source changes; resuming');
+      await new Promise((resolve) => setTimeout(resolve, laneBackoffMs(err, attempt)));
+    }
+  }
+  report.seconds = (Date.now() - started) / 1000;
+  return {
+    report,
+    async finish() {
+      // Folders copied for the first time (or under a new UIDVALIDITY) start from the HIGHESTMODSEQ seen before the copy read them.
+      for (const entry of ctx.plan) {
+        const status = statuses.get(entry.source);
+        const mark = marks.get(entry.source);
+        if (!status?.modseq || (mark && mark.uidValidity === status.uidValidity && mark.highestModseq)) continue;
+        await ctx.store.saveModseq(entry.source, status.modseq);
+      }
+    },
+  };
+}
+
+/**
+ * A server that announces no UIDNEXT (Courier) leaves no checkpoint: the ledger says what the
+ * last pass knew instead, the highest UID copied standing for where it stopped. Only read when
+ * some folder has no checkpoint (the ledger is grouped, not walked).
+ */
+async function markFromLedger(ctx: MirrorContext, statuses: Map<string, Status>, marks: Map<string, FolderMark>): Promise<void> {
+  if (ctx.plan.every((e) => !e.selectable || e.excluded || marks.has(e.source)) && marks.size > 0) return;
+  for (const { sourceFolder, uidValidity, maxUid } of await ctx.store.ledgerFolders()) {
+    if (marks.has(sourceFolder)) continue;
+    const current = statuses.get(sourceFolder)?.uidValidity;
+    // A folder gone from the source keeps any generation; a present one, its current one.
+    if (current !== undefined && current !== uidValidity) continue;
+    marks.set(sourceFolder, { uidValidity, uidNext: maxUid + 1 });
+  }
+}
+
+/**
+ * Folders in the plan that the listing did not return (Courier does not list INBOX under its
+ * "INBOX." namespace): asked for one by one, so they are mirrored too and never taken for gone.
+ */
+async function statusUnlisted(ctx: MirrorContext, statuses: Map<string, Status>): Promise<void> {
+  const unlisted = ctx.plan.filter((e) => e.selectable && !e.excluded && !statuses.has(e.source));
+  if (!unlisted.length) return;
+  await ctx.sources.use(async (source) => {
+    const condstore = source.capabilities.has('CONDSTORE');
+    for (const entry of unlisted) {
+      const status = await source.status(entry.source, { uidNext: true, uidValidity: true, ...(condstore ? { highestModseq: true } : {}) });
+      if (!status) continue;
+      statuses.set(entry.source, {
+        uidValidity: String(status.uidValidity ?? ''), uidNext: Number(status.uidNext ?? 0),
+        modseq: status.highestModseq !== undefined && status.highestModseq !== null ? String(status.highestModseq) : undefined,
+      });
+    }
+  });
+}
+
+interface Move { copy: KnownCopy; entry: FolderPlanEntry; uidValidity: string; arrival: Arrival }
+
+async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, statuses: Map<string, Status>, report: MirrorReport): Promise<void> {
+  const entries = ctx.plan.filter((e) => e.selectable && !e.excluded);
+  const flagWork: Array<{ copy: KnownCopy; flags: string[] }> = [];
+  let vanished: KnownCopy[] = [];
+  const scanned: Array<{ folder: string; modseq: string }> = [];
+  for (const entry of entries) {
+    const mark = marks.get(entry.source);
+    const status = statuses.get(entry.source);
+    if (!mark || !status || status.uidValidity !== mark.uidValidity) continue;
+    const condstore = status.modseq !== undefined;
+    // CONDSTORE: a folder whose HIGHESTMODSEQ has not moved had no flag change and no expunge.
+    if (condstore && mark.highestModseq === status.modseq) continue;
+    const known = await ctx.store.copies(entry.source, mark.uidValidity);
+    if (known.length) {
+      report.foldersScanned++;
+      const changes = await ctx.sources.use(async (source) => {
+        const lock = await source.getMailboxLock(entry.source, { readOnly: true });
+        try {
+          return await folderChanges(source, known, mark, condstore && source.enabled.has('CONDSTORE'));
+        } finally {
+          lock.release();
+        }
+      });
+      flagWork.push(...changes.flags);
+      vanished.push(...changes.vanished);
+    }
+    if (status.modseq) scanned.push({ folder: entry.source, modseq: status.modseq });
+  }
+  const goneFolders = new Map<string, string | undefined>();
+  for (const folder of marks.keys()) {
+    if (statuses.has(folder) || ctx.plan.some((e) => e.source === folder)) continue;
+    const copies = await ctx.store.copies(folder);
+    goneFolders.set(folder, copies[0]?.destFolder);
+    vanished.push(...copies);
+  }
+
+  const moves = ctx.options.deletes ? await findMoves(ctx, entries, marks, statuses, vanished) : [];
+  const movedAway = new Set(moves.map((m) => m.copy));
+  vanished = vanished.filter((c) => !movedAway.has(c));
+  const unmoved = await applyMoves(ctx, moves, flagWork, report);
+  vanished.push(...unmoved);
+
+  for (const [folder, changes] of groupBy(flagWork, (c) => c.copy.destFolder)) {
+    const applied = await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
+    await ctx.store.setFlags(applied);
+    report.flags += applied.length;
+  }
+
+  const kept = new Set<string>();
+  for (const [folder, copies] of groupBy(vanished, (c) => c.destFolder)) {
+    const foreign = copies.filter((c) => c.flags === null || c.destUid === null);
+    const ours = copies.filter((c) => c.flags !== null && c.destUid !== null);
+    report.keptForeign += foreign.length;
+    await ctx.store.forget(foreign);
+    if (foreign.length) kept.add(folder);
+    if (!ours.length) continue;
+    if (!ctx.options.deletes) {
+      // Kept for good: a later pass with deletions on (or without CONDSTORE, which sees it again) leaves it too.
+      await ctx.store.keep(ours);
+      report.keptByOption += ours.length;
+      kept.add(folder);
+      continue;
+    }
+    const outcome = await ctx.dests.use((dest) => deleteUnchanged(dest, folder, ctx.destHost, ours));
+    await ctx.store.forget([...outcome.deleted, ...outcome.changed, ...outcome.gone]);
+    report.deleted += outcome.deleted.length;
+    report.keptChanged += outcome.changed.length;
+    report.alreadyGone += outcome.gone.length;
+    report.keptByOption += outcome.unsupported.length;
+    if (outcome.changed.length || outcome.unsupported.length) kept.add(folder);
+  }
+
+  await followGoneFolders(ctx, goneFolders, kept, report);
+  for (const { folder, modseq } of scanned) await ctx.store.saveModseq(folder, modseq);
+  for (const { folder, modseq } of scanned) marks.set(folder, { ...marks.get(folder)!, highestModseq: modseq });
+}
+
+/**
+ * A known message gone from one folder and a new one with the same fingerprint in another (or
+ * the same) folder: the source moved it. Only looked for when something vanished, and only among
+ * messages the last pass did not see.
+ */
+async function findMoves(ctx: MirrorContext, entries: FolderPlanEntry[], marks: Map<string, FolderMark>, statuses: Map<string, Status>, vanished: KnownCopy[]): Promise<Move[]> {
+  const candidates = new Map<string, KnownCopy[]>();
+  for (const copy of vanished) {
+    if (copy.flags === null || copy.destUid === null) continue;
+    candidates.set(copy.fingerprint, [...candidates.get(copy.fingerprint) ?? [], copy]);
+  }
+  const moves: Move[] = [];
+  if (!candidates.size) return moves;
+  for (const entry of entries) {
+    const status = statuses.get(entry.source);
+    if (!status) continue;
+    const mark = marks.get(entry.source);
+    const from = mark && mark.uidValidity === status.uidValidity ? mark.uidNext : 1;
+    if (status.uidNext > 0 && status.uidNext <= from) continue;
+    const found = await ctx.sources.use(async (source) => {
+      const lock = await source.getMailboxLock(entry.source, { readOnly: true });
+      try {
+        return await arrivals(source, from);
+      } finally {
+        lock.release();
+      }
+    });
+    for (const arrival of found) {
+      const copy = candidates.get(arrival.fingerprint)?.shift();
+      if (copy) moves.push({ copy, entry, uidValidity: status.uidValidity, arrival });
+    }
+    if (![...candidates.values()].some((list) => list.length)) break;
+  }
+  return moves;
+}
+
+/** Moves the copies on the destination and re-points their ledger rows; returns those that could not be moved (handled as deletions). */
+async function applyMoves(ctx: MirrorContext, moves: Move[], flagWork: Array<{ copy: KnownCopy; flags: string[] }>, report: MirrorReport): Promise<KnownCopy[]> {
+  const unmoved: KnownCopy[] = [];
+  for (const [, group] of groupBy(moves, (m) => `${m.copy.destFolder}\u0000${m.entry.dest}`)) {
+    const from = group[0]!.copy.destFolder;
+    const to = group[0]!.entry.dest;
+    const uids = group.map((m) => m.copy.destUid!);
+    const { moved, gone } = from === to
+      ? { moved: new Map(uids.map((uid) => [uid, uid] as [number, number | null])), gone: [] as number[] }
+      : await ctx.dests.use((dest) => moveCopies(dest, from, to, ctx.destHost, uids));
+    for (const move of group) {
+      const destUid = move.copy.destUid!;
+      if (moved.has(destUid)) {
+        const copy: KnownCopy = { ...move.copy, sourceFolder: move.entry.source, uidValidity: move.uidValidity, uid: move.arrival.uid, destFolder: to, destUid: moved.get(destUid) ?? null, pass: ctx.pass };
+        await ctx.store.moved(move.copy, copy);
+        if (from !== to) report.moved++;
+        if (copy.destUid !== null) flagWork.push({ copy, flags: move.arrival.flags });
+      } else if (gone.includes(destUid)) {
+        // The user removed the copy on the destination: the copy engine copies the message again where it now is.
+        await ctx.store.forget([move.copy]);
+        report.alreadyGone++;
+      } else {
+        unmoved.push(move.copy);
+      }
+    }
+  }
+  return unmoved;
+}
+
+/** A source folder that is gone (deleted, or renamed: its messages were moved above): its destination folder goes too if it is empty and nothing else maps to it. */
+async function followGoneFolders(ctx: MirrorContext, goneFolders: Map<string, string | undefined>, kept: Set<string>, report: MirrorReport): Promise<void> {
+  for (const [folder, dest] of goneFolders) {
+    const remaining = await ctx.store.copies(folder);
+    if (remaining.length) continue;
+    await ctx.store.dropCheckpoint(folder);
+    // An empty source folder left no copy to say where it went: its destination folder is left alone.
+    if (dest === undefined) continue;
+    const stillMapped = ctx.plan.some((e) => e.dest === dest) || dest.toUpperCase() === 'INBOX';
+    if (!stillMapped && !kept.has(dest)) {
+      if (await ctx.dests.use((client) => deleteIfEmpty(client, dest, ctx.destHost))) report.foldersDeleted.push(dest);
+      else report.foldersKept.push(dest);
+    } else if (kept.has(dest)) {
+      report.foldersKept.push(dest);
+    }
+  }
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

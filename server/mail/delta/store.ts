@@ -1,0 +1,115 @@
+import type { Knex } from 'knex';
+
+/** A message the ledger knows, as a delta pass needs it. `flags` null: not written by this migration with known flags. */
+export interface KnownCopy {
+  sourceFolder: string;
+  uidValidity: string;
+  uid: number;
+  destFolder: string;
+  destUid: number | null;
+  flags: string[] | null;
+  fingerprint: string;
+  size: number;
+  pass: number;
+}
+
+export interface FolderMark { uidValidity: string; uidNext: number; highestModseq?: string }
+
+/** The delta pass's reads and writes on the ledger's tables (main database or state file). */
+export interface DeltaStore {
+  /** Every folder's checkpoint with its HIGHESTMODSEQ, in one read. */
+  marks(): Promise<Map<string, FolderMark>>;
+  saveModseq(sourceFolder: string, highestModseq: string): Promise<void>;
+  /** Copies of one source folder; without `uidValidity`, of every generation of it. */
+  copies(sourceFolder: string, uidValidity?: string): Promise<KnownCopy[]>;
+  setFlags(changes: Array<{ copy: KnownCopy; flags: string[] }>): Promise<void>;
+  forget(copies: KnownCopy[]): Promise<void>;
+  /** Copies kept for good although their source message is gone (deletions not mirrored): never deleted by a later pass either. */
+  keep(copies: KnownCopy[]): Promise<void>;
+  /** A copy moved on the destination: its row now names the source message it is a copy of. */
+  moved(from: KnownCopy, to: KnownCopy): Promise<void>;
+  dropCheckpoint(sourceFolder: string): Promise<void>;
+  /** Source folders the ledger holds copies of, per UIDVALIDITY, with the highest UID copied. */
+  ledgerFolders(): Promise<Array<{ sourceFolder: string; uidValidity: string; maxUid: number }>>;
+}
+
+export function encodeFlags(flags: readonly string[]): string {
+  return [...flags].sort().join(' ');
+}
+
+function decodeFlags(value: string | null | undefined): string[] | null {
+  if (value === null || value === undefined) return null;
+  return value === '' ? [] : value.split(' ');
+}
+
+const ROWS_PER_STATEMENT = 100;
+
+export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
+  const key = (c: KnownCopy) => ({ mailbox_id: mailboxId, source_folder: c.sourceFolder, uidvalidity: c.uidValidity, uid: c.uid });
+  return {
+    async marks() {
+      const rows = await db('checkpoints').where({ mailbox_id: mailboxId }).select('source_folder', 'uidvalidity', 'uid_next', 'highest_modseq');
+      return new Map(rows.map((r) => [String(r.source_folder), {
+        uidValidity: String(r.uidvalidity), uidNext: Number(r.uid_next), highestModseq: r.highest_modseq ? String(r.highest_modseq) : undefined,
+      }]));
+    },
+    async saveModseq(sourceFolder, highestModseq) {
+      await db('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).update({ highest_modseq: highestModseq });
+    },
+    async copies(sourceFolder, uidValidity) {
+      const rows = await db('ledger').where({ mailbox_id: mailboxId, source_folder: sourceFolder })
+        .modify((q) => { if (uidValidity !== undefined) q.andWhere({ uidvalidity: uidValidity }); })
+        .select('source_folder', 'uidvalidity', 'uid', 'dest_folder', 'dest_uid', 'flags', 'fingerprint', 'size', 'pass');
+      return rows.map((r: Record<string, unknown>) => ({
+        sourceFolder: String(r.source_folder), uidValidity: String(r.uidvalidity), uid: Number(r.uid), destFolder: String(r.dest_folder),
+        destUid: r.dest_uid === null ? null : Number(r.dest_uid), flags: decodeFlags(r.flags as string | null), fingerprint: String(r.fingerprint), size: Number(r.size), pass: Number(r.pass),
+      }));
+    },
+    async setFlags(changes) {
+      // One UPDATE per folder and flag set, not per message: 500 changed messages are a handful of statements.
+      const groups = new Map<string, { copy: KnownCopy; flags: string; uids: number[] }>();
+      for (const { copy, flags } of changes) {
+        const encoded = encodeFlags(flags);
+        const k = `${copy.sourceFolder}\u0000${copy.uidValidity}\u0000${encoded}`;
+        const group = groups.get(k) ?? { copy, flags: encoded, uids: [] };
+        group.uids.push(copy.uid);
+        groups.set(k, group);
+      }
+      await db.transaction(async (trx) => {
+        for (const { copy, flags, uids } of groups.values()) {
+          for (let i = 0; i < uids.length; i += 500) {
+            await trx('ledger').where({ mailbox_id: mailboxId, source_folder: copy.sourceFolder, uidvalidity: copy.uidValidity }).whereIn('uid', uids.slice(i, i + 500)).update({ flags });
+          }
+        }
+      });
+    },
+    async forget(copies) {
+      await db.transaction(async (trx) => {
+        for (let i = 0; i < copies.length; i += ROWS_PER_STATEMENT) {
+          const slice = copies.slice(i, i + ROWS_PER_STATEMENT);
+          await trx('ledger').where((q) => { for (const c of slice) q.orWhere(key(c)); }).delete();
+        }
+      });
+    },
+    async keep(copies) {
+      await db.transaction(async (trx) => {
+        for (const copy of copies) await trx('ledger').where(key(copy)).update({ flags: null });
+      });
+    },
+    async moved(from, to) {
+      await db.transaction(async (trx) => {
+        await trx('ledger').where(key(from)).delete();
+        await trx('ledger').insert({
+          ...key(to), dest_folder: to.destFolder, dest_uid: to.destUid, size: to.size, fingerprint: to.fingerprint, pass: to.pass, flags: to.flags ? encodeFlags(to.flags) : null,
+        }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['dest_folder', 'dest_uid', 'flags', 'pass']);
+      });
+    },
+    async dropCheckpoint(sourceFolder) {
+      await db('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).delete();
+    },
+    async ledgerFolders() {
+      const rows = await db('ledger').where({ mailbox_id: mailboxId }).groupBy('source_folder', 'uidvalidity').select('source_folder', 'uidvalidity').max({ top: 'uid' });
+      return rows.map((r: Record<string, unknown>) => ({ sourceFolder: String(r.source_folder), uidValidity: String(r.uidvalidity), maxUid: Number(r.top) }));
+    },
+  };
+}
