@@ -4,6 +4,7 @@ import * as projectsMessages from './messages/projects.ts';
 import * as importsMessages from './messages/imports.ts';
 import * as reportsMessages from './messages/reports.ts';
 import * as mailboxMessages from './messages/mailbox.ts';
+import * as domainsMessages from './messages/domains.ts';
 export const LANGUAGES = ['en', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -303,9 +304,9 @@ const coreFr: Record<keyof typeof coreEn, string> = {
 
 
 // Each area of the panel keeps its words in messages/<area>.ts, in both languages.
-const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en };
+const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...domainsMessages.en };
 export type MessageKey = keyof typeof en;
-const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr };
+const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...domainsMessages.fr };
 
 const tables: Record<Language, Record<MessageKey, string>> = { en, fr };
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { projectRoot } from '../paths.ts';
 import Handlebars from 'handlebars';
 import { isLanguage, t } from './i18n.ts';
+import { renderDnsDots } from './dns-dots.ts';
 
 const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
@@ -11,6 +12,10 @@ const hbs = Handlebars.create();
 hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
   const lang = options.data?.root?.lang;
   return t(isLanguage(lang) ? lang : 'en', key, options.hash ?? {});
+});
+// {{dnsDots dots}}: the row of DNS dots (see dns-dots.ts), already escaped.
+hbs.registerHelper('dnsDots', function (dots: Parameters<typeof renderDnsDots>[0], options: Handlebars.HelperOptions) {
+  return new hbs.SafeString(renderDnsDots(dots ?? [], options.data?.root?.lang));
 });
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 // {{t (concat "state." state)}}: builds a key from parts (the last argument is Handlebars' options).
