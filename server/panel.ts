@@ -15,6 +15,7 @@ import { authRoutes } from './web/routes/auth.ts';
 import { dashboardRoutes } from './web/routes/dashboard.ts';
 import { domainRoutes } from './web/routes/domains.ts';
 import { domainsListRoutes } from './web/routes/domains-list.ts';
+import { apiDnsRoutes } from './web/routes/api-dns.ts';
 import { importRoutes, uploadParser } from './web/routes/imports.ts';
 import { mailboxRoutes } from './web/routes/mailboxes.ts';
 import { newProjectRoutes } from './web/routes/new-project.ts';
@@ -75,6 +76,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(oneClickRoutes(web));
   router.use(domainRoutes(web));
   router.use(domainsListRoutes(web));
+  router.use(apiDnsRoutes(web));
   router.use(mailboxRoutes(web));
   router.use(platformRoutes(web));
   router.use(apiPlatformRoutes(web));

@@ -9,6 +9,7 @@ import { recheckAllDomains } from '../../server/dns/recheck.ts';
 import { createPanel, renderDnsDots } from '../../server/panel.ts';
 import { isMessageKey } from '../../server/web/i18n.ts';
 import { hashPassword } from '../../server/web/passwords.ts';
+import { createToken } from '../../server/services/tokens.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, switchDnsToNew, writePlatformConfig, type Landscape } from '../support/platforms.ts';
 import { ADMIN, Client } from './client.ts';
@@ -81,6 +82,9 @@ test('a domain added by hand is checked at once against its platform, and opens 
   assert.equal(page.status, 200, page.text);
   assert.match(page.text, /<tr data-check="mx" data-status="unknown">/);
   assert.match(page.text, /href="\/panel\/domains">Back to the domains</);
+  const dashboard = await client.request('/');
+  assert.match(dashboard.text, /<tr data-domain="elsewhere\.test" data-status="unknown"><td><a href="\/panel\/domains\/elsewhere\.test">/, 'the dashboard lists what the last check found not green');
+  assert.match(dashboard.text, /could not be fully tested at the last re-check/);
   const stored = await app.db('watched_domains').where({ name: ELSEWHERE }).first();
   assert.equal(stored.source, 'manual');
   assert.equal(stored.nameservers, nameserver);
@@ -113,6 +117,24 @@ test('the re-check job stores every domain\'s dots: MX and SPF red before the sw
   const api = await client.request('/api/domains');
   const body = JSON.parse(api.text) as { domains: Array<{ name: string; dots: Array<{ kind: string; status: string }> }> };
   assert.equal(body.domains.find((d) => d.name === DOMAIN)?.dots.find((d) => d.kind === 'mx')?.status, row.dots.mx);
+});
+
+test('GET /api/dns/:domain answers a token with the dots and fixes against the platform asked for, and keeps it a minute', { timeout: 60_000 }, async () => {
+  const anonymous = await new Client(client.base).request(`/api/dns/${DOMAIN}?platform=old`);
+  assert.notEqual(anonymous.status, 200);
+  const { token } = await createToken(app.db, ADMIN.name, 'host-panel');
+  const host = new Client(client.base, { authorization: `Bearer ${token}` });
+  // After the switch, the zone points to "new": checked against "old", MX is red with the fix back to the old host.
+  const res = await host.request(`/api/dns/${DOMAIN}?platform=old`);
+  assert.equal(res.status, 200, res.text);
+  assert.match(res.headers.get('cache-control') ?? '', /max-age=60/);
+  const body = JSON.parse(res.text) as { status: string; dots: Array<{ kind: string; status: string }>; checks: Array<{ id: string; status: string; fix: string | null }> };
+  assert.equal(body.dots.find((d) => d.kind === 'mx')?.status, 'error');
+  assert.match(body.checks.find((c) => c.id === 'mx')?.fix ?? '', new RegExp(OLD_MX.replace(/\./g, '\\.')));
+  const again = await host.request(`/api/dns/${DOMAIN}?platform=old`);
+  assert.equal(JSON.parse(again.text).checkedAt, (body as unknown as { checkedAt: string }).checkedAt, 'the second answer comes from the cache');
+  assert.equal((await host.request('/api/dns/not_a_domain?platform=old')).status, 400);
+  assert.equal((await host.request(`/api/dns/${DOMAIN}?platform=nowhere`)).status >= 400, true);
 });
 
 test('a watched domain can be removed; a project\'s domain has no remove button', async () => {

@@ -30,6 +30,9 @@ export const en = {
   'dns.kind.clients': 'Autoconfig',
   'dns.kind.propagation': 'Propagation',
   'dns.status.none': 'not checked',
+  'domains.job.warn': 'warnings at the last re-check',
+  'domains.job.error': 'wrong at the last re-check',
+  'domains.job.unknown': 'could not be fully tested at the last re-check',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -63,4 +66,7 @@ export const fr: Record<keyof typeof en, string> = {
   'dns.kind.clients': 'Autoconfig',
   'dns.kind.propagation': 'Propagation',
   'dns.status.none': 'non vérifié',
+  'domains.job.warn': 'avertissements à la dernière vérification',
+  'domains.job.error': 'incorrect à la dernière vérification',
+  'domains.job.unknown': 'pas entièrement vérifiable à la dernière vérification',
 };
