@@ -158,3 +158,20 @@ test('every word of the Domains page is in the translation tables', () => {
   assert.ok(keys.length > 5);
   for (const key of keys) assert.ok(isMessageKey(key), key);
 });
+
+test('thousands of domains are drawn a page at a time, and "not green" keeps only those', async () => {
+  const platformId = (await app.db('platforms').where({ name: 'new' }).first()).id;
+  const now = new Date().toISOString();
+  await app.db('watched_domains').insert(Array.from({ length: 150 }, (_, i) => ({ name: `bulk${String(i).padStart(3, '0')}.test`, platform_id: platformId, source: 'platform', nameservers: '', created_at: now })));
+  await app.db('domain_checks').insert(Array.from({ length: 150 }, (_, i) => ({ name: `bulk${String(i).padStart(3, '0')}.test`, platform_id: platformId, status: i % 2 ? 'ok' : 'error', dots: '[]', checked_at: now })));
+  const rows = (html: string) => [...html.matchAll(/<tr data-domain="([^"]+)" data-status="(\w+)">/g)].map((m) => ({ name: m[1]!, status: m[2]! }));
+  const first = await client.request('/domains');
+  assert.equal(rows(first.text).length, 100);
+  assert.match(first.text, /href="\/panel\/domains\?page(=|&#x3D;)2" rel="next"/);
+  const second = rows((await client.request('/domains?page=2')).text);
+  assert.equal(second.length, 151 - 100, '150 bulk domains and the project\'s');
+  const notGreen = await client.request('/domains?show=not-green');
+  assert.ok(rows(notGreen.text).every((r) => r.status !== 'ok'));
+  assert.equal(rows(notGreen.text).filter((r) => r.name.startsWith('bulk')).length, 75);
+  assert.match(notGreen.text, /Not green \(\d+\)/);
+});

@@ -12,10 +12,13 @@ export interface DomainsRow {
   name: string; href: string; platform: string; source: 'project' | 'manual' | 'platform'; project: string | null;
   status: CheckStatus | null; dots: DnsDot[]; checkedAt: string | null; error: string | null; removable: boolean;
 }
-export interface DomainsPageModel { domains: DomainsRow[]; platforms: Array<{ name: string }>; notGreen: number }
+export interface DomainsPageModel { domains: DomainsRow[]; platforms: Array<{ name: string }>; total: number; notGreen: number; onlyNotGreen: boolean; page: number; pages: number }
 
-/** Reads rows only (the re-check job's stored results): a few queries whatever the number of domains. */
-export async function domainsPageModel(app: AppContext, base: string): Promise<DomainsPageModel> {
+/**
+ * Reads rows only (the re-check job's stored results): a few queries whatever the number of
+ * domains, and one page of them drawn (thousands of rows of six dots make a page too heavy to read).
+ */
+export async function domainsPageModel(app: AppContext, base: string, opts: { page?: number; pageSize?: number; onlyNotGreen?: boolean } = {}): Promise<DomainsPageModel> {
   const [known, checks, platforms, projects] = await Promise.all([
     knownDomains(app), domainChecks(app.db), listPlatforms(app.db),
     app.db('projects').select('id', 'name') as Promise<Array<{ id: number; name: string }>>,
@@ -32,7 +35,15 @@ export async function domainsPageModel(app: AppContext, base: string): Promise<D
       removable: d.source !== 'project',
     };
   });
-  return { domains, platforms: platforms.map((p) => ({ name: p.name })), notGreen: domains.filter((d) => d.status !== 'ok').length };
+  const notGreen = domains.filter((d) => d.status !== 'ok');
+  const shown = opts.onlyNotGreen ? notGreen : domains;
+  const pageSize = opts.pageSize ?? shown.length;
+  const pages = Math.max(1, Math.ceil(shown.length / Math.max(1, pageSize)));
+  const page = Math.min(Math.max(1, Math.floor(opts.page ?? 1)), pages);
+  return {
+    domains: shown.slice((page - 1) * pageSize, page * pageSize), platforms: platforms.map((p) => ({ name: p.name })),
+    total: domains.length, notGreen: notGreen.length, onlyNotGreen: opts.onlyNotGreen ?? false, page, pages,
+  };
 }
 
 export interface WatchedDomainPageModel {

@@ -30,7 +30,14 @@ export function domainsListRoutes(web: WebContext): Router {
   const watchedPage = (req: Request, name: string) => `${req.baseUrl}/domains/${encodeURIComponent(name)}`;
 
   router.get('/domains', async (req, res) => {
-    renderPage(req, res, 'domains', { title: translator(req)('domains.title'), ...(await domainsPageModel(web.app, req.baseUrl)) });
+    const onlyNotGreen = req.query.show === 'not-green';
+    const model = await domainsPageModel(web.app, req.baseUrl, { page: Number(req.query.page) || 1, pageSize: web.pageSize * 2, onlyNotGreen });
+    const link = (page: number) => `${req.baseUrl}/domains?${new URLSearchParams({ ...(onlyNotGreen ? { show: 'not-green' } : {}), page: String(page) })}`;
+    renderPage(req, res, 'domains', {
+      title: translator(req)('domains.title'), ...model,
+      previous: model.page > 1 ? link(model.page - 1) : null,
+      next: model.page < model.pages ? link(model.page + 1) : null,
+    });
   });
 
   router.post('/domains', async (req, res) => {
