@@ -3,6 +3,7 @@ import { projectRoot } from '../paths.ts';
 import Handlebars from 'handlebars';
 import { isLanguage, t } from './i18n.ts';
 import { renderDnsDots } from './dns-dots.ts';
+import { checkText } from './check-words.ts';
 
 const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
@@ -16,6 +17,11 @@ hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions
 // {{dnsDots dots}}: the row of DNS dots (see dns-dots.ts), already escaped.
 hbs.registerHelper('dnsDots', function (dots: Parameters<typeof renderDnsDots>[0], options: Handlebars.HelperOptions) {
   return new hbs.SafeString(renderDnsDots(dots ?? [], options.data?.root?.lang));
+});
+// {{checkText found}}: a DNS check's English phrase in the page's language (see check-words.ts).
+hbs.registerHelper('checkText', function (text: string, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return checkText(isLanguage(lang) ? lang : 'en', text);
 });
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 // {{t (concat "state." state)}}: builds a key from parts (the last argument is Handlebars' options).

@@ -9,6 +9,7 @@ import { recheckAllDomains } from '../../server/dns/recheck.ts';
 import { createPanel, renderDnsDots } from '../../server/panel.ts';
 import { isMessageKey } from '../../server/web/i18n.ts';
 import { hashPassword } from '../../server/web/passwords.ts';
+import { checkText } from '../../server/web/check-words.ts';
 import { createToken } from '../../server/services/tokens.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, switchDnsToNew, writePlatformConfig, type Landscape } from '../support/platforms.ts';
@@ -66,6 +67,25 @@ test('a project\'s domain is listed before any check, linked to its project doma
   assert.match(row.html, new RegExp(`href="/panel/projects/${projectId}/domains/${DOMAIN}"`));
   assert.match(row.html, /project domainslist/);
   assert.match(res.text, /href="\/panel\/domains">Domains</, 'the navigation links the page');
+});
+
+test('on the French page, the checks\' found/expected/fix are in French; the records they quote are untouched', { timeout: 60_000 }, async () => {
+  const res = await client.request(`/projects/${projectId}/domains/${DOMAIN}`, { headers: { 'accept-language': 'fr' } });
+  assert.equal(res.status, 200, res.text);
+  assert.match(res.text, /<html lang="fr">/);
+  const mx = /<tr data-check="mx" data-status="error">([\s\S]*?)<\/tr>/.exec(res.text)?.[1] ?? '';
+  assert.match(mx, /publier exactement : [^<]*mx\.new\.example\.net/);
+  assert.match(mx, /supprimer : [^<]*mx\.old\.example\.net/);
+  assert.doesNotMatch(res.text, /publish exactly|every MX host has an address/);
+  assert.match(res.text, /chaque hôte MX a une adresse/);
+});
+
+test('the check phrases translate, and anything else passes through as it came', () => {
+  assert.equal(checkText('fr', 'publish exactly: example.test. 3600 IN MX 10 mx.new.example.net. — remove: example.test. IN MX 10 mx.old.example.net.'),
+    'publier exactement : example.test. 3600 IN MX 10 mx.new.example.net. — supprimer : example.test. IN MX 10 mx.old.example.net.');
+  assert.equal(checkText('fr', 'authoritative: 1/2 updated, 1 not answering'), 'autoritaires : 1/2 à jour, 1 sans réponse');
+  assert.equal(checkText('en', 'no answer'), 'no answer');
+  assert.equal(checkText('fr', '10 mx.old.example.net'), '10 mx.old.example.net');
 });
 
 test('a domain added by hand is checked at once against its platform, and opens a domain page of its own', { timeout: 60_000 }, async () => {
