@@ -4,6 +4,7 @@ import Handlebars from 'handlebars';
 import { isLanguage, t } from './i18n.ts';
 import { renderDnsDots } from './dns-dots.ts';
 import { checkText } from './check-words.ts';
+import { durationText, timeHtml } from './times.ts';
 
 const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
@@ -22,6 +23,16 @@ hbs.registerHelper('dnsDots', function (dots: Parameters<typeof renderDnsDots>[0
 hbs.registerHelper('checkText', function (text: string, options: Handlebars.HelperOptions) {
   const lang = options.data?.root?.lang;
   return checkText(isLanguage(lang) ? lang : 'en', text);
+});
+// {{time at}}: a stored time (ISO or epoch ms) as <time>, relative when recent, absolute on hover;
+// {{duration ms}}: a length of time in words. In the page's language.
+hbs.registerHelper('time', function (value: unknown, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return new hbs.SafeString(timeHtml(isLanguage(lang) ? lang : 'en', value));
+});
+hbs.registerHelper('duration', function (ms: unknown, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return durationText(isLanguage(lang) ? lang : 'en', Number(ms));
 });
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 // {{t (concat "state." state)}}: builds a key from parts (the last argument is Handlebars' options).

@@ -127,6 +127,7 @@ test('the re-check job stores every domain\'s dots: MX and SPF red before the sw
   let row = domainRow((await client.request('/domains')).text, DOMAIN);
   assert.equal(row.dots.mx, 'error');
   assert.equal(row.dots.spf, 'error');
+  assert.match(row.html, /checked <time datetime="[\d-]+T[\d:.]+Z" title="[^"]+">(now|\d+ sec\. ago)<\/time>/, 'when, as a recent time');
   assert.notEqual(row.status, 'ok');
   await switchDnsToNew(land.dns);
   await recheckAllDomains(app, { concurrency: 4 });
