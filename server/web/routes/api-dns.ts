@@ -2,14 +2,13 @@ import express, { type Router } from 'express';
 import { platformByName } from '../../db/repos/platforms.ts';
 import { dnsDots } from '../../dns/dots.ts';
 import { diagnoseKnownDomain } from '../../dns/recheck.ts';
-import { normalizeName } from '../../dns/names.ts';
 import { CutoverError } from '../../errors.ts';
 import { knownDomains } from '../../services/known-domains.ts';
 import type { WebContext } from '../context.ts';
+import { domainName } from './domains-list.ts';
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 2_000;
-const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
 /**
  * `GET /api/dns/:domain?platform=NAME`: the dots and fixes of any domain against a platform's
@@ -21,8 +20,7 @@ export function apiDnsRoutes(web: WebContext): Router {
   const cache = new Map<string, { at: number; body: unknown }>();
 
   router.get('/api/dns/:domain', async (req, res) => {
-    const name = normalizeName(String(req.params.domain ?? ''));
-    if (!DOMAIN_NAME.test(name)) throw new CutoverError('INPUT_INVALID', { detail: 'not a domain name' });
+    const name = domainName(req.params.domain);
     const known = (await knownDomains(web.app)).find((d) => d.name === name);
     const platformName = typeof req.query.platform === 'string' ? req.query.platform : undefined;
     const platformId = platformName ? (await platformByName(web.app.db, platformName)).id : known?.platformId;

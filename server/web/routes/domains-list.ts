@@ -12,7 +12,8 @@ import { flash, renderPage, translator } from '../page.ts';
 
 const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
-function domainName(value: unknown): string {
+/** A domain name from a form or URL, lower-cased, or INPUT_INVALID. */
+export function domainName(value: unknown): string {
   const name = normalizeName(String(value ?? '').trim());
   if (!DOMAIN_NAME.test(name)) throw new CutoverError('INPUT_INVALID', { detail: `not a domain name: ${String(value ?? '').slice(0, 80)}` });
   return name;
