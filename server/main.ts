@@ -5,6 +5,7 @@ import type { AppContext } from './context.ts';
 import { createPanel } from './panel.ts';
 import { countUsers } from './db/repos/users.ts';
 import { runWorker } from './workflow/runner.ts';
+import { startDnsRecheck } from './dns/recheck.ts';
 import { EXIT, parsePositiveInt, type Io } from './cli/output.ts';
 
 export async function startWeb(app: AppContext, port: number, host = '127.0.0.1'): Promise<Server> {
@@ -22,12 +23,16 @@ export async function serveForever(app: AppContext, port: number, io: Io, onStop
   const server = await startWeb(app, port);
   io.out(`panel: http://127.0.0.1:${port}/`);
   if ((await countUsers(app.db)) === 0) io.out(`no admin account yet: open http://127.0.0.1:${port}/setup in a browser on this machine, or run  npx cutover admin create NAME  (the password is read from stdin)`);
+  // The Domains page's re-check job runs beside the panel (CUTOVER_DNS_RECHECK: a cron schedule, or "off").
+  const schedule = process.env.CUTOVER_DNS_RECHECK;
+  const recheck = schedule === 'off' ? null : startDnsRecheck(app, schedule || undefined);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   if (opts.worker) await runWorker(app, { signal: controller.signal });
   else await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
+  await recheck?.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await onStop?.();
   return EXIT.ok;

@@ -15,6 +15,8 @@ import { workerRoutes } from './web/routes/workers.ts';
 import { authRoutes } from './web/routes/auth.ts';
 import { dashboardRoutes } from './web/routes/dashboard.ts';
 import { domainRoutes } from './web/routes/domains.ts';
+import { domainsListRoutes } from './web/routes/domains-list.ts';
+import { apiDnsRoutes } from './web/routes/api-dns.ts';
 import { importRoutes, uploadParser } from './web/routes/imports.ts';
 import { mailboxRoutes } from './web/routes/mailboxes.ts';
 import { newProjectRoutes } from './web/routes/new-project.ts';
@@ -27,6 +29,9 @@ import { tokenRoutes } from './web/routes/tokens.ts';
 import { sessions } from './web/session.ts';
 
 export type { PanelOptions } from './web/context.ts';
+/** For a host panel's own domain list: the same DNS dots as the Domains page (see README, "Domains page"). */
+export { renderDnsDots } from './web/dns-dots.ts';
+export type { DnsDot } from './dns/dots.ts';
 
 function loginLimits(options: PanelOptions): LoginLimits {
   const perPair = options.loginAttempts ?? 5;
@@ -72,6 +77,8 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(importRoutes(web));
   router.use(oneClickRoutes(web));
   router.use(domainRoutes(web));
+  router.use(domainsListRoutes(web));
+  router.use(apiDnsRoutes(web));
   router.use(mailboxRoutes(web));
   router.use(platformRoutes(web));
   router.use(apiPlatformRoutes(web));

@@ -16,9 +16,19 @@ import { demoMailbox } from './corpus.ts';
 
 const DOMAIN = 'example.test';
 const ACCOUNTS = ['alice', 'bob', 'carol'];
-const OLD_MX = 'mx.old.example.net';
-const NEW_MX = 'mx.new.example.net';
-const NEW_SPF = 'spf.new.example.net';
+// The platforms' hosts live in the demo zone itself (one Knot serves one zone), each with an
+// address, an SPF record and a DMARC policy, so that after the switch every check is green, as a
+// real migration ends.
+const OLD_MX = `mx.old.${DOMAIN}`;
+const NEW_MX = `mx.new.${DOMAIN}`;
+const OLD_SPF = `spf.old.${DOMAIN}`;
+const NEW_SPF = `spf.new.${DOMAIN}`;
+const ZONE_RECORDS = [
+  `@ IN MX 10 ${OLD_MX}.`, `@ IN TXT "v=spf1 include:${OLD_SPF} -all"`,
+  'mx.old IN A 127.0.0.1', 'mx.new IN A 127.0.0.1',
+  'spf.old IN TXT "v=spf1 ip4:127.0.0.1 -all"', 'spf.new IN TXT "v=spf1 ip4:127.0.0.1 -all"',
+  `_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@${DOMAIN}"`,
+];
 
 interface DemoState { dnsPort: number; keyFile: string; zone: string }
 
@@ -80,7 +90,7 @@ export async function demoCommand(app: AppContext, argv: string[], io: Io): Prom
   io.out('starting two Dovecot hosts and a DNS zone on 127.0.0.1 …');
   const [oldHost, newHost, dns] = await Promise.all([
     startDovecot({ specialUse: false }), startDovecot(),
-    startKnot({ zone: DOMAIN, records: [`@ IN MX 10 ${OLD_MX}.`, '@ IN TXT "v=spf1 include:spf.old.example.net -all"'] }),
+    startKnot({ zone: DOMAIN, records: ZONE_RECORDS }),
   ]);
   const stopAll = async () => { await Promise.allSettled([oldHost.stop(), newHost.stop(), dns.stop()]); };
   try {
@@ -93,7 +103,7 @@ export async function demoCommand(app: AppContext, argv: string[], io: Io): Prom
       total += messages.length;
       await appendMessages(oldHost, address, messages);
     }
-    for (const [name, inst, mx, spf] of [['old', oldHost, OLD_MX, 'spf.old.example.net'], ['new', newHost, NEW_MX, NEW_SPF]] as const) {
+    for (const [name, inst, mx, spf] of [['old', oldHost, OLD_MX, OLD_SPF], ['new', newHost, NEW_MX, NEW_SPF]] as const) {
       const passwordFile = path.join(demoDir, `${name}-master.pass`);
       writeFileSync(passwordFile, inst.masterPassword, { mode: 0o600 });
       await registerPlatform(app, demoDir, name, platformConfig(inst, mx, spf, passwordFile));

@@ -130,6 +130,8 @@ export interface PlatformConnector {
   addAlias?(address: string, alias: string): Promise<{ added: boolean }>;
   removeAlias?(address: string, alias: string): Promise<{ removed: boolean }>;
   dnsDiagnostic?(domain: string): Promise<PlatformDnsDiagnostic>;
+  /** The mail domains this platform serves, for the Domains page's watch list. */
+  listDomains?(): Promise<string[]>;
   /** Ends what attachDomain set up: unknown recipients of `domain` are no longer relayed. Idempotent. */
   detachRelay?(domain: string): Promise<{ removed: boolean }>;
   /**

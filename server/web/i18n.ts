@@ -6,6 +6,7 @@ import * as reportsMessages from './messages/reports.ts';
 import * as mailboxMessages from './messages/mailbox.ts';
 import * as workersMessages from './messages/workers.ts';
 import * as groupwareMessages from './messages/groupware.ts';
+import * as domainsMessages from './messages/domains.ts';
 export const LANGUAGES = ['en', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -305,9 +306,9 @@ const coreFr: Record<keyof typeof coreEn, string> = {
 
 
 // Each area of the panel keeps its words in messages/<area>.ts, in both languages.
-const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en };
+const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en };
 export type MessageKey = keyof typeof en;
-const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr };
+const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr };
 
 const tables: Record<Language, Record<MessageKey, string>> = { en, fr };
 

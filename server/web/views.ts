@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { projectRoot } from '../paths.ts';
 import Handlebars from 'handlebars';
 import { isLanguage, t } from './i18n.ts';
+import { renderDnsDots } from './dns-dots.ts';
+import { checkText } from './check-words.ts';
+import { durationText, timeHtml } from './times.ts';
 
 const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
@@ -11,6 +14,25 @@ const hbs = Handlebars.create();
 hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
   const lang = options.data?.root?.lang;
   return t(isLanguage(lang) ? lang : 'en', key, options.hash ?? {});
+});
+// {{dnsDots dots}}: the row of DNS dots (see dns-dots.ts), already escaped.
+hbs.registerHelper('dnsDots', function (dots: Parameters<typeof renderDnsDots>[0], options: Handlebars.HelperOptions) {
+  return new hbs.SafeString(renderDnsDots(dots ?? [], options.data?.root?.lang));
+});
+// {{checkText found}}: a DNS check's English phrase in the page's language (see check-words.ts).
+hbs.registerHelper('checkText', function (text: string, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return checkText(isLanguage(lang) ? lang : 'en', text);
+});
+// {{time at}}: a stored time (ISO or epoch ms) as <time>, relative when recent, absolute on hover;
+// {{duration ms}}: a length of time in words. In the page's language.
+hbs.registerHelper('time', function (value: unknown, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return new hbs.SafeString(timeHtml(isLanguage(lang) ? lang : 'en', value));
+});
+hbs.registerHelper('duration', function (ms: unknown, options: Handlebars.HelperOptions) {
+  const lang = options.data?.root?.lang;
+  return durationText(isLanguage(lang) ? lang : 'en', Number(ms));
 });
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 // {{t (concat "state." state)}}: builds a key from parts (the last argument is Handlebars' options).

@@ -49,6 +49,12 @@ test('the quick-start demo runs the migration it prints, and stops its servers o
   const projectPath = /href="(\/projects\/\d+)"/.exec(dashboard)![1]!;
   const page = await (await fetch(`${panel}${projectPath}`, { headers: { cookie: session } })).text();
   assert.match(page, /alice@example\.test<\/a><\/td><td class="state done">done/);
+  // The demo ends as a real migration does: every DNS check green, the overall dot too.
+  const domainPage = await (await fetch(`${panel}${projectPath}/domains/example.test`, { headers: { cookie: session } })).text();
+  assert.match(domainPage, /<p id="domain-status" data-status="ok">/, 'the overall dot is green');
+  const statuses = [...domainPage.matchAll(/<tr data-check="([\w:-]+)" data-status="(\w+)">/g)].map((m) => `${m[1]}=${m[2]}`);
+  assert.ok(statuses.length >= 4, statuses.join(' '));
+  for (const status of statuses) assert.match(status, /=ok$/);
 
   demo.child.kill('SIGINT');
   assert.equal((await demo).code, 0);

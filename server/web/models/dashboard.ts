@@ -5,7 +5,7 @@ export interface DashboardModel {
   attention: Array<{ id: number; address: string; projectId: number; project: string; state: string; step: string; error: string | null }>;
   attentionTotal: number;
   /** Domains of open projects whose DNS the dns-cutover step has not yet found (or been told) right. */
-  dnsNotGreen: Array<{ projectId: number; project: string; domain: string; status: 'error' | 'unknown'; detail: string | null }>;
+  dnsNotGreen: Array<{ projectId: number | null; project: string | null; domain: string; status: string; detail: string | null; label: string }>;
 }
 
 const ATTENTION = ['failed', 'needs_admin'];
@@ -30,6 +30,14 @@ export async function dashboardModel(app: AppContext): Promise<DashboardModel> {
     .whereNot('p.state', 'completed').andWhere((q) => q.whereNull('s.status').orWhereNot('s.status', 'done'))
     .select('d.project_id as projectId', 'p.name as project', 'd.name as domain', 's.status', 's.detail')
     .orderBy('d.id').limit(DOMAINS_SHOWN);
+  // And what the re-check job last found for every other known domain (added by hand, listed by a platform, or checked again after its step).
+  const listed = new Set(domains.map((d) => d.domain));
+  const stored: Array<{ name: string; status: string; error: string | null; projectId: number | null; project: string | null }> = await app.db('domain_checks as c')
+    .leftJoin('domains as d', 'd.name', 'c.name').leftJoin('projects as p', 'p.id', 'd.project_id')
+    .whereNot('c.status', 'ok').select('c.name', 'c.status', 'c.error', 'p.id as projectId', 'p.name as project')
+    .orderBy('c.name').limit(DOMAINS_SHOWN);
+  const fromJob = stored.filter((row) => !listed.has(row.name) && (listed.add(row.name), true))
+    .map((row) => ({ projectId: row.projectId, project: row.project, domain: row.name, status: row.status, detail: row.error, label: `domains.job.${row.status}` }));
   return {
     projects: projects.map((p) => {
       const mine = counts.filter((c) => c.project_id === p.id).map((c) => ({ state: c.state, n: Number(c.n) }));
@@ -37,6 +45,6 @@ export async function dashboardModel(app: AppContext): Promise<DashboardModel> {
     }),
     attention,
     attentionTotal: Number(total?.n ?? 0),
-    dnsNotGreen: domains.map((d) => ({ ...d, status: d.status === 'waiting' ? 'error' : 'unknown', detail: d.detail?.split('\n')[0] ?? null })),
+    dnsNotGreen: [...domains.map((d) => ({ ...d, status: d.status === 'waiting' ? 'error' : 'unknown', label: `dashboard.dns.${d.status === 'waiting' ? 'error' : 'unknown'}`, detail: d.detail?.split('\n')[0] ?? null })), ...fromJob].slice(0, DOMAINS_SHOWN),
   };
 }

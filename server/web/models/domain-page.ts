@@ -55,6 +55,17 @@ export async function wakeWaitingMailboxes(app: AppContext, domainId: number): P
   return app.db('mailboxes').where({ domain_id: domainId, step: 'dns-cutover', state: 'waiting' }).update({ next_run_at: Date.now() });
 }
 
+/** A diagnosis as the page's lines: one per check, one per authoritative server (also the Domains page's own domain page). */
+export function reportLines(report: MailDnsReport): { checks: DomainCheckLine[]; servers: ServerLine[] } {
+  return {
+    checks: report.checks.map((check) => ({
+      id: check.id, title: check.title, status: check.status, found: check.found, expected: check.expected,
+      fix: check.fix ?? null, details: check.details ?? [], blocking: report.blocking.includes(check.id),
+    })),
+    servers: report.authoritative.map((s) => ({ label: s.label, nsName: s.nsName, address: s.address, serial: s.serial, state: s.state as ServerStateName, status: SERVER_STATUS[s.state as ServerStateName] ?? 'unknown', detail: s.detail })),
+  };
+}
+
 export async function domainPageModel(app: AppContext, projectId: number, name: string): Promise<DomainPageModel> {
   const where = await projectDomain(app, projectId, name);
   const [report, step, waiting] = await Promise.all([
@@ -65,11 +76,7 @@ export async function domainPageModel(app: AppContext, projectId: number, name: 
   return {
     project: { id: where.project.id, name: where.project.name },
     domain: { id: where.domain.id, name: where.domain.name, zone: report.zone, status: report.status },
-    checks: report.checks.map((check) => ({
-      id: check.id, title: check.title, status: check.status, found: check.found, expected: check.expected,
-      fix: check.fix ?? null, details: check.details ?? [], blocking: report.blocking.includes(check.id),
-    })),
-    servers: report.authoritative.map((s) => ({ label: s.label, nsName: s.nsName, address: s.address, serial: s.serial, state: s.state as ServerStateName, status: SERVER_STATUS[s.state as ServerStateName] ?? 'unknown', detail: s.detail })),
+    ...reportLines(report),
     step: { status: step?.status ?? 'pending', detail: step?.detail ?? null, confirmedBy: step?.confirmed_by ?? null, completedAt: step?.completed_at ?? null },
     waiting: Number((waiting as Array<{ n: number | string }>)[0]?.n ?? 0),
     dnsProvider: where.options.dnsProvider ?? null,

@@ -1,0 +1,44 @@
+// Times as an admin reads them: relative when recent ("il y a 3 min", "3 min ago"), the date
+// and time otherwise, always with the absolute time (language, server time zone) on hover and
+// the ISO value in `datetime`. Durations as durations ("1 h 5 min"), never as pairs of stamps.
+import Handlebars from 'handlebars';
+import type { Language } from './i18n.ts';
+
+const esc = Handlebars.Utils.escapeExpression;
+const RELATIVE_UNTIL_MS = 7 * 24 * 3600_000;
+const STEPS: Array<[Intl.RelativeTimeFormatUnit, number]> = [['second', 1000], ['minute', 60_000], ['hour', 3600_000], ['day', 86_400_000]];
+
+export function relativeTime(lang: Language, at: Date, now = Date.now()): string {
+  const diff = at.getTime() - now;
+  const format = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
+  const abs = Math.abs(diff);
+  const [unit, size] = [...STEPS].reverse().find(([, ms]) => abs >= ms) ?? STEPS[0]!;
+  return format.format(Math.round(diff / size), unit);
+}
+
+export function absoluteTime(lang: Language, at: Date, timeZone?: string): string {
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone && { timeZone }) }).format(at);
+}
+
+/** `<time>` for an ISO string or epoch ms; what is not a time comes back as plain escaped text. */
+export function timeHtml(lang: Language, value: unknown, now = Date.now(), timeZone?: string): string {
+  if (value === null || value === undefined || value === '') return '';
+  const at = new Date(typeof value === 'number' ? value : String(value));
+  if (Number.isNaN(at.getTime())) return esc(String(value));
+  const absolute = absoluteTime(lang, at, timeZone);
+  const shown = Math.abs(at.getTime() - now) < RELATIVE_UNTIL_MS ? relativeTime(lang, at, now) : absolute;
+  return `<time datetime="${esc(at.toISOString())}" title="${esc(absolute)}">${esc(shown)}</time>`;
+}
+
+export function durationText(lang: Language, ms: number): string {
+  const units: Array<[Intl.NumberFormatOptions['unit'], number]> = [['day', 86_400_000], ['hour', 3600_000], ['minute', 60_000], ['second', 1000]];
+  if (!Number.isFinite(ms) || ms < 1000) return new Intl.NumberFormat(lang, { style: 'unit', unit: 'second', unitDisplay: 'short' }).format(Math.max(0, Math.round(ms / 100) / 10));
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0 && parts.length < 2) parts.push(new Intl.NumberFormat(lang, { style: 'unit', unit, unitDisplay: 'short' }).format(n));
+    if (n > 0) rest -= n * size;
+  }
+  return parts.join(' ');
+}
