@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DovecotInstance } from '../../../server/devservers/dovecot.ts';
 import { NEW_MX, NEW_SPF, OLD_MX } from '../../support/platforms.ts';
 
 export interface ImapConfigOptions {
@@ -10,11 +9,12 @@ export interface ImapConfigOptions {
   mailHost?: string;
 }
 
-/** An `imap` plugin config for a test Dovecot, written to a file as an admin would. */
-export function writeImapConfig(inst: DovecotInstance, dir: string, name: string, opts: ImapConfigOptions = {}): string {
+/** An `imap` plugin config for a test server (a Dovecot, or any IMAP server without the admin option), written to a file as an admin would. */
+export function writeImapConfig(inst: { host: string; port: number; masterUser?: string; masterPassword?: string }, dir: string, name: string, opts: ImapConfigOptions = {}): string {
   let admin: Record<string, unknown> | undefined;
   if (opts.admin) {
     const passwordFile = path.join(dir, `${name}-admin.pass`);
+    if (!inst.masterUser || !inst.masterPassword) throw new Error(`${name}: this server has no master user`);
     writeFileSync(passwordFile, inst.masterPassword, { mode: 0o600 });
     admin = { kind: opts.admin, user: inst.masterUser, passwordFile };
   }
