@@ -43,7 +43,7 @@ async function addAutodetected(app: AppContext, name: string, values: Record<str
   const result = await autodetectPlatform(app, {
     name, plugin: values.plugin as string | undefined, address: values.autodetect as string, password, skipLogin,
     nameservers: (values.nameserver as string[] | undefined) ?? [], autoconfigVia: values['autoconfig-via'] as string | undefined, caFile: values.ca as string | undefined,
-    extraConfig: values.config ? readConfigFile(values.config as string) as Record<string, unknown> : undefined,
+    extraConfig: values.config ? readConfigFile(values.config as string) as Record<string, unknown> : undefined, from: 'cli',
   }, actor());
   const { detected } = result;
   if (values.json) {

@@ -102,11 +102,11 @@ test('edit re-validates; an empty secret keeps the stored one, a new one replace
   assert.match((await app.db('audit').where({ action: 'platform.update' }).orderBy('id', 'desc').first()).detail, /masterUser\.password/, 'the field is named, never its value');
 
   // Forgetting the inline password and naming an environment variable instead.
-  const viaEnv = { ...pfaConfig(), masterUser: { user: land.old.masterUser, passwordEnv: 'CUTOVER_TEST_MASTER' } };
+  const viaEnv = { ...pfaConfig(), masterUser: { user: land.old.masterUser, passwordEnv: 'CUTOVER_PLATFORM_TEST_MASTER' } };
   await assert.rejects(updatePlatform(app, 'old', { config: viaEnv }, ACTOR), /give exactly one of password, passwordFile, passwordEnv/, 'kept password + env: refused');
   await updatePlatform(app, 'old', { config: viaEnv, clearSecrets: ['masterUser.password'] }, ACTOR);
   stored = storedConfig(app, await app.db('platforms').where({ name: 'old' }).first());
-  assert.deepEqual(stored.masterUser, { user: land.old.masterUser, separator: '*', passwordEnv: 'CUTOVER_TEST_MASTER' });
+  assert.deepEqual(stored.masterUser, { user: land.old.masterUser, separator: '*', passwordEnv: 'CUTOVER_PLATFORM_TEST_MASTER' });
 
   await updatePlatform(app, 'old', { config: pfaConfig() }, ACTOR);
   assert.doesNotMatch(await auditText(), new RegExp(`a-new-master-password|${land.old.masterPassword}`));

@@ -70,7 +70,7 @@ test('API: changing host, port, user or security with the secret left out is ref
 test('panel form: a new port with the secret field empty is refused next to the secret field', async () => {
   const form = {
     'database.client': 'sqlite3', 'database.filename': path.join(outside, 'pfa.sqlite'),
-    'imap.host': '127.0.0.1', 'imap.port': '2143', 'imap.security': 'none',
+    'imap.host': '127.0.0.1', 'imap.port': '2143', 'imap.security': 'none', 'imap.tlsVerify': 'on', 'dav.tlsVerify': 'on', 'sieve.tlsVerify': 'on',
     'masterUser.user': 'master', 'masterUser.separator': '*', 'masterUser.password': '',
     mailHost: 'mx.new.example.net', 'expectedDns.mx': JSON.stringify([{ priority: 10, exchange: 'mx.new.example.net' }]), relayTable: 'cutover_domain_relay',
   };

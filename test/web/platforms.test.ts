@@ -36,6 +36,8 @@ function oldHostForm(overrides: Record<string, string> = {}): Record<string, str
     'masterUser.user': land.old.masterUser, 'masterUser.separator': '*', 'masterUser.password': land.old.masterPassword,
     mailHost: NEW_MX, 'expectedDns.mx': JSON.stringify([{ priority: 10, exchange: NEW_MX }]), 'expectedDns.spfIncludes': 'spf.new.example.net\n',
     relayTable: 'cutover_domain_relay',
+    // A browser posts the checkboxes it renders checked: the optional DAV and Sieve groups stay at their defaults, so they are left out.
+    'dav.tlsVerify': 'on', 'sieve.tlsVerify': 'on',
     ...overrides,
   };
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { addMailbox, startDovecot, type DovecotInstance } from '../../../server/devservers/dovecot.ts';
 import { startKnot, type KnotInstance } from '../../../server/devservers/knot.ts';
@@ -11,13 +14,17 @@ let tls: DovecotInstance;
 let dns: KnotInstance;
 let panel: Awaited<ReturnType<typeof startPanel>>;
 let client: Client;
+// The API reads a CA file only inside the operator's CUTOVER_SECRETS_DIR.
+const secretsDir = mkdtempSync(path.join(os.tmpdir(), 'cutover-secrets-'));
+const pinnedCa = path.join(secretsDir, 'customer-ca.pem');
 
 before(async () => {
   [land, tls, panel] = await Promise.all([
     startLandscape({ accounts: [{ address: `alice@${DOMAIN}`, password: 'alice-old' }, { address: `bob@${DOMAIN}`, password: 'bob-old' }] }),
     startDovecot({ tls: true }),
-    startPanel(),
+    startPanel({}, { CUTOVER_SECRETS_DIR: secretsDir }),
   ]);
+  copyFileSync(tls.certFile!, pinnedCa);
   await addMailbox(land.new, `alice@${DOMAIN}`, 'alice-new');
   await addMailbox(land.new, `bob@${DOMAIN}`, 'bob-new');
   // A customer domain whose RFC 6186 record names a server with a private certificate.
@@ -56,8 +63,14 @@ test('the imap form offers Autodetect; a failure is said on the page and adds no
   assert.match(nothing.text, /No usable IMAP settings found for nowhere\.customer\.test/);
 
   const session = JSON.parse((await client.request('/api/session')).text);
-  const api = await client.request('/api/platforms/autodetect', {
+  const outside = await client.request('/api/platforms/autodetect', {
     json: { name: 'cust', address: 'someone@customer.test', password: 'someone-pw', nameservers: [`127.0.0.1:${dns.port}`], config: { caFile: tls.certFile } },
+    headers: { 'x-csrf-token': session.csrfToken },
+  });
+  assert.equal(outside.status, 400, 'a CA file outside CUTOVER_SECRETS_DIR is not read from the API');
+  assert.match(outside.text, /CUTOVER_SECRETS_DIR/);
+  const api = await client.request('/api/platforms/autodetect', {
+    json: { name: 'cust', address: 'someone@customer.test', password: 'someone-pw', nameservers: [`127.0.0.1:${dns.port}`], config: { caFile: pinnedCa } },
     headers: { 'x-csrf-token': session.csrfToken },
   });
   assert.equal(api.status, 201, api.text);
