@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Node 20 does not expand globs after --test: collect every *.test.ts here and hand them over.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,15 +25,31 @@ const onBothDatabases = [
   'web/audit.test.ts', 'web/reports.test.ts', 'web/tokens.test.ts', 'web/workers.test.ts',
 ].map((f) => path.join(testDir, f));
 
+const totals = { pass: 0, fail: 0 };
+
+// Output passes through as it comes; each run's closing counts are added up for one final line.
 function run(files, env = {}) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
-  return result.status ?? 1;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      const lines = (tail + chunk.toString('utf8')).split('\n');
+      tail = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^# (pass|fail) (\d+)$/.exec(line);
+        if (m) totals[m[1]] += Number(m[2]);
+      }
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
 }
 
 const only = process.argv.slice(2);
-if (only.length) process.exit(run(only));
+if (only.length) process.exit(await run(only));
 const all = collect(testDir).sort();
-const sqlite = run(all);
+const sqlite = await run(all);
 console.log('\n# again on PostgreSQL: the storage, workflow, lease and API tests');
-const postgres = run(onBothDatabases.filter((f) => all.includes(f)), { CUTOVER_TEST_DATABASE: 'postgres' });
+const postgres = await run(onBothDatabases.filter((f) => all.includes(f)), { CUTOVER_TEST_DATABASE: 'postgres' });
+console.log(`\nall runs: ${totals.pass} passed, ${totals.fail} failed`);
 process.exit(sqlite || postgres);
