@@ -9,7 +9,9 @@ export interface IdleVerdict {
 
 /**
  * Whether `run --until-idle` may stop: not while a retry is due before `waitUntil`, nor while a
- * mailbox waits on a domain step that another live worker holds (it is due in seconds).
+ * mailbox waits on a domain step that another live worker holds (it is due in seconds), nor while
+ * another worker's lease holds a mailbox: it either finishes it or dies, and a dead holder's
+ * mailbox is this run's to take over once the lease runs out.
  */
 export async function idleVerdict(db: Db, now: number, waitUntil: number, projectId?: number): Promise<IdleVerdict> {
   const scoped = (table: string) => db(table)
@@ -21,7 +23,10 @@ export async function idleVerdict(db: Db, now: number, waitUntil: number, projec
     .join('domains', 'domains.id', 'mailboxes.domain_id')
     .where('mailboxes.state', 'waiting').andWhere('domains.locked_until', '>=', now)
     .min({ at: 'mailboxes.next_run_at' });
-  const due = [retry?.at, domainWait?.at].filter((v) => v !== null && v !== undefined).map(Number);
+  const [leased] = now < waitUntil
+    ? await scoped('mailboxes').whereNotNull('mailboxes.locked_until').andWhere('mailboxes.locked_until', '>=', now).min({ at: 'mailboxes.locked_until' })
+    : [undefined];
+  const due = [retry?.at, domainWait?.at, leased?.at].filter((v) => v !== null && v !== undefined).map(Number);
   return due.length ? { done: false, nextDueAt: Math.min(...due) } : { done: true, nextDueAt: 0 };
 }
 

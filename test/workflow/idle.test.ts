@@ -32,6 +32,15 @@ test('--until-idle waits for a mailbox whose domain step another live worker hol
   assert.equal(await lockDomain(t.db, p.domainId, 'mine:2:def', now + 20_000, 10_000), true, 'an expired lock is taken over');
 });
 
+test('--until-idle waits for a mailbox another worker leases (live, or dead until its lease runs out), within the run', async () => {
+  const now = Date.now();
+  const p = await insertProject(t.db);
+  await insertMailbox(t.db, p, 'leased@example.test', { state: 'running', step: 'copy-mail', locked_by: 'host-a:1:abc', locked_until: now + 3_000 });
+  assert.deepEqual(await idleVerdict(t.db, now, now + 60_000, p.projectId), { done: false, nextDueAt: now + 3_000 });
+  assert.equal((await idleVerdict(t.db, now, now, p.projectId)).done, true, 'a zero wait returns at once');
+  assert.equal((await idleVerdict(t.db, now + 4_000, now + 60_000, p.projectId)).done, true, 'an expired lease is claimable, not waited for');
+});
+
 test('what a run leaves behind is counted by state with the earliest next run', async () => {
   const now = Date.now();
   const p = await insertProject(t.db);
