@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import type { FileItem, FileMessage, FileSkip } from '../../server/files/items.ts';
 import { openFileSource } from '../../server/files/open.ts';
 import { openMbox } from '../../server/files/mbox.ts';
-import { makeZip } from './zip-writer.ts';
+import { writeZip } from '../support/zip.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,13 +90,13 @@ test('a directory of EML keeps its tree as folders', async () => {
 
 test('a ZIP of EML: folders from its paths, "../" and absolute paths refused, a zip bomb refused, nothing written to disk', async () => {
   const bomb = Buffer.alloc(50 * 1024 * 1024, 0x41);
-  const file = write('export.zip', makeZip([
-    { name: 'Inbox/a.eml', content: Buffer.from(one) },
-    { name: 'Archive/2023/b.eml', content: Buffer.from(two) },
-    { name: '../../etc/evil.eml', content: Buffer.from(two) },
-    { name: '/abs.eml', content: Buffer.from(two) },
-    { name: 'bomb.eml', content: bomb },
-    { name: 'liar.eml', content: Buffer.alloc(4 * 1024 * 1024, 0x42), declaredSize: 10 },
+  const file = write('export.zip', writeZip([
+    { name: 'Inbox/a.eml', data: Buffer.from(one) },
+    { name: 'Archive/2023/b.eml', data: Buffer.from(two) },
+    { name: '../../etc/evil.eml', data: Buffer.from(two) },
+    { name: '/abs.eml', data: Buffer.from(two) },
+    { name: 'bomb.eml', data: bomb },
+    { name: 'liar.eml', data: Buffer.alloc(4 * 1024 * 1024, 0x42), declaredSize: 10 },
   ]));
   const before = readFileSync(file).length;
   const items = await all(file);
