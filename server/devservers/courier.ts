@@ -1,7 +1,7 @@
 import { appendFile, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXTRACTED_ROOT, launchOnFreePort, requireBinary, run, sha512Crypt, stopGroup, VMAIL_ID, type ImapServerInstance } from './imap-server.ts';
+import { EXTRACTED_ROOT, launchOnFreePort, requireBinary, run, sha512Crypt, stopGroup, stopOnce, VMAIL_ID, type ImapServerInstance } from './imap-server.ts';
 
 const COURIERTCPD = join(EXTRACTED_ROOT, 'usr/sbin/couriertcpd');
 const IMAPLOGIN = join(EXTRACTED_ROOT, 'usr/lib/courier/courier/imaplogin');
@@ -53,7 +53,6 @@ export async function startCourier(): Promise<ImapServerInstance> {
       return { command: 'unshare', args: ['-m', '--propagation', 'private', 'sh', launcher] };
     });
     pid = started.pid;
-    let stopping: Promise<void> | undefined;
     return {
       kind: 'courier', host: '127.0.0.1', port: started.port, pid, dir,
       namespace: { prefix: 'INBOX.', delimiter: '.' },
@@ -66,7 +65,7 @@ export async function startCourier(): Promise<ImapServerInstance> {
         // authdaemond notices the new userdb.dat on the next login.
         await run(MAKEUSERDB, ['-f', userdb]);
       },
-      stop: () => (stopping ??= stopGroup(started.pid).finally(() => rm(dir, { recursive: true, force: true }))),
+      stop: stopOnce(started.pid, dir),
     };
   } catch (err) {
     if (pid !== undefined) await stopGroup(pid).catch(() => undefined);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXTRACTED_ROOT, imapCommands, launchOnFreePort, requireBinary, run, runWithInput, stopGroup, VMAIL_ID, type ImapServerInstance } from './imap-server.ts';
+import { EXTRACTED_ROOT, imapCommands, launchOnFreePort, requireBinary, run, runWithInput, stopGroup, stopOnce, VMAIL_ID, type ImapServerInstance } from './imap-server.ts';
 
 const BIN = join(EXTRACTED_ROOT, 'usr/lib/cyrus/bin');
 const LIBS = join(EXTRACTED_ROOT, 'usr/lib/x86_64-linux-gnu');
@@ -40,7 +40,6 @@ export async function startCyrus(opts: CyrusOptions = {}): Promise<ImapServerIns
     });
     pid = started.pid;
     const { port } = started;
-    let stopping: Promise<void> | undefined;
     const instance: ImapServerInstance = {
       kind: 'cyrus', host: '127.0.0.1', port, pid, dir,
       admin: { user: ADMIN, password: adminPassword },
@@ -50,7 +49,7 @@ export async function startCyrus(opts: CyrusOptions = {}): Promise<ImapServerIns
         // A Cyrus user has no INBOX until an admin creates user/<name>; the user gets all rights on it.
         await imapCommands(port, [`LOGIN ${ADMIN} ${adminPassword}`, `CREATE "user/${user}"`, 'LOGOUT']);
       },
-      stop: () => (stopping ??= stopGroup(started.pid).finally(() => rm(dir, { recursive: true, force: true }))),
+      stop: stopOnce(started.pid, dir),
     };
     return instance;
   } catch (err) {

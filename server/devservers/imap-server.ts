@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { probeGreeting, stopMaster } from './dovecot.ts';
@@ -85,6 +85,12 @@ export async function stopGroup(pid: number): Promise<void> {
   try { process.kill(-pid, 'SIGTERM'); } catch { /* already gone */ }
   await stopMaster(pid);
   try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+}
+
+/** stop() of an instance: its process group, then its directory; memoised, so a reused pid is never signalled again. */
+export function stopOnce(pid: number, dir: string): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () => (stopping ??= stopGroup(pid).finally(() => rm(dir, { recursive: true, force: true })));
 }
 
 /** Runs a command with `input` on its stdin (passwords never go on argv) and returns its stdout. */

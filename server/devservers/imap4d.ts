@@ -1,7 +1,7 @@
 import { appendFile, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchOnFreePort, requireBinary, run, sha512Crypt, stopGroup, VMAIL_ID, type ImapServerInstance } from './imap-server.ts';
+import { launchOnFreePort, requireBinary, run, sha512Crypt, stopGroup, stopOnce, VMAIL_ID, type ImapServerInstance } from './imap-server.ts';
 
 const IMAP4D_BIN = '/usr/sbin/imap4d';
 
@@ -28,7 +28,6 @@ export async function startImap4d(): Promise<ImapServerInstance> {
       return { command: IMAP4D_BIN, args: [`--config-file=${conf}`] };
     });
     pid = started.pid;
-    let stopping: Promise<void> | undefined;
     return {
       kind: 'imap4d', host: '127.0.0.1', port: started.port, pid, dir,
       namespace: { prefix: '', delimiter: '/' },
@@ -41,7 +40,7 @@ export async function startImap4d(): Promise<ImapServerInstance> {
         await run('chown', ['-R', `${VMAIL_ID}:${VMAIL_ID}`, home]);
         await appendFile(join(passwdDir, user.slice(at + 1)), `${user.slice(0, at)}:${await sha512Crypt(password)}:${VMAIL_ID}:${VMAIL_ID}::${home}:/bin/false\n`, { mode: 0o600 });
       },
-      stop: () => (stopping ??= stopGroup(started.pid).finally(() => rm(dir, { recursive: true, force: true }))),
+      stop: stopOnce(started.pid, dir),
     };
   } catch (err) {
     if (pid !== undefined) await stopGroup(pid).catch(() => undefined);
