@@ -141,15 +141,7 @@ export class PipelinedAppender {
     if (usesAccessToken(endpoint.auth)) {
       response = await this.tokenLogin(user, await currentAccessToken(endpoint.auth));
     } else if (this.capabilities.has('AUTH=PLAIN')) {
-      const token = Buffer.from(`${authzid ?? ''}\0${user}\0${pass}`).toString('base64');
-      const tag = this.nextTag();
-      if (this.capabilities.has('SASL-IR')) {
-        await this.write([Buffer.from(`${tag} AUTHENTICATE PLAIN ${token}\r\n`)]);
-      } else {
-        await this.write([Buffer.from(`${tag} AUTHENTICATE PLAIN\r\n`)]);
-        await this.continuation();
-        await this.write([Buffer.from(`${token}\r\n`)]);
-      }
+      const tag = await this.authenticate('PLAIN', Buffer.from(`${authzid ?? ''}\0${user}\0${pass}`).toString('base64'));
       response = await this.tagged(tag);
     } else {
       if (authzid) throw new CutoverError('IMAP_FAILED', { host: this.host, command: 'LOGIN', detail: 'the server offers no AUTH=PLAIN, which a master-user login needs' });
@@ -171,14 +163,7 @@ export class PipelinedAppender {
       : `n,a=${user},\x01host=${this.host}\x01port=${this.socket.remotePort ?? ''}\x01auth=Bearer ${token}\x01\x01`;
     const payload = Buffer.from(message).toString('base64');
     const breaker = mechanism === 'XOAUTH2' ? '' : 'AQ==';
-    const tag = this.nextTag();
-    if (this.capabilities.has('SASL-IR')) {
-      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism} ${payload}\r\n`)]);
-    } else {
-      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism}\r\n`)]);
-      await this.continuation();
-      await this.write([Buffer.from(`${payload}\r\n`)]);
-    }
+    const tag = await this.authenticate(mechanism, payload);
     for (;;) {
       const next = await this.line();
       if (next.startsWith('+')) {
@@ -188,6 +173,19 @@ export class PipelinedAppender {
       const done = parseTagged(next);
       if (done?.tag === tag) return done;
     }
+  }
+
+  /** Sends AUTHENTICATE with its initial response: inline where SASL-IR is offered (RFC 4959), else after the continuation. */
+  private async authenticate(mechanism: string, payload: string): Promise<string> {
+    const tag = this.nextTag();
+    if (this.capabilities.has('SASL-IR')) {
+      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism} ${payload}\r\n`)]);
+    } else {
+      await this.write([Buffer.from(`${tag} AUTHENTICATE ${mechanism}\r\n`)]);
+      await this.continuation();
+      await this.write([Buffer.from(`${payload}\r\n`)]);
+    }
+    return tag;
   }
 
   private async refreshCapabilities(line?: string): Promise<void> {
