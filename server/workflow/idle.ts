@@ -9,7 +9,8 @@ export interface IdleVerdict {
 
 /**
  * Whether `run --until-idle` may stop: not while a retry is due before `waitUntil`, nor while a
- * mailbox waits on a domain step that another live worker holds (it is due in seconds), nor while
+ * mailbox waits on a domain step that another live worker holds or has just finished (it is due
+ * in seconds, and the holder may have let go between this mailbox's look and ours), nor while
  * another worker's lease holds a mailbox: it either finishes it or dies, and a dead holder's
  * mailbox is this run's to take over once the lease runs out.
  */
@@ -21,7 +22,9 @@ export async function idleVerdict(db: Db, now: number, waitUntil: number, projec
   const [retry] = await scoped('mailboxes').where('mailboxes.state', 'retrying').andWhere('mailboxes.next_run_at', '<=', waitUntil).min({ at: 'mailboxes.next_run_at' });
   const [domainWait] = await scoped('mailboxes')
     .join('domains', 'domains.id', 'mailboxes.domain_id')
-    .where('mailboxes.state', 'waiting').andWhere('domains.locked_until', '>=', now)
+    .leftJoin('domain_steps', (j) => j.on('domain_steps.domain_id', 'mailboxes.domain_id').andOn('domain_steps.step', 'mailboxes.step'))
+    .where('mailboxes.state', 'waiting')
+    .andWhere((q) => q.where('domains.locked_until', '>=', now).orWhere('domain_steps.status', 'done'))
     .min({ at: 'mailboxes.next_run_at' });
   const [leased] = now < waitUntil
     ? await scoped('mailboxes').whereNotNull('mailboxes.locked_until').andWhere('mailboxes.locked_until', '>=', now).min({ at: 'mailboxes.locked_until' })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { lockDomain } from '../../server/db/repos/domains.ts';
+import { lockDomain, saveDomainStep } from '../../server/db/repos/domains.ts';
 import { idleVerdict, leftBehind } from '../../server/workflow/idle.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from '../db/fixtures.ts';
 
@@ -30,6 +30,15 @@ test('--until-idle waits for a mailbox whose domain step another live worker hol
   assert.deepEqual(await idleVerdict(t.db, now, now, p.projectId), { done: false, nextDueAt: now + 2_000 });
   assert.equal((await idleVerdict(t.db, now + 20_000, now + 20_000, p.projectId)).done, true, 'an expired holder is not waited for');
   assert.equal(await lockDomain(t.db, p.domainId, 'mine:2:def', now + 20_000, 10_000), true, 'an expired lock is taken over');
+});
+
+test('--until-idle waits for a mailbox whose domain step another worker finished after this mailbox looked', async () => {
+  const now = Date.now();
+  const p = await insertProject(t.db);
+  await insertMailbox(t.db, p, 'late@example.test', { state: 'waiting', step: 'attach-domain', next_run_at: now + 2_000 });
+  assert.equal((await idleVerdict(t.db, now, now + 60_000, p.projectId)).done, true, 'nothing says the wait ends soon');
+  await saveDomainStep(t.db, p.domainId, 'attach-domain', { status: 'done', detail: 'done by the other host' });
+  assert.deepEqual(await idleVerdict(t.db, now, now + 60_000, p.projectId), { done: false, nextDueAt: now + 2_000 });
 });
 
 test('--until-idle waits for a mailbox another worker leases (live, or dead until its lease runs out), within the run', async () => {
