@@ -14,7 +14,11 @@ export interface AppContext {
   box: SecretBox;
   log: Logger;
   plugins: PluginRegistry;
-  connector(platformId: number): Promise<PlatformConnector>;
+  /**
+   * The platform's connector, built once per sealed config. `sealed`: the platform's config as the
+   * caller just read it (a worker reads it with the project), which spares reading the row again.
+   */
+  connector(platformId: number, sealed?: string): Promise<PlatformConnector>;
   close(): Promise<void>;
 }
 
@@ -39,9 +43,10 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
 
   return {
     config, db, box, log, plugins,
-    async connector(platformId) {
-      const row = await platformById(db, platformId);
+    async connector(platformId, sealed) {
       const cached = connectors.get(platformId);
+      if (sealed !== undefined && cached?.sealed === sealed) return cached.pending;
+      const row = await platformById(db, platformId);
       if (cached?.sealed === row.config_sealed) return cached.pending;
       if (cached) retired.push(cached.pending);
       const pending = build(row);

@@ -22,7 +22,8 @@ function leaseMsFromEnv(value: string | undefined): number {
  */
 export const LEASE_MS = leaseMsFromEnv(process.env.CUTOVER_LEASE_SECONDS);
 export const HEARTBEAT_MS = Math.max(250, Math.floor(LEASE_MS / 3));
-const CANDIDATES = 200;
+// Rows leased by other live processes of this host that a claim may read past to reach a dead holder's.
+const SAME_HOST_CANDIDATES = 64;
 
 /** The host part of worker ids: CUTOVER_WORKER_ID when set (two workers on one machine that should act as two hosts), else the host name. */
 export function workerHost(): string {
@@ -88,13 +89,17 @@ async function claimSkipLocked(db: Db, worker: string, limit: number, now: numbe
 }
 
 // SQLite has one writer at a time and no row locks: each row is claimed by a conditional update.
+// Free rows come first; after them a few rows leased by other processes of this host, whose holder
+// may be dead. This worker's own rows are running here and never candidates.
 async function claimConditional(db: Db, worker: string, limit: number, now: number, projectId?: number): Promise<number[]> {
   const candidates = await dueMailboxes(db, now, projectId)
     .select('mailboxes.id', 'mailboxes.locked_by', 'mailboxes.locked_until')
     // Live leases of other hosts are left out here; this host's are looked at (their holder may be dead).
-    .andWhere((q) => q.whereNull('mailboxes.locked_until').orWhere('mailboxes.locked_until', '<', now).orWhere('mailboxes.locked_by', 'like', `${workerHost()}:%`))
+    .andWhere((q) => q.whereNull('mailboxes.locked_until').orWhere('mailboxes.locked_until', '<', now)
+      .orWhere((mine) => mine.where('mailboxes.locked_by', 'like', `${workerHost()}:%`).andWhereNot('mailboxes.locked_by', worker)))
+    .orderByRaw('CASE WHEN mailboxes.locked_until IS NULL OR mailboxes.locked_until < ? THEN 0 ELSE 1 END', [now])
     .orderBy('mailboxes.next_run_at')
-    .limit(CANDIDATES);
+    .limit(limit + SAME_HOST_CANDIDATES);
   const claimed: number[] = [];
   for (const row of candidates as Array<{ id: number; locked_by: string | null; locked_until: number | null }>) {
     if (claimed.length >= limit) break;
@@ -113,6 +118,11 @@ async function claimConditional(db: Db, worker: string, limit: number, now: numb
 
 export async function renewLease(db: Db, id: number, worker: string): Promise<void> {
   await db('mailboxes').where({ id, locked_by: worker }).update({ locked_until: Date.now() + LEASE_MS });
+}
+
+/** Every lease this worker holds, renewed in one update (the worker's heartbeat). */
+export async function renewLeases(db: Db, worker: string, now: number): Promise<void> {
+  await db('mailboxes').where({ locked_by: worker }).update({ locked_until: now + LEASE_MS });
 }
 
 export async function releaseLease(db: Db, id: number, worker: string): Promise<void> {

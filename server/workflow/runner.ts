@@ -1,33 +1,38 @@
 import { writeFileSync } from 'node:fs';
 import cron from 'node-cron';
 import type { AppContext } from '../context.ts';
-import { domainById, domainStep, lockDomain, renewDomainLock, saveDomainStep, unlockDomain } from '../db/repos/domains.ts';
+import { domainById, domainStep, type DomainRow, lockDomain, renewDomainLock, saveDomainStep, unlockDomain } from '../db/repos/domains.ts';
 import { heartbeatWorker, markWorkerStopped } from '../db/repos/workers.ts';
 import { recordEvent } from '../db/repos/events.ts';
-import { mailboxById, updateMailbox, RUNNABLE_STATES } from '../db/repos/mailboxes.ts';
-import { projectById, projectOptions } from '../db/repos/projects.ts';
+import { mailboxById, updateMailbox, RUNNABLE_STATES, type MailboxRow } from '../db/repos/mailboxes.ts';
+import { projectOptions, projectWithPlatformSeals } from '../db/repos/projects.ts';
 import { crashpoint } from '../crashpoint.ts';
 import { startNotifier } from '../notify/timer.ts';
-import { toCutoverError } from '../errors.ts';
-import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, workerHost, workerId } from './lease.ts';
+import { toCutoverError, type CutoverError } from '../errors.ts';
+import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, renewLeases, workerHost, workerId } from './lease.ts';
 import { idleVerdict } from './idle.ts';
 import { dbHostGate } from './host-gate.ts';
 import { installHostGate } from '../mail/host-slots.ts';
-import { persistOutcome } from './outcome.ts';
+import { persistOutcome, queuesNextStep } from './outcome.ts';
 import { stepById } from './steps/index.ts';
 import { done, waitUntil, type Step, type StepContext, type StepOutcome } from './types.ts';
 
 /** How soon a mailbox whose domain step another worker is running looks again. */
 const DOMAIN_BUSY_RECHECK_MS = 2_000;
 
-async function buildContext(app: AppContext, mailboxId: number): Promise<StepContext> {
-  const mailbox = await mailboxById(app.db, mailboxId);
-  const project = await projectById(app.db, mailbox.project_id);
+/** What one claim of a mailbox reads once for all the steps it runs (a domain row never changes). */
+interface Held { domain?: DomainRow }
+
+// One query for the project and its platforms' sealed configs: the connectors are built once per
+// platform config and reused by every step of every mailbox until an admin edits the platform.
+async function buildContext(app: AppContext, mailbox: MailboxRow, held: Held): Promise<StepContext> {
+  const { project, sourceSealed, destSealed } = await projectWithPlatformSeals(app.db, mailbox.project_id);
+  held.domain ??= await domainById(app.db, mailbox.domain_id);
   const ctx: StepContext = {
     db: app.db, box: app.box, log: app.log.child({ mailbox: mailbox.address }), project, options: projectOptions(project), mailbox,
-    domain: await domainById(app.db, mailbox.domain_id),
-    source: await app.connector(project.source_platform_id),
-    dest: await app.connector(project.dest_platform_id),
+    domain: held.domain,
+    source: await app.connector(project.source_platform_id, sourceSealed),
+    dest: await app.connector(project.dest_platform_id, destSealed),
     now: () => Date.now(),
     async save(patch) {
       await updateMailbox(app.db, mailbox.id, patch);
@@ -88,28 +93,55 @@ async function runDomainStepOnce(ctx: StepContext, step: Step): Promise<StepOutc
   return outcome;
 }
 
+/** Runs the mailbox's current step once and gives its lease back (tests and single steps). */
 export async function runMailboxStep(app: AppContext, mailboxId: number, worker: string): Promise<void> {
   const renew = setInterval(() => { renewLease(app.db, mailboxId, worker).catch(() => undefined); }, HEARTBEAT_MS);
   renew.unref();
+  let released = false;
   try {
-    const row = await mailboxById(app.db, mailboxId);
-    if (!RUNNABLE_STATES.includes(row.state)) return;
-    const step = stepById(row.step);
-    let outcome;
-    try {
-      const ctx = await buildContext(app, mailboxId);
-      outcome = step.level === 'domain' ? await runDomainStep(ctx, step, worker) : await step.run(ctx);
-    } catch (err) {
-      outcome = toCutoverError(err);
-      app.log.debug({ err, mailboxId, step: step.id }, 'step failed');
-    }
-    // The worst instant to die: the step's effect exists, the row does not say so yet.
-    crashpoint(`step-done:${step.id}`);
-    await persistOutcome(app.db, mailboxId, step, outcome, Date.now());
+    released = (await runHeldStep(app, mailboxId, worker, {}, { first: true, goOn: false })) !== 'next';
   } finally {
     clearInterval(renew);
-    await releaseLease(app.db, mailboxId, worker);
+    if (!released) await releaseLease(app.db, mailboxId, worker);
   }
+}
+
+/**
+ * Runs a claimed mailbox's steps one after another while each queues the next at once, under the
+ * one lease (the worker's heartbeat renews it); the last outcome's update gives the lease back.
+ * A step that waits, fails or needs an admin, an admin's pause, or the worker stopping ends it.
+ */
+async function runClaimedMailbox(app: AppContext, mailboxId: number, worker: string, signal: AbortSignal | undefined): Promise<void> {
+  const held: Held = {};
+  let ran: 'next' | 'released' | 'skipped' = 'next';
+  try {
+    for (let first = true; ran === 'next'; first = false) ran = await runHeldStep(app, mailboxId, worker, held, { first, goOn: !signal?.aborted });
+  } finally {
+    if (ran !== 'released') await releaseLease(app.db, mailboxId, worker);
+  }
+}
+
+// 'next': the next step is queued and the lease still held; 'released': the outcome's update gave
+// the lease back; 'skipped': nothing ran (not runnable now), the lease is still held.
+async function runHeldStep(app: AppContext, mailboxId: number, worker: string, held: Held, opts: { first: boolean; goOn: boolean }): Promise<'next' | 'released' | 'skipped'> {
+  const row = await mailboxById(app.db, mailboxId);
+  if (!RUNNABLE_STATES.includes(row.state)) return 'skipped';
+  const step = stepById(row.step);
+  let outcome: StepOutcome | CutoverError;
+  try {
+    const ctx = await buildContext(app, row, held);
+    // The claim looked at the project for the first step; a project no longer active ends the run.
+    if (!opts.first && ctx.project.state !== 'active') return 'skipped';
+    outcome = step.level === 'domain' ? await runDomainStep(ctx, step, worker) : await step.run(ctx);
+  } catch (err) {
+    outcome = toCutoverError(err);
+    app.log.debug({ err, mailboxId, step: step.id }, 'step failed');
+  }
+  // The worst instant to die: the step's effect exists, the row does not say so yet.
+  crashpoint(`step-done:${step.id}`);
+  const goOn = opts.goOn && queuesNextStep(step, outcome);
+  await persistOutcome(app.db, row, step, outcome, Date.now(), goOn ? undefined : worker);
+  return goOn ? 'next' : 'released';
 }
 
 export interface WorkerOptions {
@@ -142,6 +174,7 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
     const now = Date.now();
     await heartbeatWorker(app.db, { id: worker, host: workerHost(), pid: process.pid }, now);
     await hostGate.renew(now);
+    await renewLeases(app.db, worker, now);
   };
   await beat();
   const heartbeat = setInterval(() => { beat().catch((err) => app.log.warn({ err }, 'worker heartbeat failed')); }, HEARTBEAT_MS);
@@ -158,7 +191,7 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
       const free = concurrency - running.size;
       const claimed = free > 0 ? await claimDue(app.db, worker, free, Date.now(), options.projectId) : [];
       for (const id of claimed) {
-        const job = runMailboxStep(app, id, worker).catch((err) => app.log.error({ err, id }, 'worker job crashed')).finally(() => running.delete(id));
+        const job = runClaimedMailbox(app, id, worker, options.signal).catch((err) => app.log.error({ err, id }, 'worker job crashed')).finally(() => running.delete(id));
         running.set(id, job);
       }
       if (running.size > 0) {
@@ -196,11 +229,13 @@ function workerStats(app: AppContext): { write(): void } | undefined {
   const file = process.env.CUTOVER_STATS_FILE;
   if (!file) return undefined;
   let queries = 0;
-  app.db.on('query', () => { queries++; });
+  const bySql = new Map<string, number>();
+  const detail = process.env.CUTOVER_STATS_SQL === '1';
+  app.db.on('query', (q: { sql: string }) => { queries++; if (detail) bySql.set(q.sql, (bySql.get(q.sql) ?? 0) + 1); });
   return {
     write() {
       const usage = process.resourceUsage();
-      writeFileSync(file, JSON.stringify({ queries, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS }));
+      writeFileSync(file, JSON.stringify({ queries, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS, ...(detail && { bySql: [...bySql].sort((a, b) => b[1] - a[1]) }) }));
     },
   };
 }

@@ -50,6 +50,18 @@ export async function projectById(db: Db, id: number): Promise<ProjectRow> {
   return row;
 }
 
+/** A project with its two platforms' sealed configs, in one query: what a worker reads before each step. */
+export async function projectWithPlatformSeals(db: Db, id: number): Promise<{ project: ProjectRow; sourceSealed: string; destSealed: string }> {
+  const row = await db('projects')
+    .join('platforms as source', 'source.id', 'projects.source_platform_id')
+    .join('platforms as dest', 'dest.id', 'projects.dest_platform_id')
+    .where('projects.id', id)
+    .first('projects.*', 'source.config_sealed as source_sealed_config', 'dest.config_sealed as dest_sealed_config');
+  if (!row) throw new CutoverError('PROJECT_UNKNOWN', { name: `#${id}` });
+  const { source_sealed_config: sourceSealed, dest_sealed_config: destSealed, ...project } = row as ProjectRow & { source_sealed_config: string; dest_sealed_config: string };
+  return { project, sourceSealed, destSealed };
+}
+
 export function listProjects(db: Db): Promise<ProjectRow[]> {
   return db<ProjectRow>('projects').orderBy('id');
 }
