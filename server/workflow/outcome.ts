@@ -20,8 +20,9 @@ export function queuesNextStep(step: Step, outcome: StepOutcome | CutoverError):
  * moves forward. `row` is the mailbox as the step saw it (with its own saves); an admin who paused
  * or stopped the mailbox meanwhile keeps it so, which the update itself decides. `releaseFor`: the
  * worker whose lease the same update gives back (none: the worker goes on with the next step).
+ * Returns the row as the update left it.
  */
-export async function persistOutcome(db: Db, row: MailboxRow, step: Step, outcome: StepOutcome | CutoverError, now: number, releaseFor?: string): Promise<void> {
+export async function persistOutcome(db: Db, row: MailboxRow, step: Step, outcome: StepOutcome | CutoverError, now: number, releaseFor?: string): Promise<MailboxRow | undefined> {
   let patch: MailboxPatch;
   let state: MailboxState;
   let outcomeName: string;
@@ -56,10 +57,10 @@ export async function persistOutcome(db: Db, row: MailboxRow, step: Step, outcom
     locked_by: db.raw('CASE WHEN locked_by = ? THEN NULL ELSE locked_by END', [releaseFor]),
     locked_until: db.raw('CASE WHEN locked_by = ? THEN NULL ELSE locked_until END', [releaseFor]),
   };
-  await db('mailboxes').where({ id: row.id }).update({
+  const [after] = await db('mailboxes').where({ id: row.id }).update({
     ...patch, ...release, updated_at: new Date().toISOString(),
     state: db.raw("CASE WHEN state IN ('paused', 'stopped') THEN state ELSE ? END", [state]),
-  });
-  if (repeatedWait) return;
-  await recordEvent(db, { projectId: row.project_id, mailboxId: row.id, domainId: row.domain_id, step: step.id, outcome: outcomeName, message, actor: 'worker' });
+  }, '*') as MailboxRow[];
+  if (!repeatedWait) await recordEvent(db, { projectId: row.project_id, mailboxId: row.id, domainId: row.domain_id, step: step.id, outcome: outcomeName, message, actor: 'worker' });
+  return after;
 }

@@ -5,7 +5,7 @@ import { domainById, domainStep, type DomainRow, lockDomain, renewDomainLock, sa
 import { heartbeatWorker, markWorkerStopped } from '../db/repos/workers.ts';
 import { recordEvent } from '../db/repos/events.ts';
 import { mailboxById, updateMailbox, RUNNABLE_STATES, type MailboxRow } from '../db/repos/mailboxes.ts';
-import { projectOptions, projectWithPlatformSeals } from '../db/repos/projects.ts';
+import { projectOptions, projectForStep } from '../db/repos/projects.ts';
 import { crashpoint } from '../crashpoint.ts';
 import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError, type CutoverError } from '../errors.ts';
@@ -26,13 +26,14 @@ interface Held { domain?: DomainRow }
 // One query for the project and its platforms' sealed configs: the connectors are built once per
 // platform config and reused by every step of every mailbox until an admin edits the platform.
 async function buildContext(app: AppContext, mailbox: MailboxRow, held: Held): Promise<StepContext> {
-  const { project, sourceSealed, destSealed } = await projectWithPlatformSeals(app.db, mailbox.project_id);
+  const { project, sourceSealed, destSealed, sourceLabel, destLabel } = await projectForStep(app.db, mailbox.project_id);
   held.domain ??= await domainById(app.db, mailbox.domain_id);
   const ctx: StepContext = {
     db: app.db, box: app.box, log: app.log.child({ mailbox: mailbox.address }), project, options: projectOptions(project), mailbox,
     domain: held.domain,
     source: await app.connector(project.source_platform_id, sourceSealed),
     dest: await app.connector(project.dest_platform_id, destSealed),
+    platformLabels: { source: sourceLabel, dest: destLabel },
     now: () => Date.now(),
     async save(patch) {
       await updateMailbox(app.db, mailbox.id, patch);
@@ -99,7 +100,7 @@ export async function runMailboxStep(app: AppContext, mailboxId: number, worker:
   renew.unref();
   let released = false;
   try {
-    released = (await runHeldStep(app, mailboxId, worker, {}, { first: true, goOn: false })) !== 'next';
+    released = (await runHeldStep(app, await mailboxById(app.db, mailboxId), worker, {}, { first: true, goOn: false })).released;
   } finally {
     clearInterval(renew);
     if (!released) await releaseLease(app.db, mailboxId, worker);
@@ -113,35 +114,36 @@ export async function runMailboxStep(app: AppContext, mailboxId: number, worker:
  */
 async function runClaimedMailbox(app: AppContext, mailboxId: number, worker: string, signal: AbortSignal | undefined): Promise<void> {
   const held: Held = {};
-  let ran: 'next' | 'released' | 'skipped' = 'next';
+  let ran: StepRun = { released: false, next: await mailboxById(app.db, mailboxId) };
   try {
-    for (let first = true; ran === 'next'; first = false) ran = await runHeldStep(app, mailboxId, worker, held, { first, goOn: !signal?.aborted });
+    for (let first = true; ran.next; first = false) ran = await runHeldStep(app, ran.next, worker, held, { first, goOn: !signal?.aborted });
   } finally {
-    if (ran !== 'released') await releaseLease(app.db, mailboxId, worker);
+    if (!ran.released) await releaseLease(app.db, mailboxId, worker);
   }
 }
 
-// 'next': the next step is queued and the lease still held; 'released': the outcome's update gave
-// the lease back; 'skipped': nothing ran (not runnable now), the lease is still held.
-async function runHeldStep(app: AppContext, mailboxId: number, worker: string, held: Held, opts: { first: boolean; goOn: boolean }): Promise<'next' | 'released' | 'skipped'> {
-  const row = await mailboxById(app.db, mailboxId);
-  if (!RUNNABLE_STATES.includes(row.state)) return 'skipped';
+// released: the outcome's update gave the lease back. next: the row as that update left it, when
+// it queued the next step and the lease is still held (it carries an admin's changes made meanwhile).
+interface StepRun { released: boolean; next?: MailboxRow }
+
+async function runHeldStep(app: AppContext, row: MailboxRow, worker: string, held: Held, opts: { first: boolean; goOn: boolean }): Promise<StepRun> {
+  if (!RUNNABLE_STATES.includes(row.state)) return { released: false };
   const step = stepById(row.step);
   let outcome: StepOutcome | CutoverError;
   try {
     const ctx = await buildContext(app, row, held);
     // The claim looked at the project for the first step; a project no longer active ends the run.
-    if (!opts.first && ctx.project.state !== 'active') return 'skipped';
+    if (!opts.first && ctx.project.state !== 'active') return { released: false };
     outcome = step.level === 'domain' ? await runDomainStep(ctx, step, worker) : await step.run(ctx);
   } catch (err) {
     outcome = toCutoverError(err);
-    app.log.debug({ err, mailboxId, step: step.id }, 'step failed');
+    app.log.debug({ err, mailboxId: row.id, step: step.id }, 'step failed');
   }
   // The worst instant to die: the step's effect exists, the row does not say so yet.
   crashpoint(`step-done:${step.id}`);
   const goOn = opts.goOn && queuesNextStep(step, outcome);
-  await persistOutcome(app.db, row, step, outcome, Date.now(), goOn ? undefined : worker);
-  return goOn ? 'next' : 'released';
+  const after = await persistOutcome(app.db, row, step, outcome, Date.now(), goOn ? undefined : worker);
+  return goOn ? { released: false, next: after } : { released: true };
 }
 
 export interface WorkerOptions {

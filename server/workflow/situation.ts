@@ -1,4 +1,5 @@
 import { platformById } from '../db/repos/platforms.ts';
+import { platformLabel } from '../db/repos/projects.ts';
 import type { StepContext } from './types.ts';
 
 /**
@@ -12,8 +13,9 @@ export const RENAME_STEP = 'rename-source';
 export interface RenameDecision { needed: boolean; reason: string }
 
 async function names(ctx: StepContext): Promise<{ source: string; dest: string }> {
+  if (ctx.platformLabels) return ctx.platformLabels;
   const [source, dest] = await Promise.all([platformById(ctx.db, ctx.project.source_platform_id), platformById(ctx.db, ctx.project.dest_platform_id)]);
-  return { source: `${source.name} (${source.plugin})`, dest: `${dest.name} (${dest.plugin})` };
+  return { source: platformLabel(source), dest: platformLabel(dest) };
 }
 
 /** A platform that manages its accounts (an API or a database), as opposed to a server that only lets users log in. */

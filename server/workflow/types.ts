@@ -21,6 +21,8 @@ export interface StepContext {
   domain: DomainRow;
   source: PlatformConnector;
   dest: PlatformConnector;
+  /** The two platforms as the timeline names them, "name (plugin)", when the worker read them with the project. */
+  platformLabels?: { source: string; dest: string };
   now(): number;
   /** Persists a patch of the mailbox row at once, so a crash after it never repeats the work. */
   save(patch: MailboxPatch): Promise<void>;

@@ -50,16 +50,25 @@ export async function projectById(db: Db, id: number): Promise<ProjectRow> {
   return row;
 }
 
-/** A project with its two platforms' sealed configs, in one query: what a worker reads before each step. */
-export async function projectWithPlatformSeals(db: Db, id: number): Promise<{ project: ProjectRow; sourceSealed: string; destSealed: string }> {
+/** How the timeline names a platform: its name and plugin. */
+export const platformLabel = (row: { name: string; plugin: string }): string => `${row.name} (${row.plugin})`;
+
+export interface ProjectForStep { project: ProjectRow; sourceSealed: string; destSealed: string; sourceLabel: string; destLabel: string }
+
+/** A project with what a worker needs of its two platforms (sealed configs, labels), in one query: read before each step. */
+export async function projectForStep(db: Db, id: number): Promise<ProjectForStep> {
   const row = await db('projects')
     .join('platforms as source', 'source.id', 'projects.source_platform_id')
     .join('platforms as dest', 'dest.id', 'projects.dest_platform_id')
     .where('projects.id', id)
-    .first('projects.*', 'source.config_sealed as source_sealed_config', 'dest.config_sealed as dest_sealed_config');
+    .first('projects.*', 'source.config_sealed as source_sealed_config', 'dest.config_sealed as dest_sealed_config',
+      'source.name as source_platform_name', 'source.plugin as source_platform_plugin', 'dest.name as dest_platform_name', 'dest.plugin as dest_platform_plugin');
   if (!row) throw new CutoverError('PROJECT_UNKNOWN', { name: `#${id}` });
-  const { source_sealed_config: sourceSealed, dest_sealed_config: destSealed, ...project } = row as ProjectRow & { source_sealed_config: string; dest_sealed_config: string };
-  return { project, sourceSealed, destSealed };
+  const {
+    source_sealed_config: sourceSealed, dest_sealed_config: destSealed,
+    source_platform_name: sourceName, source_platform_plugin: sourcePlugin, dest_platform_name: destName, dest_platform_plugin: destPlugin, ...project
+  } = row as ProjectRow & Record<'source_sealed_config' | 'dest_sealed_config' | 'source_platform_name' | 'source_platform_plugin' | 'dest_platform_name' | 'dest_platform_plugin', string>;
+  return { project, sourceSealed, destSealed, sourceLabel: platformLabel({ name: sourceName, plugin: sourcePlugin }), destLabel: platformLabel({ name: destName, plugin: destPlugin }) };
 }
 
 export function listProjects(db: Db): Promise<ProjectRow[]> {
