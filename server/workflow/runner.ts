@@ -7,6 +7,7 @@ import { recordEvent } from '../db/repos/events.ts';
 import { mailboxById, updateMailbox, RUNNABLE_STATES, type MailboxRow } from '../db/repos/mailboxes.ts';
 import { projectOptions, projectForStep } from '../db/repos/projects.ts';
 import { crashpoint } from '../crashpoint.ts';
+import type { Logger } from '../log.ts';
 import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError, type CutoverError } from '../errors.ts';
 import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, renewLeases, workerHost, workerId } from './lease.ts';
@@ -21,7 +22,7 @@ import { done, waitUntil, type Step, type StepContext, type StepOutcome } from '
 const DOMAIN_BUSY_RECHECK_MS = 2_000;
 
 /** What one claim of a mailbox reads once for all the steps it runs (a domain row never changes). */
-interface Held { domain?: DomainRow }
+interface Held { domain?: DomainRow; log?: Logger }
 
 // One query for the project and its platforms' sealed configs: the connectors are built once per
 // platform config and reused by every step of every mailbox until an admin edits the platform.
@@ -29,7 +30,7 @@ async function buildContext(app: AppContext, mailbox: MailboxRow, held: Held): P
   const { project, sourceSealed, destSealed, sourceLabel, destLabel } = await projectForStep(app.db, mailbox.project_id);
   held.domain ??= await domainById(app.db, mailbox.domain_id);
   const ctx: StepContext = {
-    db: app.db, box: app.box, log: app.log.child({ mailbox: mailbox.address }), project, options: projectOptions(project), mailbox,
+    db: app.db, box: app.box, log: held.log ??= app.log.child({ mailbox: mailbox.address }), project, options: projectOptions(project), mailbox,
     domain: held.domain,
     source: await app.connector(project.source_platform_id, sourceSealed),
     dest: await app.connector(project.dest_platform_id, destSealed),

@@ -34,8 +34,12 @@ export type ProjectOptions = z.infer<typeof projectOptionsSchema>;
 
 export interface ProjectRow { id: number; name: string; source_platform_id: number; dest_platform_id: number; options: string; state: string; created_at: string }
 
+// A worker parses its project's options before every step: the same text gives the same options.
+let lastParsed: { text: string; options: ProjectOptions } | undefined;
+
 export function projectOptions(row: ProjectRow): ProjectOptions {
-  return projectOptionsSchema.parse(JSON.parse(row.options));
+  if (lastParsed?.text !== row.options) lastParsed = { text: row.options, options: projectOptionsSchema.parse(JSON.parse(row.options)) };
+  return structuredClone(lastParsed.options);
 }
 
 export async function projectByName(db: Db, name: string): Promise<ProjectRow> {
