@@ -19,7 +19,7 @@ function collect(dir) {
 // cluster (CUTOVER_TEST_DATABASE=postgres; test/support/database.ts). Set that variable yourself
 // to run chosen files on PostgreSQL.
 const onBothDatabases = [
-  'db/ledger.test.ts', 'workflow/lease.test.ts', 'workflow/idle.test.ts', 'workflow/fleet.test.ts', 'workflow/host-cap.test.ts', 'mail/copy.test.ts',
+  'db/ledger.test.ts', 'workflow/lease.test.ts', 'workflow/outcome.test.ts', 'workflow/idle.test.ts', 'workflow/fleet.test.ts', 'workflow/host-cap.test.ts', 'mail/copy.test.ts',
   'services/projects.test.ts', 'services/rollback.test.ts',
   'web/api-projects.test.ts', 'web/api-platforms.test.ts', 'web/project-page.test.ts', 'web/mailbox-page.test.ts',
   'web/audit.test.ts', 'web/reports.test.ts', 'web/tokens.test.ts', 'web/workers.test.ts',

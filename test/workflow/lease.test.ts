@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
 import type { Db } from '../../server/db/knex.ts';
-import { claimDue, LEASE_MS, releaseLease, renewLease, workerId } from '../../server/workflow/lease.ts';
+import { claimDue, LEASE_MS, releaseLease, renewLease, renewLeases, workerId } from '../../server/workflow/lease.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from '../db/fixtures.ts';
 import { testDatabase } from '../support/database.ts';
 
@@ -139,6 +139,31 @@ test('free due rows are claimed even when more than limit×4 earlier rows are le
   for (let i = 0; i < 8; i++) await insertMailbox(t.db, p, `busy${i}@example.test`, { next_run_at: 1, locked_by: `other-host:${i}:x`, locked_until: now + LEASE_MS });
   const free = await insertMailbox(t.db, p, 'free@example.test', { next_run_at: 2 });
   assert.deepEqual(await claimDue(t.db, 'w-a', 1, now, p.projectId), [free]);
+});
+
+test('free rows come before this host\'s live leases: a claim reaches a free row behind 100 rows other processes of this host hold', async () => {
+  const now = Date.now();
+  const p = await insertProject(t.db);
+  for (let i = 0; i < 100; i++) await insertMailbox(t.db, p, `held${i}@example.test`, { next_run_at: 1, locked_by: `${os.hostname()}:${process.pid}:other${i}`, locked_until: now + LEASE_MS });
+  const free = await insertMailbox(t.db, p, 'free@example.test', { next_run_at: 2 });
+  assert.deepEqual(await claimDue(t.db, `${os.hostname()}:${process.pid}:mine`, 1, now, p.projectId), [free]);
+});
+
+test('renewLeases extends every lease of the worker in one update, and no one else\'s', async () => {
+  const now = Date.now();
+  const mine = await scenario(3, { locked_by: 'w-beat', locked_until: now + 10 });
+  const theirs = await scenario(1, { locked_by: 'w-other', locked_until: now + 10 });
+  const sql: string[] = [];
+  const onQuery = (q: { sql: string }) => sql.push(q.sql);
+  t.db.on('query', onQuery);
+  try {
+    await renewLeases(t.db, 'w-beat', now);
+  } finally {
+    t.db.off('query', onQuery);
+  }
+  assert.equal(sql.length, 1);
+  for (const id of mine.ids) assert.equal(Number((await t.db('mailboxes').where({ id }).first()).locked_until), now + LEASE_MS);
+  assert.equal(Number((await t.db('mailboxes').where({ id: theirs.ids[0] }).first()).locked_until), now + 10);
 });
 
 test('a lease renewed by its holder between another worker\'s read and its conditional update is not stolen', async () => {
