@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CutoverError } from '../../server/errors.ts';
 import { isLoopback } from '../../server/loopback.ts';
+import { davSettingsSchema, sieveSettingsSchema } from '../../server/groupware/settings.ts';
 import { oauth2ConfigSchema } from '../../server/mail/oauth2/index.ts';
 import { PROVIDER_IDS } from '../../server/mail/providers/index.ts';
 import { hostname } from '../../server/net.ts';
@@ -46,6 +47,10 @@ export const configSchema = z.object({
   }).optional(),
   maxMessageBytes: z.number().int().positive().optional(),
   maxMailboxBytes: z.number().int().positive().optional(),
+  /** Contacts, calendars and tasks (CalDAV/CardDAV) of the accounts; `discover: true` finds the server from each account's domain. */
+  dav: davSettingsSchema.optional(),
+  /** Mail filters and the auto-reply (ManageSieve); logs in like IMAP, the admin login included. */
+  sieve: sieveSettingsSchema.optional(),
 }).strict()
   .refine((c) => c.security !== 'none' || c.allowPlaintext || isLoopback(c.host), { message: 'security "none" sends passwords in clear: allowed only to a loopback host or with allowPlaintext: true', path: ['security'] })
   .refine((c) => !(c.admin && c.oauth2), { message: 'give an admin login or oauth2, not both: each logs in as any user', path: ['oauth2'] });

@@ -63,7 +63,7 @@ describe('copy-groupware and delta-sync in the workflow (postfixadmin platforms,
   it('copy-groupware runs right after copy-mail and moves every collection but the excluded one', { timeout: 120_000 }, async () => {
     const row = await m.runUntil(USER, atStep('verify'));
     const event = await m.app.db('events').where({ mailbox_id: row.id, step: 'copy-groupware' }).orderBy('id', 'desc').first();
-    assert.match(event.message, /^3 items copied in 3 collection\(s\); Brouillon: excluded \(left out in the migration plan\)/);
+    assert.match(event.message, /^3 items copied in 3 collection\(s\); Brouillon: excluded \(left out in the project options\)/);
     const model = await mailboxPageModel(m.app, row.id);
     const byName = new Map(model.groupware.map((g) => [g.name, g]));
     assert.deepEqual([...byName.keys()].sort(), ['Agenda', 'Brouillon', 'Carnet', 'Mail filters and auto-reply (Sieve)']);

@@ -15,6 +15,17 @@ export const en = {
   'groupware.state.unavailable': 'not migrated',
   'groupware.state.failed': 'failed',
   'groupware.moved': '{copied} copied, {updated} updated, {deleted} deleted, {skipped} skipped of {items}',
+  'groupware.edit': 'Choose what moves besides the mail',
+  'groupware.plan.title': 'Contacts, calendars and filters of {address}: what moves',
+  'groupware.plan.intro': 'Untick a collection to leave it out of this mailbox’s migration. The next pass (the copy or a delta pass) follows the choice; what was already copied stays on the destination. The project’s options apply to every mailbox.',
+  'groupware.plan.lookup': 'Read the collections from the source now',
+  'groupware.plan.lookedUp': 'The source’s collections were read just now.',
+  'groupware.plan.lookupFailed': 'The source’s collections could not be read: {detail}',
+  'groupware.plan.byProject': 'left out by the project’s options',
+  'groupware.plan.notYet': 'not copied yet',
+  'groupware.plan.typed': 'named by hand',
+  'groupware.plan.more': 'Also leave out (a collection’s name or address, one per line)',
+  'groupware.plan.saved': 'Collections saved: the next pass follows them.',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -33,4 +44,15 @@ export const fr: Record<keyof typeof en, string> = {
   'groupware.state.unavailable': 'non migré',
   'groupware.state.failed': 'échec',
   'groupware.moved': '{copied} copiés, {updated} mis à jour, {deleted} supprimés, {skipped} ignorés sur {items}',
+  'groupware.edit': 'Choisir ce qui est transféré en plus du courrier',
+  'groupware.plan.title': 'Contacts, agendas et filtres de {address} : ce qui est transféré',
+  'groupware.plan.intro': 'Décochez une collection pour l’exclure de la migration de cette boîte. Le prochain passage (la copie ou une synchronisation) suit ce choix ; ce qui a déjà été copié reste sur la destination. Les options du projet s’appliquent à toutes les boîtes.',
+  'groupware.plan.lookup': 'Lire maintenant les collections de la source',
+  'groupware.plan.lookedUp': 'Les collections de la source viennent d’être lues.',
+  'groupware.plan.lookupFailed': 'Impossible de lire les collections de la source : {detail}',
+  'groupware.plan.byProject': 'exclue par les options du projet',
+  'groupware.plan.notYet': 'pas encore copiée',
+  'groupware.plan.typed': 'nommée à la main',
+  'groupware.plan.more': 'Exclure aussi (nom ou adresse d’une collection, une par ligne)',
+  'groupware.plan.saved': 'Collections enregistrées : le prochain passage les suit.',
 };
