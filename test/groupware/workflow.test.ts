@@ -162,6 +162,9 @@ describe('copy-groupware and delta-sync in the workflow (postfixadmin platforms,
     for (const kind of ['Address book', 'Calendar', 'Filters and auto-reply']) assert.match(table, new RegExp(`<td>${kind}</td>`));
     assert.match(table, /<td>Carnet<\/td><td>Address book<\/td><td>copied<\/td>\s*<td>1 on the destination; last pass: 0 copied, 1 updated, 0 deleted, 0 skipped of 1<\/td>/);
     assert.match(table, /<td>Agenda<\/td><td>Calendar<\/td><td>copied<\/td>\s*<td>1 on the destination; last pass: 0 copied, 0 updated, 0 deleted, 0 skipped of 1<\/td>/);
+    const mailboxReport = JSON.parse((await client.request(`/mailboxes/${row.id}/report.json`)).text);
+    assert.equal(mailboxReport.groupware.find((g: { name: string }) => g.name === 'Perso').onDestination, 1);
+    assert.match((await client.request(`/mailboxes/${row.id}/report`)).text, /<table id="report-groupware">[\s\S]*Mail filters and auto-reply \(Sieve\)/);
     process.stderr.write(`mailbox page, groupware table:\n${table.replace(/<[^>]+>/g, ' ').replace(/[ \t]+/g, ' ')}\n`);
   });
 });
