@@ -102,6 +102,38 @@ describe('cutover copy --contacts --calendars --filters', () => {
     }
   });
 
+  it('--source-auth-user: an admin login for IMAP is the admin login for DAV (the account\'s principal) and ManageSieve (authorisation identity)', { timeout: 120_000 }, async () => {
+    const [adminDav, fresh] = await Promise.all([startRadicale({ admin: source.masterUser }), startRadicale()]);
+    try {
+      await adminDav.addUser(source.masterUser, source.masterPassword);
+      await adminDav.addUser(USER, 'a-password-cutover-never-sees');
+      const own = new DavClient(new DavSession({ url: adminDav.url, tlsVerify: true, auth: { user: USER, pass: 'a-password-cutover-never-sees' } }));
+      const loaded = (await loadCorpus(own, `/${USER}/`)).items;
+      own.session.close();
+      await fresh.addUser(USER, PASSWORD);
+      writeFileSync(path.join(dir, 'master'), `${source.masterPassword}\n`);
+      const args = ['copy', '--source', `imap://${USER}@127.0.0.1:${source.port}`, '--source-auth-user', source.masterUser, '--source-password-file', path.join(dir, 'master'),
+        '--dest', `imap://${USER}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'),
+        '--source-dav', adminDav.url, '--dest-dav', fresh.url, '--source-sieve', `127.0.0.1:${source.sievePort}`, '--dest-sieve', `127.0.0.1:${dest.sievePort}`, '--all', '--no-mail', '--json'];
+      const run = await cutover(args, { dataDir: dir });
+      assert.equal(run.code, 0, run.stderr + run.stdout);
+      const report = (JSON.parse(run.stdout) as { groupware: Array<{ kind: string; copied: number; unchanged: number; state: string }> }).groupware;
+      assert.equal(report.filter((c) => c.kind !== 'filters').reduce((n, c) => n + c.copied, 0), loaded);
+      const filters = report.find((c) => c.kind === 'filters')!;
+      assert.equal(filters.state, 'copied');
+      assert.equal(filters.copied + filters.unchanged, 1, 'the auto-reply, read through the master user');
+
+      const absent = await cutover([...args, '--source-dav-principal', '/nobody-{user}/'], { dataDir: dir });
+      assert.equal(absent.code, 0, absent.stderr);
+      assert.deepEqual((JSON.parse(absent.stdout) as { groupware: Array<{ kind: string }> }).groupware.map((c) => c.kind), ['filters'], 'an account with no principal there has nothing to copy, and nothing is created on the source');
+      const misplaced = await cutover(['copy', ...imapArgs(), '--source-dav', adminDav.url, '--dest-dav', fresh.url, '--source-dav-principal', '/{user}/', '--contacts', '--no-mail'], { dataDir: dir });
+      assert.notEqual(misplaced.code, 0);
+      assert.match(misplaced.stderr, /--source-dav-principal and --source-dav-user-header are for an admin login \(--source-auth-user\)/);
+    } finally {
+      await Promise.all([adminDav.stop(), fresh.stop()]);
+    }
+  });
+
   it('--contacts --calendars without --filters touches no filter', { timeout: 60_000 }, async () => {
     const run = await cutover(['copy', ...imapArgs(), ...groupwareArgs(), '--contacts', '--calendars', '--no-mail', '--json'], { dataDir: dir });
     assert.equal(run.code, 0, run.stderr + run.stdout);
