@@ -12,6 +12,7 @@ import type { Io } from './output.ts';
 export const GROUPWARE_FLAGS = {
   contacts: { type: 'boolean' }, calendars: { type: 'boolean' }, filters: { type: 'boolean' }, all: { type: 'boolean' }, 'no-mail': { type: 'boolean' },
   'source-dav': { type: 'string' }, 'dest-dav': { type: 'string' }, 'source-sieve': { type: 'string' }, 'dest-sieve': { type: 'string' },
+  nameserver: { type: 'string', multiple: true },
   'source-dav-principal': { type: 'string' }, 'dest-dav-principal': { type: 'string' }, 'source-dav-user-header': { type: 'string' }, 'dest-dav-user-header': { type: 'string' },
 } as const;
 
@@ -33,9 +34,9 @@ export function groupwareWanted(values: Values): GroupwareWanted | null {
   return wanted;
 }
 
-export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+export function parseHostPort(text: string, flag: string, defaultPort = 4190): { host: string; port: number } {
   const match = /^(\[[0-9a-f:.]+\]|[^:[\]/\s]+)(?::(\d{1,5}))?$/i.exec(text.trim());
-  const port = match?.[2] ? Number(match[2]) : 4190;
+  const port = match?.[2] ? Number(match[2]) : defaultPort;
   if (!match || port < 1 || port > 65535) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not HOST[:PORT]` });
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
@@ -79,6 +80,15 @@ function sideFor(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest', al
   };
 }
 
+/** `--nameserver HOST:PORT` (repeatable): where the DAV discovery asks for SRV records. */
+function nameservers(given: Values[string]): string[] {
+  const list = Array.isArray(given) ? given : typeof given === 'string' ? [given] : [];
+  return list.map((spec) => {
+    const { host, port } = parseHostPort(spec, '--nameserver', 53);
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  });
+}
+
 export interface GroupwareRun { report: GroupwareReport; skips: Array<{ collection: string; item: string; reason: string }>; failed: boolean }
 
 export async function runGroupwareCopy(values: Values, wanted: GroupwareWanted, source: ImapEndpoint, dest: ImapEndpoint): Promise<GroupwareRun> {
@@ -86,7 +96,7 @@ export async function runGroupwareCopy(values: Values, wanted: GroupwareWanted, 
   const state = await openGroupwareState(values.state as string | undefined);
   try {
     const needsDns = (wanted.contacts || wanted.calendars) && (!values['source-dav'] || !values['dest-dav']);
-    const lookup = needsDns ? systemLookup() : undefined;
+    const lookup = needsDns ? systemLookup(nameservers(values.nameserver)) : undefined;
     const report = await copyGroupware({
       source: sideFor(source, values, 'source', allowPlaintext),
       dest: sideFor(dest, values, 'dest', allowPlaintext),

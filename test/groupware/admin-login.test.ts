@@ -122,6 +122,13 @@ describe('admin logins for DAV and ManageSieve on the imap platform (Radicale, P
     const seen = await ownView(newDav.url, USER, PASSWORD);
     assert.equal([...seen.values()].reduce((a, b) => a + b, 0), items);
     assert.deepEqual([...seen.keys()].sort(), [...(await ownView(oldDav.url, USER, PASSWORD)).keys()].sort());
+    // Collections keep their display name, colour and description.
+    const mine = new DavClient(new DavSession({ url: newDav.url, tlsVerify: true, auth: { user: USER, pass: PASSWORD } }));
+    const collections = await mine.collections({ calendarHome: `/${USER}/`, addressbookHome: `/${USER}/` });
+    mine.session.close();
+    const travail = collections.find((c) => c.displayName === 'Travail')!;
+    assert.deepEqual([travail.color, travail.description], ['#FF8800FF', 'Réunions']);
+    assert.equal(collections.find((c) => c.displayName === 'Contacts — équipe')!.description, 'Carnet principal');
     const sieve = await sieveAs(newMail, { user: USER, pass: PASSWORD });
     assert.deepEqual(await sieve.listScripts(), [{ name: 'absence', active: true }]);
     assert.equal((await sieve.getScript('absence')).toString('utf8'), VACATION);
@@ -149,6 +156,21 @@ describe('admin logins for DAV and ManageSieve on the imap platform (Radicale, P
       const wrongSieve = platform({ ...imapBase(newMail), admin: { kind: 'sasl-authzid', user: newMail.masterUser, password: 'not-it' }, sieve: sieveOf(newMail) });
       await assert.rejects(copyGroupware({ source: await side(source), dest: { sieve: await wrongSieve.sieveEndpoint!(USER) }, wanted: { contacts: false, calendars: false, filters: true }, ledger: state.ledger, pass: 1 }),
         (err: Error & { code?: string }) => err.code === 'AUTH_FAILED');
+    } finally {
+      await state.close();
+    }
+  });
+
+  it('a destination without DAV or ManageSieve settings: each part is listed as not migrated, with the reason', async () => {
+    const state = await openGroupwareState();
+    try {
+      const mailOnly = platform(imapBase(newMail));
+      const report = await copyGroupware({ source: await side(source), dest: { dav: await mailOnly.davEndpoint!(USER, PASSWORD), sieve: await mailOnly.sieveEndpoint!(USER, PASSWORD) }, wanted: ALL, ledger: state.ledger, pass: 1 });
+      assert.deepEqual(report.collections.map((c) => [c.state, c.reason]), [
+        ['unavailable', 'the destination platform has no CalDAV/CardDAV endpoint for this account'],
+        ['unavailable', 'the destination platform has no ManageSieve endpoint for this account'],
+      ]);
+      assert.deepEqual((await state.ledger.collections()).map((c) => c.state), ['unavailable', 'unavailable'], 'saved for the mailbox page and the report');
     } finally {
       await state.close();
     }
