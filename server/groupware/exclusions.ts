@@ -20,7 +20,6 @@ export async function createExclusionTable(db: Knex): Promise<void> {
 }
 
 export async function mailboxExclusions(db: Knex, mailboxId: number): Promise<string[]> {
-  if (!(await db.schema.hasTable('groupware_exclusions'))) return [];
   const rows = await db('groupware_exclusions').where({ mailbox_id: mailboxId }).orderBy('collection').select('collection') as Array<{ collection: string }>;
   return rows.map((r) => r.collection);
 }
