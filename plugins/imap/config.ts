@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { CutoverError } from '../../server/errors.ts';
 import { isLoopback } from '../../server/loopback.ts';
-import { davSettingsSchema, sieveSettingsSchema } from '../../server/groupware/settings.ts';
+import { davSettingsSchema, readSecret, sieveSettingsSchema } from '../../server/groupware/settings.ts';
 import { oauth2ConfigSchema } from '../../server/mail/oauth2/index.ts';
 import { PROVIDER_IDS } from '../../server/mail/providers/index.ts';
 import { hostname } from '../../server/net.ts';
@@ -60,13 +58,5 @@ export type AdminLogin = NonNullable<ImapConfig['admin']>;
 
 /** The admin's password, read when used (a file or variable can change without editing the platform). */
 export function readAdminPassword(admin: AdminLogin): string {
-  if (admin.password) return admin.password;
-  if (admin.passwordFile) {
-    try { return readFileSync(admin.passwordFile, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
-      throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (admin)', detail: `cannot read ${admin.passwordFile}: ${(err as Error).message}` });
-    }
-  }
-  const value = process.env[admin.passwordEnv!];
-  if (!value) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (admin)', detail: `environment variable ${admin.passwordEnv} is empty` });
-  return value;
+  return readSecret(admin, ' for plugin imap (admin)');
 }

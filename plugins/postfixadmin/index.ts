@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { z } from 'zod';
 import { CutoverError } from '../../server/errors.ts';
 import type { Account, DavEndpoint, PlatformConnector, PluginModule, SieveEndpoint } from '../../server/plugins/contract.ts';
-import { davEndpointFrom, davSettingsSchema, sieveEndpointFrom, sieveSettingsSchema } from '../../server/groupware/settings.ts';
+import { davEndpointFrom, davSettingsSchema, readSecret, sieveEndpointFrom, sieveSettingsSchema } from '../../server/groupware/settings.ts';
 import { hashPassword } from './password.ts';
 import { isLoopback } from '../../server/loopback.ts';
 import { hostname } from '../../server/net.ts';
@@ -40,18 +40,6 @@ const configSchema = z.object({
 }).strict();
 
 export type PostfixAdminConfig = z.infer<typeof configSchema>;
-
-function readSecret(s: { password?: string; passwordFile?: string; passwordEnv?: string }, what: string): string {
-  if (s.password) return s.password;
-  if (s.passwordFile) {
-    try { return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
-      throw new CutoverError('CONFIG_INVALID', { where: ` (${what})`, detail: `cannot read ${s.passwordFile}: ${(err as Error).message}` });
-    }
-  }
-  const value = process.env[s.passwordEnv!];
-  if (!value) throw new CutoverError('CONFIG_INVALID', { where: ` (${what})`, detail: `environment variable ${s.passwordEnv} is empty` });
-  return value;
-}
 
 function splitAddress(address: string): { local: string; domain: string } {
   const at = address.lastIndexOf('@');
@@ -206,7 +194,7 @@ class PostfixAdminPlatform implements PlatformConnector {
     const { imap, masterUser } = this.config;
     const ca = imap.caFile ? readFileSync(imap.caFile, 'utf8') : undefined;
     const base = { host: imap.host, port: imap.port, security: imap.security, tlsVerify: imap.tlsVerify, ca };
-    if (masterUser) return { ...base, auth: { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, 'masterUser') } };
+    if (masterUser) return { ...base, auth: { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, ' (masterUser)') } };
     if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin postfixadmin', detail: `no master user configured and no password known for ${address}` });
     return { ...base, auth: { user: address, pass: password } };
   }
@@ -218,7 +206,7 @@ class PostfixAdminPlatform implements PlatformConnector {
   async sieveEndpoint(address: string, password?: string): Promise<SieveEndpoint | null> {
     const { sieve, masterUser } = this.config;
     if (!sieve) return null;
-    if (masterUser) return sieveEndpointFrom(sieve, { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, 'masterUser') });
+    if (masterUser) return sieveEndpointFrom(sieve, { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, ' (masterUser)') });
     if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin postfixadmin', detail: `no master user configured and no password known for ${address}` });
     return sieveEndpointFrom(sieve, { user: address, pass: password });
   }
