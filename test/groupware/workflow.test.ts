@@ -1,10 +1,13 @@
 // The groupware step in the real workflow: two postfixadmin platforms (Dovecot with Pigeonhole),
-// each with its own Radicale, one mailbox migrated step by step by the runner. copy-groupware
+// each with its own Radicale, one mailbox migrated step by step by the runner. The old platform's
+// DAV settings give no URL: the workflow finds its Radicale (TLS, pinned CA) through the domain's
+// SRV record, asked of the project's name servers (a Knot here). copy-groupware
 // moves the contacts, calendars and the active auto-reply; delta-sync carries an edit made
 // afterwards; the mailbox page model (the JSON API) and the report show it per collection. The
 // admin leaves a calendar out of this one mailbox through the page's form, and takes it back
 // through the API: the copy and the delta pass follow.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
@@ -12,6 +15,7 @@ import { insertUser } from '../../server/db/repos/users.ts';
 import { createPanel } from '../../server/panel.ts';
 import { hashPassword } from '../../server/web/passwords.ts';
 import { ADMIN, Client } from '../web/client.ts';
+import { startKnot, type KnotInstance } from '../../server/devservers/knot.ts';
 import { startRadicale, type RadicaleInstance } from '../../server/devservers/radicale.ts';
 import { DavClient } from '../../server/groupware/dav/client.ts';
 import { DavSession } from '../../server/groupware/dav/http.ts';
@@ -26,24 +30,26 @@ const USER = 'alice@example.test';
 const PASSWORD = 'alice-old-pw';
 const VACATION = 'require ["vacation"];\r\nvacation :days 5 "En congés.";\r\n';
 
-const dav = (r: RadicaleInstance, pass: string) => new DavClient(new DavSession({ url: r.url, tlsVerify: true, auth: { user: USER, pass } }));
+const dav = (r: RadicaleInstance, pass: string) => new DavClient(new DavSession({ url: r.url, tlsVerify: true, ...(r.certFile && { ca: readFileSync(r.certFile, 'utf8') }), auth: { user: USER, pass } }));
 
 describe('copy-groupware and delta-sync in the workflow (postfixadmin platforms, Radicale, Pigeonhole)', () => {
   let m: Migration;
   let oldDav: RadicaleInstance;
   let newDav: RadicaleInstance;
   let destPassword: string;
+  let dns: KnotInstance;
   let server: Server;
   let client: Client;
   let mailboxId: number;
 
   before(async () => {
-    [oldDav, newDav] = await Promise.all([startRadicale(), startRadicale()]);
-    m = await startMigration({ accounts: [{ address: USER, password: PASSWORD }], old: { sieve: true }, new: { sieve: true }, options: { excludeCollections: ['Brouillon'] } });
+    [oldDav, newDav] = await Promise.all([startRadicale({ tls: true }), startRadicale()]);
+    dns = await startKnot({ zone: 'example.test', records: [`_caldavs._tcp IN SRV 0 1 ${oldDav.port} localhost.`] });
+    m = await startMigration({ accounts: [{ address: USER, password: PASSWORD }], old: { sieve: true }, new: { sieve: true }, options: { excludeCollections: ['Brouillon'], nameservers: [`127.0.0.1:${dns.port}`] } });
     for (const [name, inst, r] of [['old', m.land.old, oldDav], ['new', m.land.new, newDav]] as const) {
       const row = await m.app.db('platforms').where({ name }).first();
       const config = JSON.parse(m.app.box.open(row.config_sealed));
-      config.dav = { url: r.url };
+      config.dav = r.certFile ? { discover: true, caFile: r.certFile } : { url: r.url };
       config.sieve = { host: inst.host, port: inst.sievePort, security: 'none' };
       await m.app.db('platforms').where({ name }).update({ config_sealed: m.app.box.seal(JSON.stringify(config)) });
     }
@@ -79,7 +85,7 @@ describe('copy-groupware and delta-sync in the workflow (postfixadmin platforms,
   after(async () => {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await m?.close();
-    await Promise.all([oldDav?.stop(), newDav?.stop()]);
+    await Promise.all([oldDav?.stop(), newDav?.stop(), dns?.stop()]);
   });
 
   it('the mailbox page lists the source\'s collections on request; unticking one leaves it out of this mailbox, persisted', { timeout: 60_000 }, async () => {
