@@ -19,6 +19,7 @@ import { domainsListRoutes } from './web/routes/domains-list.ts';
 import { apiDnsRoutes } from './web/routes/api-dns.ts';
 import { importRoutes, uploadParser } from './web/routes/imports.ts';
 import { mailboxRoutes } from './web/routes/mailboxes.ts';
+import { mailboxCollectionRoutes } from './web/routes/mailbox-collections.ts';
 import { newProjectRoutes } from './web/routes/new-project.ts';
 import { oneClickRoutes } from './web/routes/one-click.ts';
 import { platformRoutes } from './web/routes/platforms.ts';
@@ -80,6 +81,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(domainsListRoutes(web));
   router.use(apiDnsRoutes(web));
   router.use(mailboxRoutes(web));
+  router.use(mailboxCollectionRoutes(web));
   router.use(platformRoutes(web));
   router.use(apiPlatformRoutes(web));
   router.use(apiMailboxRoutes(web));

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { CutoverError } from '../../server/errors.ts';
 import { isLoopback } from '../../server/loopback.ts';
+import { davSettingsSchema, readSecret, sieveSettingsSchema } from '../../server/groupware/settings.ts';
 import { oauth2ConfigSchema } from '../../server/mail/oauth2/index.ts';
 import { PROVIDER_IDS } from '../../server/mail/providers/index.ts';
 import { hostname } from '../../server/net.ts';
@@ -46,6 +45,10 @@ export const configSchema = z.object({
   }).optional(),
   maxMessageBytes: z.number().int().positive().optional(),
   maxMailboxBytes: z.number().int().positive().optional(),
+  /** Contacts, calendars and tasks (CalDAV/CardDAV) of the accounts; `discover: true` finds the server from each account's domain. */
+  dav: davSettingsSchema.optional(),
+  /** Mail filters and the auto-reply (ManageSieve); logs in like IMAP, the admin login included. */
+  sieve: sieveSettingsSchema.optional(),
 }).strict()
   .refine((c) => c.security !== 'none' || c.allowPlaintext || isLoopback(c.host), { message: 'security "none" sends passwords in clear: allowed only to a loopback host or with allowPlaintext: true', path: ['security'] })
   .refine((c) => !(c.admin && c.oauth2), { message: 'give an admin login or oauth2, not both: each logs in as any user', path: ['oauth2'] });
@@ -55,13 +58,5 @@ export type AdminLogin = NonNullable<ImapConfig['admin']>;
 
 /** The admin's password, read when used (a file or variable can change without editing the platform). */
 export function readAdminPassword(admin: AdminLogin): string {
-  if (admin.password) return admin.password;
-  if (admin.passwordFile) {
-    try { return readFileSync(admin.passwordFile, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
-      throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (admin)', detail: `cannot read ${admin.passwordFile}: ${(err as Error).message}` });
-    }
-  }
-  const value = process.env[admin.passwordEnv!];
-  if (!value) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (admin)', detail: `environment variable ${admin.passwordEnv} is empty` });
-  return value;
+  return readSecret(admin, ' for plugin imap (admin)');
 }

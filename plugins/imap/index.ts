@@ -3,7 +3,8 @@ import { CutoverError } from '../../server/errors.ts';
 import { closeQuietly, openImap } from '../../server/mail/imap.ts';
 import { createTokenSource, withAccessToken, type TokenSource } from '../../server/mail/oauth2/index.ts';
 import { messageLimitFor } from '../../server/mail/providers/index.ts';
-import type { Account, ExpectedDns, ImapEndpoint, PlatformCapabilities, PlatformConnector, PluginModule } from '../../server/plugins/contract.ts';
+import { davEndpointFrom, sieveEndpointFrom } from '../../server/groupware/settings.ts';
+import type { Account, DavEndpoint, ExpectedDns, ImapEndpoint, PlatformCapabilities, PlatformConnector, PluginModule, SieveEndpoint } from '../../server/plugins/contract.ts';
 import { greetingCapabilities } from '../../server/services/imap-probe.ts';
 import { autodetect } from './autodetect/index.ts';
 import { configSchema, readAdminPassword, type ImapConfig } from './config.ts';
@@ -83,6 +84,27 @@ export class ImapPlatform implements PlatformConnector {
     if (admin?.kind === 'sasl-authzid') return { ...this.transport(), auth: { user: admin.user, pass: readAdminPassword(admin), authzid: user } };
     if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap', detail: `no admin login configured and no password known for ${user}` });
     return { ...this.transport(), auth: { user, pass: password } };
+  }
+
+  /** The DAV server beside the mail: its admin login where configured, otherwise the account's login and password. */
+  async davEndpoint(address: string, password?: string, login?: string): Promise<DavEndpoint | null> {
+    if (!this.config.dav) return null;
+    return davEndpointFrom(this.config.dav, login || address, password, 'imap');
+  }
+
+  /**
+   * ManageSieve logs in as IMAP does: the Dovecot master user (`user*admin`), or the admin with the
+   * account as SASL authorisation identity (Pigeonhole's master users accept both), or the
+   * account's own password. An OAuth2 token is not offered to ManageSieve (PLAIN only).
+   */
+  async sieveEndpoint(address: string, password?: string, login?: string): Promise<SieveEndpoint | null> {
+    const { sieve, admin } = this.config;
+    if (!sieve) return null;
+    const user = login || address;
+    if (admin?.kind === 'master-user') return sieveEndpointFrom(sieve, { user: `${user}${admin.separator}${admin.user}`, pass: readAdminPassword(admin) });
+    if (admin?.kind === 'sasl-authzid') return sieveEndpointFrom(sieve, { user: admin.user, pass: readAdminPassword(admin), authzid: user });
+    if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin imap (sieve)', detail: `ManageSieve needs an admin login or the account's password, and none is known for ${user}` });
+    return sieveEndpointFrom(sieve, { user, pass: password });
   }
 
   async expectedDns(): Promise<ExpectedDns> {

@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { z } from 'zod';
 import { CutoverError } from '../../server/errors.ts';
 import type { Account, DavEndpoint, PlatformConnector, PluginModule, SieveEndpoint } from '../../server/plugins/contract.ts';
+import { davEndpointFrom, davSettingsSchema, readSecret, sieveEndpointFrom, sieveSettingsSchema } from '../../server/groupware/settings.ts';
 import { hashPassword } from './password.ts';
 import { isLoopback } from '../../server/loopback.ts';
 import { hostname } from '../../server/net.ts';
@@ -31,38 +32,14 @@ const configSchema = z.object({
     spfIncludes: z.array(hostname).default([]),
   }),
   maxMailboxBytes: z.number().int().positive().optional(),
-  /** CalDAV/CardDAV next to the mail (Radicale, SOGo, Nextcloud…): each account logs in with its own address and password. */
-  dav: z.object({
-    url: z.url().refine((u) => /^https?:/i.test(u), 'an http(s) URL'),
-    tlsVerify: z.boolean().default(true),
-    caFile: z.string().optional(),
-    allowPlaintext: z.boolean().default(false),
-  }).strict().optional(),
+  /** CalDAV/CardDAV next to the mail (Radicale, SOGo, Nextcloud…): each account's own address and password, or `admin`. */
+  dav: davSettingsSchema.optional(),
   /** ManageSieve of Dovecot Pigeonhole (usually port 4190, STARTTLS); logs in like IMAP (master user where configured). */
-  sieve: z.object({
-    host: hostname,
-    port: z.number().int().min(1).max(65535).default(4190),
-    security: z.enum(['tls', 'starttls', 'none']).default('starttls'),
-    tlsVerify: z.boolean().default(true),
-    caFile: z.string().optional(),
-    allowPlaintext: z.boolean().default(false),
-  }).strict().refine((i) => i.security !== 'none' || i.allowPlaintext || isLoopback(i.host), 'security "none" sends passwords in clear: allowed only to a loopback host or with allowPlaintext: true').optional(),
+  sieve: sieveSettingsSchema.optional(),
   relayTable: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('cutover_domain_relay'),
 }).strict();
 
 export type PostfixAdminConfig = z.infer<typeof configSchema>;
-
-function readSecret(s: { password?: string; passwordFile?: string; passwordEnv?: string }, what: string): string {
-  if (s.password) return s.password;
-  if (s.passwordFile) {
-    try { return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
-      throw new CutoverError('CONFIG_INVALID', { where: ` (${what})`, detail: `cannot read ${s.passwordFile}: ${(err as Error).message}` });
-    }
-  }
-  const value = process.env[s.passwordEnv!];
-  if (!value) throw new CutoverError('CONFIG_INVALID', { where: ` (${what})`, detail: `environment variable ${s.passwordEnv} is empty` });
-  return value;
-}
 
 function splitAddress(address: string): { local: string; domain: string } {
   const at = address.lastIndexOf('@');
@@ -217,27 +194,21 @@ class PostfixAdminPlatform implements PlatformConnector {
     const { imap, masterUser } = this.config;
     const ca = imap.caFile ? readFileSync(imap.caFile, 'utf8') : undefined;
     const base = { host: imap.host, port: imap.port, security: imap.security, tlsVerify: imap.tlsVerify, ca };
-    if (masterUser) return { ...base, auth: { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, 'masterUser') } };
+    if (masterUser) return { ...base, auth: { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, ' (masterUser)') } };
     if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin postfixadmin', detail: `no master user configured and no password known for ${address}` });
     return { ...base, auth: { user: address, pass: password } };
   }
 
   async davEndpoint(address: string, password?: string): Promise<DavEndpoint | null> {
-    const { dav } = this.config;
-    if (!dav) return null;
-    if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin postfixadmin', detail: `the DAV server logs in with the account's own password, and none is known for ${address}` });
-    const ca = dav.caFile ? readFileSync(dav.caFile, 'utf8') : undefined;
-    return { url: dav.url, tlsVerify: dav.tlsVerify, ca, allowPlaintext: dav.allowPlaintext, auth: { user: address, pass: password } };
+    return this.config.dav ? davEndpointFrom(this.config.dav, address, password, 'postfixadmin') : null;
   }
 
   async sieveEndpoint(address: string, password?: string): Promise<SieveEndpoint | null> {
     const { sieve, masterUser } = this.config;
     if (!sieve) return null;
-    const ca = sieve.caFile ? readFileSync(sieve.caFile, 'utf8') : undefined;
-    const base = { host: sieve.host, port: sieve.port, security: sieve.security, tlsVerify: sieve.tlsVerify, ca };
-    if (masterUser) return { ...base, auth: { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, 'masterUser') } };
+    if (masterUser) return sieveEndpointFrom(sieve, { user: `${address}${masterUser.separator}${masterUser.user}`, pass: readSecret(masterUser, ' (masterUser)') });
     if (!password) throw new CutoverError('CONFIG_INVALID', { where: ' for plugin postfixadmin', detail: `no master user configured and no password known for ${address}` });
-    return { ...base, auth: { user: address, pass: password } };
+    return sieveEndpointFrom(sieve, { user: address, pass: password });
   }
 
   async expectedDns() {

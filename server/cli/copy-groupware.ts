@@ -6,13 +6,17 @@ import { copyGroupware, type GroupwareReport, type GroupwareSide, type Groupware
 import { openGroupwareState } from '../groupware/state.ts';
 import { systemLookup } from '../groupware/dav/system-lookup.ts';
 import { isLoopback } from '../loopback.ts';
-import type { ImapEndpoint, SieveEndpoint } from '../plugins/contract.ts';
+import type { DavEndpoint, ImapEndpoint, SieveEndpoint } from '../plugins/contract.ts';
 import type { Io } from './output.ts';
 
 export const GROUPWARE_FLAGS = {
   contacts: { type: 'boolean' }, calendars: { type: 'boolean' }, filters: { type: 'boolean' }, all: { type: 'boolean' }, 'no-mail': { type: 'boolean' },
   'source-dav': { type: 'string' }, 'dest-dav': { type: 'string' }, 'source-sieve': { type: 'string' }, 'dest-sieve': { type: 'string' },
+  nameserver: { type: 'string', multiple: true },
+  'source-dav-principal': { type: 'string' }, 'dest-dav-principal': { type: 'string' }, 'source-dav-user-header': { type: 'string' }, 'dest-dav-user-header': { type: 'string' },
 } as const;
+
+const DEFAULT_PRINCIPAL = '/{user}/';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -22,7 +26,7 @@ export function groupwareWanted(values: Values): GroupwareWanted | null {
   const wanted = { contacts: all || Boolean(values.contacts), calendars: all || Boolean(values.calendars), filters: all || Boolean(values.filters) };
   if (!wanted.contacts && !wanted.calendars && !wanted.filters) {
     if (values['no-mail']) throw new CutoverError('INPUT_INVALID', { detail: '--no-mail copies groupware alone: add --contacts, --calendars, --filters or --all' });
-    for (const flag of ['source-dav', 'dest-dav', 'source-sieve', 'dest-sieve']) {
+    for (const flag of ['source-dav', 'dest-dav', 'source-sieve', 'dest-sieve', 'source-dav-principal', 'dest-dav-principal', 'source-dav-user-header', 'dest-dav-user-header']) {
       if (values[flag]) throw new CutoverError('INPUT_INVALID', { detail: `--${flag} is for the groupware copy: add --contacts, --calendars, --filters or --all` });
     }
     return null;
@@ -30,26 +34,59 @@ export function groupwareWanted(values: Values): GroupwareWanted | null {
   return wanted;
 }
 
-export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+export function parseHostPort(text: string, flag: string, defaultPort = 4190): { host: string; port: number } {
   const match = /^(\[[0-9a-f:.]+\]|[^:[\]/\s]+)(?::(\d{1,5}))?$/i.exec(text.trim());
-  const port = match?.[2] ? Number(match[2]) : 4190;
+  const port = match?.[2] ? Number(match[2]) : defaultPort;
   if (!match || port < 1 || port > 65535) throw new CutoverError('INPUT_INVALID', { detail: `${flag}: "${text}" is not HOST[:PORT]` });
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function sideFor(imap: ImapEndpoint, dav: string | undefined, sieve: string | undefined, flag: 'source' | 'dest', allowPlaintext: boolean): GroupwareSide {
-  const login = imap.auth.authzid ?? imap.auth.user;
-  const domain = login.includes('@') ? login.slice(login.lastIndexOf('@') + 1) : undefined;
+/**
+ * With `--X-auth-user ADMIN` the IMAP login is an admin acting for the account: DAV logs in as that
+ * admin too, for the account's principal (`--X-dav-principal`, `/{user}/` by default, as on
+ * Radicale with admin rights), or naming the account in a header (`--X-dav-user-header`, for a
+ * server behind a trusted proxy); ManageSieve uses the same SASL authorisation identity.
+ */
+function davActAs(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest'): DavEndpoint['actAs'] {
+  const principal = values[`${flag}-dav-principal`] as string | undefined;
+  const header = values[`${flag}-dav-user-header`] as string | undefined;
+  if (!imap.auth.authzid) {
+    if (principal || header) throw new CutoverError('INPUT_INVALID', { detail: `--${flag}-dav-principal and --${flag}-dav-user-header are for an admin login (--${flag}-auth-user)` });
+    return undefined;
+  }
+  const template = principal ?? DEFAULT_PRINCIPAL;
+  if (!template.startsWith('/') || !template.includes('{user}')) throw new CutoverError('INPUT_INVALID', { detail: `--${flag}-dav-principal: "${template}" is not an absolute path containing {user}` });
+  if (header !== undefined && !/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(header)) throw new CutoverError('INPUT_INVALID', { detail: `--${flag}-dav-user-header: "${header}" is not an HTTP header name` });
+  const user = imap.auth.authzid;
+  return { user, principal: template.split('{user}').join(encodeURIComponent(user).replace(/%40/g, '@')), ...(header && { header }) };
+}
+
+function sideFor(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest', allowPlaintext: boolean): GroupwareSide {
+  const dav = values[`${flag}-dav`] as string | undefined;
+  const sieve = values[`${flag}-sieve`] as string | undefined;
+  const account = imap.auth.authzid ?? imap.auth.user;
+  const domain = account.includes('@') ? account.slice(account.lastIndexOf('@') + 1) : undefined;
   const sieveAt = sieve ? parseHostPort(sieve, `--${flag}-sieve`) : undefined;
   const sieveEndpoint: SieveEndpoint | null = sieveAt ? {
     ...sieveAt, tlsVerify: imap.tlsVerify, ca: imap.ca, auth: imap.auth,
     security: allowPlaintext || isLoopback(sieveAt.host) ? 'starttls-optional' : 'starttls',
   } : null;
+  const actAs = davActAs(imap, values, flag);
   return {
-    dav: { url: dav ?? '', tlsVerify: imap.tlsVerify, ca: imap.ca, allowPlaintext, auth: { user: login, pass: imap.auth.pass } },
+    // The IMAP login as is: the account's own, or the admin's acting for it.
+    dav: { url: dav ?? '', tlsVerify: imap.tlsVerify, ca: imap.ca, allowPlaintext, auth: { user: imap.auth.user, pass: imap.auth.pass }, ...(actAs && { actAs }) },
     sieve: sieveEndpoint,
     ...(domain && { domain }),
   };
+}
+
+/** `--nameserver HOST:PORT` (repeatable): where the DAV discovery asks for SRV records. */
+function nameservers(given: Values[string]): string[] {
+  const list = Array.isArray(given) ? given : typeof given === 'string' ? [given] : [];
+  return list.map((spec) => {
+    const { host, port } = parseHostPort(spec, '--nameserver', 53);
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  });
 }
 
 export interface GroupwareRun { report: GroupwareReport; skips: Array<{ collection: string; item: string; reason: string }>; failed: boolean }
@@ -59,10 +96,10 @@ export async function runGroupwareCopy(values: Values, wanted: GroupwareWanted, 
   const state = await openGroupwareState(values.state as string | undefined);
   try {
     const needsDns = (wanted.contacts || wanted.calendars) && (!values['source-dav'] || !values['dest-dav']);
-    const lookup = needsDns ? systemLookup() : undefined;
+    const lookup = needsDns ? systemLookup(nameservers(values.nameserver)) : undefined;
     const report = await copyGroupware({
-      source: sideFor(source, values['source-dav'] as string | undefined, values['source-sieve'] as string | undefined, 'source', allowPlaintext),
-      dest: sideFor(dest, values['dest-dav'] as string | undefined, values['dest-sieve'] as string | undefined, 'dest', allowPlaintext),
+      source: sideFor(source, values, 'source', allowPlaintext),
+      dest: sideFor(dest, values, 'dest', allowPlaintext),
       wanted, ledger: state.ledger, pass: 1, lookup,
     });
     const skips: GroupwareRun['skips'] = [];

@@ -3,15 +3,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function answers(port: number): Promise<boolean> {
+// Only whether it answers: its self-signed certificate is checked by the tests, not here.
+function answers(port: number, tls: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'OPTIONS', path: '/', timeout: 1_000 }, (res) => { res.resume(); resolve(true); });
+    const request = tls ? https.request : http.request;
+    const req = request({ host: '127.0.0.1', port, method: 'OPTIONS', path: '/', timeout: 1_000, ...(tls && { rejectUnauthorized: false }) }, (res) => { res.resume(); resolve(true); });
     req.once('error', () => resolve(false));
     req.once('timeout', () => { req.destroy(); resolve(false); });
     req.end();
@@ -21,7 +24,7 @@ function answers(port: number): Promise<boolean> {
 export interface DaemonChild { child: ChildProcess; pid: number; stop(): Promise<void> }
 
 /** Spawns `command`, logs to `logFile`, resolves once 127.0.0.1:`port` answers HTTP. */
-export async function startHttpDaemon(command: string, args: string[], port: number, logFile: string, what: string): Promise<DaemonChild> {
+export async function startHttpDaemon(command: string, args: string[], port: number, logFile: string, what: string, opts: { tls?: boolean } = {}): Promise<DaemonChild> {
   const log = openSync(logFile, 'a');
   const child = spawn(command, args, { stdio: ['ignore', log, log], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
   closeSync(log);
@@ -40,7 +43,7 @@ export async function startHttpDaemon(command: string, args: string[], port: num
     }
   })());
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await answers(port))) {
+  while (!(await answers(port, Boolean(opts.tls)))) {
     if (exited || Date.now() > deadline) {
       await stop();
       throw new Error(`${what} did not answer on 127.0.0.1:${port}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);

@@ -25,12 +25,28 @@ export interface XandikosInstance {
   stop(): Promise<void>;
 }
 
-export interface XandikosOptions { user: string; password: string; keepDir?: boolean }
+export interface XandikosOptions {
+  user: string;
+  password: string;
+  keepDir?: boolean;
+  /**
+   * Xandikos under this path (its --route-prefix), e.g. '/dav': the proxy answers everything else
+   * but /.well-known/ with 404, like a host whose root is a web site, so a client finds the
+   * service only through RFC 6764's well-known URIs.
+   */
+  prefix?: string;
+}
 
-function startProxy(port: number, backend: number, authorization: string, requests: XandikosInstance['requests']): Promise<http.Server> {
+function startProxy(port: number, backend: number, authorization: string, requests: XandikosInstance['requests'], prefix?: string): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const seen: XandikosInstance['requests'][number] = { method: req.method ?? '', path: req.url ?? '' };
     requests.push(seen);
+    const path = req.url ?? '/';
+    if (prefix && !path.startsWith(`${prefix}/`) && path !== prefix && !path.startsWith('/.well-known/')) {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body>Welcome to our web site</body></html>');
+      return;
+    }
     if (requests.length > 100_000) requests.splice(0, 50_000);
     if (req.method === 'PUT') {
       const hash = createHash('sha256');
@@ -64,7 +80,7 @@ export async function startXandikos(opts: XandikosOptions): Promise<XandikosInst
   const principal = `/${opts.user.replace(/[^A-Za-z0-9._-]/g, '-')}/`;
   let daemon;
   try {
-    daemon = await startHttpDaemon(XANDIKOS_BIN, ['-d', join(dir, 'data'), '-l', '127.0.0.1', '-p', String(backend), '--current-user-principal', principal, '--defaults'],
+    daemon = await startHttpDaemon(XANDIKOS_BIN, ['-d', join(dir, 'data'), '-l', '127.0.0.1', '-p', String(backend), '--current-user-principal', principal, '--defaults', ...(opts.prefix ? ['--route-prefix', `${opts.prefix}/`] : [])],
       backend, join(dir, 'xandikos.log'), 'xandikos');
   } catch (err) {
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
@@ -76,7 +92,7 @@ export async function startXandikos(opts: XandikosOptions): Promise<XandikosInst
   let port = 0;
   for (let attempt = 1; !proxy; attempt++) {
     port = await freePort();
-    try { proxy = await startProxy(port, backend, authorization, requests); } catch (err) {
+    try { proxy = await startProxy(port, backend, authorization, requests, opts.prefix); } catch (err) {
       if (attempt >= 3) { await daemon.stop(); throw err; }
     }
   }

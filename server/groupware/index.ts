@@ -42,10 +42,10 @@ function unavailable(sourceId: string, kind: GroupwareKind, name: string, reason
   return { sourceId, kind, name, destHref: null, state: 'unavailable', reason, items: 0, copied: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, pass };
 }
 
-async function resolveDav(side: GroupwareSide, lookup: Lookup | undefined): Promise<DavEndpoint | null> {
+export async function resolveDav(side: GroupwareSide, lookup: Lookup | undefined): Promise<DavEndpoint | null> {
   if (!side.dav) return null;
   if (side.dav.url) return side.dav;
-  if (!side.domain) throw new CutoverError('DAV_NOT_FOUND', { who: side.dav.auth.user, detail: 'no URL and no domain to look up' });
+  if (!side.domain) throw new CutoverError('DAV_NOT_FOUND', { who: side.dav.actAs?.user ?? side.dav.auth.user, detail: 'no URL and no domain to look up' });
   const url = (lookup && await davUrlFromDns(side.domain, lookup)) ?? `https://${side.domain}/`;
   return { ...side.dav, url };
 }
@@ -65,7 +65,7 @@ async function copyDavPart(opts: GroupwareOptions, kinds: Set<GroupwareKind>): P
   const source = new DavClient(new DavSession(sourceDav));
   const dest = new DavClient(new DavSession(destDav));
   try {
-    const [sourceHomes, destHomes] = await Promise.all([discoverHomes(source), discoverHomes(dest)]);
+    const [sourceHomes, destHomes] = await Promise.all([discoverHomes(source), discoverHomes(dest, { createPrincipal: true })]);
     return await copyDav({
       source, sourceHomes, dest, destHomes, ledger: opts.ledger, pass: opts.pass, kinds, maxItemBytes: opts.maxItemBytes,
       excluded: (c, kind) => opts.excluded?.({ href: c.href, name: collectionName(c), kind }),

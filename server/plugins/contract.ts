@@ -27,6 +27,12 @@ export interface DavEndpoint {
   /** http:// to a host that is not a loopback address. */
   allowPlaintext?: boolean;
   auth: { user: string; pass: string };
+  /**
+   * An admin login (`auth` is the admin's) acting for one account: discovery starts at the
+   * account's `principal` instead of asking current-user-principal (which names the admin), and
+   * `header`, where set, names the account on every request (a proxy-authenticated server).
+   */
+  actAs?: { user: string; principal: string; header?: string };
 }
 
 /** A ManageSieve server (RFC 5804), usually port 4190 with STARTTLS: reached and logged in to like IMAP (SASL PLAIN, `authzid` for a master user). */
@@ -140,9 +146,9 @@ export interface PlatformConnector {
    */
   accountRealm?(): string;
   /** Contacts, calendars and tasks of `address`; null when this platform offers none (the groupware step then lists them as not migrated). */
-  davEndpoint?(address: string, password?: string): Promise<DavEndpoint | null>;
-  /** Mail filters and the auto-reply of `address` (ManageSieve); null when this platform offers none. */
-  sieveEndpoint?(address: string, password?: string): Promise<SieveEndpoint | null>;
+  davEndpoint?(address: string, password?: string, login?: string): Promise<DavEndpoint | null>;
+  /** Mail filters and the auto-reply of `address` (ManageSieve), `login` where it differs from the address; null when this platform offers none. */
+  sieveEndpoint?(address: string, password?: string, login?: string): Promise<SieveEndpoint | null>;
 }
 
 /** One resource record in presentation form: `data` is the zone-file RDATA (`10 mx.example.net.`, `"v=spf1 …"`). */

@@ -1,9 +1,11 @@
 import { ServerResolver } from '../dns/resolver.ts';
-import { systemNameServers } from '../dns/transport.ts';
+import { parseNameServer, systemNameServers } from '../dns/transport.ts';
+import { EXCLUSION_REASONS, exclusionRule, mailboxExclusions } from '../groupware/exclusions.ts';
 import { copyGroupware, type GroupwareReport } from '../groupware/index.ts';
 import { dbGroupwareLedger } from '../groupware/ledger.ts';
 import type { PlatformConnector } from '../plugins/contract.ts';
 import { currentSourceAddress } from './endpoints.ts';
+import { destLogin, sourceLogin } from './situation.ts';
 import type { StepContext } from './types.ts';
 
 /**
@@ -11,36 +13,35 @@ import type { StepContext } from './types.ts';
  * old mail account (rename-source) moves its home, where Pigeonhole keeps the scripts, but not the
  * account of a DAV server beside it (Radicale, SOGo, Nextcloud keep their own users).
  */
-async function sideFor(platform: PlatformConnector, mailAddress: string, davAddress: string, password: string | undefined) {
-  const [dav, sieve] = await Promise.all([platform.davEndpoint?.(davAddress, password) ?? null, platform.sieveEndpoint?.(mailAddress, password) ?? null]);
+async function sideFor(platform: PlatformConnector, mailAddress: string, davAddress: string, password: string | undefined, login: string | undefined) {
+  const [dav, sieve] = await Promise.all([platform.davEndpoint?.(davAddress, password, login) ?? null, platform.sieveEndpoint?.(mailAddress, password, login) ?? null]);
   return { dav, sieve, domain: davAddress.slice(davAddress.lastIndexOf('@') + 1) };
-}
-
-/** The mailbox's own plan: `collections` in its folder-plan override lists collections left out. */
-function mailboxExclusions(ctx: StepContext): string[] {
-  const raw = (ctx.mailbox as { folder_plan_override?: string | null }).folder_plan_override;
-  if (!raw) return [];
-  const parsed = JSON.parse(raw) as { collections?: unknown };
-  return Array.isArray(parsed.collections) ? parsed.collections.filter((c): c is string => typeof c === 'string') : [];
 }
 
 /**
  * One groupware pass for a mailbox (the first copy, then each delta): contacts, calendars, tasks
- * and filters that both platforms offer, minus what the project options or the mailbox's plan leave out.
+ * and filters that both platforms offer, minus what the project options or the mailbox's own list
+ * leave out (read at every pass: a change applies to the next one).
  */
 export async function groupwarePass(ctx: StepContext): Promise<GroupwareReport> {
   const sourcePassword = ctx.mailbox.source_password_sealed ? ctx.box.open(ctx.mailbox.source_password_sealed) : undefined;
   const destPassword = ctx.mailbox.dest_password_sealed ? ctx.box.open(ctx.mailbox.dest_password_sealed) : undefined;
+  const sourceAddress = await currentSourceAddress(ctx);
   const [source, dest] = await Promise.all([
-    sideFor(ctx.source, await currentSourceAddress(ctx), ctx.mailbox.address, sourcePassword),
-    sideFor(ctx.dest, ctx.mailbox.address, ctx.mailbox.address, destPassword),
+    sideFor(ctx.source, sourceAddress, ctx.mailbox.address, sourcePassword, sourceLogin(ctx, sourceAddress)),
+    sideFor(ctx.dest, ctx.mailbox.address, ctx.mailbox.address, destPassword, destLogin(ctx)),
   ]);
+  const leftOut = exclusionRule(ctx.options.excludeCollections, await mailboxExclusions(ctx.db, ctx.mailbox.id));
+  // The project's resolvers where it names some (as dns-cutover does), the system's otherwise.
   let resolver: ServerResolver | undefined;
-  const left = new Set([...ctx.options.excludeCollections, ...mailboxExclusions(ctx)]);
+  const servers = () => (ctx.options.nameservers.length ? ctx.options.nameservers.map(parseNameServer) : systemNameServers());
   return copyGroupware({
     source, dest, wanted: ctx.options.groupware, ledger: dbGroupwareLedger(ctx.db, ctx.mailbox.id), pass: Math.max(1, ctx.mailbox.sync_passes),
-    excluded: (c) => (left.has(c.href) || left.has(c.name) ? 'left out in the migration plan' : undefined),
+    excluded: (c) => {
+      const by = leftOut(c);
+      return by && EXCLUSION_REASONS[by];
+    },
     // Only asked when a platform gives a DAV endpoint without a URL (RFC 6764 SRV discovery).
-    lookup: { lookup: (name, type) => (resolver ??= new ServerResolver(systemNameServers())).lookup(name, type) },
+    lookup: { lookup: (name, type) => (resolver ??= new ServerResolver(servers())).lookup(name, type) },
   });
 }

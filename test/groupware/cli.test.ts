@@ -2,11 +2,12 @@
 // sides, Radicale as the source DAV server, Xandikos as the destination's; the DAV and ManageSieve
 // logins are the IMAP ones.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
+import { startKnot } from '../../server/devservers/knot.ts';
 import { startRadicale, type RadicaleInstance } from '../../server/devservers/radicale.ts';
 import { startXandikos, type XandikosInstance } from '../../server/devservers/xandikos.ts';
 import { DavClient } from '../../server/groupware/dav/client.ts';
@@ -99,6 +100,87 @@ describe('cutover copy --contacts --calendars --filters', () => {
       assert.equal(stored, items, 'no duplicate on the destination');
     } finally {
       await fresh.stop();
+    }
+  });
+
+  it('--source-auth-user: an admin login for IMAP is the admin login for DAV (the account\'s principal) and ManageSieve (authorisation identity)', { timeout: 120_000 }, async () => {
+    const [adminDav, fresh] = await Promise.all([startRadicale({ admin: source.masterUser }), startRadicale()]);
+    try {
+      await adminDav.addUser(source.masterUser, source.masterPassword);
+      await adminDav.addUser(USER, 'a-password-cutover-never-sees');
+      const own = new DavClient(new DavSession({ url: adminDav.url, tlsVerify: true, auth: { user: USER, pass: 'a-password-cutover-never-sees' } }));
+      const loaded = (await loadCorpus(own, `/${USER}/`)).items;
+      own.session.close();
+      await fresh.addUser(USER, PASSWORD);
+      writeFileSync(path.join(dir, 'master'), `${source.masterPassword}\n`);
+      const args = ['copy', '--source', `imap://${USER}@127.0.0.1:${source.port}`, '--source-auth-user', source.masterUser, '--source-password-file', path.join(dir, 'master'),
+        '--dest', `imap://${USER}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'),
+        '--source-dav', adminDav.url, '--dest-dav', fresh.url, '--source-sieve', `127.0.0.1:${source.sievePort}`, '--dest-sieve', `127.0.0.1:${dest.sievePort}`, '--all', '--no-mail', '--json'];
+      const run = await cutover(args, { dataDir: dir });
+      assert.equal(run.code, 0, run.stderr + run.stdout);
+      const report = (JSON.parse(run.stdout) as { groupware: Array<{ kind: string; copied: number; unchanged: number; state: string }> }).groupware;
+      assert.equal(report.filter((c) => c.kind !== 'filters').reduce((n, c) => n + c.copied, 0), loaded);
+      const filters = report.find((c) => c.kind === 'filters')!;
+      assert.equal(filters.state, 'copied');
+      assert.equal(filters.copied + filters.unchanged, 1, 'the auto-reply, read through the master user');
+
+      const absent = await cutover([...args, '--source-dav-principal', '/nobody-{user}/'], { dataDir: dir });
+      assert.equal(absent.code, 0, absent.stderr);
+      assert.deepEqual((JSON.parse(absent.stdout) as { groupware: Array<{ kind: string }> }).groupware.map((c) => c.kind), ['filters'], 'an account with no principal there has nothing to copy, and nothing is created on the source');
+      const misplaced = await cutover(['copy', ...imapArgs(), '--source-dav', adminDav.url, '--dest-dav', fresh.url, '--source-dav-principal', '/{user}/', '--contacts', '--no-mail'], { dataDir: dir });
+      assert.notEqual(misplaced.code, 0);
+      assert.match(misplaced.stderr, /--source-dav-principal and --source-dav-user-header are for an admin login \(--source-auth-user\)/);
+    } finally {
+      await Promise.all([adminDav.stop(), fresh.stop()]);
+    }
+  });
+
+  it('without --source-dav: SRV via --nameserver (Knot) → a TLS Radicale pinned with --ca → current-user-principal', { timeout: 120_000 }, async () => {
+    const tlsDav = await startRadicale({ tls: true });
+    const dns = await startKnot({ zone: 'example.test', records: [`_caldavs._tcp IN SRV 0 1 ${tlsDav.port} localhost.`] });
+    try {
+      await tlsDav.addUser(USER, PASSWORD);
+      const own = new DavClient(new DavSession({ url: tlsDav.url, tlsVerify: true, ca: readFileSync(tlsDav.certFile!, 'utf8'), auth: { user: USER, pass: PASSWORD } }));
+      const loaded = (await loadCorpus(own, `/${USER}/`)).items;
+      own.session.close();
+      const fresh = await startRadicale();
+      try {
+        await fresh.addUser(USER, PASSWORD);
+        const run = await cutover(['copy', ...imapArgs(), '--ca', tlsDav.certFile!, '--nameserver', `127.0.0.1:${dns.port}`, '--dest-dav', fresh.url, '--contacts', '--calendars', '--no-mail', '--json'], { dataDir: dir });
+        assert.equal(run.code, 0, run.stderr + run.stdout);
+        const report = (JSON.parse(run.stdout) as { groupware: Array<{ copied: number; sourceId: string }> }).groupware;
+        assert.equal(report.reduce((n, c) => n + c.copied, 0), loaded);
+        assert.ok(report.every((c) => decodeURIComponent(c.sourceId).startsWith(`/${USER}/`)));
+      } finally {
+        await fresh.stop();
+      }
+      const unpinned = await cutover(['copy', ...imapArgs(), '--nameserver', `127.0.0.1:${dns.port}`, '--dest-dav', xandikos.url, '--contacts', '--no-mail'], { dataDir: dir });
+      assert.notEqual(unpinned.code, 0, 'the private certificate is refused without --ca');
+      assert.match(unpinned.stderr, /localhost/);
+    } finally {
+      await Promise.all([dns.stop(), tlsDav.stop()]);
+    }
+  });
+
+  it('kill -9 right after a Sieve PUTSCRIPT, before its ledger row: the re-run ends with the script once, active', { timeout: 120_000 }, async () => {
+    const target = await startDovecot({ sieve: true });
+    try {
+      await addDomain(target, 'example.test');
+      await addMailbox(target, USER, PASSWORD);
+      const state = path.join(dir, 'sieve-crash.sqlite');
+      const args = ['copy', ...imapArgs().slice(0, 4), '--dest', `imap://${USER}@127.0.0.1:${target.port}`, '--dest-password-file', path.join(dir, 'pw'),
+        '--source-sieve', `127.0.0.1:${source.sievePort}`, '--dest-sieve', `127.0.0.1:${target.sievePort}`, '--filters', '--no-mail', '--state', state, '--json'];
+      const killed = await cutover(args, { dataDir: dir, env: { CUTOVER_CRASH_AT: 'sieve:after-put#1' } });
+      assert.equal(killed.signal, 'SIGKILL');
+      const again = await cutover(args, { dataDir: dir });
+      assert.equal(again.code, 0, again.stderr);
+      const filters = (JSON.parse(again.stdout) as { groupware: Array<{ copied: number; unchanged: number }> }).groupware[0]!;
+      assert.deepEqual([filters.copied, filters.unchanged], [0, 1]);
+      const d = await ManageSieve.connect({ host: '127.0.0.1', port: target.sievePort!, security: 'none', tlsVerify: true, auth: { user: USER, pass: PASSWORD } });
+      assert.deepEqual(await d.listScripts(), [{ name: 'absence', active: true }]);
+      await d.logout();
+    } finally {
+      await target.stop();
     }
   });
 

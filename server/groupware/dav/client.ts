@@ -191,6 +191,13 @@ export class DavClient {
     throw new CutoverError('DAV_FAILED', { method, url: href, detail: serverWords(reply) }, { retryable: reply.status >= 500 });
   }
 
+  /** A plain collection (MKCOL), e.g. an account's principal; an existing one is fine. */
+  async createPlain(href: string): Promise<void> {
+    const reply = await this.session.request('MKCOL', href);
+    if (reply.status === 201 || reply.status === 200 || reply.status === 405) return;
+    throw new CutoverError('DAV_FAILED', { method: 'MKCOL', url: href, detail: serverWords(reply) }, { retryable: reply.status >= 500 });
+  }
+
   async isCollection(href: string, kind: CollectionKind): Promise<boolean> {
     const wanted = kind === 'calendar' ? qname(CALDAV_NS, 'calendar') : qname(CARDDAV_NS, 'addressbook');
     try {

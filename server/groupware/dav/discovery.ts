@@ -13,13 +13,41 @@ function complete(homes: DavHomes): boolean {
   return Boolean(homes.calendarHome && homes.addressbookHome);
 }
 
-export async function discoverHomes(client: DavClient): Promise<DavHomes> {
+/**
+ * An admin acting for an account starts at the account's principal: current-user-principal would
+ * name the admin, whose homes are not the account's.
+ */
+function startingPoints(client: DavClient): string[] {
+  const { actAs } = client.session.endpoint;
+  if (actAs) return [client.session.resolve(actAs.principal)?.pathname ?? actAs.principal];
+  return [client.session.base.pathname, ...WELL_KNOWN];
+}
+
+const missing = (err: unknown) => err instanceof CutoverError && err.code === 'DAV_FAILED' && /^404\b/.test(String(err.params.detail));
+
+export interface DiscoverOptions {
+  /**
+   * The destination, where an admin acts for an account that never logged in: its principal is
+   * created (Radicale makes it only at the account's own first login). On a source such an
+   * account simply has nothing to copy, and nothing is written there.
+   */
+  createPrincipal?: boolean;
+}
+
+export async function discoverHomes(client: DavClient, opts: DiscoverOptions = {}): Promise<DavHomes> {
   const homes: DavHomes = {};
   const tried: string[] = [];
-  for (const start of [client.session.base.pathname, ...WELL_KNOWN]) {
+  const { actAs } = client.session.endpoint;
+  for (const start of startingPoints(client)) {
     let found: DavHomes;
     try {
-      found = await client.homesAt(start);
+      found = await client.homesAt(start).catch(async (err) => {
+        if (!actAs || !missing(err)) throw err;
+        if (!opts.createPrincipal) return { principal: start };
+        await client.createPlain(start);
+        return client.homesAt(start);
+      });
+      if (actAs && !found.calendarHome && !found.addressbookHome && found.principal === start) return found;
     } catch (err) {
       // A login refused or a server down is an answer; a 404 or a non-DAV page is not.
       if (err instanceof CutoverError && (err.code === 'AUTH_FAILED' || err.code === 'HOST_UNREACHABLE' || err.code === 'TLS_FAILED')) throw err;
@@ -33,7 +61,7 @@ export async function discoverHomes(client: DavClient): Promise<DavHomes> {
     if (!found.calendarHome && !found.addressbookHome) tried.push(`${start}: no calendar or address book home`);
   }
   if (!homes.calendarHome && !homes.addressbookHome) {
-    throw new CutoverError('DAV_NOT_FOUND', { who: `${client.session.endpoint.auth.user} at ${client.host}`, detail: tried.join('; ').slice(0, 600) });
+    throw new CutoverError('DAV_NOT_FOUND', { who: `${client.session.account} at ${client.host}`, detail: tried.join('; ').slice(0, 600) });
   }
   return homes;
 }

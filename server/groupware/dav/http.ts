@@ -46,6 +46,8 @@ export class DavSession {
   readonly base: URL;
   private readonly agent: http.Agent;
   private readonly authorization: string;
+  /** Headers every request carries: the login, and the account an admin acts for where the server takes it from a header. */
+  private readonly identity: Record<string, string>;
 
   constructor(readonly endpoint: DavEndpoint) {
     let base: URL;
@@ -63,9 +65,14 @@ export class DavSession {
       ? new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: endpoint.tlsVerify, ...(endpoint.ca && { ca: endpoint.ca }) })
       : new http.Agent({ keepAlive: true, maxSockets: 4 });
     this.authorization = `Basic ${Buffer.from(`${endpoint.auth.user}:${endpoint.auth.pass}`, 'utf8').toString('base64')}`;
+    if (endpoint.actAs?.header && /[\r\n]/.test(endpoint.actAs.user)) throw new CutoverError('INPUT_INVALID', { detail: 'an account name cannot contain line breaks' });
+    this.identity = { authorization: this.authorization, ...(endpoint.actAs?.header && { [endpoint.actAs.header.toLowerCase()]: endpoint.actAs.user }) };
   }
 
   get host(): string { return this.base.host; }
+
+  /** Whose collections these are: the account an admin acts for, or the login. */
+  get account(): string { return this.endpoint.actAs?.user ?? this.endpoint.auth.user; }
 
   /** An href from a server (a path or an absolute URL) as a URL; null when it points at another server. */
   resolve(href: string, from: URL = this.base): URL | null {
@@ -80,7 +87,7 @@ export class DavSession {
     return new Promise((resolve, reject) => {
       const request = lib.request(url, {
         method, agent: this.agent, timeout: TIMEOUT_MS,
-        headers: { 'user-agent': USER_AGENT, authorization: this.authorization, ...(body && { 'content-length': String(body.length) }), ...req.headers },
+        headers: { 'user-agent': USER_AGENT, ...(body && { 'content-length': String(body.length) }), ...req.headers, ...this.identity },
       });
       request.once('response', resolve);
       request.once('timeout', () => request.destroy(Object.assign(new Error(`no answer in ${TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));

@@ -4,8 +4,10 @@
 import { Resolver } from 'node:dns/promises';
 import type { Lookup, LookupResult } from '../../dns/resolver.ts';
 
-export function systemLookup(): Lookup {
+/** `servers` (HOST:PORT, e.g. from `--nameserver`) replace the system's resolvers. */
+export function systemLookup(servers: string[] = []): Lookup {
   const resolver = new Resolver({ timeout: 3_000, tries: 2 });
+  if (servers.length) resolver.setServers(servers);
   return {
     async lookup(name, type) {
       let data: unknown[] = [];

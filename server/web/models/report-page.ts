@@ -38,5 +38,6 @@ export function mailboxReportPage(model: MailboxReportModel) {
     skips: model.skips.map((s) => ({ ...s, sizeText: formatBytes(s.size) })),
     skipsTotal: model.skipsTotal,
     skipsTruncated: model.skipsTotal > model.skips.length,
+    groupware: model.groupware,
   };
 }

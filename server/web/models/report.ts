@@ -1,3 +1,4 @@
+import { groupwareLines, type GroupwareLine } from '../../services/groupware-view.ts';
 import type { AppContext } from '../../context.ts';
 import type { Db } from '../../db/knex.ts';
 import { projectById } from '../../db/repos/projects.ts';
@@ -55,6 +56,8 @@ export interface MailboxReportModel {
   folders: FolderReportLine[];
   skips: SkipLine[];
   skipsTotal: number;
+  /** Contacts, calendars, tasks and filters: per collection, what moved, what was skipped and why. */
+  groupware: GroupwareLine[];
 }
 
 const MAILBOX_COLUMNS = ['id', 'project_id', 'address', 'temp_address', 'state', 'step', 'error_code', 'error_message', 'verify_result', 'last_sync_at', 'folder_plan'] as const;
@@ -126,5 +129,6 @@ export async function mailboxReportModel(app: AppContext, mailboxId: number, opt
   return {
     project: { id: project.id, name: project.name }, generatedAt: new Date().toISOString(),
     mailbox: line(row, total), folders, skips, skipsTotal: total.skippedMessages + total.refusedMessages,
+    groupware: await groupwareLines(app.db, row.id),
   };
 }
