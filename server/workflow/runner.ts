@@ -11,6 +11,7 @@ import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError } from '../errors.ts';
 import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, workerHost, workerId } from './lease.ts';
 import { idleVerdict } from './idle.ts';
+import { admitClaimed } from './window.ts';
 import { dbHostGate } from './host-gate.ts';
 import { installHostGate } from '../mail/host-slots.ts';
 import { persistOutcome } from './outcome.ts';
@@ -156,7 +157,7 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   try {
     while (!options.signal?.aborted) {
       const free = concurrency - running.size;
-      const claimed = free > 0 ? await claimDue(app.db, worker, free, Date.now(), options.projectId) : [];
+      const claimed = free > 0 ? await admitClaimed(app.db, worker, await claimDue(app.db, worker, free, Date.now(), options.projectId)) : [];
       for (const id of claimed) {
         const job = runMailboxStep(app, id, worker).catch((err) => app.log.error({ err, id }, 'worker job crashed')).finally(() => running.delete(id));
         running.set(id, job);
