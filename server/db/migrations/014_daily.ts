@@ -13,6 +13,8 @@ export async function up(db: Knex): Promise<void> {
   await db.schema.alterTable('users', (t) => { t.string('time_zone', 64); });
   await db.schema.alterTable('platforms', (t) => { t.bigInteger('max_bytes_per_second'); });
   await db.schema.alterTable('projects', (t) => { t.string('ended_at', 32); t.string('purged_at', 32); });
+  // What the ledger counted, kept when a purge deletes its per-message rows (JSON tally).
+  await db.schema.alterTable('mailboxes', (t) => { t.text('purged_tally'); });
   await db.schema.createTable('progress_samples', (t) => {
     t.integer('mailbox_id').notNullable();
     t.integer('project_id').notNullable();
@@ -67,7 +69,7 @@ export async function up(db: Knex): Promise<void> {
 
 export async function down(db: Knex): Promise<void> {
   for (const table of ['one_time_links', 'letters', 'letter_templates', 'state_samples', 'progress_samples']) await db.schema.dropTableIfExists(table);
-  for (const [table, columns] of [['projects', ['ended_at', 'purged_at']], ['platforms', ['max_bytes_per_second']], ['users', ['time_zone']]] as const) {
+  for (const [table, columns] of [['mailboxes', ['purged_tally']], ['projects', ['ended_at', 'purged_at']], ['platforms', ['max_bytes_per_second']], ['users', ['time_zone']]] as const) {
     for (const column of columns) {
       if (String(db.client.config.client).startsWith('sqlite')) await db.raw(`ALTER TABLE ${table} DROP COLUMN ${column}`);
       else await db.schema.alterTable(table, (t) => { t.dropColumn(column); });

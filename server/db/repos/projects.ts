@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../knex.ts';
 import { CutoverError } from '../../errors.ts';
-import { copyWindowSchema, letterLanguagesSchema, MAX_BYTES_PER_SECOND, MAX_RETENTION_DAYS } from './project-schedule-schema.ts';
+import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_BYTES_PER_SECOND, MAX_RETENTION_DAYS } from './project-schedule-schema.ts';
 
 export const projectOptionsSchema = z.object({
   tempPattern: z.string().refine((p) => p.includes('{local}') && p.includes('{domain}') && /\{nn?\}/.test(p), 'must contain {local}, {domain} and {nn} (or {n})').default('{local}{nn}@{domain}'),
@@ -39,11 +39,15 @@ export const projectOptionsSchema = z.object({
   retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).default(60),
   /** The languages of the letters to the end users, in the order they appear in each mail. */
   letterLanguages: letterLanguagesSchema.default(['en', 'fr']),
+  /** Which letters go to the end users: before the move (to the current address), after it (to the new mailbox). */
+  letters: z.object({ before: z.boolean().default(false), after: z.boolean().default(false) }).default({ before: false, after: false }),
+  /** The zone times are given in to the end users (their letters) and the start time is shown in. */
+  timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
 });
 
 export type ProjectOptions = z.infer<typeof projectOptionsSchema>;
 
-export interface ProjectRow { id: number; name: string; source_platform_id: number; dest_platform_id: number; options: string; state: string; created_at: string }
+export interface ProjectRow { id: number; name: string; source_platform_id: number; dest_platform_id: number; options: string; state: string; created_at: string; ended_at?: string | null; purged_at?: string | null }
 
 export function projectOptions(row: ProjectRow): ProjectOptions {
   return projectOptionsSchema.parse(JSON.parse(row.options));
