@@ -3,7 +3,7 @@ import { platformById } from '../db/repos/platforms.ts';
 import { listProjects, projectById, projectOptions, type ProjectRow } from '../db/repos/projects.ts';
 import { backoffDelay } from '../workflow/backoff.ts';
 import { composeMail } from './compose.ts';
-import { letterTick } from '../daily/letters.ts';
+import { dailyTick } from '../daily/tick.ts';
 import { detect } from './detect.ts';
 import { sendMail } from './smtp.ts';
 import { claimDue, defer, lastDigestSentAt, markFailed, markSent, NEEDS_ADMIN_KINDS, recordOnce, type NotificationRow } from './store.ts';
@@ -82,7 +82,7 @@ export async function deliverDue(app: AppContext, now: number): Promise<number> 
 export async function notifyTick(app: AppContext, now = Date.now()): Promise<{ recorded: number; sent: number }> {
   const recorded = await detectAll(app);
   const sent = await deliverDue(app, now);
-  // The letters to the end users go through the same SMTP server, on the same timer.
-  await letterTick(app, now).catch((err) => app.log.warn({ err }, 'letter pass failed'));
+  // The letters to the end users go through the same SMTP server, on the same timer; the state chart samples too.
+  await dailyTick(app, now);
   return { recorded, sent };
 }

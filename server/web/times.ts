@@ -30,6 +30,43 @@ export function timeHtml(lang: Language, value: unknown, now = Date.now(), timeZ
   return `<time datetime="${esc(at.toISOString())}" title="${esc(absolute)}">${esc(shown)}</time>`;
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** A stored time as the pages keep it (an ISO string with its zone, or a Date). */
+export function isStoredTime(value: unknown): value is string | Date {
+  return value instanceof Date ? !Number.isNaN(value.getTime()) : typeof value === 'string' && ISO_TIME.test(value);
+}
+
+const ON: Record<Language, string> = { en: 'on', fr: 'le' };
+
+/**
+ * A time that sits inside a translated sentence ("checked {at}"): the sentence has no preposition,
+ * the time brings its own, so both forms read right: "checked 3 min ago" / "vérifié il y a 3 min",
+ * "checked on 6 Dec 2026, 07:40:38" / "vérifié le 6 déc. 2026, 07:40:38". As <time>, absolute on hover.
+ */
+export function timeInSentenceHtml(lang: Language, value: string | Date, now = Date.now(), timeZone?: string): string {
+  const at = new Date(value);
+  const absolute = absoluteTime(lang, at, timeZone);
+  const shown = Math.abs(at.getTime() - now) < RELATIVE_UNTIL_MS ? relativeTime(lang, at, now) : `${ON[lang]} ${absolute}`;
+  return `<time datetime="${esc(at.toISOString())}" title="${esc(absolute)}">${esc(shown)}</time>`;
+}
+
+/** Translated text whose time parameters become <time> elements; everything else escaped. */
+export function sentenceWithTimes(lang: Language, template: (params: Record<string, string | number>) => string, params: Record<string, unknown>, timeZone?: string, now = Date.now()): string {
+  const marks = new Map<string, string>();
+  const plain: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (isStoredTime(value)) {
+      const mark = `\u0000${marks.size}\u0000`;
+      marks.set(mark, timeInSentenceHtml(lang, value, now, timeZone));
+      plain[name] = mark;
+    } else plain[name] = value as string | number;
+  }
+  let html = esc(template(plain));
+  for (const [mark, time] of marks) html = html.replace(esc(mark), time);
+  return html;
+}
+
 export function durationText(lang: Language, ms: number): string {
   const units: Array<[Intl.NumberFormatOptions['unit'], number]> = [['day', 86_400_000], ['hour', 3600_000], ['minute', 60_000], ['second', 1000]];
   if (!Number.isFinite(ms) || ms < 1000) return new Intl.NumberFormat(lang, { style: 'unit', unit: 'second', unitDisplay: 'short' }).format(Math.max(0, Math.round(ms / 100) / 10));
