@@ -67,7 +67,6 @@ export const messages = {
   HOST_BUSY: 'No connection to {host} free within {seconds} s: the fleet already holds its limit of {limit} (platform setting max connections); will retry.',
   FILE_UNREADABLE: 'Cannot read {file}: {detail}.',
   COPY_WINDOW_CLOSED: 'The copy window of project {project} closed at {closedAt}; the pass stopped between two messages and resumes at the next opening ({opensAt}).',
-  LETTER_UNKNOWN: 'No letter "{kind}" (use before or after).',
   LINK_EXPIRED: 'This link has already been used or has expired.',
 } as const;
 

@@ -64,7 +64,7 @@ export async function resetTemplate(db: Db, projectId: number, kind: LetterKind,
 
 /** A time inside a sentence of the letter, in its language and the project's zone ("7 déc. 2026, 20:00 UTC+1"). */
 export function letterTime(lang: LetterLanguage, at: number, timeZone: string): string {
-  return new Intl.DateTimeFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'full', timeStyle: 'short', timeZone, timeZoneName: 'short' }).format(at);
+  return new Intl.DateTimeFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone, timeZoneName: 'short' }).format(at);
 }
 
 const SECURITY_WORDS: Record<LetterLanguage, Record<ServerSetting['security'], string>> = {

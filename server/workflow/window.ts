@@ -9,8 +9,10 @@ import { copyMail } from './steps/copy-mail.ts';
 import { deltaSync } from './steps/delta-sync.ts';
 import { verify } from './steps/verify.ts';
 
-/** Steps that run a copy pass: the window holds these, the start time holds every step. */
-export const COPY_STEPS: ReadonlySet<string> = new Set([copyMail.id, copyGroupware.id, verify.id, deltaSync.id]);
+/** Steps that run a copy pass: the window holds these, the start time holds every step. (Read lazily: the steps import the copy pass, which imports this file.) */
+export function isCopyStep(stepId: string): boolean {
+  return [copyMail.id, copyGroupware.id, verify.id, deltaSync.id].includes(stepId);
+}
 /** Marks the waits this file set, so a change of the schedule can wake exactly those. */
 export const SCHEDULE_WAIT_PREFIX = 'schedule: ';
 
@@ -73,7 +75,7 @@ export function holdFor(options: Pick<ProjectOptions, 'startAt' | 'copyWindow'>,
     return { until: startAt, reason: 'start', message: `${SCHEDULE_WAIT_PREFIX}waits for the project's start time, ${clockText(startAt, options.copyWindow?.timeZone ?? 'UTC')} (${options.copyWindow?.timeZone ?? 'UTC'})` };
   }
   const window = options.copyWindow;
-  if (window && COPY_STEPS.has(stepId) && !windowOpen(window, now)) {
+  if (window && isCopyStep(stepId) && !windowOpen(window, now)) {
     const until = nextOpening(window, now);
     return { until, reason: 'window', message: `${SCHEDULE_WAIT_PREFIX}waits for ${window.from} (${window.timeZone}): copy window ${window.from}–${window.to}` };
   }

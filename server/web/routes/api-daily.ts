@@ -72,20 +72,20 @@ export function apiDailyRoutes(web: WebContext): Router {
   });
   router.put('/api/projects/:id/letters/:kind/:lang', async (req, res) => {
     const { kind, lang } = req.params;
-    if (!isLetterKind(kind) || (lang !== 'en' && lang !== 'fr')) throw new CutoverError('LETTER_UNKNOWN', { kind: `${kind}/${lang}` });
+    if (!isLetterKind(kind) || (lang !== 'en' && lang !== 'fr')) throw new CutoverError('INPUT_INVALID', { detail: `no letter ${kind}/${lang}: before or after, en or fr` });
     const { subject, body: text } = body(templateBody, req);
     await saveTemplate(web.app.db, projectIdParam(req), kind, lang, subject, text, actor(req));
     res.json(await letterTemplate(web.app.db, projectIdParam(req), kind, lang));
   });
   router.delete('/api/projects/:id/letters/:kind/:lang', async (req, res) => {
     const { kind, lang } = req.params;
-    if (!isLetterKind(kind) || (lang !== 'en' && lang !== 'fr')) throw new CutoverError('LETTER_UNKNOWN', { kind: `${kind}/${lang}` });
+    if (!isLetterKind(kind) || (lang !== 'en' && lang !== 'fr')) throw new CutoverError('INPUT_INVALID', { detail: `no letter ${kind}/${lang}: before or after, en or fr` });
     await resetTemplate(web.app.db, projectIdParam(req), kind, lang);
     res.json(await letterTemplate(web.app.db, projectIdParam(req), kind, lang));
   });
   router.get('/api/projects/:id/letters/:kind/preview', async (req, res) => {
     const kind = req.params.kind;
-    if (!isLetterKind(kind)) throw new CutoverError('LETTER_UNKNOWN', { kind });
+    if (!isLetterKind(kind)) throw new CutoverError('INPUT_INVALID', { detail: `no letter ${kind}: before or after` });
     const project = await projectById(web.app.db, projectIdParam(req));
     const wanted = /^\d+$/.test(String(req.query.mailbox ?? '')) ? Number(req.query.mailbox) : undefined;
     const mailbox = await web.app.db('mailboxes').where({ project_id: project.id }).modify((q) => { if (wanted) q.andWhere({ id: wanted }); }).orderBy('address').first();

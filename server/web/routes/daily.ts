@@ -69,7 +69,6 @@ export function dailyRoutes(web: WebContext): Router {
       const { woken } = await updateSchedule(web.app, id, schedulePatchFromForm(req), actor(req));
       flash(req, 'ok', t('schedule.saved', { woken }));
     } catch (err) {
-      res.status(400);
       flash(req, 'error', formErrorOrThrow(req, err));
     }
     res.redirect(303, `${req.baseUrl}/projects/${id}#schedule`);
@@ -131,7 +130,6 @@ export function dailyRoutes(web: WebContext): Router {
         else { await saveTemplate(web.app.db, id, kind, lang, req.body?.subject, req.body?.body, actor(req)); flash(req, 'ok', t('letters.saved')); }
       }
     } catch (err) {
-      res.status(400);
       flash(req, 'error', formErrorOrThrow(req, err));
     }
     res.redirect(303, back);
@@ -155,7 +153,6 @@ export function dailyRoutes(web: WebContext): Router {
     const language = req.body?.language;
     const lang = isLanguage(language) ? language : languageOf(req);
     if (zone && !isTimeZone(zone)) {
-      res.status(400);
       flash(req, 'error', translate(lang, 'settings.badZone', { zone }));
       res.redirect(303, `${req.baseUrl}/settings`);
       return;
