@@ -11,6 +11,8 @@ import type { Knex } from 'knex';
  */
 export async function up(db: Knex): Promise<void> {
   await db.schema.alterTable('users', (t) => { t.string('time_zone', 64); });
+  // The Domains page pages the known domains in SQL: the newest project of each name is found by this index.
+  await db.schema.alterTable('domains', (t) => { t.index(['name', 'project_id'], 'domains_name_project'); });
   await db.schema.alterTable('platforms', (t) => { t.bigInteger('max_bytes_per_second'); });
   await db.schema.alterTable('projects', (t) => { t.string('ended_at', 32); t.string('purged_at', 32); });
   // What the ledger counted, kept when a purge deletes its per-message rows (JSON tally).
@@ -68,6 +70,7 @@ export async function up(db: Knex): Promise<void> {
 }
 
 export async function down(db: Knex): Promise<void> {
+  await db.schema.alterTable('domains', (t) => { t.dropIndex(['name', 'project_id'], 'domains_name_project'); });
   for (const table of ['one_time_links', 'letters', 'letter_templates', 'state_samples', 'progress_samples']) await db.schema.dropTableIfExists(table);
   for (const [table, columns] of [['mailboxes', ['purged_tally']], ['projects', ['ended_at', 'purged_at']], ['platforms', ['max_bytes_per_second']], ['users', ['time_zone']]] as const) {
     for (const column of columns) {
