@@ -22,7 +22,8 @@ function knownWithChecks(app: AppContext) {
     .select('d.name', 'p.dest_platform_id as platform_id', db.raw("'project' as source"), 'p.id as project_id', 'p.name as project_name');
   const watched = db('watched_domains as w').whereNotExists(db('domains as d3').whereRaw('d3.name = w.name'))
     .select('w.name', 'w.platform_id', 'w.source', db.raw('null as project_id'), db.raw('null as project_name'));
-  return db.from(fromProjects.unionAll(watched, true).as('k')).leftJoin('domain_checks as c', 'c.name', 'k.name');
+  // Unwrapped: SQLite refuses parentheses around the members of a UNION.
+  return db.from(fromProjects.unionAll(watched, false).as('k')).leftJoin('domain_checks as c', 'c.name', 'k.name');
 }
 
 const notGreen = (q: ReturnType<typeof knownWithChecks>) => q.where((w) => w.whereNull('c.status').orWhereNot('c.status', 'ok'));
