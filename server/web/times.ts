@@ -8,9 +8,9 @@ const esc = Handlebars.Utils.escapeExpression;
 const RELATIVE_UNTIL_MS = 7 * 24 * 3600_000;
 const STEPS: Array<[Intl.RelativeTimeFormatUnit, number]> = [['second', 1000], ['minute', 60_000], ['hour', 3600_000], ['day', 86_400_000]];
 
-export function relativeTime(lang: Language, at: Date, now = Date.now()): string {
+export function relativeTime(lang: Language, at: Date, now = Date.now(), style: Intl.RelativeTimeFormatStyle = 'short'): string {
   const diff = at.getTime() - now;
-  const format = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
+  const format = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style });
   const abs = Math.abs(diff);
   const [unit, size] = [...STEPS].reverse().find(([, ms]) => abs >= ms) ?? STEPS[0]!;
   return format.format(Math.round(diff / size), unit);
@@ -47,7 +47,8 @@ const ON: Record<Language, string> = { en: 'on', fr: 'le' };
 export function timeInSentenceHtml(lang: Language, value: string | Date, now = Date.now(), timeZone?: string): string {
   const at = new Date(value);
   const absolute = absoluteTime(lang, at, timeZone);
-  const shown = Math.abs(at.getTime() - now) < RELATIVE_UNTIL_MS ? relativeTime(lang, at, now) : `${ON[lang]} ${absolute}`;
+  // Words in full inside a sentence: "3 min." would end it early ("checked 3 min.. ago").
+  const shown = Math.abs(at.getTime() - now) < RELATIVE_UNTIL_MS ? relativeTime(lang, at, now, 'long') : `${ON[lang]} ${absolute}`;
   return `<time datetime="${esc(at.toISOString())}" title="${esc(absolute)}">${esc(shown)}</time>`;
 }
 

@@ -80,7 +80,7 @@ test('an admin\'s own time zone and language: times on the pages, and inside sen
   const started = new Date(Date.now() - 3 * 60_000).toISOString();
   await api('PUT', `/projects/${p.projectId}/schedule`, { startAt: started });
   const page = `/projects/${p.projectId}`;
-  assert.match((await client.request(page)).text, /Starts <time datetime="[^"]+" title="[^"]+">3\smin\.\sago<\/time>\./);
+  assert.match((await client.request(page)).text, /Starts <time datetime="[^"]+" title="[^"]+">3\sminutes\sago<\/time>\./);
   const bad = await client.request('/settings', { form: { _csrf: await formOf('/settings'), timeZone: 'Nowhere/Land', language: 'fr' } });
   assert.match((await client.request('/settings')).text, /class="flash error"[^>]*>[^<]*Nowhere\/Land/);
   assert.equal((await panel.app.db('users').where({ name: 'root' }).first()).time_zone, null, 'nothing saved');
@@ -88,7 +88,7 @@ test('an admin\'s own time zone and language: times on the pages, and inside sen
   try {
   assert.equal(saved.status, 303);
   const html = (await client.request(page)).text;
-  assert.match(html, /Démarre <time datetime="[^"]+" title="[^"]+">il\sy\sa\s3\smin<\/time>\./, 'a recent time reads right inside the French sentence');
+  assert.match(html, /Démarre <time datetime="[^"]+" title="[^"]+">il\sy\sa\s3\sminutes<\/time>\./, 'a recent time reads right inside the French sentence');
   // An absolute time in a sentence brings its preposition, in Tokyo time (UTC+9).
   await api('PUT', `/projects/${p.projectId}/schedule`, { startAt: '2031-01-06T19:00:00Z' });
   assert.match((await client.request(page)).text, /Attend son heure de départ : <time datetime="2031-01-06T19:00:00.000Z" title="7\sjanv\.\s2031,\s04:00:00">le\s7\sjanv\.\s2031,\s04:00:00<\/time>\./);

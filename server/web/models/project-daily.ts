@@ -5,9 +5,10 @@ import { letterCounts, LETTER_KINDS } from '../../daily/letters.ts';
 import { retentionStatus } from '../../daily/retention.ts';
 import { isoToZoned, scheduleView, type ScheduleView } from '../../daily/schedule.ts';
 import type { Language } from '../i18n.ts';
+import { formatBytes } from '../../errors.ts';
 
 export interface ProjectDailyModel {
-  schedule: ScheduleView & { form: { startAt: string; timeZone: string; from: string; to: string; windowZone: string; cap: string; retentionDays: number } };
+  schedule: ScheduleView & { rateText: string | null; form: { startAt: string; timeZone: string; from: string; to: string; windowZone: string; cap: string; retentionDays: number } };
   charts: string[];
   letters: Array<{ kind: string; enabled: boolean; sent: number; pending: number; failed: number }>;
   smtp: boolean;
@@ -23,6 +24,7 @@ export async function projectDailyModel(app: AppContext, projectId: number, lang
   return {
     schedule: {
       ...schedule,
+      rateText: options.maxBytesPerSecond ? formatBytes(options.maxBytesPerSecond) : null,
       form: {
         startAt: options.startAt ? isoToZoned(options.startAt, options.timeZone) : '', timeZone: options.timeZone,
         from: options.copyWindow?.from ?? '', to: options.copyWindow?.to ?? '', windowZone: options.copyWindow?.timeZone ?? options.timeZone,
