@@ -8,16 +8,23 @@ const esc = Handlebars.Utils.escapeExpression;
 const RELATIVE_UNTIL_MS = 7 * 24 * 3600_000;
 const STEPS: Array<[Intl.RelativeTimeFormatUnit, number]> = [['second', 1000], ['minute', 60_000], ['hour', 3600_000], ['day', 86_400_000]];
 
+// Building an Intl formatter costs far more than using one: a page of 100 rows would build hundreds.
+const formatters = new Map<string, Intl.RelativeTimeFormat | Intl.DateTimeFormat>();
+function cached<T extends Intl.RelativeTimeFormat | Intl.DateTimeFormat>(key: string, make: () => T): T {
+  if (!formatters.has(key)) formatters.set(key, make());
+  return formatters.get(key) as T;
+}
+
 export function relativeTime(lang: Language, at: Date, now = Date.now(), style: Intl.RelativeTimeFormatStyle = 'short'): string {
   const diff = at.getTime() - now;
-  const format = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style });
+  const format = cached(`r|${lang}|${style}`, () => new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style }));
   const abs = Math.abs(diff);
   const [unit, size] = [...STEPS].reverse().find(([, ms]) => abs >= ms) ?? STEPS[0]!;
   return format.format(Math.round(diff / size), unit);
 }
 
 export function absoluteTime(lang: Language, at: Date, timeZone?: string): string {
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone && { timeZone }) }).format(at);
+  return cached(`a|${lang}|${timeZone ?? ''}`, () => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone && { timeZone }) })).format(at);
 }
 
 /** `<time>` for an ISO string or epoch ms; what is not a time comes back as plain escaped text. */
