@@ -28,6 +28,17 @@ export async function updateSchedule(app: AppContext, projectId: number, patch: 
   return { options: parsed.data, woken };
 }
 
+/** The cap per source host: a column of the source platform, shared by every project reading from it (null: none). */
+export async function setHostCap(app: AppContext, platformId: number, bytesPerSecond: number | null, actor: string): Promise<void> {
+  if (bytesPerSecond !== null && (!Number.isInteger(bytesPerSecond) || bytesPerSecond < 1024 || bytesPerSecond > 1_250_000_000)) {
+    throw new CutoverError('INPUT_INVALID', { detail: 'maxBytesPerSecond: 1024 to 1250000000, or null' });
+  }
+  const platform = await app.db('platforms').where({ id: platformId }).first('name');
+  if (!platform) throw new CutoverError('PLATFORM_UNKNOWN', { name: `#${platformId}` });
+  await app.db('platforms').where({ id: platformId }).update({ max_bytes_per_second: bytesPerSecond });
+  await recordAudit(app.db, { actor, action: 'platform.bandwidth', target: platform.name, detail: `max bytes per second per host: ${bytesPerSecond ?? 'none'}` });
+}
+
 export interface ScheduleView {
   startAt: string | null; timeZone: string;
   copyWindow: ProjectOptions['copyWindow'] | null; maxBytesPerSecond: number | null; retentionDays: number;

@@ -43,9 +43,16 @@ test('the schedule form needs its CSRF token, refuses bad input in the admin\'s 
     assert.equal(res.status, 303, JSON.stringify(form));
     assert.match((await client.request(page)).text, new RegExp(`class="flash error"[^>]*>[^<]*${words.source}`));
   }
-  const saved = await client.request(`${page}/schedule`, { form: { _csrf: await formOf(page), startAt: '2031-01-06T20:00', timeZone: 'Europe/Paris', windowFrom: '20:00', windowTo: '07:00', windowZone: 'Europe/Paris', cap: '2M', retentionDays: '30' } });
+  const saved = await client.request(`${page}/schedule`, { form: { _csrf: await formOf(page), startAt: '2031-01-06T20:00', timeZone: 'Europe/Paris', windowFrom: '20:00', windowTo: '07:00', windowZone: 'Europe/Paris', cap: '2M', hostCap: '1M', retentionDays: '30' } });
   assert.equal(saved.status, 303);
   const html = (await client.request(page)).text;
+  assert.match(html, /data-host-cap="1048576">Source host src-\d+ capped at 1\.0 MB\/s\./);
+  const project = await panel.app.db('projects').where({ id: p.projectId }).first();
+  assert.equal(Number((await panel.app.db('platforms').where({ id: project.source_platform_id }).first()).max_bytes_per_second), 1048576);
+  const source = (await panel.app.db('platforms').where({ id: project.source_platform_id }).first()).name;
+  assert.equal((await api('PUT', `/platforms/${source}/bandwidth`, { maxBytesPerSecond: 12 })).status, 400);
+  assert.equal((await api('PUT', `/platforms/${source}/bandwidth`, { maxBytesPerSecond: 4096 })).status, 200);
+  assert.equal((await api('GET', `/projects/${p.projectId}/schedule`)).body.sourceHost.maxBytesPerSecond, 4096);
   assert.match(html, /data-hold="start">Waits for its start time: <time datetime="2031-01-06T19:00:00.000Z"[^>]*>on /);
   assert.match(html, /data-cap="2097152"/);
   const options = JSON.parse((await panel.app.db('projects').where({ id: p.projectId }).first()).options);

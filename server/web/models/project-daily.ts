@@ -8,7 +8,7 @@ import type { Language } from '../i18n.ts';
 import { formatBytes } from '../../errors.ts';
 
 export interface ProjectDailyModel {
-  schedule: ScheduleView & { rateText: string | null; form: { startAt: string; timeZone: string; from: string; to: string; windowZone: string; cap: string; retentionDays: number } };
+  schedule: ScheduleView & { rateText: string | null; hostRateText: string | null; form: { hostCap: string; startAt: string; timeZone: string; from: string; to: string; windowZone: string; cap: string; retentionDays: number } };
   charts: string[];
   letters: Array<{ kind: string; enabled: boolean; sent: number; pending: number; failed: number }>;
   smtp: boolean;
@@ -21,11 +21,15 @@ export async function projectDailyModel(app: AppContext, projectId: number, lang
   const options = projectOptions(project);
   const schedule = scheduleView(options, now);
   const counts = await letterCounts(app.db, project.id);
+  const source = await app.db('platforms').where({ id: project.source_platform_id }).first('max_bytes_per_second');
+  const hostCap = Number(source?.max_bytes_per_second ?? 0);
   return {
     schedule: {
       ...schedule,
       rateText: options.maxBytesPerSecond ? formatBytes(options.maxBytesPerSecond) : null,
+      hostRateText: hostCap ? formatBytes(hostCap) : null,
       form: {
+        hostCap: hostCap ? String(hostCap) : '',
         startAt: options.startAt ? isoToZoned(options.startAt, options.timeZone) : '', timeZone: options.timeZone,
         from: options.copyWindow?.from ?? '', to: options.copyWindow?.to ?? '', windowZone: options.copyWindow?.timeZone ?? options.timeZone,
         cap: options.maxBytesPerSecond ? String(options.maxBytesPerSecond) : '', retentionDays: options.retentionDays,

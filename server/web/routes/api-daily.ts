@@ -6,7 +6,8 @@ import { setUserSettings, userById } from '../../db/repos/users.ts';
 import { mailboxProgress, statesOverTime, throughput } from '../../daily/charts.ts';
 import { composeLetter, isLetterKind, letterCounts, letterTemplate, letterValues, LETTER_KINDS, resetTemplate, saveTemplate } from '../../daily/letters.ts';
 import { purgeProjectData, retentionStatus } from '../../daily/retention.ts';
-import { scheduleView, updateSchedule } from '../../daily/schedule.ts';
+import { scheduleView, setHostCap, updateSchedule } from '../../daily/schedule.ts';
+import { platformByName } from '../../db/repos/platforms.ts';
 import { CutoverError } from '../../errors.ts';
 import type { WebContext } from '../context.ts';
 import { webActor } from '../actions.ts';
@@ -39,7 +40,8 @@ export function apiDailyRoutes(web: WebContext): Router {
 
   router.get('/api/projects/:id/schedule', async (req, res) => {
     const project = await projectById(web.app.db, projectIdParam(req));
-    res.json({ ...scheduleView(projectOptions(project)), retention: await retentionStatus(web.app.db, project) });
+    const source = await web.app.db('platforms').where({ id: project.source_platform_id }).first('name', 'max_bytes_per_second');
+    res.json({ ...scheduleView(projectOptions(project)), sourceHost: { platform: source.name, maxBytesPerSecond: source.max_bytes_per_second === null ? null : Number(source.max_bytes_per_second) }, retention: await retentionStatus(web.app.db, project) });
   });
   router.put('/api/projects/:id/schedule', async (req, res) => {
     const patch = body(scheduleBody, req);
@@ -91,6 +93,12 @@ export function apiDailyRoutes(web: WebContext): Router {
     const mailbox = await web.app.db('mailboxes').where({ project_id: project.id }).modify((q) => { if (wanted) q.andWhere({ id: wanted }); }).orderBy('address').first();
     if (!mailbox) throw new CutoverError('MAILBOX_UNKNOWN', { ref: String(req.query.mailbox ?? '(none in the project)') });
     res.json({ to: mailbox.address, ...await composeLetter(web.app.db, project, kind, await letterValues(web.app, project, mailbox, kind, true)) });
+  });
+  router.put('/api/platforms/:name/bandwidth', async (req, res) => {
+    const { maxBytesPerSecond } = body(z.object({ maxBytesPerSecond: z.number().int().min(1024).max(MAX_BYTES_PER_SECOND).nullable() }).strict(), req);
+    const platform = await platformByName(web.app.db, String(req.params.name));
+    await setHostCap(web.app, platform.id, maxBytesPerSecond, actor(req));
+    res.json({ platform: platform.name, maxBytesPerSecond });
   });
   router.get('/api/settings', async (req, res) => {
     const user = await userById(web.app.db, req.session.userId);

@@ -4,7 +4,7 @@ import { isTimeZone } from '../../db/repos/project-schedule-schema.ts';
 import { setUserSettings, userById } from '../../db/repos/users.ts';
 import { composeLetter, isLetterKind, letterPage, letterTemplate, letterValues, PLACEHOLDERS, resetTemplate, saveTemplate, type LetterLanguage } from '../../daily/letters.ts';
 import { purgeProjectData } from '../../daily/retention.ts';
-import { updateSchedule, zonedToIso, type SchedulePatch } from '../../daily/schedule.ts';
+import { setHostCap, updateSchedule, zonedToIso, type SchedulePatch } from '../../daily/schedule.ts';
 import { parseSize } from '../../cli/copy.ts';
 import { CutoverError } from '../../errors.ts';
 import type { WebContext } from '../context.ts';
@@ -66,7 +66,17 @@ export function dailyRoutes(web: WebContext): Router {
     const t = translator(req);
     const id = projectIdParam(req);
     try {
-      const { woken } = await updateSchedule(web.app, id, schedulePatchFromForm(req), actor(req));
+      const patch = schedulePatchFromForm(req);
+      const hostCap = field(req, 'hostCap', 20);
+      let hostRate: number | null = null;
+      if (hostCap) {
+        try { hostRate = parseSize(hostCap, 'hostCap') ?? null; } catch { hostRate = null; }
+        if (hostRate === null || hostRate < 1024 || hostRate > 1_250_000_000) throw new CutoverError('INPUT_INVALID', { detail: t('schedule.badSize', { value: hostCap }) });
+      }
+      const { woken } = await updateSchedule(web.app, id, patch, actor(req));
+      const project = await projectById(web.app.db, id);
+      const current = await web.app.db('platforms').where({ id: project.source_platform_id }).first('max_bytes_per_second');
+      if (Number(current?.max_bytes_per_second ?? 0) !== (hostRate ?? 0)) await setHostCap(web.app, project.source_platform_id, hostRate, actor(req));
       flash(req, 'ok', t('schedule.saved', { woken }));
     } catch (err) {
       flash(req, 'error', formErrorOrThrow(req, err));
