@@ -66,6 +66,8 @@ export const messages = {
   STARTTLS_MISSING: '{host} does not offer STARTTLS, and mail and passwords are not sent in clear text except to a loopback address (or with --allow-plaintext, "allowPlaintext": true). Use implicit TLS (imaps://, port 993) if the server has it.',
   HOST_BUSY: 'No connection to {host} free within {seconds} s: the fleet already holds its limit of {limit} (platform setting max connections); will retry.',
   FILE_UNREADABLE: 'Cannot read {file}: {detail}.',
+  COPY_WINDOW_CLOSED: 'The copy window of project {project} closed at {closedAt}; the pass stopped between two messages and resumes at the next opening ({opensAt}).',
+  LINK_EXPIRED: 'This link has already been used or has expired.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -6,6 +6,7 @@ import { createPanel } from './panel.ts';
 import { countUsers } from './db/repos/users.ts';
 import { runWorker } from './workflow/runner.ts';
 import { startDnsRecheck } from './dns/recheck.ts';
+import { startRetentionJob } from './daily/retention.ts';
 import { EXIT, parsePositiveInt, type Io } from './cli/output.ts';
 
 export async function startWeb(app: AppContext, port: number, host = '127.0.0.1'): Promise<Server> {
@@ -26,6 +27,9 @@ export async function serveForever(app: AppContext, port: number, io: Io, onStop
   // The Domains page's re-check job runs beside the panel (CUTOVER_DNS_RECHECK: a cron schedule, or "off").
   const schedule = process.env.CUTOVER_DNS_RECHECK;
   const recheck = schedule === 'off' ? null : startDnsRecheck(app, schedule || undefined);
+  // Data retention: projects past their retention period lose their migration data (CUTOVER_RETENTION_PURGE, or "off").
+  const purgeSchedule = process.env.CUTOVER_RETENTION_PURGE;
+  const retention = purgeSchedule === 'off' ? null : startRetentionJob(app, purgeSchedule || undefined);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -33,6 +37,7 @@ export async function serveForever(app: AppContext, port: number, io: Io, onStop
   if (opts.worker) await runWorker(app, { signal: controller.signal });
   else await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
   await recheck?.stop();
+  await retention?.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await onStop?.();
   return EXIT.ok;

@@ -28,6 +28,9 @@ import { reportRoutes } from './web/routes/reports.ts';
 import { setupRoutes } from './web/routes/setup.ts';
 import { tokenRoutes } from './web/routes/tokens.ts';
 import { sessions } from './web/session.ts';
+import { dailyRoutes } from './web/routes/daily.ts';
+import { apiDailyRoutes } from './web/routes/api-daily.ts';
+import { welcomeRoutes } from './web/routes/welcome.ts';
 
 export type { PanelOptions } from './web/context.ts';
 /** For a host panel's own domain list: the same DNS dots as the Domains page (see README, "Domains page"). */
@@ -67,6 +70,8 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(assetRoutes());
   router.use(authRoutes(web));
   router.use(setupRoutes(web));
+  // The welcome letter's one-time password link is for end users, who have no admin session.
+  router.use(welcomeRoutes(web));
   router.use(requireUser);
   router.use(reportRoutes(web));
   router.use(tokenRoutes(web));
@@ -74,6 +79,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(workerRoutes(web));
   router.use(dashboardRoutes(web));
   router.use(projectRoutes(web));
+  router.use(dailyRoutes(web));
   router.use(newProjectRoutes(web));
   router.use(importRoutes(web));
   router.use(oneClickRoutes(web));
@@ -85,6 +91,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(platformRoutes(web));
   router.use(apiPlatformRoutes(web));
   router.use(apiMailboxRoutes(web));
+  router.use(apiDailyRoutes(web));
   router.use(apiRoutes(web));
   router.use(notFound);
   router.use(errorHandler(app.log));

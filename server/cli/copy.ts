@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { TokenBucket, type Pace } from '../mail/bandwidth.ts';
+import { MAX_BYTES_PER_SECOND } from '../db/repos/project-schedule-schema.ts';
 import { CutoverError, formatBytes } from '../errors.ts';
 import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
 import { buildFolderPlan } from '../mail/plan.ts';
@@ -99,6 +101,14 @@ function printHuman(report: CopyReport, io: Io): void {
   io.out(`${report.copied} messages (${formatBytes(report.bytes)}) copied in ${report.seconds.toFixed(1)} s (${(report.copied / Math.max(report.seconds, 0.001)).toFixed(0)} msg/s); ${report.matched} already there, ${report.skipped} skipped, ${report.failed} failed (refused or unreadable), of ${report.announced} the source announced${report.altered ? `; ${report.altered} stored otherwise by the destination (listed above)` : ''}`);
 }
 
+// --max-bytes-per-second 500K: imapsync's --maxbytespersecond, for the messages read from the source.
+function bandwidthPace(text: string | undefined): Pace | undefined {
+  const rate = parseSize(text, '--max-bytes-per-second');
+  if (rate === undefined) return undefined;
+  if (rate < 1024 || rate > MAX_BYTES_PER_SECOND) throw new CutoverError('INPUT_INVALID', { detail: `--max-bytes-per-second: give 1K to ${MAX_BYTES_PER_SECOND} bytes per second` });
+  return { buckets: [new TokenBucket(rate)] };
+}
+
 export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -110,7 +120,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       exclude: { type: 'string', multiple: true }, 'max-size': { type: 'string' }, since: { type: 'string' },
       'dry-run': { type: 'boolean' }, concurrency: { type: 'string' }, 'no-tls-verify': { type: 'boolean' },
       'allow-plaintext': { type: 'boolean' }, ca: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
-      'stall-timeout': { type: 'string' }, 'no-mirror-deletes': { type: 'boolean' },
+      'stall-timeout': { type: 'string' }, 'no-mirror-deletes': { type: 'boolean' }, 'max-bytes-per-second': { type: 'string' },
       ...providerCopyOptions,
       ...GROUPWARE_FLAGS,
     },
@@ -132,6 +142,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const concurrency = limits.concurrency;
   const stallSeconds = values['stall-timeout'] === undefined ? undefined : parseDuration(values['stall-timeout'], '--stall-timeout');
   if (stallSeconds === 0) throw new CutoverError('INPUT_INVALID', { detail: '--stall-timeout: give at least 1 s' });
+  const pace = bandwidthPace(values['max-bytes-per-second']);
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
   const groupware = groupwareWanted(values);
   if (values['no-mail'] && groupware) {
@@ -153,7 +164,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   });
   try {
     const report = await copyMailbox({
-      source, dest, ledger, pass: 1, selection, concurrency, stallSeconds, dryRun: Boolean(values['dry-run']),
+      source, dest, ledger, pass: 1, selection, concurrency, stallSeconds, dryRun: Boolean(values['dry-run']), pace,
       // A re-run with --state mirrors what changed on the source since; --no-mirror-deletes keeps every copy.
       mirror: { deletes: !values['no-mirror-deletes'] },
       plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed, provider),

@@ -1,7 +1,7 @@
 import type { ImapFlow, ListResponse } from 'imapflow';
 import type { Logger } from '../log.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
-import { ByteBudget } from './budget.ts';
+import { budgetFor, type Pace } from './bandwidth.ts';
 import { memoryReclaimer } from './reclaim.ts';
 import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
@@ -43,6 +43,8 @@ export interface CopyOptions {
   onProgress?: (progress: CopyProgress) => void;
   /** Known copies follow the source (flags, expunges, moves, folders gone) before new mail is copied; needs a ledger with `delta`. */
   mirror?: MirrorOptions;
+  /** Bandwidth caps and the copy window's end (server/mail/bandwidth.ts). */
+  pace?: Pace;
 }
 
 export interface CopyReport {
@@ -95,7 +97,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log })
       : undefined;
     const buffer = new LedgerBuffer(ledger);
-    const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());
+    const budget = budgetFor(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer(), options.pace);
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
@@ -106,6 +108,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         totals.copied += folder.copied - before.copied;
         totals.bytes += folder.copiedBytes - before.bytes;
         seen.set(folder.source, { copied: folder.copied, bytes: folder.copiedBytes });
+        budget.settle?.(totals.bytes);
         // Mail that arrives during the pass is copied too: the total grows with it rather than show more than 100%.
         options.onProgress?.({ folder: folder.source, copied: folder.copied, bytes: folder.copiedBytes, totalCopied: totals.copied, totalBytes: totals.bytes, remaining: Math.max(remaining, totals.copied) });
       },

@@ -3,6 +3,7 @@ import { platformById } from '../db/repos/platforms.ts';
 import { listProjects, projectById, projectOptions, type ProjectRow } from '../db/repos/projects.ts';
 import { backoffDelay } from '../workflow/backoff.ts';
 import { composeMail } from './compose.ts';
+import { dailyTick } from '../daily/tick.ts';
 import { detect } from './detect.ts';
 import { sendMail } from './smtp.ts';
 import { claimDue, defer, lastDigestSentAt, markFailed, markSent, NEEDS_ADMIN_KINDS, recordOnce, type NotificationRow } from './store.ts';
@@ -80,5 +81,8 @@ export async function deliverDue(app: AppContext, now: number): Promise<number> 
 /** One pass: record what is new, send what is due. Safe to run from several workers at once. */
 export async function notifyTick(app: AppContext, now = Date.now()): Promise<{ recorded: number; sent: number }> {
   const recorded = await detectAll(app);
-  return { recorded, sent: await deliverDue(app, now) };
+  const sent = await deliverDue(app, now);
+  // The letters to the end users go through the same SMTP server, on the same timer; the state chart samples too.
+  await dailyTick(app, now);
+  return { recorded, sent };
 }

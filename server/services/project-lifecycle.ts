@@ -17,8 +17,8 @@ export type ProjectState = 'active' | 'completed';
 
 // What cutover keeps per mailbox and per project, removed with the project. Tables a newer
 // migration adds are listed here too; one not created yet (an older database) is skipped.
-const MAILBOX_TABLES = ['ledger', 'skips', 'checkpoints', 'sync_points'];
-const PROJECT_TABLES = ['imports', 'notifications', 'events'];
+const MAILBOX_TABLES = ['ledger', 'skips', 'checkpoints', 'sync_points', 'progress_samples', 'letters', 'one_time_links'];
+const PROJECT_TABLES = ['imports', 'notifications', 'events', 'state_samples', 'letter_templates'];
 
 /** Counts by state of the mailboxes in `states`, plus those a worker holds right now whatever their state. */
 async function busy(db: Db, project: ProjectRow, states: MailboxState[]): Promise<{ count: number; states: string }> {

@@ -7,6 +7,7 @@ import * as mailboxMessages from './messages/mailbox.ts';
 import * as workersMessages from './messages/workers.ts';
 import * as groupwareMessages from './messages/groupware.ts';
 import * as domainsMessages from './messages/domains.ts';
+import * as dailyMessages from './messages/daily.ts';
 export const LANGUAGES = ['en', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -113,7 +114,7 @@ const coreEn = {
   'domain.overall': 'DNS of the domain',
   'domain.zone': 'zone {zone}',
   'domain.noZone': 'no zone found',
-  'domain.checkedAt': 'checked at {at}',
+  'domain.checkedAt': 'checked {at}',
   'domain.checks': 'Records',
   'domain.blocking': 'holds the cutover',
   'domain.propagation': 'Propagation per authoritative server',
@@ -121,7 +122,7 @@ const coreEn = {
   'domain.lookupErrors': 'Lookup errors',
   'domain.step': 'Step dns-cutover',
   'domain.confirmedBy': 'confirmed by {actor}',
-  'domain.completedAt': 'done at {at}',
+  'domain.completedAt': 'done {at}',
   'domain.waiting': '{n} mailbox(es) waiting on this domain.',
   'domain.checkNow': 'Check now',
   'domain.confirm': 'Confirm manually',
@@ -260,7 +261,7 @@ const coreFr: Record<keyof typeof coreEn, string> = {
   'domain.overall': 'DNS du domaine',
   'domain.zone': 'zone {zone}',
   'domain.noZone': 'aucune zone trouvée',
-  'domain.checkedAt': 'vérifié à {at}',
+  'domain.checkedAt': 'vérifié {at}',
   'domain.checks': 'Enregistrements',
   'domain.blocking': 'bloque la bascule',
   'domain.propagation': 'Propagation par serveur faisant autorité',
@@ -268,7 +269,7 @@ const coreFr: Record<keyof typeof coreEn, string> = {
   'domain.lookupErrors': 'Erreurs de résolution',
   'domain.step': 'Étape dns-cutover',
   'domain.confirmedBy': 'confirmée par {actor}',
-  'domain.completedAt': 'terminée à {at}',
+  'domain.completedAt': 'terminée {at}',
   'domain.waiting': '{n} boîte(s) en attente de ce domaine.',
   'domain.checkNow': 'Vérifier maintenant',
   'domain.confirm': 'Confirmer manuellement',
@@ -306,9 +307,9 @@ const coreFr: Record<keyof typeof coreEn, string> = {
 
 
 // Each area of the panel keeps its words in messages/<area>.ts, in both languages.
-const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en };
+const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en, ...dailyMessages.en };
 export type MessageKey = keyof typeof en;
-const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr };
+const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr, ...dailyMessages.fr };
 
 const tables: Record<Language, Record<MessageKey, string>> = { en, fr };
 

@@ -27,6 +27,7 @@ export function renderPage(req: Request, res: Response, view: string, model: Rec
   res.status(status).type('html').send(render(view, {
     ...model,
     lang,
+    timeZone: req.session?.timeZone,
     base: req.baseUrl,
     here: req.originalUrl,
     user: req.session?.userName,

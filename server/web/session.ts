@@ -11,6 +11,8 @@ declare module 'express-session' {
     userId?: number;
     userName?: string;
     lang?: Language;
+    /** The admin's own time zone (users.time_zone); the server's when unset. */
+    timeZone?: string;
     flash?: { kind: 'ok' | 'error'; text: string };
   }
 }

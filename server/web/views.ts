@@ -4,16 +4,21 @@ import Handlebars from 'handlebars';
 import { isLanguage, t } from './i18n.ts';
 import { renderDnsDots } from './dns-dots.ts';
 import { checkText } from './check-words.ts';
-import { durationText, timeHtml } from './times.ts';
+import { durationText, isStoredTime, sentenceWithTimes, timeHtml } from './times.ts';
 
 const viewsDir = `${projectRoot}/views/`;
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 const hbs = Handlebars.create();
 
 // {{t "key" name=value}}: the word in the page's language (the model's `lang`), escaped like any value.
+// A parameter that is a stored time (ISO string) is shown as a time inside the sentence, in the
+// admin's language and zone, relative when recent (times.ts); the rest of the sentence is escaped.
 hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
-  const lang = options.data?.root?.lang;
-  return t(isLanguage(lang) ? lang : 'en', key, options.hash ?? {});
+  const root = options.data?.root;
+  const lang = isLanguage(root?.lang) ? root.lang : 'en';
+  const hash: Record<string, unknown> = options.hash ?? {};
+  if (!Object.values(hash).some(isStoredTime)) return t(lang, key, hash as Record<string, string | number>);
+  return new hbs.SafeString(sentenceWithTimes(lang, (params) => t(lang, key, params), hash, root?.timeZone));
 });
 // {{dnsDots dots}}: the row of DNS dots (see dns-dots.ts), already escaped.
 hbs.registerHelper('dnsDots', function (dots: Parameters<typeof renderDnsDots>[0], options: Handlebars.HelperOptions) {
@@ -28,7 +33,7 @@ hbs.registerHelper('checkText', function (text: string, options: Handlebars.Help
 // {{duration ms}}: a length of time in words. In the page's language.
 hbs.registerHelper('time', function (value: unknown, options: Handlebars.HelperOptions) {
   const lang = options.data?.root?.lang;
-  return new hbs.SafeString(timeHtml(isLanguage(lang) ? lang : 'en', value));
+  return new hbs.SafeString(timeHtml(isLanguage(lang) ? lang : 'en', value, Date.now(), options.data?.root?.timeZone));
 });
 hbs.registerHelper('duration', function (ms: unknown, options: Handlebars.HelperOptions) {
   const lang = options.data?.root?.lang;

@@ -6,6 +6,7 @@ import { folderPlan } from './folder-plan.ts';
 import { recordMirror } from './mirror-event.ts';
 import { noteAlterations } from './alterations.ts';
 import type { StepContext } from './types.ts';
+import { passPace, throughputRecorder } from './pass-pace.ts';
 
 const PROGRESS_EVERY_MS = 5_000;
 
@@ -19,8 +20,11 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
   const plan = await folderPlan(ctx);
   let lastNote = Date.now();
   let pending: Promise<void> = Promise.resolve();
+  const source = await sourceEndpoint(ctx);
+  const throughput = throughputRecorder(ctx.db, ctx.mailbox.id, ctx.project.id);
   const report = await copyMailbox({
-    source: await sourceEndpoint(ctx),
+    source,
+    pace: await passPace(ctx, source.host),
     dest: await destEndpoint(ctx),
     plan,
     ledger: dbLedger(ctx.db, ctx.mailbox.id),
@@ -29,12 +33,14 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     log: ctx.log,
     // Known copies follow the source (flags, expunges, moves); the project option keeps every copy.
     mirror: { deletes: ctx.options.mirrorDeletes },
-    onProgress: ({ folder, copied }) => {
+    onProgress: (progress) => {
+      const { folder, copied } = progress;
+      throughput.onProgress(progress);
       if (Date.now() - lastNote < PROGRESS_EVERY_MS) return;
       lastNote = Date.now();
       pending = pending.then(() => ctx.note(`pass ${pass}: ${folder}: ${copied} copied`));
     },
-  });
+  }).finally(() => throughput.flush());
   await pending;
   await recordMirror(ctx, pass, report.mirror);
   await noteAlterations(ctx, report);

@@ -12,6 +12,7 @@ import { startNotifier } from '../notify/timer.ts';
 import { toCutoverError, type CutoverError } from '../errors.ts';
 import { claimDue, HEARTBEAT_MS, LEASE_MS, releaseLease, renewLease, renewLeases, workerHost, workerId } from './lease.ts';
 import { idleVerdict } from './idle.ts';
+import { admitClaimed } from './window.ts';
 import { dbHostGate } from './host-gate.ts';
 import { installHostGate } from '../mail/host-slots.ts';
 import { persistOutcome, queuesNextStep } from './outcome.ts';
@@ -192,7 +193,7 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   try {
     while (!options.signal?.aborted) {
       const free = concurrency - running.size;
-      const claimed = free > 0 ? await claimDue(app.db, worker, free, Date.now(), options.projectId) : [];
+      const claimed = free > 0 ? await admitClaimed(app.db, worker, await claimDue(app.db, worker, free, Date.now(), options.projectId)) : [];
       for (const id of claimed) {
         const job = runClaimedMailbox(app, id, worker, options.signal).catch((err) => app.log.error({ err, id }, 'worker job crashed')).finally(() => running.delete(id));
         running.set(id, job);

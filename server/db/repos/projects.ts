@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../knex.ts';
 import { CutoverError } from '../../errors.ts';
+import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_BYTES_PER_SECOND, MAX_RETENTION_DAYS } from './project-schedule-schema.ts';
 
 export const projectOptionsSchema = z.object({
   tempPattern: z.string().refine((p) => p.includes('{local}') && p.includes('{domain}') && /\{nn?\}/.test(p), 'must contain {local}, {domain} and {nn} (or {n})').default('{local}{nn}@{domain}'),
@@ -28,11 +29,25 @@ export const projectOptionsSchema = z.object({
   groupware: z.object({ contacts: z.boolean().default(true), calendars: z.boolean().default(true), filters: z.boolean().default(true) }).default({ contacts: true, calendars: true, filters: true }),
   /** Collections left out, by display name or href (a calendar, an address book; "sieve:" for the filters). */
   excludeCollections: z.array(z.string().min(1).max(1000)).max(1000).default([]),
+  /** Mailboxes wait until then (ISO time with its offset): OMM's "later, at a date and time". */
+  startAt: z.iso.datetime({ offset: true }).optional(),
+  /** Copy passes run only inside it, e.g. 20:00–07:00 Europe/Paris (server/workflow/window.ts). */
+  copyWindow: copyWindowSchema.optional(),
+  /** Bytes per second for the project's copy passes together, like imapsync's --maxbytespersecond. */
+  maxBytesPerSecond: z.number().int().min(1024).max(MAX_BYTES_PER_SECOND).optional(),
+  /** Days after the project ends before its migration data (passwords, ledger rows, skip list, files) is purged. */
+  retentionDays: z.number().int().min(0).max(MAX_RETENTION_DAYS).default(60),
+  /** The languages of the letters to the end users, in the order they appear in each mail. */
+  letterLanguages: letterLanguagesSchema.default(['en', 'fr']),
+  /** Which letters go to the end users: before the move (to the current address), after it (to the new mailbox). */
+  letters: z.object({ before: z.boolean().default(false), after: z.boolean().default(false) }).default({ before: false, after: false }),
+  /** The zone times are given in to the end users (their letters) and the start time is shown in. */
+  timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
 });
 
 export type ProjectOptions = z.infer<typeof projectOptionsSchema>;
 
-export interface ProjectRow { id: number; name: string; source_platform_id: number; dest_platform_id: number; options: string; state: string; created_at: string }
+export interface ProjectRow { id: number; name: string; source_platform_id: number; dest_platform_id: number; options: string; state: string; created_at: string; ended_at?: string | null; purged_at?: string | null }
 
 // A worker parses its project's options before every step: the same text gives the same options.
 let lastParsed: { text: string; options: ProjectOptions } | undefined;

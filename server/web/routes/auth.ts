@@ -20,6 +20,8 @@ export async function logIn(req: Request, user: { id: number; name: string; lang
   req.session.userId = user.id;
   req.session.userName = user.name;
   req.session.lang = isLanguage(user.language) ? user.language : lang;
+  const zone = (user as { time_zone?: string | null }).time_zone;
+  if (zone) req.session.timeZone = zone;
 }
 
 /** Login, logout and the language switch: the only routes reachable without a session (logout and language need CSRF). */

@@ -1,4 +1,5 @@
 import express, { type Request, type Router } from 'express';
+import { mailboxChart } from '../../daily/charts.ts';
 import { CutoverError } from '../../errors.ts';
 import { mailboxAction } from '../../services/actions.ts';
 import { clientSettings } from '../../services/client-settings.ts';
@@ -11,7 +12,7 @@ import type { WebContext } from '../context.ts';
 import { isMailboxAction, MAILBOX_ACTIONS, webActor } from '../actions.ts';
 import { errorText } from '../errors.ts';
 import { mailboxPageModel } from '../models/mailbox-page.ts';
-import { flash, renderPage, translator } from '../page.ts';
+import { flash, languageOf, renderPage, translator } from '../page.ts';
 import { size } from '../models/progress.ts';
 import { lockText, problemText } from '../models/mailbox-words.ts';
 
@@ -60,6 +61,7 @@ export function mailboxRoutes(web: WebContext): Router {
       listedSyncPoints: listed, emptyPasses: model.syncPoints.length - listed.length,
       skipsMore: model.skipsTotal > model.skips.length,
       client: { ...settings, problems: settings.problems.map((detail) => t('client.problem', { detail })) },
+      progressChart: await mailboxChart(web.app.db, model.mailbox.id, languageOf(req), req.session.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone),
     });
   });
 

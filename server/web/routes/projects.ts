@@ -5,7 +5,8 @@ import type { WebContext } from '../context.ts';
 import { BULK_ACTIONS, bulkAction, isMailboxAction, webActor } from '../actions.ts';
 import { errorText } from '../errors.ts';
 import { isState, projectPageModel, STATES } from '../models/project-page.ts';
-import { flash, renderPage, safeBack, translator } from '../page.ts';
+import { flash, languageOf, renderPage, safeBack, translator } from '../page.ts';
+import { projectDailyModel } from '../models/project-daily.ts';
 
 export function projectQuery(req: Request) {
   const state = isState(req.query.state) ? req.query.state : null;
@@ -61,10 +62,12 @@ export function projectRoutes(web: WebContext): Router {
     const model = await projectPageModel(web.app, projectIdParam(req), { state, page, pageSize: web.pageSize });
     const link = (p: number) => `${req.baseUrl}/projects/${model.project.id}?${new URLSearchParams({ ...(state && { state }), page: String(p) })}`;
     const controls = await projectControls(web.app, model.project.id);
+    const daily = await projectDailyModel(web.app, model.project.id, languageOf(req), req.session.timeZone);
     renderPage(req, res, 'project', {
       title: t('project.title', { name: model.project.name }),
       live: `${req.baseUrl}/api/projects/${model.project.id}/progress?${new URLSearchParams({ ...(state && { state }), page: String(model.page) })}`,
       ...model,
+      daily,
       controls: { ...controls, completed: controls.state === 'completed', canStart: controls.state === 'active' && controls.notStarted > 0 },
       states: STATES.map((s) => ({ state: s, selected: s === state })),
       bulkActions: BULK_ACTIONS,
