@@ -66,6 +66,10 @@ export const messages = {
   STARTTLS_MISSING: '{host} does not offer STARTTLS, and mail and passwords are not sent in clear text except to a loopback address (or with --allow-plaintext, "allowPlaintext": true). Use implicit TLS (imaps://, port 993) if the server has it.',
   HOST_BUSY: 'No connection to {host} free within {seconds} s: the fleet already holds its limit of {limit} (platform setting max connections); will retry.',
   FILE_UNREADABLE: 'Cannot read {file}: {detail}.',
+  UPLOAD_UNKNOWN: 'No uploaded file {ref} for this mailbox.',
+  UPLOAD_TOO_LARGE: '{name}: {size} bytes is over the upload limit of {limit} bytes (CUTOVER_UPLOAD_MAX_MB).',
+  UPLOAD_OFFSET: 'The upload of {name} is at byte {offset}, not {sent}: ask where it stands (HEAD) and send from there.',
+  UPLOAD_STATE: '{name} is {state}: {detail}.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

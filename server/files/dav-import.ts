@@ -81,7 +81,7 @@ export class DavImport {
       let url = this.opts.dest.url;
       try {
         if (!url) {
-          if (!this.opts.domain) return { unavailable: 'no CalDAV/CardDAV URL was given (--dest-dav) and the login has no domain to discover it from' };
+          if (!this.opts.domain) return { unavailable: 'no CalDAV/CardDAV server: none was given (--dest-dav, or the destination platform\'s dav settings) and the login has no domain to discover one from' };
           url = (await davUrlFromDns(this.opts.domain, this.opts.lookup ?? systemLookup())) ?? `https://${this.opts.domain}/`;
         }
         const client = new DavClient(new DavSession({ ...this.opts.dest, url }));
