@@ -26,6 +26,7 @@ import { projectRoutes } from './web/routes/projects.ts';
 import { reportRoutes } from './web/routes/reports.ts';
 import { setupRoutes } from './web/routes/setup.ts';
 import { tokenRoutes } from './web/routes/tokens.ts';
+import { fileUploadParser, uploadRoutes } from './web/routes/uploads.ts';
 import { sessions } from './web/session.ts';
 
 export type { PanelOptions } from './web/context.ts';
@@ -62,6 +63,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(sessions(app, { trustProxy: options.trustProxy }));
   // Import uploads are multipart: their `_csrf` field must be read before the CSRF check looks for it.
   router.use(uploadParser());
+  router.use(fileUploadParser(web));
   router.use(csrf.csrfSynchronisedProtection);
   router.use(assetRoutes());
   router.use(authRoutes(web));
@@ -80,6 +82,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(domainsListRoutes(web));
   router.use(apiDnsRoutes(web));
   router.use(mailboxRoutes(web));
+  router.use(uploadRoutes(web));
   router.use(platformRoutes(web));
   router.use(apiPlatformRoutes(web));
   router.use(apiMailboxRoutes(web));

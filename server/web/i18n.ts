@@ -7,6 +7,7 @@ import * as mailboxMessages from './messages/mailbox.ts';
 import * as workersMessages from './messages/workers.ts';
 import * as groupwareMessages from './messages/groupware.ts';
 import * as domainsMessages from './messages/domains.ts';
+import * as filesMessages from './messages/files.ts';
 export const LANGUAGES = ['en', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -306,9 +307,9 @@ const coreFr: Record<keyof typeof coreEn, string> = {
 
 
 // Each area of the panel keeps its words in messages/<area>.ts, in both languages.
-const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en };
+const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en, ...filesMessages.en };
 export type MessageKey = keyof typeof en;
-const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr };
+const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr, ...filesMessages.fr };
 
 const tables: Record<Language, Record<MessageKey, string>> = { en, fr };
 
