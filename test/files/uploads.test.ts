@@ -211,9 +211,9 @@ test('Chromium: the page uploads Test_part1.pst in chunks with progress and show
   try {
     const page = await browser.newPage();
     await page.goto(`${base}/login`);
-    await page.fill('input[name=name]', ADMIN.name);
-    await page.fill('input[name=password]', ADMIN.password);
-    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    await page.fill('#name', ADMIN.name);
+    await page.fill('#password', ADMIN.password);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit] >> text=Log in')]);
     await page.goto(`${base}/mailboxes/${mailbox}/files`);
     await page.setInputFiles('#upload-files', PST);
     await Promise.all([page.waitForURL(/\/files\/\d+$/, { timeout: 120_000 }), page.click('#upload-button')]);
