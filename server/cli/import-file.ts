@@ -4,16 +4,17 @@ import { CutoverError, formatBytes } from '../errors.ts';
 import { davCounts } from '../files/dav-import.ts';
 import { importFiles, type FileImportReport } from '../files/import.ts';
 import { openGroupwareState } from '../groupware/state.ts';
-import type { MboxFlavour } from '../files/mbox.ts';
+import { MBOX_FORMATS, type MboxFormat } from '../files/mbox.ts';
 import { endpointFor, parseImapUrl, readPassword, stdinLines } from './copy.ts';
 import { describe, EXIT, type Io } from './output.ts';
 
-const USAGE = 'usage: cutover import-file FILE… --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--dest-dav URL] [--dry-run] [--json] [--state FILE] [--mbox-format mboxrd|mboxo]';
+const USAGE = 'usage: cutover import-file FILE… --dest imaps://USER@HOST[:PORT] --dest-password-file FILE [--dest-dav URL] [--dry-run] [--json] [--state FILE] [--mbox-format auto|mboxrd|mboxo|mboxcl|mboxcl2]';
 
 /** A file that cannot be read (missing, truncated, not what its name says): distinct from every `cutover copy` code. */
 export const EXIT_FILE_UNREADABLE = 10;
 
 function printHuman(report: FileImportReport, io: Io): void {
+  for (const f of report.files) if (f.note) io.out(`  ${f.file}: ${f.note}`);
   for (const f of report.folders) {
     const what = report.dryRun
       ? `${f.messages} messages (${formatBytes(f.bytes)})${f.alreadyImported ? `, ${f.alreadyImported} already imported` : ''}`
@@ -49,8 +50,8 @@ export async function importFileCommand(argv: string[], io: Io): Promise<number>
     },
   });
   if (!values.dest || !positionals.length) throw new CutoverError('INPUT_INVALID', { detail: USAGE });
-  const flavour = values['mbox-format'] ?? 'mboxrd';
-  if (flavour !== 'mboxrd' && flavour !== 'mboxo') throw new CutoverError('INPUT_INVALID', { detail: `--mbox-format: "${flavour}" is neither mboxrd nor mboxo` });
+  const flavour = values['mbox-format'] ?? 'auto';
+  if (!MBOX_FORMATS.includes(flavour as MboxFormat)) throw new CutoverError('INPUT_INVALID', { detail: `--mbox-format: "${flavour}" is not one of ${MBOX_FORMATS.join(', ')}` });
   const dryRun = Boolean(values['dry-run']);
   const ca = values.ca ? readFileSync(values.ca, 'utf8') : undefined;
   const dest = endpointFor(parseImapUrl(values.dest, '--dest'), readPassword('dest', values, stdinLines()), { tlsVerify: !values['no-tls-verify'], allowPlaintext: Boolean(values['allow-plaintext']), ca });
@@ -62,7 +63,7 @@ export async function importFileCommand(argv: string[], io: Io): Promise<number>
   const davEndpoint = { url: values['dest-dav'] ?? '', tlsVerify: dest.tlsVerify, ca: dest.ca, allowPlaintext: Boolean(values['allow-plaintext']), auth: { user: dest.auth.authzid ?? dest.auth.user, pass: dest.auth.pass } };
   try {
     const report = await importFiles({
-      files: positionals, dest, ledgerFile: values.state, dryRun, mboxFlavour: flavour as MboxFlavour,
+      files: positionals, dest, ledgerFile: values.state, dryRun, mboxFlavour: flavour as MboxFormat,
       dav: { endpoint: davEndpoint, ledger: davState?.ledger },
       onProgress: ({ copied, bytes, seen }) => {
         if (Date.now() - lastLine < 1000) return;

@@ -44,7 +44,7 @@ export interface FileFolderReport {
 
 export interface FileImportReport {
   dryRun: boolean;
-  files: Array<{ file: string; format: FileSource['format']; identity: string }>;
+  files: Array<{ file: string; format: FileSource['format']; identity: string; note?: string }>;
   folders: FileFolderReport[];
   /** Contacts, events and tasks: one entry per PST folder or .ics/.vcf file and kind. */
   collections: FileCollectionReport[];
@@ -193,7 +193,7 @@ async function run(options: FileImportOptions, opened: Opened[], byPath: Map<str
   const sum = (key: 'messages' | 'copied' | 'copiedBytes' | 'alreadyImported' | 'matched' | 'skipped' | 'failed') => folders.reduce((n, f) => n + f[key], 0);
   return {
     dryRun: options.dryRun,
-    files: opened.map((o) => ({ file: o.file, format: o.source.format, identity: o.identity })),
+    files: opened.map((o) => ({ file: o.file, format: o.source.format, identity: o.identity, ...(o.source.note && { note: o.source.note }) })),
     folders, messages: sum('messages'), copied: sum('copied'), bytes: sum('copiedBytes'), alreadyImported: sum('alreadyImported'),
     matched: sum('matched'), skipped: sum('skipped'), failed: sum('failed'),
     collections, davSkipped: collections.filter((c) => c.state !== 'failed').reduce((n, c) => n + c.skipped, 0),

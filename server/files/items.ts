@@ -45,6 +45,8 @@ export type FileItem = FileMessage | FileSkip | FileDavItem;
 export interface FileSource {
   path: string;
   format: 'mbox' | 'eml' | 'eml-directory' | 'zip' | 'pst' | 'ics' | 'vcf';
+  /** How the file was read, once it has been (an mbox's flavour and why): shown in the report. */
+  note?: string;
   folders(): Promise<string[][]>;
   /** Folders among `folders()` that hold contacts, events, tasks or notes: planned and reported, never created over IMAP. */
   nonMailFolders?(): Promise<string[][]>;

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { openIcs, openVcf } from './dav-files.ts';
 import { openEml, openEmlDirectory } from './eml.ts';
 import { startsWithHeader, unreadable, type FileSource } from './items.ts';
-import { openMbox, type MboxFlavour } from './mbox.ts';
+import { openMbox, type MboxFormat } from './mbox.ts';
 import { openPst } from './pst.ts';
 import { openZipOfEml } from './zip.ts';
 
-export interface OpenOptions { mboxFlavour?: MboxFlavour }
+export interface OpenOptions { mboxFlavour?: MboxFormat }
 
 type Kind = FileSource['format'];
 
