@@ -230,8 +230,9 @@ export function isRunning(id: number): boolean {
  */
 export async function startFileRun(app: AppContext, mailboxId: number, id: number, mode: 'check' | 'import'): Promise<UploadView> {
   const row = await rowOf(app, mailboxId, id);
-  const allowed = mode === 'check' ? ['uploaded', 'checked', 'failed', 'imported'] : ['uploaded', 'checked', 'failed', 'imported'];
-  if (running.has(id) || !allowed.includes(row.state)) {
+  // 'checking'/'importing' with nothing running here: the process that ran it stopped (a restart); the
+  // ledger makes a new run go on where that one was.
+  if (running.has(id) || row.state === 'uploading') {
     throw new CutoverError('UPLOAD_STATE', { name: row.name, state: row.state, detail: row.state === 'uploading' ? 'the upload is not complete yet' : 'a run of it is already going on' });
   }
   await update(app, id, { state: mode === 'check' ? 'checking' : 'importing', progress: null, error: null });

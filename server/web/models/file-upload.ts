@@ -2,7 +2,7 @@
 // the import's report as rows (mail folders, then contacts/calendars/tasks), sizes in words.
 import { formatBytes } from '../../errors.ts';
 import type { FileImportReport } from '../../files/import.ts';
-import type { UploadView } from '../../files/uploads.ts';
+import { isRunning, type UploadView } from '../../files/uploads.ts';
 
 const SHOWN_SKIPS = 50;
 
@@ -10,8 +10,8 @@ export function uploadRow(u: UploadView) {
   const percent = u.size > 0 ? Math.floor((u.offset / u.size) * 100) : 0;
   return {
     ...u, sizeText: formatBytes(u.size), receivedText: formatBytes(u.offset), percent,
-    uploading: u.state === 'uploading', running: u.state === 'checking' || u.state === 'importing',
-    canRun: ['uploaded', 'checked', 'failed', 'imported'].includes(u.state),
+    uploading: u.state === 'uploading', running: isRunning(u.id),
+    canRun: u.state !== 'uploading' && !isRunning(u.id),
   };
 }
 
