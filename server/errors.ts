@@ -68,6 +68,10 @@ export const messages = {
   FILE_UNREADABLE: 'Cannot read {file}: {detail}.',
   COPY_WINDOW_CLOSED: 'The copy window of project {project} closed at {closedAt}; the pass stopped between two messages and resumes at the next opening ({opensAt}).',
   LINK_EXPIRED: 'This link has already been used or has expired.',
+  UPLOAD_UNKNOWN: 'No uploaded file {ref} for this mailbox.',
+  UPLOAD_TOO_LARGE: '{name}: {size} bytes is over the upload limit of {limit} bytes (CUTOVER_UPLOAD_MAX_MB).',
+  UPLOAD_OFFSET: 'The upload of {name} is at byte {offset}, not {sent}: ask where it stands (HEAD) and send from there.',
+  UPLOAD_STATE: '{name} is {state}: {detail}.',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -27,6 +27,7 @@ import { projectRoutes } from './web/routes/projects.ts';
 import { reportRoutes } from './web/routes/reports.ts';
 import { setupRoutes } from './web/routes/setup.ts';
 import { tokenRoutes } from './web/routes/tokens.ts';
+import { fileUploadParser, uploadRoutes } from './web/routes/uploads.ts';
 import { sessions } from './web/session.ts';
 import { dailyRoutes } from './web/routes/daily.ts';
 import { apiDailyRoutes } from './web/routes/api-daily.ts';
@@ -66,6 +67,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(sessions(app, { trustProxy: options.trustProxy }));
   // Import uploads are multipart: their `_csrf` field must be read before the CSRF check looks for it.
   router.use(uploadParser());
+  router.use(fileUploadParser(web));
   router.use(csrf.csrfSynchronisedProtection);
   router.use(assetRoutes());
   router.use(authRoutes(web));
@@ -88,6 +90,7 @@ export function createPanel(app: AppContext, options: PanelOptions = {}): Router
   router.use(apiDnsRoutes(web));
   router.use(mailboxRoutes(web));
   router.use(mailboxCollectionRoutes(web));
+  router.use(uploadRoutes(web));
   router.use(platformRoutes(web));
   router.use(apiPlatformRoutes(web));
   router.use(apiMailboxRoutes(web));

@@ -12,7 +12,10 @@ import { listFolders } from '../mail/listing.ts';
 import { PipelinedAppender } from '../mail/wire/appender.ts';
 import { isWritableFlag } from '../mail/wire/syntax.ts';
 import { imapflowTarget, pipelinedTarget, type AppendTarget } from '../mail/writer.ts';
+import { DavImport, type FileCollectionReport } from './dav-import.ts';
 import type { FileMessage, FileSource } from './items.ts';
+import type { GroupwareLedger } from '../groupware/ledger.ts';
+import type { DavEndpoint } from '../plugins/contract.ts';
 import { fileIdentity, FileLedger } from './ledger.ts';
 import { openFileSource, type OpenOptions } from './open.ts';
 
@@ -41,8 +44,10 @@ export interface FileFolderReport {
 
 export interface FileImportReport {
   dryRun: boolean;
-  files: Array<{ file: string; format: FileSource['format']; identity: string }>;
+  files: Array<{ file: string; format: FileSource['format']; identity: string; note?: string }>;
   folders: FileFolderReport[];
+  /** Contacts, events and tasks: one entry per PST folder or .ics/.vcf file and kind. */
+  collections: FileCollectionReport[];
   messages: number;
   copied: number;
   bytes: number;
@@ -50,6 +55,10 @@ export interface FileImportReport {
   matched: number;
   skipped: number;
   failed: number;
+  /** DAV items the destination refused or that could not be imported for want of a DAV server. */
+  davSkipped: number;
+  /** DAV items that failed on a server error (retryable). */
+  davFailed: number;
   seconds: number;
 }
 
@@ -58,6 +67,8 @@ export interface FileImportOptions extends OpenOptions {
   dest: ImapEndpoint;
   /** The JSON-lines ledger (`--state`); memory when absent. */
   ledgerFile?: string;
+  /** Contacts, calendars and tasks: the destination's DAV login (an empty url: discover it from the login's domain) and its ledger. */
+  dav?: { endpoint: DavEndpoint; ledger?: GroupwareLedger };
   dryRun: boolean;
   log?: Logger;
   onProgress?: (progress: { copied: number; bytes: number; seen: number }) => void;
@@ -66,7 +77,7 @@ export interface FileImportOptions extends OpenOptions {
 const MAX_LISTED = 1000;
 const sourcePath = (folder: string[]) => (folder.length ? folder.join('/') : 'INBOX');
 
-interface Opened { file: string; source: FileSource; identity: string; folders: string[][] }
+interface Opened { file: string; source: FileSource; identity: string; folders: string[][]; davFolders: Set<string> }
 
 /**
  * Imports mail files into one destination account: the folder plan a server copy would make
@@ -81,7 +92,8 @@ export async function importFiles(options: FileImportOptions): Promise<FileImpor
   try {
     for (const file of options.files) {
       const source = await openFileSource(file, options);
-      opened.push({ file, source, identity: await fileIdentity(file), folders: await source.folders() });
+      const davFolders = new Set((await source.nonMailFolders?.() ?? []).map(sourcePath));
+      opened.push({ file, source, identity: await fileIdentity(file), folders: await source.folders(), davFolders });
     }
     const client = await openImap(options.dest, options.log);
     try {
@@ -89,7 +101,8 @@ export async function importFiles(options: FileImportOptions): Promise<FileImpor
       const destSide = await folderSide(client, listed);
       const plan = planFolders(fileSide(opened), destSide);
       const byPath = new Map(plan.map((entry) => [entry.source, entry]));
-      if (!options.dryRun) await ensureDestFolders(client, listed, plan, options.dest.host);
+      const nonMail = new Set(opened.flatMap((o) => [...o.davFolders]));
+      if (!options.dryRun) await ensureDestFolders(client, listed, plan.filter((entry) => !nonMail.has(entry.source)), options.dest.host);
       const ledger = FileLedger.open(options.dryRun ? undefined : options.ledgerFile);
       try {
         return await run(options, opened, byPath, client, ledger, startedAt);
@@ -128,6 +141,12 @@ async function run(options: FileImportOptions, opened: Opened[], byPath: Map<str
 
   const totals = { copied: 0, bytes: 0, seen: 0 };
   const writer = options.dryRun ? undefined : await DestWriter.open(options.dest, client, ledger);
+  const login = options.dav?.endpoint.auth.user ?? '';
+  const dav = new DavImport({
+    dest: options.dav?.endpoint ?? { url: '', tlsVerify: true, auth: { user: '', pass: '' } },
+    ...(options.dav && login.includes('@') && { domain: login.slice(login.lastIndexOf('@') + 1) }),
+    ledger: options.dav?.ledger, dryRun: options.dryRun || !options.dav?.ledger,
+  });
   try {
     for (const one of opened) {
       let batch: Batch | undefined;
@@ -138,6 +157,15 @@ async function run(options: FileImportOptions, opened: Opened[], byPath: Map<str
       };
       for await (const item of one.source.items()) {
         totals.seen++;
+        if (item.kind === 'dav') {
+          await dav.add(one.file, one.identity, item);
+          options.onProgress?.({ ...totals });
+          continue;
+        }
+        if (item.kind === 'skip' && item.collection) {
+          dav.skipItem(one.file, one.identity, item.folder, item.collection, item.id, item.reason);
+          continue;
+        }
         const entry = byPath.get(sourcePath(item.folder))!;
         const report = reportFor(one.file, entry);
         if (item.kind === 'skip') {
@@ -158,15 +186,25 @@ async function run(options: FileImportOptions, opened: Opened[], byPath: Map<str
     }
   } finally {
     writer?.close();
+    await dav.finish();
   }
-  const folders = [...reports.values()];
+  const folders = [...reports.values()].filter((f) => !(f.messages === 0 && f.skipped === 0 && davOnly(opened, f)));
+  const collections = dav.reports;
   const sum = (key: 'messages' | 'copied' | 'copiedBytes' | 'alreadyImported' | 'matched' | 'skipped' | 'failed') => folders.reduce((n, f) => n + f[key], 0);
   return {
     dryRun: options.dryRun,
-    files: opened.map((o) => ({ file: o.file, format: o.source.format, identity: o.identity })),
+    files: opened.map((o) => ({ file: o.file, format: o.source.format, identity: o.identity, ...(o.source.note && { note: o.source.note }) })),
     folders, messages: sum('messages'), copied: sum('copied'), bytes: sum('copiedBytes'), alreadyImported: sum('alreadyImported'),
-    matched: sum('matched'), skipped: sum('skipped'), failed: sum('failed'), seconds: (Date.now() - startedAt) / 1000,
+    matched: sum('matched'), skipped: sum('skipped'), failed: sum('failed'),
+    collections, davSkipped: collections.filter((c) => c.state !== 'failed').reduce((n, c) => n + c.skipped, 0),
+    davFailed: collections.filter((c) => c.state === 'failed').reduce((n, c) => n + c.skipped, 0),
+    seconds: (Date.now() - startedAt) / 1000,
   };
+}
+
+/** A PST's contacts or calendar folder, whose items are reported as collections rather than as mail folders. */
+function davOnly(opened: Opened[], folder: FileFolderReport): boolean {
+  return opened.some((o) => o.file === folder.file && o.davFolders.has(folder.source));
 }
 
 /** The message as an IMAP server keeps it (CRLF line ends), which is what its fingerprint was taken of. */

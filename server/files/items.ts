@@ -18,9 +18,25 @@ export interface FileSkip {
   folder: string[];
   reason: string;
   size?: number;
+  /** Set for an item of a calendar or address book file: reported with the DAV collections. */
+  collection?: 'addressbook' | 'calendar' | 'tasks';
 }
 
-export type FileItem = FileMessage | FileSkip;
+/** A contact, event or task, as the vCard or iCalendar text CardDAV/CalDAV store. */
+export interface FileDavItem {
+  kind: 'dav';
+  id: string;
+  /** The folder (PST) or file name it belongs to: one destination collection per folder and kind. */
+  folder: string[];
+  collection: 'addressbook' | 'calendar' | 'tasks';
+  data: Buffer;
+  /** What the dry run shows: a name or a title. */
+  label: string;
+  /** Something about the item a reader should know (a recurrence that could not be read). */
+  note?: string;
+}
+
+export type FileItem = FileMessage | FileSkip | FileDavItem;
 
 /**
  * A file opened for import. `folders` is cheap (no message is read), so the folder plan exists
@@ -28,8 +44,12 @@ export type FileItem = FileMessage | FileSkip;
  */
 export interface FileSource {
   path: string;
-  format: 'mbox' | 'eml' | 'eml-directory' | 'zip' | 'pst';
+  format: 'mbox' | 'eml' | 'eml-directory' | 'zip' | 'pst' | 'ics' | 'vcf';
+  /** How the file was read, once it has been (an mbox's flavour and why): shown in the report. */
+  note?: string;
   folders(): Promise<string[][]>;
+  /** Folders among `folders()` that hold contacts, events, tasks or notes: planned and reported, never created over IMAP. */
+  nonMailFolders?(): Promise<string[][]>;
   items(): AsyncGenerator<FileItem>;
   close(): Promise<void>;
 }

@@ -1,12 +1,17 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { detectMboxFlavour, type MboxFlavour } from './mbox-flavour.ts';
 import { dateHeader, MAX_FILE_MESSAGE_BYTES, startsWithHeader, unreadable, type FileItem, type FileSource } from './items.ts';
 
 /**
- * mboxo escapes a body line "From …" as ">From …" and leaves ">From …" alone, so only one level
- * comes off; mboxrd escapes every ">*From " line by one more ">", so one comes off any depth.
+ * mboxo (and mboxcl) escapes a body line "From …" as ">From …" and leaves ">From …" alone, so
+ * only one level comes off; mboxrd escapes every ">*From " line by one more ">", so one comes off
+ * any depth; mboxcl2 escapes nothing and, like mboxcl, ends each body where its Content-Length says.
+ * `auto` (the default) reads the first messages to tell (mbox-flavour.ts).
  */
-export type MboxFlavour = 'mboxo' | 'mboxrd';
+export type { MboxFlavour } from './mbox-flavour.ts';
+export type MboxFormat = MboxFlavour | 'auto';
+export const MBOX_FORMATS: readonly MboxFormat[] = ['auto', 'mboxrd', 'mboxo', 'mboxcl', 'mboxcl2'];
 
 const FROM_LINE = /^From (\S+) +(.+?)\s*$/;
 
@@ -24,18 +29,30 @@ export function mboxFolderName(file: string): string[] {
   return /^(inbox|mbox)$/i.test(name) ? [] : [name];
 }
 
-export function openMbox(file: string, flavour: MboxFlavour = 'mboxrd', folder: string[] = mboxFolderName(file)): FileSource {
-  return {
+export function openMbox(file: string, format: MboxFormat = 'auto', folder: string[] = mboxFolderName(file)): FileSource {
+  const source: FileSource = {
     path: file,
     format: 'mbox',
     folders: async () => [folder],
-    items: () => readMbox(file, flavour, folder),
+    async *items() {
+      let flavour: MboxFlavour;
+      if (format === 'auto') {
+        const guess = await detectMboxFlavour(file).catch((err: Error) => { throw unreadable(file, err.message, err); });
+        flavour = guess.flavour;
+        source.note = `read as ${flavour}: ${guess.why}`;
+      } else {
+        flavour = format;
+        source.note = `read as ${flavour} (as asked)`;
+      }
+      yield* readMbox(file, flavour, folder);
+    },
     close: async () => undefined,
   };
+  return source;
 }
 
 function unescapeLine(line: Buffer, flavour: MboxFlavour): Buffer {
-  if (line[0] !== 0x3e) return line;
+  if (line[0] !== 0x3e || flavour === 'mboxcl2') return line;
   let depth = 0;
   while (line[depth] === 0x3e) depth++;
   if (line.subarray(depth, depth + 5).toString('latin1') !== 'From ') return line;
@@ -65,7 +82,13 @@ function mozillaFlags(content: Buffer): { flags: string[]; expunged: boolean } |
   return { flags, expunged: Boolean(bits & MOZILLA_EXPUNGED) };
 }
 
-interface Pending { offset: number; fromLine: string; parts: Buffer[]; bytes: number; tooBig: boolean }
+interface Pending {
+  offset: number; fromLine: string; parts: Buffer[]; bytes: number; tooBig: boolean;
+  /** mboxcl/mboxcl2: the header so far, until its blank line; then where the body ends (Content-Length). */
+  header?: string; bodyEnd?: number;
+}
+
+const CONTENT_LENGTH = /^content-length:[ \t]*(\d{1,12})[ \t]*\r?$/im;
 
 /**
  * Streams an mbox: a message starts at a "From " line at the start of the file or after an empty
@@ -78,6 +101,7 @@ async function* readMbox(file: string, flavour: MboxFlavour, folder: string[]): 
   let current: Pending | undefined;
   let previousBlank = true;
   let first = true;
+  const withLengths = flavour === 'mboxcl' || flavour === 'mboxcl2';
 
   const finish = (msg: Pending): FileItem => {
     const id = `@${msg.offset}`;
@@ -102,12 +126,22 @@ async function* readMbox(file: string, flavour: MboxFlavour, folder: string[]): 
       first = false;
       if (line.subarray(0, 5).toString('latin1') !== 'From ') throw unreadable(file, 'not an mbox file (it does not start with a "From " line)');
     }
-    const isSeparator = previousBlank && line.subarray(0, 5).toString('latin1') === 'From ';
-    previousBlank = line.length === 1 || (line.length === 2 && line[0] === 0x0d);
+    // With Content-Length (mboxcl, mboxcl2), nothing inside a body is a separator.
+    const inBody = current?.bodyEnd !== undefined && lineOffset < current.bodyEnd;
+    const isSeparator = previousBlank && !inBody && line.subarray(0, 5).toString('latin1') === 'From ';
+    const blank = line.length === 1 || (line.length === 2 && line[0] === 0x0d);
+    previousBlank = blank;
     if (isSeparator) {
       const ended = current;
-      current = { offset: lineOffset, fromLine: line.toString('latin1').replace(/\r?\n$/, ''), parts: [], bytes: 0, tooBig: false };
+      current = { offset: lineOffset, fromLine: line.toString('latin1').replace(/\r?\n$/, ''), parts: [], bytes: 0, tooBig: false, ...(withLengths && { header: '' }) };
       return ended;
+    }
+    if (current?.header !== undefined) {
+      if (blank) {
+        const length = CONTENT_LENGTH.exec(current.header);
+        if (length) current.bodyEnd = lineOffset + line.length + Number(length[1]);
+        current.header = undefined;
+      } else if (current.header.length < 256 * 1024) current.header += line.toString('latin1');
     }
     const kept = unescapeLine(line, flavour);
     current!.bytes += kept.length;

@@ -1,12 +1,13 @@
 import { open as openHandle, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { openIcs, openVcf } from './dav-files.ts';
 import { openEml, openEmlDirectory } from './eml.ts';
 import { startsWithHeader, unreadable, type FileSource } from './items.ts';
-import { openMbox, type MboxFlavour } from './mbox.ts';
+import { openMbox, type MboxFormat } from './mbox.ts';
 import { openPst } from './pst.ts';
 import { openZipOfEml } from './zip.ts';
 
-export interface OpenOptions { mboxFlavour?: MboxFlavour }
+export interface OpenOptions { mboxFlavour?: MboxFormat }
 
 type Kind = FileSource['format'];
 
@@ -15,12 +16,19 @@ function sniff(head: Buffer): Kind | undefined {
   if (head.subarray(0, 4).toString('latin1') === '!BDN') return 'pst';
   if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04' || head.subarray(0, 4).toString('latin1') === 'PK\x05\x06') return 'zip';
   if (head.subarray(0, 5).toString('latin1') === 'From ') return 'mbox';
+  // A byte-order mark, blank lines or a Content-Type line may come before BEGIN.
+  const text = head.toString('utf8').replace(/^\uFEFF/, '');
+  if (/^\s*BEGIN:VCALENDAR\r?$/im.test(text.split(/\r?\n/).slice(0, 5).join('\n'))) return 'ics';
+  if (/^\s*BEGIN:VCARD\r?$/im.test(text.split(/\r?\n/).slice(0, 5).join('\n'))) return 'vcf';
   if (startsWithHeader(head)) return 'eml';
   return undefined;
 }
 
-const byExtension: Record<string, Kind> = { '.pst': 'pst', '.ost': 'pst', '.zip': 'zip', '.mbox': 'mbox', '.mbx': 'mbox', '.eml': 'eml' };
-const described: Record<Kind, string> = { pst: 'an Outlook PST/OST file', zip: 'a ZIP archive', mbox: 'an mbox file', eml: 'a mail message (EML)', 'eml-directory': 'a directory' };
+const byExtension: Record<string, Kind> = { '.pst': 'pst', '.ost': 'pst', '.zip': 'zip', '.mbox': 'mbox', '.mbx': 'mbox', '.eml': 'eml', '.ics': 'ics', '.ical': 'ics', '.vcf': 'vcf', '.vcard': 'vcf' };
+const described: Record<Kind, string> = {
+  pst: 'an Outlook PST/OST file', zip: 'a ZIP archive', mbox: 'an mbox file', eml: 'a mail message (EML)', 'eml-directory': 'a directory',
+  ics: 'a calendar (iCalendar)', vcf: 'an address book (vCard)',
+};
 
 /**
  * Opens a file for import by what it holds. A name that promises another kind than the content
@@ -46,13 +54,15 @@ export async function openFileSource(file: string, opts: OpenOptions = {}): Prom
   const kind = sniff(head);
   const promised = byExtension[path.extname(file).toLowerCase()];
   if (promised && kind !== promised && !(promised === 'eml' && kind === undefined)) {
-    throw unreadable(file, `the name says ${described[promised]}, but the content is ${kind ? described[kind] : 'none of the kinds cutover reads (PST, mbox, EML, ZIP of EML)'}`);
+    throw unreadable(file, `the name says ${described[promised]}, but the content is ${kind ? described[kind] : 'none of the kinds cutover reads (PST, mbox, EML, ZIP of EML, ICS, VCF)'}`);
   }
   switch (kind ?? promised) {
     case 'pst': return openPst(file);
     case 'zip': return openZipOfEml(file);
     case 'mbox': return openMbox(file, opts.mboxFlavour);
     case 'eml': return openEml(file);
-    default: throw unreadable(file, 'none of the kinds cutover reads (PST/OST, mbox, EML, a ZIP or directory of EML)');
+    case 'ics': return openIcs(file);
+    case 'vcf': return openVcf(file);
+    default: throw unreadable(file, 'none of the kinds cutover reads (PST/OST, mbox, EML, a ZIP or directory of EML, ICS, VCF)');
   }
 }

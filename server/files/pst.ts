@@ -1,5 +1,6 @@
 import { PSTFile, type PSTFolder, type PSTMessage } from 'pst-extractor';
 import { rebuildMessage, pstFlags } from './pst-mime.ts';
+import { appointmentEvent, contactCard, taskTodo, type Converted } from './pst-groupware.ts';
 import { MAX_FILE_MESSAGE_BYTES, unreadable, type FileItem, type FileSource } from './items.ts';
 
 /** Folders holding mail: no container class (older PSTs) or IPF.Note and its kinds. */
@@ -10,6 +11,21 @@ function holdsMail(folder: PSTFolder): boolean {
 const NON_MAIL_KIND: Record<string, string> = {
   'IPF.Appointment': 'appointments', 'IPF.Contact': 'contacts', 'IPF.Task': 'tasks', 'IPF.StickyNote': 'notes', 'IPF.Journal': 'journal entries',
 };
+
+/** Item classes that become vCards, VEVENTs or VTODOs (the class names Outlook gives them and their kinds). */
+const CONVERTERS: Array<[RegExp, (m: PSTMessage) => Converted]> = [
+  [/^IPM\.Contact(\.|$)/i, (m) => contactCard(m as never)],
+  [/^IPM\.Appointment(\.|$)/i, (m) => appointmentEvent(m as never)],
+  [/^IPM\.Task(\.|$)/i, (m) => taskTodo(m as never)],
+];
+
+/** Why an item of a contacts/calendar/tasks folder has no CardDAV/CalDAV form. */
+const NOT_CONVERTED: Array<[RegExp, string]> = [
+  [/^IPM\.DistList/i, 'a distribution list: pst-extractor does not read its members, so there is no contact group to write'],
+  [/^IPM\.StickyNote/i, 'an Outlook note: CardDAV and CalDAV have no place for notes'],
+  [/^IPM\.Activity/i, 'a journal entry: CalDAV servers seldom take VJOURNAL, and it is not converted'],
+  [/^IPM\.TaskRequest/i, 'a task request (a message about a task, not the task)'],
+];
 
 interface Walked { folder: PSTFolder; path: string[] }
 
@@ -60,6 +76,9 @@ export function openPst(file: string): FileSource {
         throw unreadable(file, `the folder tree cannot be read (${(err as Error).message}): truncated or damaged`, err);
       }
     },
+    async nonMailFolders() {
+      return walkFolders(opened()).filter((w) => !holdsMail(w.folder)).map((w) => w.path);
+    },
     async *items() {
       let walked: Walked[];
       try {
@@ -92,7 +111,18 @@ export function openPst(file: string): FileSource {
 async function item(message: PSTMessage, folder: string[], nonMailKind: string | undefined): Promise<FileItem> {
   const id = message.descriptorNodeId.toString();
   if (nonMailKind !== undefined) {
-    return { kind: 'skip', id, folder, reason: `${message.messageClass || 'item'} in a folder of ${nonMailKind}: contacts, calendars and tasks go over CardDAV/CalDAV, not in this build` };
+    const messageClass = message.messageClass || '';
+    const convert = CONVERTERS.find(([pattern]) => pattern.test(messageClass))?.[1];
+    if (!convert) {
+      const why = NOT_CONVERTED.find(([pattern]) => pattern.test(messageClass))?.[1] ?? `no CardDAV/CalDAV form for items of class ${messageClass || '(none)'}`;
+      return { kind: 'skip', id, folder, reason: `${message.subject || messageClass || 'item'} in a folder of ${nonMailKind}: ${why}` };
+    }
+    try {
+      const converted = convert(message);
+      return { kind: 'dav', id, folder, collection: converted.kind, data: converted.data, label: converted.label, ...(converted.note && { note: converted.note }) };
+    } catch (err) {
+      return { kind: 'skip', id, folder, reason: `the ${messageClass} item cannot be read (${(err as Error).message})` };
+    }
   }
   if (!/^IPM/i.test(message.messageClass || 'IPM')) return { kind: 'skip', id, folder, reason: `${message.messageClass} is not a mail item` };
   try {

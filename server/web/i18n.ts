@@ -8,6 +8,7 @@ import * as workersMessages from './messages/workers.ts';
 import * as groupwareMessages from './messages/groupware.ts';
 import * as domainsMessages from './messages/domains.ts';
 import * as dailyMessages from './messages/daily.ts';
+import * as filesMessages from './messages/files.ts';
 export const LANGUAGES = ['en', 'fr'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -307,9 +308,9 @@ const coreFr: Record<keyof typeof coreEn, string> = {
 
 
 // Each area of the panel keeps its words in messages/<area>.ts, in both languages.
-const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en, ...dailyMessages.en };
+const en = { ...coreEn, ...platformsMessages.en, ...projectsMessages.en, ...importsMessages.en, ...reportsMessages.en, ...mailboxMessages.en, ...workersMessages.en, ...groupwareMessages.en, ...domainsMessages.en, ...dailyMessages.en, ...filesMessages.en };
 export type MessageKey = keyof typeof en;
-const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr, ...dailyMessages.fr };
+const fr: Record<MessageKey, string> = { ...coreFr, ...platformsMessages.fr, ...projectsMessages.fr, ...importsMessages.fr, ...reportsMessages.fr, ...mailboxMessages.fr, ...workersMessages.fr, ...groupwareMessages.fr, ...domainsMessages.fr, ...dailyMessages.fr, ...filesMessages.fr };
 
 const tables: Record<Language, Record<MessageKey, string>> = { en, fr };
 

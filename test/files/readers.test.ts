@@ -125,9 +125,11 @@ test('PST: the Outlook folder tree, mail rebuilt with transport headers, flags a
   // The same item gives the same bytes every time (a re-run recognises its copies).
   const again = messages(await all(path.join(PST_DIR, 'Outlook.pst'))).find((m) => m.id === multi.id)!;
   assert.ok(again.content.equals(multi.content));
-  const contacts = skips(items).filter((s) => s.folder.join('/') === 'Contacts');
+  // Contacts and appointments become vCards and VEVENTs for the DAV writer, not skips.
+  const contacts = items.filter((i) => i.kind === 'dav' && i.folder.join('/') === 'Contacts');
   assert.equal(contacts.length, 1);
-  assert.match(contacts[0]!.reason, /CardDAV\/CalDAV/);
+  assert.match(contacts[0]!.kind === 'dav' ? contacts[0]!.data.toString() : '', /^BEGIN:VCARD\r\nVERSION:3\.0\r\n[\s\S]*^FN:Saqib Razzaq\r$[\s\S]*END:VCARD\r\n$/m);
+  assert.equal(skips(items).filter((s) => s.folder.join('/') === 'Contacts').length, 0);
 });
 
 test('passworded.pst opens (a PST password does not encrypt the data); a truncated PST is a clear error', async () => {
@@ -162,4 +164,38 @@ test('an mbox of several read chunks gives every message whole, whatever chunk b
   const got = messages(await all(file));
   assert.equal(got.length, 400);
   got.forEach((m, i) => assert.equal(m.content.toString(), expected[i], `message ${i}`));
+});
+
+test('mbox flavour detection: mboxrd, mboxo (Thunderbird), mboxcl and mboxcl2 from Content-Length, each read as written', async () => {
+  const read = async (name: string, text: string) => {
+    const source = openMbox(write(name, text));
+    const items: FileItem[] = [];
+    for await (const item of source.items()) items.push(item);
+    return { note: source.note ?? '', bodies: messages(items).map((m) => m.content.toString('latin1')) };
+  };
+  const sep = 'From x@example.test Mon Jan  2 10:00:00 2023\n';
+  const rd = await read('rd.mbox', `${sep}Subject: rd\n\n>>From quoted once\n>From was a From line\n\n${sep}Subject: two\n\nend\n`);
+  assert.match(rd.note, /^read as mboxrd/);
+  assert.deepEqual(rd.bodies, ['Subject: rd\n\n>From quoted once\nFrom was a From line\n', 'Subject: two\n\nend\n']);
+
+  const o = await read('o.mbox', `${sep}Subject: o\nX-Mozilla-Status: 0001\n\n>>From kept as it was\n>From was a From line\n`);
+  assert.match(o.note, /^read as mboxo: written by Thunderbird/);
+  assert.deepEqual(o.bodies, ['Subject: o\nX-Mozilla-Status: 0001\n\n>>From kept as it was\nFrom was a From line\n']);
+
+  const clBody = 'line\n>From quoted by the writer\n';
+  const cl = await read('cl.mbox', `${sep}Subject: cl\nContent-Length: ${clBody.length}\n\n${clBody}\n${sep}Subject: cl two\nContent-Length: 4\n\nend\n`);
+  assert.match(cl.note, /^read as mboxcl: Content-Length on every message \(2 read\)/);
+  assert.deepEqual(cl.bodies, [`Subject: cl\nContent-Length: ${clBody.length}\n\nline\nFrom quoted by the writer\n`, 'Subject: cl two\nContent-Length: 4\n\nend\n']);
+
+  // mboxcl2 quotes nothing: the body's "From " line after a blank line is not a separator.
+  const cl2Body = 'first paragraph\n\nFrom here on, a line that looks like a separator\n>From stays as written\n';
+  const cl2 = await read('cl2.mbox', `${sep}Subject: cl2\nContent-Length: ${Buffer.byteLength(cl2Body)}\n\n${cl2Body}\n${sep}Subject: next\nContent-Length: 5\n\nnext\n`);
+  assert.match(cl2.note, /^read as mboxcl2: Content-Length on every message \(2 read\), and bodies with unquoted "From " lines/);
+  assert.equal(cl2.bodies.length, 2, 'not split at the body\'s "From " line');
+  assert.equal(cl2.bodies[0], `Subject: cl2\nContent-Length: ${Buffer.byteLength(cl2Body)}\n\n${cl2Body}`);
+
+  // A Content-Length that does not land on the next separator is not trusted.
+  const lying = await read('lying.mbox', `${sep}Subject: a\nContent-Length: 3\n\nlonger than three\n\n${sep}Subject: b\n\nb\n`);
+  assert.match(lying.note, /^read as mboxrd/);
+  assert.equal(lying.bodies.length, 2);
 });

@@ -7,6 +7,8 @@ import { FolderPlanInvalid, saveFolderPlan, type FieldError, type FolderChoice }
 import { folderPlanView } from '../../services/folder-plan-view.ts';
 import { rollback, rollbackPlan } from '../../services/rollback.ts';
 import { mailboxById } from '../../db/repos/mailboxes.ts';
+import { uploadsOf } from '../../files/uploads.ts';
+import { reportModel, uploadRow } from '../models/file-upload.ts';
 import { MAX_NAME_CHARS } from '../../workflow/plan-override.ts';
 import type { WebContext } from '../context.ts';
 import { isMailboxAction, MAILBOX_ACTIONS, webActor } from '../actions.ts';
@@ -62,6 +64,7 @@ export function mailboxRoutes(web: WebContext): Router {
       skipsMore: model.skipsTotal > model.skips.length,
       client: { ...settings, problems: settings.problems.map((detail) => t('client.problem', { detail })) },
       progressChart: await mailboxChart(web.app.db, model.mailbox.id, languageOf(req), req.session.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone),
+      fileImports: (await uploadsOf(web.app, model.mailbox.id)).map((u) => ({ ...uploadRow(u), summary: reportModel(u.report) })),
     });
   });
 

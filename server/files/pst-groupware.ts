@@ -1,0 +1,143 @@
+// Outlook contacts, appointments and tasks as the vCards, VEVENTs and VTODOs CardDAV and CalDAV
+// store. What a PST holds is MAPI properties, not text: each item is written out, always the same
+// way for the same item (no "now" in it), so a re-run finds its earlier copy unchanged.
+import { createHash } from 'node:crypto';
+import type { PSTMessage, PSTTask } from 'pst-extractor';
+import type { PSTAppointment } from 'pst-extractor/dist/PSTAppointment.class.js';
+import type { PSTContact } from 'pst-extractor/dist/PSTContact.class.js';
+import { ContentLines, dateOnly, escapeText, utcStamp } from './ical-text.ts';
+import { parseRecurrence } from './pst-recurrence.ts';
+
+export type DavKind = 'addressbook' | 'calendar' | 'tasks';
+
+export interface Converted { kind: DavKind; data: Buffer; label: string; note?: string }
+
+const PRODID = '-//cutover//file import//EN';
+
+/** A UID for an item that has none of its own: the same for the same item of the same PST. */
+function stableUid(message: PSTMessage): string {
+  const basis = `${message.descriptorNodeId.toString()}|${message.creationTime?.toISOString() ?? ''}|${message.subject}`;
+  return `pst-${createHash('sha256').update(basis).digest('hex').slice(0, 32)}@cutover`;
+}
+
+/** When the item last changed, as DTSTAMP/REV: taken from the item, never from the clock. */
+function stamp(message: PSTMessage): Date {
+  const modified = (message as unknown as { getDateItem?(id: number): Date | null }).getDateItem?.(0x3008);
+  return modified ?? message.creationTime ?? new Date(0);
+}
+
+function adr(street: string, city: string, region: string, code: string, country: string, box = ''): string | undefined {
+  const parts = [box, '', street, city, region, code, country].map((p) => escapeText((p ?? '').trim()));
+  return parts.some(Boolean) ? parts.join(';') : undefined;
+}
+
+function usableEmail(value: string): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed && trimmed.includes('@') && !/[\r\n]/.test(trimmed) ? trimmed : undefined;
+}
+
+export function contactCard(c: PSTContact): Converted {
+  const lines = new ContentLines();
+  const fn = c.displayName || [c.givenName, c.middleName, c.surname].filter(Boolean).join(' ') || c.companyName || c.email1EmailAddress || 'Unnamed';
+  lines.raw('VERSION', '3.0').raw('PRODID', PRODID).raw('UID', stableUid(c))
+    .text('FN', fn)
+    .raw('N', [c.surname, c.givenName, c.middleName, c.displayNamePrefix, c.generation].map((p) => escapeText(p ?? '')).join(';'))
+    .text('NICKNAME', c.nickname)
+    .raw('ORG', c.companyName || c.departmentName ? [c.companyName, c.departmentName].map((p) => escapeText(p ?? '')).join(';') : undefined)
+    .text('TITLE', c.title)
+    .text('ROLE', c.profession);
+  for (const email of [c.email1EmailAddress, c.email2EmailAddress, c.email3EmailAddress]) lines.raw('EMAIL;TYPE=INTERNET', usableEmail(email));
+  const phones: Array<[string, string]> = [
+    ['WORK,VOICE', c.businessTelephoneNumber], ['WORK,VOICE', c.business2TelephoneNumber], ['HOME,VOICE', c.homeTelephoneNumber], ['HOME,VOICE', c.home2TelephoneNumber],
+    ['CELL', c.mobileTelephoneNumber], ['PREF', c.primaryTelephoneNumber], ['WORK,FAX', c.businessFaxNumber], ['HOME,FAX', c.homeFaxNumber],
+    ['PAGER', c.pagerTelephoneNumber], ['CAR', c.carTelephoneNumber], ['VOICE', c.otherTelephoneNumber], ['WORK', c.companyMainPhoneNumber],
+  ];
+  for (const [type, number] of phones) if (number?.trim()) lines.raw(`TEL;TYPE=${type}`, escapeText(number.trim()));
+  lines.raw('ADR;TYPE=WORK', adr(c.workAddressStreet, c.workAddressCity, c.workAddressState, c.workAddressPostalCode, c.workAddressCountry, c.workAddressPostOfficeBox))
+    .raw('ADR;TYPE=HOME', adr(c.homeAddressStreet, c.homeAddressCity, c.homeAddressStateOrProvince, c.homeAddressPostalCode, c.homeAddressCountry, c.homeAddressPostOfficeBox))
+    .raw('ADR', adr(c.otherAddressStreet, c.otherAddressCity, c.otherAddressStateOrProvince, c.otherAddressPostalCode, c.otherAddressCountry, c.otherAddressPostOfficeBox))
+    .text('URL', c.businessHomePage || c.personalHomePage)
+    .raw('BDAY', c.birthday ? c.birthday.toISOString().slice(0, 10) : undefined)
+    .raw('X-ANNIVERSARY', c.anniversary ? c.anniversary.toISOString().slice(0, 10) : undefined)
+    .text('X-ASSISTANT', c.assistant)
+    .text('X-MANAGER', c.managerName)
+    .text('X-SPOUSE', c.spouseName)
+    .text('NOTE', c.body)
+    .raw('REV', utcStamp(stamp(c)));
+  return { kind: 'addressbook', data: Buffer.from(`BEGIN:VCARD\r\n${lines}END:VCARD\r\n`, 'utf8'), label: fn };
+}
+
+const calendar = (body: string) => Buffer.from(`BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:${PRODID}\r\n${body}END:VCALENDAR\r\n`, 'utf8');
+
+function recipients(message: PSTMessage, lines: ContentLines): void {
+  let n = 0;
+  try { n = Math.min(message.numberOfRecipients, 1000); } catch { return; }
+  for (let i = 0; i < n; i++) {
+    const r = message.getRecipient(i);
+    const email = r && usableEmail(r.smtpAddress || r.emailAddress);
+    if (!email) continue;
+    const cn = r.displayName && !/["\r\n]/.test(r.displayName) ? `;CN="${r.displayName}"` : '';
+    lines.raw(`ATTENDEE${cn};ROLE=${r.recipientType === 2 ? 'OPT-PARTICIPANT' : 'REQ-PARTICIPANT'}`, `mailto:${email}`);
+  }
+}
+
+export function appointmentEvent(a: PSTAppointment): Converted {
+  const lines = new ContentLines();
+  let note: string | undefined;
+  const start = a.startTime;
+  const end = a.endTime;
+  const allDay = a.subType;
+  lines.raw('UID', stableUid(a)).raw('DTSTAMP', utcStamp(stamp(a)));
+  if (start) lines.raw(allDay ? 'DTSTART;VALUE=DATE' : 'DTSTART', allDay ? dateOnly(start) : utcStamp(start));
+  if (end && start && end > start) lines.raw(allDay ? 'DTEND;VALUE=DATE' : 'DTEND', allDay ? dateOnly(end) : utcStamp(end));
+  lines.text('SUMMARY', a.subject).text('LOCATION', a.location).text('DESCRIPTION', a.body);
+  if (a.isRecurring) {
+    const blob = a.recurrenceStructure;
+    const rule = blob ? parseRecurrence(blob, start, true) : undefined;
+    if (rule) {
+      lines.raw('RRULE', rule.rrule);
+      for (const ex of rule.exdates) lines.raw(allDay ? 'EXDATE;VALUE=DATE' : 'EXDATE', allDay ? dateOnly(ex) : utcStamp(ex));
+    } else note = `its recurrence ("${a.recurrencePattern}") could not be read: imported as its first occurrence only`;
+  }
+  const organizer = usableEmail(a.senderEmailAddress);
+  if (organizer && a.numberOfRecipients > 0) lines.raw('ORGANIZER', `mailto:${organizer}`);
+  recipients(a, lines);
+  lines.raw('TRANSP', a.busyStatus === 0 ? 'TRANSPARENT' : 'OPAQUE');
+  if (a.sensitivity === 2 || a.sensitivity === 3) lines.raw('CLASS', 'PRIVATE');
+  if (a.reminderSet && a.reminderDelta >= 0 && a.reminderDelta < 100_000) {
+    lines.raw('BEGIN', 'VALARM').raw('ACTION', 'DISPLAY').text('DESCRIPTION', a.subject || 'Reminder').raw('TRIGGER', `-PT${a.reminderDelta}M`).raw('END', 'VALARM');
+  }
+  return { kind: 'calendar', data: calendar(`BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n`), label: a.subject || '(no title)', ...(note && { note }) };
+}
+
+const TASK_STATUS: Record<number, string> = { 0: 'NEEDS-ACTION', 1: 'IN-PROCESS', 2: 'COMPLETED', 3: 'NEEDS-ACTION', 4: 'CANCELLED' };
+
+export function taskTodo(t: PSTTask): Converted {
+  const lines = new ContentLines();
+  lines.raw('UID', stableUid(t)).raw('DTSTAMP', utcStamp(stamp(t)))
+    .text('SUMMARY', t.subject).text('DESCRIPTION', t.body);
+  const start = t.taskStartDate;
+  const due = t.taskDueDate;
+  // Outlook keeps task dates as midnight of a day: they are days, not instants.
+  if (start) lines.raw('DTSTART;VALUE=DATE', dateOnly(start));
+  if (due && (!start || due >= start)) lines.raw('DUE;VALUE=DATE', dateOnly(due));
+  lines.raw('STATUS', TASK_STATUS[t.taskStatus] ?? 'NEEDS-ACTION');
+  if (t.percentComplete > 0) lines.raw('PERCENT-COMPLETE', String(Math.round(Math.min(1, t.percentComplete) * 100)));
+  if (t.taskDateCompleted) lines.raw('COMPLETED', utcStamp(t.taskDateCompleted));
+  if (t.importance === 2) lines.raw('PRIORITY', '1');
+  else if (t.importance === 0) lines.raw('PRIORITY', '9');
+  let note: string | undefined;
+  if (t.isTaskRecurring) {
+    const blob = taskRecurrenceBlob(t);
+    const rule = blob ? parseRecurrence(blob, start, false) : undefined;
+    if (rule && start) lines.raw('RRULE', rule.rrule);
+    else note = 'its recurrence could not be read: imported as one task';
+  }
+  return { kind: 'tasks', data: calendar(`BEGIN:VTODO\r\n${lines}END:VTODO\r\n`), label: t.subject || '(no title)', ...(note && { note }) };
+}
+
+/** PidLidTaskRecurrence, which pst-extractor reads only into its own (task-shaped) pattern object. */
+function taskRecurrenceBlob(t: PSTTask): Buffer | undefined {
+  const pattern = t.taskRecurrencePattern as unknown as { buffer?: Buffer } | null;
+  return pattern?.buffer;
+}
