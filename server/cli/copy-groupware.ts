@@ -97,6 +97,7 @@ function sideFor(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest', al
   } : null;
   const own = davLogin(values, flag);
   const actAs = own ? undefined : davActAs(imap, values, flag);
+  if (actAs && !dav) throw new CutoverError('INPUT_INVALID', { detail: `with --${flag}-auth-user the DAV login is the admin's, sent only to a server you name: give --${flag}-dav URL (or --${flag}-dav-user for the account's own login)` });
   return {
     // The IMAP login as is (the account's own, or the admin's acting for it), unless told otherwise.
     dav: { url: dav ?? '', tlsVerify: imap.tlsVerify, ca: imap.ca, allowPlaintext, auth: own ?? { user: imap.auth.user, pass: imap.auth.pass }, ...(actAs && { actAs }) },

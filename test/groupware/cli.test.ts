@@ -130,6 +130,9 @@ describe('cutover copy --contacts --calendars --filters', () => {
       const misplaced = await cutover(['copy', ...imapArgs(), '--source-dav', adminDav.url, '--dest-dav', fresh.url, '--source-dav-principal', '/{user}/', '--contacts', '--no-mail'], { dataDir: dir });
       assert.notEqual(misplaced.code, 0);
       assert.match(misplaced.stderr, /--source-dav-principal and --source-dav-user-header are for an admin login \(--source-auth-user\)/);
+      const discovered = await cutover(args.filter((a, i) => a !== '--source-dav' && args[i - 1] !== '--source-dav'), { dataDir: dir });
+      assert.notEqual(discovered.code, 0);
+      assert.match(discovered.stderr, /with --source-auth-user the DAV login is the admin's, sent only to a server you name: give --source-dav URL/);
     } finally {
       await Promise.all([adminDav.stop(), fresh.stop()]);
     }
