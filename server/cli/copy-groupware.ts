@@ -1,6 +1,7 @@
 // `cutover copy --contacts --calendars --filters | --all`: the groupware part of a one-shot copy.
 // The DAV and ManageSieve logins are the IMAP side's (same user, same password) unless told
 // otherwise; without --source-dav/--dest-dav the DAV server is discovered (RFC 6764).
+import { readFileSync } from 'node:fs';
 import { CutoverError } from '../errors.ts';
 import { copyGroupware, type GroupwareReport, type GroupwareSide, type GroupwareWanted } from '../groupware/index.ts';
 import { openGroupwareState } from '../groupware/state.ts';
@@ -13,6 +14,9 @@ export const GROUPWARE_FLAGS = {
   contacts: { type: 'boolean' }, calendars: { type: 'boolean' }, filters: { type: 'boolean' }, all: { type: 'boolean' }, 'no-mail': { type: 'boolean' },
   'source-dav': { type: 'string' }, 'dest-dav': { type: 'string' }, 'source-sieve': { type: 'string' }, 'dest-sieve': { type: 'string' },
   nameserver: { type: 'string', multiple: true },
+  'source-dav-user': { type: 'string' }, 'dest-dav-user': { type: 'string' },
+  'source-dav-password-file': { type: 'string' }, 'dest-dav-password-file': { type: 'string' },
+  'source-dav-password-env': { type: 'string' }, 'dest-dav-password-env': { type: 'string' },
   'source-dav-principal': { type: 'string' }, 'dest-dav-principal': { type: 'string' }, 'source-dav-user-header': { type: 'string' }, 'dest-dav-user-header': { type: 'string' },
 } as const;
 
@@ -26,7 +30,7 @@ export function groupwareWanted(values: Values): GroupwareWanted | null {
   const wanted = { contacts: all || Boolean(values.contacts), calendars: all || Boolean(values.calendars), filters: all || Boolean(values.filters) };
   if (!wanted.contacts && !wanted.calendars && !wanted.filters) {
     if (values['no-mail']) throw new CutoverError('INPUT_INVALID', { detail: '--no-mail copies groupware alone: add --contacts, --calendars, --filters or --all' });
-    for (const flag of ['source-dav', 'dest-dav', 'source-sieve', 'dest-sieve', 'source-dav-principal', 'dest-dav-principal', 'source-dav-user-header', 'dest-dav-user-header']) {
+    for (const flag of Object.keys(GROUPWARE_FLAGS).filter((f) => /^(source|dest)-/.test(f))) {
       if (values[flag]) throw new CutoverError('INPUT_INVALID', { detail: `--${flag} is for the groupware copy: add --contacts, --calendars, --filters or --all` });
     }
     return null;
@@ -61,6 +65,26 @@ function davActAs(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest'): 
   return { user, principal: template.split('{user}').join(encodeURIComponent(user).replace(/%40/g, '@')), ...(header && { header }) };
 }
 
+/**
+ * A DAV login other than the IMAP one (`--X-dav-user` with `--X-dav-password-file FILE` or
+ * `--X-dav-password-env VAR`, never on argv), for a DAV server that keeps its own users; undefined: the IMAP login.
+ */
+function davLogin(values: Values, flag: 'source' | 'dest'): { user: string; pass: string } | undefined {
+  const user = values[`${flag}-dav-user`] as string | undefined;
+  const file = values[`${flag}-dav-password-file`] as string | undefined;
+  const env = values[`${flag}-dav-password-env`] as string | undefined;
+  if (!user && !file && !env) return undefined;
+  if (!user || Boolean(file) === Boolean(env)) throw new CutoverError('INPUT_INVALID', { detail: `a separate DAV login is --${flag}-dav-user with exactly one of --${flag}-dav-password-file FILE, --${flag}-dav-password-env VAR` });
+  if (env) {
+    const pass = process.env[env];
+    if (!pass) throw new CutoverError('INPUT_INVALID', { detail: `--${flag}-dav-password-env: the variable ${env} is empty` });
+    return { user, pass };
+  }
+  try { return { user, pass: readFileSync(file!, 'utf8').replace(/\r?\n$/, '') }; } catch (err) {
+    throw new CutoverError('INPUT_INVALID', { detail: `--${flag}-dav-password-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  }
+}
+
 function sideFor(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest', allowPlaintext: boolean): GroupwareSide {
   const dav = values[`${flag}-dav`] as string | undefined;
   const sieve = values[`${flag}-sieve`] as string | undefined;
@@ -71,10 +95,12 @@ function sideFor(imap: ImapEndpoint, values: Values, flag: 'source' | 'dest', al
     ...sieveAt, tlsVerify: imap.tlsVerify, ca: imap.ca, auth: imap.auth,
     security: allowPlaintext || isLoopback(sieveAt.host) ? 'starttls-optional' : 'starttls',
   } : null;
-  const actAs = davActAs(imap, values, flag);
+  const own = davLogin(values, flag);
+  const actAs = own ? undefined : davActAs(imap, values, flag);
+  if (actAs && !dav) throw new CutoverError('INPUT_INVALID', { detail: `with --${flag}-auth-user the DAV login is the admin's, sent only to a server you name: give --${flag}-dav URL (or --${flag}-dav-user for the account's own login)` });
   return {
-    // The IMAP login as is: the account's own, or the admin's acting for it.
-    dav: { url: dav ?? '', tlsVerify: imap.tlsVerify, ca: imap.ca, allowPlaintext, auth: { user: imap.auth.user, pass: imap.auth.pass }, ...(actAs && { actAs }) },
+    // The IMAP login as is (the account's own, or the admin's acting for it), unless told otherwise.
+    dav: { url: dav ?? '', tlsVerify: imap.tlsVerify, ca: imap.ca, allowPlaintext, auth: own ?? { user: imap.auth.user, pass: imap.auth.pass }, ...(actAs && { actAs }) },
     sieve: sieveEndpoint,
     ...(domain && { domain }),
   };

@@ -45,7 +45,9 @@ export const davSettingsSchema = z.object({
   caFile: z.string().min(1).optional(),
   allowPlaintext: z.boolean().default(false),
   admin: davAdminSchema.optional(),
-}).strict().refine((d) => Boolean(d.url) !== d.discover, { message: 'give url, or discover: true to find the server from each account\'s domain (not both)', path: ['url'] });
+}).strict().refine((d) => Boolean(d.url) !== d.discover, { message: 'give url, or discover: true to find the server from each account\'s domain (not both)', path: ['url'] })
+  // One password for every account goes only to the server the admin named, never to one a domain's DNS names.
+  .refine((d) => !(d.discover && d.admin), { message: 'an admin login is sent only to a server you name: give url instead of discover', path: ['discover'] });
 
 /** ManageSieve (Dovecot Pigeonhole: usually port 4190, STARTTLS). */
 export const sieveSettingsSchema = z.object({

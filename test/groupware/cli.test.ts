@@ -130,6 +130,9 @@ describe('cutover copy --contacts --calendars --filters', () => {
       const misplaced = await cutover(['copy', ...imapArgs(), '--source-dav', adminDav.url, '--dest-dav', fresh.url, '--source-dav-principal', '/{user}/', '--contacts', '--no-mail'], { dataDir: dir });
       assert.notEqual(misplaced.code, 0);
       assert.match(misplaced.stderr, /--source-dav-principal and --source-dav-user-header are for an admin login \(--source-auth-user\)/);
+      const discovered = await cutover(args.filter((a, i) => a !== '--source-dav' && args[i - 1] !== '--source-dav'), { dataDir: dir });
+      assert.notEqual(discovered.code, 0);
+      assert.match(discovered.stderr, /with --source-auth-user the DAV login is the admin's, sent only to a server you name: give --source-dav URL/);
     } finally {
       await Promise.all([adminDav.stop(), fresh.stop()]);
     }
@@ -182,6 +185,25 @@ describe('cutover copy --contacts --calendars --filters', () => {
     } finally {
       await target.stop();
     }
+  });
+
+  it('--source-dav-user with --source-dav-password-file: a DAV server with its own users, "unless told otherwise"', { timeout: 120_000 }, async () => {
+    await radicale.addUser('alice-cal', 'cal-only-pw');
+    const own = new DavClient(new DavSession({ url: radicale.url, tlsVerify: true, auth: { user: 'alice-cal', pass: 'cal-only-pw' } }));
+    const loaded = (await loadCorpus(own, '/alice-cal/')).items;
+    own.session.close();
+    writeFileSync(path.join(dir, 'calpw'), 'cal-only-pw\n');
+    const base = ['copy', ...imapArgs(), '--source-dav', radicale.url, '--dest-dav', xandikos.url, '--contacts', '--calendars', '--no-mail', '--json', '--source-dav-user', 'alice-cal'];
+    const run = await cutover([...base, '--source-dav-password-file', path.join(dir, 'calpw')], { dataDir: dir });
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const report = (JSON.parse(run.stdout) as { groupware: Array<{ copied: number; unchanged: number; items: number; sourceId: string }> }).groupware;
+    assert.equal(report.reduce((n, c) => n + c.items, 0), loaded);
+    assert.ok(report.every((c) => c.sourceId.startsWith('/alice-cal/')), 'the collections of the DAV login given, not of the IMAP one');
+    const imapPassword = await cutover([...base, '--source-dav-password-file', path.join(dir, 'pw')], { dataDir: dir });
+    assert.notEqual(imapPassword.code, 0);
+    assert.match(imapPassword.stderr, new RegExp(`Login refused by 127\\.0\\.0\\.1:${radicale.port}`));
+    const half = await cutover(base, { dataDir: dir });
+    assert.match(half.stderr, /a separate DAV login is --source-dav-user with exactly one of --source-dav-password-file FILE, --source-dav-password-env VAR/);
   });
 
   it('--contacts --calendars without --filters touches no filter', { timeout: 60_000 }, async () => {

@@ -25,7 +25,9 @@ const issues = (config: unknown) => {
 
 test('the schema: a DAV URL or discovery (one of them), an admin principal path with {user}, a header name; Sieve on a host', () => {
   assert.deepEqual(issues({ ...base, dav: { url: 'https://dav.customer.example/' }, sieve: { host: 'mail.customer.example' } }), []);
-  assert.deepEqual(issues({ ...base, dav: { discover: true, admin: { user: 'root', passwordEnv: 'CUTOVER_PLATFORM_DAV', userHeader: 'X-Remote-User' } } }), []);
+  assert.deepEqual(issues({ ...base, dav: { url: 'https://dav.customer.example/', admin: { user: 'root', passwordEnv: 'CUTOVER_PLATFORM_DAV', userHeader: 'X-Remote-User' } } }), []);
+  assert.deepEqual(issues({ ...base, dav: { discover: true } }), []);
+  assert.match(issues({ ...base, dav: { discover: true, admin: { user: 'root', password: 'x' } } }).join(), /dav\.discover: an admin login is sent only to a server you name/);
   const parsed = imapPlugin.configSchema.parse({ ...base, dav: { url: 'https://dav.customer.example/', admin: { user: 'root', password: 'x' } }, sieve: { host: 'mail.customer.example' } }) as Record<string, any>;
   assert.equal(parsed.dav.admin.principalPath, '/{user}/');
   assert.deepEqual(parsed.sieve, { host: 'mail.customer.example', port: 4190, security: 'starttls', tlsVerify: true, allowPlaintext: false });
@@ -57,10 +59,10 @@ test('the generated form has DAV (with its admin login) and Sieve fieldsets; a f
   assert.equal(stored.sieve, undefined);
 
   const full = await client.request('/platforms', { form: { _csrf: await client.token('/platforms/new?plugin=imap'), ...form, name: 'full',
-    'dav.discover': 'on', 'dav.admin.user': 'dav-root', 'dav.admin.password': 'Typed-Dav-Secret-1', 'dav.admin.userHeader': 'X-Remote-User', 'sieve.host': 'sieve.customer.example' } });
+    'dav.url': 'https://dav.customer.example/', 'dav.admin.user': 'dav-root', 'dav.admin.password': 'Typed-Dav-Secret-1', 'dav.admin.userHeader': 'X-Remote-User', 'sieve.host': 'sieve.customer.example' } });
   assert.equal(full.status, 303, full.text);
   const config = storedConfig(panel.app, await panel.app.db('platforms').where({ name: 'full' }).first());
-  assert.deepEqual(config.dav, { discover: true, tlsVerify: true, allowPlaintext: false, admin: { user: 'dav-root', password: 'Typed-Dav-Secret-1', principalPath: '/{user}/', userHeader: 'X-Remote-User' } });
+  assert.deepEqual(config.dav, { url: 'https://dav.customer.example/', discover: false, tlsVerify: true, allowPlaintext: false, admin: { user: 'dav-root', password: 'Typed-Dav-Secret-1', principalPath: '/{user}/', userHeader: 'X-Remote-User' } });
   assert.deepEqual(config.sieve, { host: 'sieve.customer.example', port: 4190, security: 'starttls', tlsVerify: true, allowPlaintext: false });
   const edit = (await client.request('/platforms/full/edit')).text;
   assert.match(field(edit, 'dav.admin.password'), /value=""[\s\S]*A value is stored and never shown/);
