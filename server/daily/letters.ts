@@ -116,6 +116,8 @@ function hashToken(token: string): string {
 /** A link that shows a generated password once; only its hash is stored. */
 export async function createPasswordLink(db: Db, mailboxId: number, panelUrl: string, now = Date.now()): Promise<string> {
   const token = randomBytes(32).toString('base64url');
+  // A letter sent again (a retry after a refused send) replaces the link the lost one carried.
+  await db('one_time_links').where({ mailbox_id: mailboxId, purpose: 'password' }).whereNull('used_at').delete();
   await db('one_time_links').insert({ token_hash: hashToken(token), mailbox_id: mailboxId, purpose: 'password', expires_at: now + LINK_DAYS * 86_400_000 });
   return `${panelUrl}/welcome/${token}`;
 }

@@ -12,7 +12,8 @@ import type { Db } from '../db/knex.ts';
 import { recordAudit } from '../db/repos/audit.ts';
 import { recordEvent } from '../db/repos/events.ts';
 import { projectById, projectOptionsSchema, type ProjectRow } from '../db/repos/projects.ts';
-import { mailboxTallies, zeroTally, type Tally } from '../db/repos/tallies.ts';
+import { folderTallies, mailboxTallies, zeroTally } from '../db/repos/tallies.ts';
+import type { KeptTally } from './kept-tallies.ts';
 import { CutoverError } from '../errors.ts';
 import { isPostgres } from '../workflow/lease.ts';
 
@@ -63,10 +64,10 @@ export async function purgeProjectData(app: AppContext, projectId: number, actor
     summary.mailboxes = mailboxes.length;
     summary.secrets = mailboxes.reduce((n, m) => n + [m.s, m.d, m.sl, m.dl].filter(Boolean).length, 0);
     for (const m of mailboxes) {
-      const kept: Tally = m.purged_tally ? JSON.parse(m.purged_tally) : zeroTally();
       const now = tallies.get(m.id);
-      const tally = now && now.copiedMessages + now.skippedMessages + now.refusedMessages > 0 ? now : kept;
-      await trx('mailboxes').where({ id: m.id }).update({ ...SECRET_COLUMNS, purged_tally: JSON.stringify(tally) });
+      const live = now && now.copiedMessages + now.skippedMessages + now.refusedMessages > 0;
+      const kept: KeptTally = live ? { ...now, folders: Object.fromEntries(await folderTallies(trx, m.id)) } : (m.purged_tally ? JSON.parse(m.purged_tally) : zeroTally());
+      await trx('mailboxes').where({ id: m.id }).update({ ...SECRET_COLUMNS, purged_tally: JSON.stringify(kept) });
     }
     for (const table of PER_MESSAGE_TABLES) {
       if (!await trx.schema.hasTable(table)) continue;

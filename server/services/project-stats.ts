@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.ts';
 import { projectById } from '../db/repos/projects.ts';
 import { mailboxTallies, zeroTally } from '../db/repos/tallies.ts';
+import { keptMailboxTally } from '../daily/kept-tallies.ts';
 
 export interface MailboxStatistics {
   id: number;
@@ -28,9 +29,9 @@ export interface ProjectStatistics { project: { id: number; name: string; state:
  */
 export async function projectStatistics(app: AppContext, projectId: number): Promise<ProjectStatistics> {
   const project = await projectById(app.db, projectId);
-  const rows: Array<{ id: number; address: string; state: string; step: string; attempts: number; error_code: string | null; error_message: string | null; preflight: string | null; sync_passes: number; last_sync_at: string | null }> =
+  const rows: Array<{ id: number; address: string; state: string; step: string; attempts: number; error_code: string | null; error_message: string | null; preflight: string | null; sync_passes: number; last_sync_at: string | null; purged_tally: string | null }> =
     await app.db('mailboxes').where({ project_id: project.id }).orderBy('address')
-      .select('id', 'address', 'state', 'step', 'attempts', 'error_code', 'error_message', 'preflight', 'sync_passes', 'last_sync_at');
+      .select('id', 'address', 'state', 'step', 'attempts', 'error_code', 'error_message', 'preflight', 'sync_passes', 'last_sync_at', 'purged_tally');
   const tallies = await mailboxTallies(app.db, app.db('mailboxes').where({ project_id: project.id }).select('id'));
   return {
     project: { id: project.id, name: project.name, state: project.state },
@@ -38,7 +39,7 @@ export async function projectStatistics(app: AppContext, projectId: number): Pro
       id: r.id, address: r.address, state: r.state, step: r.step, attempts: Number(r.attempts),
       error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
       totalMessages: r.preflight ? (JSON.parse(r.preflight) as { totalMessages?: number }).totalMessages ?? null : null,
-      ...(tallies.get(r.id) ?? zeroTally()),
+      ...(tallies.get(r.id) ?? keptMailboxTally(r.purged_tally) ?? zeroTally()),
       syncPasses: Number(r.sync_passes), lastSyncAt: r.last_sync_at,
     })),
   };

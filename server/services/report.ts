@@ -6,6 +6,7 @@ import { platformById } from '../db/repos/platforms.ts';
 import type { FolderPlanEntry } from '../mail/folders.ts';
 import { domainStep } from '../db/repos/domains.ts';
 import { folderTallies, zeroTally } from '../db/repos/tallies.ts';
+import { withKeptFolders } from '../daily/kept-tallies.ts';
 import { stepById } from '../workflow/steps/index.ts';
 import type { PreflightReport } from '../workflow/steps/preflight.ts';
 
@@ -39,7 +40,7 @@ export interface ProjectReport {
 
 async function folderLines(app: AppContext, row: MailboxRow): Promise<FolderLine[]> {
   const plan: FolderPlanEntry[] = row.folder_plan ? JSON.parse(row.folder_plan) : [];
-  const tallies = await folderTallies(app.db, row.id);
+  const tallies = withKeptFolders(await folderTallies(app.db, row.id), (row as { purged_tally?: string | null }).purged_tally);
   return plan.filter((e) => !e.excluded).map((entry) => {
     const t = tallies.get(entry.source) ?? zeroTally();
     return { source: entry.source, dest: entry.dest, copied: t.copiedMessages, copiedBytes: t.copiedBytes, skipped: t.skippedMessages, skippedBytes: t.skippedBytes, failed: t.refusedMessages };

@@ -40,6 +40,10 @@ hbs.registerHelper('duration', function (ms: unknown, options: Handlebars.Helper
   return durationText(isLanguage(lang) ? lang : 'en', Number(ms));
 });
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
+hbs.registerHelper('lt', (a: unknown, b: unknown) => Number(a) < Number(b));
+hbs.registerHelper('plus', (a: unknown, b: unknown) => Number(a) + Number(b));
+hbs.registerHelper('minus', (a: unknown, b: unknown) => Number(a) - Number(b));
 // {{t (concat "state." state)}}: builds a key from parts (the last argument is Handlebars' options).
 hbs.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
 

@@ -225,3 +225,19 @@ test('delete now: refused while a mailbox runs, confirmed, then passwords and pe
   const audit = await panel.app.db('audit').where({ action: 'project.purge' }).orderBy('id', 'desc').first();
   assert.match(audit.detail, /requested by an admin: 1 mailbox\(es\), 2 stored password\(s\)\/login\(s\), 1 ledger row\(s\)/);
 });
+
+test('a mailbox\'s timeline is paged in SQL, newest first, 100 events a page', async () => {
+  const p = await insertProject(panel.app.db);
+  const m = await insertMailbox(panel.app.db, p, 'long@example.test', { state: 'waiting', step: 'delta-sync' });
+  const base = Date.parse('2026-11-01T00:00:00Z');
+  await panel.app.db('events').insert(Array.from({ length: 250 }, (_, i) => ({ project_id: p.projectId, mailbox_id: m, step: 'delta-sync', outcome: 'progress', message: `pass ${i + 1}`, actor: 'worker', at: new Date(base + i * 60_000).toISOString() })));
+  const first = (await client.request(`/mailboxes/${m}`)).text;
+  const messages = (html: string) => [...html.matchAll(/<td>(pass \d+)<\/td>/g)].map((x) => x[1]);
+  assert.deepEqual(messages(first).slice(0, 2), ['pass 250', 'pass 249']);
+  assert.equal(messages(first).length, 100);
+  assert.match(first, /id="timeline-pages"><span>Page 1 of 3<\/span><a href="\?events=2" rel="next">/);
+  const last = (await client.request(`/mailboxes/${m}?events=3`)).text;
+  assert.equal(messages(last).length, 50);
+  assert.equal(messages(last).at(-1), 'pass 1');
+  assert.equal(messages((await client.request(`/mailboxes/${m}?events=99`)).text).length, 50, 'a page past the end shows the last');
+});

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { openContext, type AppContext } from '../../server/context.ts';
 import { projectFilesDir, purgeExpired } from '../../server/daily/retention.ts';
+import { mailboxReportModel, projectReportModel } from '../../server/web/models/report.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, switchDnsToNew, writePlatformConfig, type Landscape } from '../support/platforms.ts';
 
@@ -76,6 +77,12 @@ test('after the retention period, no password, login or per-message data is left
     assert.deepEqual([m.source_password_sealed, m.dest_password_sealed, m.source_login_sealed, m.dest_login_sealed], [null, null, null, null]);
     assert.equal(JSON.parse(m.purged_tally).copiedMessages, 5, 'the counts stay');
   }
+  // The reports still say what moved.
+  const report = await projectReportModel(app, project.id);
+  assert.equal(report.totals.copiedMessages, 10);
+  const alice = await app.db('mailboxes').where({ project_id: project.id, address: `alice@${DOMAIN}` }).first();
+  const folders = (await mailboxReportModel(app, alice.id)).folders;
+  assert.equal(folders.find((f) => f.source === 'INBOX')?.copiedMessages, 5);
   for (const table of ['ledger', 'skips', 'checkpoints', 'groupware_items', 'import_rows']) {
     assert.equal(await app.db(table).count({ n: '*' }).first().then((r) => Number(r?.n)), 0, table);
   }

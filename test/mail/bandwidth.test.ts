@@ -88,3 +88,30 @@ test('a window that closes mid-pass stops the copy between two messages; the nex
   assert.equal(second.copied, MESSAGES - afterStop, `the next pass copied only what the first left (${afterStop} there, ${second.matched} matched by fingerprint)`);
   console.log(`window stop: ${afterStop} of ${MESSAGES} copied before the close, ${second.copied} after`);
 });
+
+test('cutover copy --max-bytes-per-second: refused outside 1K..1.25G, and a capped copy takes as long as its bytes require', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const pathMod = await import('node:path');
+  const { cutover, tempDataDir } = await import('../support/cli.ts');
+  const address = `cli@${DOMAIN}`;
+  await mailbox(address);
+  const dir = mkdtempSync(pathMod.join(os.tmpdir(), 'cutover-bw-'));
+  writeFileSync(pathMod.join(dir, 'pw'), 'x\n', { mode: 0o600 });
+  const args = (rate: string) => ['copy', '--source', `imap://${address}@127.0.0.1:${src.port}`, '--source-password-file', pathMod.join(dir, 'pw'),
+    '--dest', `imap://${address}@127.0.0.1:${dst.port}`, '--dest-password-file', pathMod.join(dir, 'pw'), '--max-bytes-per-second', rate, '--json'];
+  const dataDir = tempDataDir();
+  for (const bad of ['10', 'fast', '2G']) {
+    const refused = await cutover(args(bad), { dataDir });
+    assert.equal(refused.code, 2, `${bad}: ${refused.stderr}`);
+    assert.match(refused.stderr, /--max-bytes-per-second/);
+  }
+  const started = Date.now();
+  const run = await cutover(args('2M'), { dataDir, timeoutMs: 120_000 });
+  const ms = Date.now() - started;
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout);
+  const floorMs = ((report.bytes - 2 * 1024 * 1024) / (2 * 1024 * 1024)) * 1000;
+  assert.ok(report.bytes > 10_000_000 && ms >= floorMs, `${report.bytes} B in ${ms} ms at 2 MiB/s (at least ${Math.round(floorMs)} ms)`);
+  console.log(`cutover copy --max-bytes-per-second 2M: ${report.bytes} B in ${ms} ms`);
+});

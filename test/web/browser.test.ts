@@ -45,7 +45,7 @@ test('an admin logs in, opens a project made by a real migrate run, pauses a mai
   await page.waitForSelector('h1:has-text("Project browser")');
   // The worker copies both mailboxes and stops at dns-cutover (the zone still points to old).
   await page.waitForFunction(() => document.querySelectorAll('tr[data-state="waiting"]').length === 2, undefined, { timeout: 150_000 });
-  const rows = await page.locator('tbody tr[data-state]').allTextContents();
+  const rows = await page.locator('tbody tr[data-id]').allTextContents();
   assert.equal(rows.length, 2);
   assert.match(rows[0]!, /alice@example\.test\s*waiting\s*dns-cutover/);
   await page.screenshot({ path: path.join(screenshotDir(), 'project-waiting.png'), fullPage: true });

@@ -4,6 +4,10 @@ import { projectOptionsSchema } from '../../server/db/repos/projects.ts';
 import { admitClaimed, closesAt, holdFor, localMinutes, nextOpening, wakeScheduleWaits, windowOpen } from '../../server/workflow/window.ts';
 import { claimDue } from '../../server/workflow/lease.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from '../db/fixtures.ts';
+import { openContext } from '../../server/context.ts';
+import { updateSchedule } from '../../server/daily/schedule.ts';
+import { runWorker } from '../../server/workflow/runner.ts';
+import { tempDataDir } from '../support/cli.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const NIGHT = { from: '20:00', to: '07:00', timeZone: 'Europe/Paris' };
@@ -80,4 +84,26 @@ test('the claim gives back a mailbox outside its window, waiting until the openi
   const again = await claimDue(store.db, 'w:1:bb', 10, now, p.projectId);
   assert.ok(again.includes(copying));
   assert.deepEqual(await admitClaimed(store.db, 'w:1:bb', again, now), again);
+});
+
+test('a worker leaves a project alone before its start time, and runs it as soon as the start time is moved', async () => {
+  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent' });
+  try {
+    const p = await insertProject(app.db);
+    const startAt = new Date(Date.now() + 3600_000).toISOString();
+    await app.db('projects').where({ id: p.projectId }).update({ options: JSON.stringify({ startAt }) });
+    const m = await insertMailbox(app.db, p, 'later@example.test', { step: 'preflight' });
+    await runWorker(app, { untilIdle: true, maxWaitMs: 500, projectId: p.projectId });
+    const held = await app.db('mailboxes').where({ id: m }).first();
+    assert.deepEqual([held.state, Number(held.next_run_at), held.attempts, held.error_code], ['waiting', Date.parse(startAt), 0, null]);
+    assert.match(held.manual_instructions, /waits for the project's start time/);
+    assert.equal(await app.db('events').where({ mailbox_id: m, step: 'preflight' }).whereNot({ outcome: 'wait' }).first(), undefined, 'the step never ran');
+    const { woken } = await updateSchedule(app, p.projectId, { startAt: null }, 'test');
+    assert.equal(woken, 1);
+    await runWorker(app, { untilIdle: true, maxWaitMs: 0, projectId: p.projectId });
+    const ran = await app.db('events').where({ mailbox_id: m, step: 'preflight' }).whereNot({ outcome: 'wait' }).first();
+    assert.ok(ran, 'preflight ran once the start time was lifted');
+  } finally {
+    await app.close();
+  }
 });

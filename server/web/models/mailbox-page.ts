@@ -1,6 +1,6 @@
 import { groupwareLines, type GroupwareLine } from '../../services/groupware-view.ts';
 import type { AppContext } from '../../context.ts';
-import { mailboxEvents, type EventRow } from '../../db/repos/events.ts';
+import { mailboxEventsPage, type EventRow } from '../../db/repos/events.ts';
 import { mailboxById } from '../../db/repos/mailboxes.ts';
 import { projectById } from '../../db/repos/projects.ts';
 import { addTally, folderTallies, skipList, zeroTally } from '../../db/repos/tallies.ts';
@@ -31,7 +31,9 @@ export interface MailboxPageModel {
   project: { id: number; name: string };
   progress: Progress;
   steps: Array<{ id: string; status: 'done' | 'current' | 'todo' }>;
+  /** The timeline, newest first, one page (eventsPage) at a time. */
   events: Array<Pick<EventRow, 'at' | 'step' | 'outcome' | 'message' | 'actor'>>;
+  eventsPage: { page: number; pages: number; total: number };
   plan: { fixed: boolean; editable: boolean; lock: PlanLock | null };
   folders: FolderLine[];
   skips: Array<{ folder: string; uid: number; size: number; kind: string; reason: string }>;
@@ -42,19 +44,21 @@ export interface MailboxPageModel {
 
 const SKIPS_SHOWN = 200;
 
-export async function mailboxPageModel(app: AppContext, id: number, now = Date.now()): Promise<MailboxPageModel> {
+const EVENTS_PER_PAGE = 100;
+
+export async function mailboxPageModel(app: AppContext, id: number, now = Date.now(), eventsPage = 1): Promise<MailboxPageModel> {
   const row = await mailboxById(app.db, id);
   const project = await projectById(app.db, row.project_id);
   const tallies = await folderTallies(app.db, row.id);
   const all = [...tallies.values()].reduce(addTally, zeroTally());
   const skips = await skipList(app.db, row.id, SKIPS_SHOWN);
-  const events = await mailboxEvents(app.db, row.id);
+  const events = await mailboxEventsPage(app.db, row.id, eventsPage, EVENTS_PER_PAGE);
   const plan = await folderPlanView(app.db, row);
   const points = await syncPoints(app.db, row.id);
   const step = stepById(row.step);
   const current = steps.indexOf(step);
   const copying = isCopying(row, copyMail.id);
-  const copyStartedAt = points[0]?.startedAt ?? events.find((e) => e.step === copyMail.id)?.at ?? null;
+  const copyStartedAt = points[0]?.startedAt ?? (await app.db('events').where({ mailbox_id: row.id, step: copyMail.id }).orderBy('id').first('at'))?.at ?? null;
   const included = plan.folders.filter((f) => !f.excluded);
   const counted = included.length > 0 && included.every((f) => f.messages !== null);
 
@@ -80,7 +84,8 @@ export async function mailboxPageModel(app: AppContext, id: number, now = Date.n
     project: { id: project.id, name: project.name },
     progress: progress({ copied: all.copiedMessages, copiedBytes: all.copiedBytes, total, totalBytes, copyStartedAt, copying }, now),
     steps: steps.map((s, i) => ({ id: s.id, status: row.state === 'done' || i < current ? 'done' : i === current ? 'current' : 'todo' })),
-    events: events.map((e) => ({ at: e.at, step: e.step, outcome: e.outcome, message: e.message, actor: e.actor })).reverse(),
+    events: events.rows.map((e) => ({ at: e.at, step: e.step, outcome: e.outcome, message: e.message, actor: e.actor })),
+    eventsPage: { page: events.page, pages: events.pages, total: events.total },
     plan: { fixed: plan.fixed, editable: plan.editable, lock: plan.lock },
     folders,
     skips,

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.ts';
 import type { Db } from '../../db/knex.ts';
 import { projectById } from '../../db/repos/projects.ts';
 import { platformById } from '../../db/repos/platforms.ts';
+import { keptMailboxTally, withKeptFolders } from '../../daily/kept-tallies.ts';
 import { addTally, folderTallies, mailboxTallies, skipList, zeroTally, type SkipLine, type Tally } from '../../db/repos/tallies.ts';
 import { CutoverError } from '../../errors.ts';
 
@@ -60,8 +61,8 @@ export interface MailboxReportModel {
   groupware: GroupwareLine[];
 }
 
-const MAILBOX_COLUMNS = ['id', 'project_id', 'address', 'temp_address', 'state', 'step', 'error_code', 'error_message', 'verify_result', 'last_sync_at', 'folder_plan'] as const;
-type MailboxColumns = { id: number; project_id: number; address: string; temp_address: string | null; state: string; step: string; error_code: string | null; error_message: string | null; verify_result: string | null; last_sync_at: string | null; folder_plan: string | null };
+const MAILBOX_COLUMNS = ['id', 'project_id', 'address', 'temp_address', 'state', 'step', 'error_code', 'error_message', 'verify_result', 'last_sync_at', 'folder_plan', 'purged_tally'] as const;
+type MailboxColumns = { id: number; project_id: number; address: string; temp_address: string | null; state: string; step: string; error_code: string | null; error_message: string | null; verify_result: string | null; last_sync_at: string | null; folder_plan: string | null; purged_tally: string | null };
 
 function parseVerify(text: string | null): VerifyResult | null {
   if (!text) return null;
@@ -96,7 +97,7 @@ export async function projectReportModel(app: AppContext, projectId: number): Pr
   const counts: Record<string, number> = {};
   const mailboxes = rows.map((row) => {
     counts[row.state] = (counts[row.state] ?? 0) + 1;
-    const tally = tallies.get(row.id) ?? zeroTally();
+    const tally = tallies.get(row.id) ?? keptMailboxTally(row.purged_tally) ?? zeroTally();
     addTally(totals, tally);
     return line(row, tally);
   });
@@ -111,7 +112,7 @@ export async function mailboxReportModel(app: AppContext, mailboxId: number, opt
   const row: MailboxColumns | undefined = await app.db('mailboxes').where({ id: mailboxId }).first(MAILBOX_COLUMNS);
   if (!row) throw new CutoverError('MAILBOX_UNKNOWN', { ref: `#${mailboxId}` });
   const project = await projectById(app.db, row.project_id);
-  const tallies = await folderTallies(app.db, row.id);
+  const tallies = withKeptFolders(await folderTallies(app.db, row.id), row.purged_tally);
   const skips = await skipList(app.db, row.id, opts.skipsLimit);
 
   const plan: FolderPlanEntry[] = row.folder_plan ? JSON.parse(row.folder_plan) : [];

@@ -52,7 +52,8 @@ export function mailboxRoutes(web: WebContext): Router {
 
   router.get('/mailboxes/:id', async (req, res) => {
     const t = translator(req);
-    const model = await mailboxPageModel(web.app, mailboxId(req));
+    const eventsPage = Number.parseInt(String(req.query.events ?? '1'), 10);
+    const model = await mailboxPageModel(web.app, mailboxId(req), Date.now(), Number.isFinite(eventsPage) ? eventsPage : 1);
     const settings = await clientSettings(web.app, model.mailbox.id);
     const listed = model.syncPoints.filter((p) => p.messages > 0 || p.rolledBackAt);
     renderPage(req, res, 'mailbox', {
