@@ -112,6 +112,16 @@ export async function uploadsOf(app: AppContext, mailboxId: number): Promise<Upl
   return Promise.all(rows.map((r) => view(app, r)));
 }
 
+/** Every mailbox of a project with its uploads (newest first): the project's file-import page. */
+export async function projectUploads(app: AppContext, projectId: number): Promise<Array<{ id: number; address: string; uploads: UploadView[] }>> {
+  await projectById(app.db, projectId);
+  const mailboxes = await app.db('mailboxes').where({ project_id: projectId }).orderBy('address').select('id', 'address').limit(5000) as Array<{ id: number; address: string }>;
+  const rows = await app.db('file_uploads').whereIn('mailbox_id', app.db('mailboxes').where({ project_id: projectId }).select('id')).orderBy('id', 'desc') as UploadRow[];
+  const byMailbox = new Map<number, UploadView[]>();
+  for (const row of rows) byMailbox.set(row.mailbox_id, [...byMailbox.get(row.mailbox_id) ?? [], await view(app, row)]);
+  return mailboxes.map((m) => ({ id: m.id, address: m.address, uploads: byMailbox.get(m.id) ?? [] }));
+}
+
 async function update(app: AppContext, id: number, patch: Partial<UploadRow>): Promise<void> {
   await app.db('file_uploads').where({ id }).update({ ...patch, updated_at: now() });
 }

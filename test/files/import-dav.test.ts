@@ -1,7 +1,9 @@
 // PST contacts, calendars and tasks, and standalone .ics/.vcf files, imported through the DAV
 // writer into a real Radicale (and mail into a real Dovecot), counted against readpst's.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
@@ -163,4 +165,59 @@ test('a wrong DAV password stops with the login error, not a silent skip', { tim
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /AUTH_FAILED|password|login/i);
   void user;
+});
+
+/** What readpst (pst-utils, `readpst -r -M`) writes for a PST's contacts and calendar folders: one text per item. */
+function readpstItems(file: string): Map<string, string[]> {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'cutover-readpst-'));
+  try {
+    execFileSync('/usr/bin/readpst', ['-q', '-r', '-M', '-o', out, file], { stdio: 'ignore' });
+    const found = new Map<string, string[]>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) { walk(full); continue; }
+        const text = readFileSync(full, 'utf8');
+        if (/^BEGIN:(VCARD|VCALENDAR)/.test(text)) found.set(path.basename(dir), [...found.get(path.basename(dir)) ?? [], text]);
+      }
+    };
+    walk(out);
+    return found;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const field = (text: string, name: string) => [...text.replace(/\r?\n[ \t]/g, '').matchAll(new RegExp(`^${name}(?:;[^:\\r\\n]*)?:(.*?)\\r?$`, 'gim'))].map((m) => m[1]!.trim());
+
+test('live cross-check with readpst: every event and contact readpst reads is on Radicale with the same summary, start, rule, and e-mail', { timeout: 240_000 }, async () => {
+  const lines: string[] = [];
+  for (const file of Object.keys(readpst)) {
+    const user = await newUser();
+    const run = await importFile([path.join(PST_DIR, file)], user, ['--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const got = await stored(user);
+    const theirs = readpstItems(path.join(PST_DIR, file));
+    for (const [folder, items] of theirs) {
+      const ours = got.get(folder) ?? [];
+      assert.ok(ours.length >= items.length, `${file} ${folder}: ${ours.length} on Radicale < readpst's ${items.length}`);
+      for (const item of items) {
+        if (item.startsWith('BEGIN:VCALENDAR')) {
+          const [summary, start, rule] = [field(item, 'SUMMARY')[0], field(item, 'DTSTART')[0], field(item, 'RRULE')[0]];
+          assert.ok(summary && start, `readpst's event has a summary and a start: ${item.slice(0, 300)}`);
+          const match = ours.find((o) => field(o, 'SUMMARY')[0] === summary && field(o, 'DTSTART')[0] === start && field(o, 'RRULE')[0] === rule);
+          assert.ok(match, `${file} ${folder}: readpst's event ${summary} ${start} ${rule ?? ''} is on Radicale`);
+        } else {
+          const emails = field(item, 'EMAIL');
+          const name = field(item, 'N')[0];
+          assert.ok(name, `readpst's contact has a name: ${item.slice(0, 300)}`);
+          // readpst writes N as family;given;middle, as we do.
+          const match = ours.find((o) => emails.every((e) => field(o, 'EMAIL').includes(e)) && field(o, 'N')[0]?.split(';')[0] === name.split(';')[0]);
+          assert.ok(match, `${file} ${folder}: readpst's contact with ${emails.join(', ')} is on Radicale`);
+        }
+      }
+      lines.push(`${file} ${folder}: readpst ${items.length}, Radicale ${ours.length}`);
+    }
+  }
+  console.log(`readpst live: ${lines.join('; ')}`);
 });

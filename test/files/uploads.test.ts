@@ -204,6 +204,15 @@ test('the form without JavaScript (multipart, streamed) and the API with a token
   assert.equal(done.status, 202);
   await settled(viaApi!.id);
   assert.equal((await destCounts()).Archive, 2);
+
+  // The project's page of file imports: every mailbox with its files and their outcome.
+  const project = await client.request(`/projects/${m.projectId}/files`);
+  assert.equal(project.status, 200);
+  assert.match(project.text, new RegExp(`<tr data-mailbox="${mailbox}" data-upload="${viaApi!.id}" data-state="imported">`));
+  assert.match(project.text, /2 messages imported \(0 already there\)/);
+  assert.match((await client.request(`/projects/${m.projectId}`)).text, /id="files-link"/);
+  const json = JSON.parse((await fetch(`${base}/api/projects/${m.projectId}/files`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text())));
+  assert.equal(json.mailboxes[0].address, ALICE.address);
 });
 
 test('Chromium: the page uploads Test_part1.pst in chunks with progress and shows its dry run (screenshot)', { timeout: 180_000 }, async () => {

@@ -48,6 +48,11 @@ export const en = {
   'files.backFiles': 'All files of this mailbox',
   'files.noJs': 'Without JavaScript the file is sent in one piece (no progress, no resume).',
   'files.badUpload': 'The upload could not be read: {detail}',
+  'files.projectTitle': 'File imports of {name}',
+  'files.projectLink': 'File imports',
+  'files.projectIntro': 'Each mailbox of the project with the files uploaded for it. Upload a mailbox\'s PST, mbox, EML, ZIP, ICS or VCF files from its line.',
+  'files.col.mailbox': 'Mailbox',
+  'files.uploadFor': 'Upload files',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -99,4 +104,9 @@ export const fr: Record<keyof typeof en, string> = {
   'files.backFiles': 'Tous les fichiers de cette boîte',
   'files.noJs': 'Sans JavaScript, le fichier est envoyé d’un seul bloc (sans progression ni reprise).',
   'files.badUpload': 'L’envoi n’a pas pu être lu : {detail}',
+  'files.projectTitle': 'Imports de fichiers de {name}',
+  'files.projectLink': 'Imports de fichiers',
+  'files.projectIntro': 'Chaque boîte du projet avec les fichiers envoyés pour elle. Envoyez les fichiers PST, mbox, EML, ZIP, ICS ou VCF d’une boîte depuis sa ligne.',
+  'files.col.mailbox': 'Boîte',
+  'files.uploadFor': 'Envoyer des fichiers',
 };

@@ -12,7 +12,7 @@
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import multer from 'multer';
 import { CutoverError, formatBytes } from '../../errors.ts';
-import { appendChunk, createUpload, removeUpload, startFileRun, uploadById, uploadMaxBytes, uploadsOf, uploadWhole, type UploadView } from '../../files/uploads.ts';
+import { appendChunk, createUpload, projectUploads, removeUpload, startFileRun, uploadById, uploadMaxBytes, uploadsOf, uploadWhole, type UploadView } from '../../files/uploads.ts';
 import type { WebContext } from '../context.ts';
 import { webActor } from '../actions.ts';
 import { csrf } from '../csrf.ts';
@@ -21,6 +21,8 @@ import { reportModel, uploadRow } from '../models/file-upload.ts';
 import { flash, renderPage, translator } from '../page.ts';
 import { mailboxById } from '../../db/repos/mailboxes.ts';
 import { mailboxId } from './mailboxes.ts';
+import { projectIdParam } from './projects.ts';
+import { projectById } from '../../db/repos/projects.ts';
 
 const MULTIPART_PATHS = [/^\/mailboxes\/(\d+)\/files$/, /^\/api\/mailboxes\/(\d+)\/files$/];
 const MAX_FILES = 20;
@@ -92,6 +94,19 @@ export function uploadRoutes(web: WebContext): Router {
   };
 
   router.get('/mailboxes/:id/files', async (req, res) => { await filesPage(req, res); });
+
+  // A project's file imports: each mailbox, its files and their outcome, and where to upload more.
+  router.get('/projects/:id/files', async (req, res) => {
+    const t = translator(req);
+    const id = projectIdParam(req);
+    const project = await projectById(app.db, id);
+    const mailboxes = (await projectUploads(app, id)).map((m) => ({ ...m, uploads: m.uploads.map((u) => ({ ...uploadRow(u), summary: reportModel(u.report) })) }));
+    renderPage(req, res, 'project-files', { title: t('files.projectTitle', { name: project.name }), project: { id, name: project.name }, mailboxes });
+  });
+
+  router.get('/api/projects/:id/files', async (req, res) => {
+    res.json({ mailboxes: await projectUploads(app, projectIdParam(req)) });
+  });
 
   router.post('/mailboxes/:id/files', async (req, res) => {
     const t = translator(req);

@@ -1,0 +1,81 @@
+// The PST → vCard/VEVENT/VTODO conversion's logic, on plain objects and built recurrence blobs
+// (no sample PST holds a task or a monthly rule); the real-file path is test/files/import-dav.test.ts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { taskTodo } from '../../server/files/pst-groupware.ts';
+import { parseRecurrence } from '../../server/files/pst-recurrence.ts';
+import { foldLine } from '../../server/files/ical-text.ts';
+
+const MINUTES_1601_TO_1970 = 11_644_473_600 / 60;
+const minutes = (iso: string) => Date.parse(iso) / 60_000 + MINUTES_1601_TO_1970;
+
+/** A RecurrencePattern (MS-OXOCAL 2.2.1.44.1) followed by the AppointmentRecurrencePattern's first fields. */
+function blob(opts: { freq: number; patternType: number; period: number; specific: number[]; endType: number; count: number; deleted?: string[]; modified?: string[]; start: string; end: number; startOffset: number }): Buffer {
+  const ints: Array<[number, number]> = [[0x3004, 2], [0x3004, 2], [opts.freq, 2], [opts.patternType, 2], [0, 2], [0, 4], [opts.period, 4], [0, 4]];
+  for (const s of opts.specific) ints.push([s, 4]);
+  ints.push([opts.endType, 4], [opts.count, 4], [0, 4], [(opts.deleted ?? []).length, 4]);
+  for (const d of opts.deleted ?? []) ints.push([minutes(d), 4]);
+  ints.push([(opts.modified ?? []).length, 4]);
+  for (const d of opts.modified ?? []) ints.push([minutes(d), 4]);
+  ints.push([minutes(opts.start), 4], [opts.end, 4], [0x3006, 4], [0x3009, 4], [opts.startOffset, 4], [opts.startOffset + 30, 4], [0, 2]);
+  const buf = Buffer.alloc(ints.reduce((n, [, size]) => n + size, 0));
+  let at = 0;
+  for (const [value, size] of ints) { if (size === 2) buf.writeUInt16LE(value, at); else buf.writeUInt32LE(value >>> 0, at); at += size; }
+  return buf;
+}
+
+test('weekly rule with a count, a deleted occurrence as EXDATE, a modified one kept; local time turned into UTC', () => {
+  // Mondays and Wednesdays at 09:00 local, local = UTC+2 (first start 07:00Z), 10 occurrences.
+  const b = blob({ freq: 0x200b, patternType: 1, period: 1, specific: [0b0001010], endType: 0x2022, count: 10, deleted: ['2024-03-06T00:00:00Z', '2024-03-11T00:00:00Z'], modified: ['2024-03-11T00:00:00Z'], start: '2024-03-04T00:00:00Z', end: 0x5ae980df, startOffset: 540 });
+  const rule = parseRecurrence(b, new Date('2024-03-04T07:00:00Z'), true)!;
+  assert.equal(rule.rrule, 'FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10');
+  assert.deepEqual(rule.exdates.map((d) => d.toISOString()), ['2024-03-06T07:00:00.000Z']);
+});
+
+test('an evening start west of Greenwich moves the weekdays to the next UTC day', () => {
+  // Fridays 20:00 local at UTC-5 = Saturdays 01:00Z.
+  const b = blob({ freq: 0x200b, patternType: 1, period: 2, specific: [0b0100000], endType: 0x2023, count: 0, start: '2024-03-01T00:00:00Z', end: 0x5ae980df, startOffset: 1200 });
+  assert.equal(parseRecurrence(b, new Date('2024-03-02T01:00:00Z'), true)!.rrule, 'FREQ=WEEKLY;INTERVAL=2;BYDAY=SA');
+});
+
+test('monthly on the last Friday until a date, yearly on a day, every weekday, every 3 days', () => {
+  const until = minutes('2024-12-27T00:00:00Z');
+  const nth = blob({ freq: 0x200c, patternType: 3, period: 1, specific: [0b0100000, 5], endType: 0x2021, count: 0, start: '2024-01-26T00:00:00Z', end: until, startOffset: 600 });
+  assert.equal(parseRecurrence(nth, new Date('2024-01-26T10:00:00Z'), true)!.rrule, 'FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1;UNTIL=20241227T100000Z');
+  const yearly = blob({ freq: 0x200d, patternType: 2, period: 12, specific: [14], endType: 0x2023, count: 0, start: '2024-02-14T00:00:00Z', end: 0x5ae980df, startOffset: 0 });
+  assert.equal(parseRecurrence(yearly, new Date('2024-02-14T00:00:00Z'), true)!.rrule, 'FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=14');
+  const weekdays = blob({ freq: 0x200a, patternType: 1, period: 1, specific: [0b0111110], endType: 0x2023, count: 0, start: '2024-01-01T00:00:00Z', end: 0x5ae980df, startOffset: 480 });
+  assert.equal(parseRecurrence(weekdays, new Date('2024-01-01T08:00:00Z'), true)!.rrule, 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR');
+  const daily = blob({ freq: 0x200a, patternType: 0, period: 3 * 1440, specific: [], endType: 0x2022, count: 4, start: '2024-01-01T00:00:00Z', end: 0x5ae980df, startOffset: 480 });
+  assert.equal(parseRecurrence(daily, new Date('2024-01-01T08:00:00Z'), true)!.rrule, 'FREQ=DAILY;INTERVAL=3;COUNT=4');
+  assert.equal(parseRecurrence(Buffer.from([1, 2, 3]), null, true), undefined, 'a blob it cannot read gives no rule');
+});
+
+test('an Outlook task becomes a VTODO with dates as days, status, percent, priority, and the same text every time', () => {
+  const task = {
+    subject: 'Send the report; then, call Bob', body: 'Line one\nLine two', taskStartDate: new Date('2024-05-01T00:00:00Z'), taskDueDate: new Date('2024-05-03T00:00:00Z'),
+    taskStatus: 1, percentComplete: 0.5, taskDateCompleted: null, importance: 2, isTaskRecurring: false, taskRecurrencePattern: null,
+    descriptorNodeId: { toString: () => '2097188' }, creationTime: new Date('2024-04-30T12:00:00Z'), getDateItem: () => new Date('2024-04-30T13:00:00Z'),
+  };
+  const one = taskTodo(task as never);
+  assert.equal(one.kind, 'tasks');
+  const text = one.data.toString();
+  assert.match(text, /^BEGIN:VCALENDAR\r\nVERSION:2\.0\r\n/);
+  assert.match(text, /^BEGIN:VTODO\r$/m);
+  assert.match(text, /^UID:pst-[0-9a-f]{32}@cutover\r$/m);
+  assert.match(text, /^DTSTAMP:20240430T130000Z\r$/m);
+  assert.match(text, /^SUMMARY:Send the report\\; then\\, call Bob\r$/m);
+  assert.match(text, /^DESCRIPTION:Line one\\nLine two\r$/m);
+  assert.match(text, /^DTSTART;VALUE=DATE:20240501\r$/m);
+  assert.match(text, /^DUE;VALUE=DATE:20240503\r$/m);
+  assert.match(text, /^STATUS:IN-PROCESS\r$/m);
+  assert.match(text, /^PERCENT-COMPLETE:50\r$/m);
+  assert.match(text, /^PRIORITY:1\r$/m);
+  assert.ok(taskTodo(task as never).data.equals(one.data), 'deterministic');
+});
+
+test('content lines fold at 75 octets without cutting a UTF-8 character', () => {
+  const folded = foldLine(`SUMMARY:${'é'.repeat(60)}`);
+  for (const line of folded.split('\r\n').filter(Boolean)) assert.ok(Buffer.byteLength(line) <= 75, line);
+  assert.equal(folded.replace(/\r\n /g, ''), `SUMMARY:${'é'.repeat(60)}\r\n`);
+});
