@@ -85,6 +85,11 @@ export function mapImapError(err: unknown, host: string, command: string): Cutov
   if (e.tlsFailed) return new CutoverError('STARTTLS_MISSING', { host }, { cause: err });
   // imapflow's stream limits (a greeting or a LIST line that never ends): what the server sent, not the network.
   if (e.code && ['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'UnexpectedTag'].includes(e.code)) return new CutoverError('IMAP_PROTOCOL', { host, detail: e.message }, { cause: err });
+  // RFC 5530 UNAVAILABLE: the server could not check the login just now (Dovecot when its passdb
+  // fails), which a later attempt gets past; the appender's own login treats it the same way.
+  if (e.authenticationFailed && e.serverResponseCode?.toUpperCase() === 'UNAVAILABLE') {
+    return new CutoverError('HOST_UNREACHABLE', { host, detail: e.responseText || e.message }, { retryable: true, cause: err });
+  }
   if (e.authenticationFailed) return new CutoverError('AUTH_FAILED', { host }, { cause: err });
   if (e.code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'NoConnection', 'EPIPE', 'ETIMEOUT'].includes(e.code)) {
     return new CutoverError('HOST_UNREACHABLE', { host, detail: e.message }, { retryable: true, cause: err });
