@@ -217,6 +217,9 @@ export class FetchReader {
     if (!tagged || !waiting || tagged.tag !== waiting.tag) return this.protocolFault(`unexpected reply ${JSON.stringify(first.slice(0, 200))}`);
     this.pending.shift();
     if (!this.pending.length) this.socket.setTimeout(0);
+    // A sink that was still flushing when the command ended may never say so (it is closed next):
+    // the connection must not stay paused for the next command.
+    if (this.socket.isPaused()) this.socket.resume();
     waiting.resolve(tagged);
   }
 

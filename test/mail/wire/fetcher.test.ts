@@ -8,6 +8,8 @@ import { isTransient, laneBackoffMs } from '../../../server/mail/transient.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, parseDateTime, parseFetch, type FetchedMessage } from '../../../server/mail/wire/fetcher.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { imapAs, rawMessage, seed } from '../../support/mail.ts';
+import { Spool } from '../../../server/mail/spool.ts';
+import { readFile } from 'node:fs/promises';
 
 // The copy's own FETCH reader. Unit tests of the answer parser and of the byte stream against a
 // scripted server (chunking, limits, hostile lines); then the same reads against a real Dovecot,
@@ -177,5 +179,28 @@ test('against Dovecot: the reader lists and reads a folder exactly as imapflow d
   } finally {
     reader.close();
     await client.logout();
+  }
+});
+
+test('against Dovecot: a large message streams from the socket into a spool file, byte for byte', { timeout: 60_000 }, async () => {
+  const endpoint: ImapEndpoint = { host: dovecot.host, port: dovecot.port, security: 'none', tlsVerify: false, auth: { user: USER, pass: 'pw' } };
+  const reader = await FetchReader.connect(endpoint, { stallMs: 10_000 });
+  const spool = await Spool.create();
+  try {
+    await reader.examine('Reisen/Ägypten');
+    const listed: FetchedMessage[] = [];
+    await reader.fetch('1:*', LISTING_ITEMS, { onMessage: (m) => listed.push(m) });
+    const big = listed.find((m) => m.size! > 2 * 1024 * 1024)!;
+    const spooled = await spool.fromReader(reader, big.uid!, big.size!);
+    assert.ok(spooled);
+    const expected = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(3 * 1024 * 1024, 'y')]);
+    assert.equal(spooled.size, expected.length);
+    assert.equal(createHash('sha256').update(await readFile(spooled.path)).digest('hex'), createHash('sha256').update(expected).digest('hex'));
+    assert.equal(spooled.head.length, 1024 * 1024);
+    assert.equal(spooled.hasNul, false);
+    assert.equal(await spool.fromReader(reader, 999_999, 10), undefined, 'a UID the server does not return');
+  } finally {
+    reader.close();
+    await spool.close();
   }
 });
