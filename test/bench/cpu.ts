@@ -10,6 +10,7 @@
 // (test/bench/cpu-profile.ts). The last line is one JSON object with `client_cpu_ratio_vs_mbsync`.
 //
 // Environment: CPU_BENCH_COUNT (5000), CPU_BENCH_REPS (1; medians), CPU_PROFILE (a directory),
+// CPU_PROFILE_FLAGS (more Node flags for the profiled run), CPU_BENCH_TOOLS (mbsync,cutover),
 // BENCH_CUTOVER_BIN (server/bin.mjs; another checkout's, for before/after figures).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,16 +26,17 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CUTOVER_BIN = process.env.BENCH_CUTOVER_BIN ? path.resolve(process.env.BENCH_CUTOVER_BIN) : path.join(ROOT, 'server', 'bin.mjs');
 const COUNT = Number(process.env.CPU_BENCH_COUNT ?? 5000);
 const REPS = Math.max(1, Number(process.env.CPU_BENCH_REPS ?? 1));
+const TOOLS = (process.env.CPU_BENCH_TOOLS ?? 'mbsync,cutover').split(',');
 const PROFILE_DIR = process.env.CPU_PROFILE ? path.resolve(process.env.CPU_PROFILE) : undefined;
 
 interface Run { wall: number; cpu: number; rssMb: number; code: number | null; stderr: string }
 
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdoutFile?: string): Promise<Run> {
   const timeFile = path.join(os.tmpdir(), `cutover-cpu-${process.pid}-${Date.now()}.time`);
   const started = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, cmd, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, cmd, ...args], { cwd: ROOT, env, stdio: ['ignore', stdoutFile ? fs.openSync(stdoutFile, 'w') : 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-8192); });
+  child.stderr!.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-8192); });
   const code = await new Promise<number | null>((resolve, reject) => { child.once('error', reject); child.once('close', resolve); });
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const t = fs.readFileSync(timeFile, 'utf8');
@@ -72,6 +74,7 @@ async function main(): Promise<number> {
     const runs: Record<'cutover' | 'mbsync', Run[]> = { cutover: [], mbsync: [] };
     for (let rep = 1; rep <= REPS; rep++) {
       for (const tool of rep % 2 ? ['mbsync', 'cutover'] as const : ['cutover', 'mbsync'] as const) {
+        if (!TOOLS.includes(tool)) continue;
         const dir = fs.mkdtempSync(path.join(pair.dir, `${tool}-`));
         await pair.restoreSrc();
         await pair.resetDst();
@@ -96,7 +99,9 @@ async function main(): Promise<number> {
       await pair.resetDst();
       await pair.quiesce();
       const before = new Set(fs.readdirSync(PROFILE_DIR));
-      const r = await timed(process.execPath, ['--max-semi-space-size=4', '--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, CUTOVER_BIN, ...cutoverArgs(pair, dir)], { ...process.env, CUTOVER_DATA_DIR: dir });
+      // CPU_PROFILE_FLAGS adds Node flags (e.g. --trace-gc); the copy's stdout is kept next to the profile.
+      const flags = (process.env.CPU_PROFILE_FLAGS ?? '').split(' ').filter(Boolean);
+      const r = await timed(process.execPath, ['--max-semi-space-size=4', ...flags, '--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, CUTOVER_BIN, ...cutoverArgs(pair, dir)], { ...process.env, CUTOVER_DATA_DIR: dir }, path.join(PROFILE_DIR, 'stdout.txt'));
       const file = fs.readdirSync(PROFILE_DIR).find((f) => !before.has(f) && f.endsWith('.cpuprofile'));
       console.log(`profiled cutover copy: wall ${r.wall.toFixed(2)} s, CPU ${r.cpu.toFixed(2)} s, profile ${file ? path.join(PROFILE_DIR, file) : 'missing'}`);
       if (file) console.log(formatTop(topSelfTime(JSON.parse(fs.readFileSync(path.join(PROFILE_DIR, file), 'utf8')), 10)));
