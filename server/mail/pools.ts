@@ -43,6 +43,6 @@ export function readerPool(endpoint: ImapEndpoint, max: number, stallMs: number)
     }),
     usable: (reader) => reader.usable,
     destroy: (reader) => { reader.close(); releaseHostSlot(reader); },
-    close: async (reader) => { reader.close(); releaseHostSlot(reader); },
+    close: async (reader) => { await reader.logout(); releaseHostSlot(reader); },
   }, max);
 }

@@ -88,6 +88,15 @@ export class FetchReader {
     this.socket.destroy();
   }
 
+  /** LOGOUT, then close: the server ends the session before this returns, so its per-user connection count is free again at once. */
+  async logout(): Promise<void> {
+    if (this.usable) {
+      const bye = this.command('LOGOUT').catch(() => undefined);
+      await Promise.race([bye, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    }
+    this.close();
+  }
+
   /** Lines that did not parse since the last call (at most the last 256), as the server sent them (literals as {n}). */
   takeUnparsedLines(): string[] {
     return this.unparsed.splice(0);
