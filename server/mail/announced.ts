@@ -1,6 +1,7 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import { LINE_LIMIT, isValidUid, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
+import { FetchReader, LISTING_ITEMS } from './wire/fetcher.ts';
 
 export type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'>;
 
@@ -26,45 +27,81 @@ const SEARCH_BYTES_PER_MESSAGE = 11;
  * sent; otherwise one UID SEARCH names the set, the missing UIDs are asked for once more, and
  * those still missing are unreadable, quoted from the lines imapflow could not parse.
  */
-export async function listAnnounced(source: ImapFlow, host: string, from: number, retry: number[], progress: () => void): Promise<FolderListing> {
+export async function listAnnounced(client: ImapFlow | FetchReader, host: string, from: number, retry: number[], progress: () => void): Promise<FolderListing> {
+  const source = client instanceof FetchReader ? readerSource(client) : imapflowSource(client);
   const retrySet = new Set(retry);
   const range = [...retry, `${from}:*`].join(',');
-  takeUnparsedLines(source);
+  source.takeUnparsedLines();
   const listed = new Map<number, Listed>();
   await collect(source, host, range, from, retrySet, listed, progress);
-  const unparsed = takeUnparsedLines(source);
-  const exists = source.mailbox ? source.mailbox.exists : 0;
+  const unparsed = source.takeUnparsedLines();
+  const exists = source.exists();
   if (from === 1 && retry.length === 0 && unparsed.length === 0 && listed.size === exists) {
     return { messages: ordered(listed), unreadable: [], unnamed: 0 };
   }
 
-  const searched = await announcedUids(source, range, exists);
+  const searched = await source.searchUids(range, exists);
   const named = new Set([...searched].filter((uid) => uid >= from || retrySet.has(uid)));
   for (const uid of listed.keys()) named.add(uid);
   let missing = [...named].filter((uid) => !listed.has(uid));
   if (missing.length) {
     // Asked once more, alone: a message that arrived during the listing is readable now.
     await collect(source, host, missing.join(','), 1, new Set(), listed, progress);
-    unparsed.push(...takeUnparsedLines(source));
+    unparsed.push(...source.takeUnparsedLines());
     missing = missing.filter((uid) => !listed.has(uid));
   }
   const unreadable = missing.sort((a, b) => a - b).map((uid) => ({ uid, reason: unreadableReason(uid, unparsed) }));
   // A full listing also answers for EXISTS: messages counted there but named nowhere cannot be copied either.
-  const unnamed = from === 1 ? Math.max(0, (source.mailbox ? source.mailbox.exists : exists) - named.size) : 0;
+  const unnamed = from === 1 ? Math.max(0, source.exists() - named.size) : 0;
   return { messages: ordered(listed), unreadable, unnamed };
 }
 
-async function collect(source: ImapFlow, host: string, range: string, from: number, retry: Set<number>, into: Map<number, Listed>, progress: () => void): Promise<void> {
-  for await (const msg of source.fetch(range, LISTING_QUERY, { uid: true })) {
+/** What a listing needs from a source connection: imapflow's (the verify step) or the copy's own FetchReader. */
+interface ListingSource {
+  exists(): number;
+  fetch(range: string, each: (msg: { uid?: number; seq: number } & Listed) => void): Promise<void>;
+  searchUids(range: string, exists: number): Promise<Set<number>>;
+  takeUnparsedLines(): string[];
+}
+
+function imapflowSource(client: ImapFlow): ListingSource {
+  return {
+    exists: () => (client.mailbox ? client.mailbox.exists : 0),
+    async fetch(range, each) {
+      for await (const msg of client.fetch(range, LISTING_QUERY, { uid: true })) each(msg);
+    },
+    searchUids: (range, exists) => announcedUids(client, range, exists),
+    takeUnparsedLines: () => takeUnparsedLines(client),
+  };
+}
+
+function readerSource(reader: FetchReader): ListingSource {
+  return {
+    exists: () => reader.mailbox.exists,
+    fetch: (range, each) => reader.fetch(range, LISTING_ITEMS, { onMessage: (msg) => each(msg as typeof msg & Listed) }),
+    async searchUids(range, exists) {
+      const uids = await reader.searchUids(range, searchLineLimit(exists));
+      return new Set(uids.filter(isValidUid));
+    },
+    takeUnparsedLines: () => reader.takeUnparsedLines(),
+  };
+}
+
+async function collect(source: ListingSource, host: string, range: string, from: number, retry: Set<number>, into: Map<number, Listed>, progress: () => void): Promise<void> {
+  // Checked after the command: a UID out of range is a protocol error either way, and the answers stay in order.
+  let invalid: { uid: unknown; seq: number } | undefined;
+  await source.fetch(range, (msg) => {
     // An unsolicited FETCH (another client changed a flag) names no UID: not an answer to this command.
-    if (msg.uid === undefined || msg.uid === null) continue;
-    assertUid(msg.uid, host, msg.seq);
+    if (msg.uid === undefined || msg.uid === null) return;
+    if (!isValidUid(msg.uid)) { invalid ??= { uid: msg.uid, seq: msg.seq }; return; }
+    if (invalid) return;
     // "n:*" names the last message even when its UID is below n.
-    if (msg.uid < from && !retry.has(msg.uid)) continue;
+    if (msg.uid < from && !retry.has(msg.uid)) return;
     // The same UID twice is one message: the first answer counts.
     if (!into.has(msg.uid)) into.set(msg.uid, { uid: msg.uid, size: msg.size, internalDate: msg.internalDate, flags: msg.flags });
     progress();
-  }
+  });
+  if (invalid) assertUid(invalid.uid, host, invalid.seq);
 }
 
 export function assertUid(uid: unknown, host: string, seq?: number): asserts uid is number {
@@ -75,12 +112,16 @@ export function assertUid(uid: unknown, host: string, seq?: number): asserts uid
 
 /** The UIDs the server names in `range`, by UID SEARCH (ESEARCH where offered: one compact set). */
 async function announcedUids(source: ImapFlow, range: string, exists: number): Promise<Set<number>> {
-  const line = Math.max(LINE_LIMIT, exists * SEARCH_BYTES_PER_MESSAGE + 4096);
+  const line = searchLineLimit(exists);
   const result = await withLimits(source, { line }, () => source.search({ uid: range }, { uid: true, returnOptions: ['ALL'] }));
   if (result === false) return new Set();
   if (Array.isArray(result)) return new Set(result.filter(isValidUid));
   const all = (result as { all?: string }).all;
   return all ? expandUidSet(all, exists + 1000) : new Set();
+}
+
+function searchLineLimit(exists: number): number {
+  return Math.max(LINE_LIMIT, exists * SEARCH_BYTES_PER_MESSAGE + 4096);
 }
 
 /** "1:5,9,12:14" → the UIDs; at most `limit` of them, so a hostile "1:4294967295" cannot fill memory. */

@@ -12,7 +12,7 @@ import { copyFolderLane, emptyReport, type FolderReport, type Selection } from '
 import { LedgerBuffer } from './ledger-buffer.ts';
 import type { Checkpoint, LedgerStore } from './ledger.ts';
 import type { Pool } from './pool.ts';
-import { appenderPool, imapPool } from './pools.ts';
+import { appenderPool, imapPool, readerPool } from './pools.ts';
 import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
 import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
@@ -72,8 +72,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const sources = imapPool(options.source, concurrency, options.log, { stallSeconds });
   const dests = imapPool(options.dest, concurrency, options.log);
   const appenders = appenderPool(options.dest, concurrency);
+  const readers = readerPool(options.source, concurrency, stallSeconds * 1000);
   let spool: Spool | undefined;
   let appenderLogin: Promise<void> | undefined;
+  let sourcesClosing: Promise<void> | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
     const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => listFolders(client)));
@@ -85,9 +87,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const checkpoints = await ledger.checkpoints();
     if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
-    // The appender's login starts a server process: begun now, it is ready when the first messages
-    // arrive instead of holding them back. Not for a pass with nothing new.
-    if (expected > 0 && !options.dryRun) appenderLogin = appenders.use(async () => undefined).catch(() => undefined);
+    // The appender's and the first source reader's logins start server processes: begun now, they
+    // are ready when the first messages arrive instead of holding them back. Not for a pass with nothing new.
+    if (expected > 0 && !options.dryRun) appenderLogin = Promise.all([appenders.use(async () => undefined), readers.use(async () => undefined)]).then(() => undefined, () => undefined);
     spool = await Spool.create();
     const current = active.flatMap((e) => { const status = statuses.get(e.source); return status ? [{ sourceFolder: e.source, uidValidity: status.uidValidity }] : []; });
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount(current));
@@ -96,12 +98,15 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const mirror = options.mirror && ledger.delta && !options.dryRun
       ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log })
       : undefined;
+    // The lanes read through their own sessions (readers): the imapflow ones that listed and planned
+    // would only hold a connection slot on the source host from here on.
+    sourcesClosing = sources.close();
     const buffer = new LedgerBuffer(ledger);
     const budget = budgetFor(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer(), options.pace);
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
-      sources, dests, appenders, spool, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
+      readers, dests, appenders, spool, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
       selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
@@ -116,7 +121,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const reports = new Map<string, FolderReport>();
     // Every lane costs three logins; a delta of a few dozen messages is faster on one lane than on four.
     const lanes = Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
-    for (const pool of [sources, dests, appenders]) pool.limit(lanes);
+    for (const pool of [sources, readers, dests, appenders]) pool.limit(lanes);
     let next = 0;
     // Once a folder has failed the pass (a protocol error, a stall), no other folder is started:
     // the error is reported at once and the process does not go on copying behind it.
@@ -150,7 +155,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   } finally {
     // A login still under way when the pools close would keep the process alive.
     await appenderLogin;
-    await Promise.all([sources.close(), dests.close(), appenders.close(), spool?.close()]);
+    await Promise.all([sourcesClosing ?? sources.close(), readers.close(), dests.close(), appenders.close(), spool?.close()]);
   }
 }
 

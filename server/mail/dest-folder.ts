@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { ImapFlow, ListResponse } from 'imapflow';
 import { mapImapError } from './imap.ts';
@@ -89,8 +90,7 @@ export interface AppendedCopy {
 export interface Alteration { uid: number; destUid: number | null; changes: string[] }
 
 export function headerHashIfEightBit(header: Buffer): string | undefined {
-  for (const byte of header) if (byte >= 0x80) return createHash('sha256').update(header).digest('hex');
-  return undefined;
+  return isAscii(header) ? undefined : createHash('sha256').update(header).digest('hex');
 }
 
 const second = (d: Date | string) => Math.floor(new Date(d).getTime() / 1000);

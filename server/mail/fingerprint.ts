@@ -59,6 +59,8 @@ export class DestMatcher {
 
   /** The destination UID of a copy of this message, claimed so no other message takes it. */
   take(header: Buffer, size: number, internalDate: Date | string | undefined): number | undefined {
+    // A first copy meets an empty destination: no key to make (normalising and hashing every header cost a tenth of its CPU).
+    if (this.byKey.size === 0) return undefined;
     const list = this.byKey.get(matchKey(header, size));
     if (!list?.length) return undefined;
     const date = dateKey(internalDate);

@@ -1,4 +1,4 @@
-import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { crashpoint } from '../crashpoint.ts';
 import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -18,7 +18,8 @@ import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isTransient, laneBackoffMs } from './transient.ts';
 import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
-import { literalLimitFor, protocolFault, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
+import { literalLimitFor, quoteLine } from './guard.ts';
+import { BODY_ITEMS, type FetchedMessage, type FetchReader } from './wire/fetcher.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface Selection { maxMessageBytes?: number; since?: Date }
@@ -50,7 +51,8 @@ export interface FolderReport {
 
 export interface LaneContext {
   spool: Spool;
-  sources: Pool<ImapFlow>;
+  /** Source sessions that read folders (our own FETCH reader, not imapflow: README "Client CPU"). */
+  readers: Pool<FetchReader>;
   /** Destination sessions for folder inspection, and for appending where the server cannot pipeline. */
   dests: Pool<ImapFlow>;
   appenders: Pool<PipelinedAppender>;
@@ -124,9 +126,8 @@ function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport,
 }
 
 async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<void> {
-  const source = await run.watchdog.paused(() => ctx.sources.acquire());
+  const source = await run.watchdog.paused(() => ctx.readers.acquire());
   run.open.add(source);
-  let lock: { release(): void } | undefined;
   let released = false;
   // The source connection goes back to the pool once the folder has been read, before the last
   // appends: the next folder's reader can use it meanwhile.
@@ -134,8 +135,7 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     if (released) return;
     released = true;
     run.open.delete(source);
-    lock?.release();
-    ctx.sources.release(source, healthy);
+    ctx.readers.release(source, healthy);
   };
   // Failures are found again by each attempt (they are retried); what earlier attempts copied,
   // matched or skipped is in the ledger and not listed again.
@@ -143,12 +143,12 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   report.failures = [];
   report.announced = report.copied + report.matched + report.skipped;
   try {
-    lock = await source.getMailboxLock(entry.source, { readOnly: true });
-    const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
-    const uidValidity = String(source.mailbox ? source.mailbox.uidValidity : 0);
+    const mailbox = await source.examine(entry.source);
+    const uidNext = mailbox.uidNext;
+    const uidValidity = mailbox.uidValidity;
     // Started before the source's new messages are even listed: selecting a large destination
     // folder can take as long as fetching a small delta.
-    const inspection = ctx.dryRun || !source.mailbox || source.mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+    const inspection = ctx.dryRun || mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
     inspection?.catch(() => undefined);
     let complete = true;
     try {
@@ -164,9 +164,6 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
       await ctx.buffer.flush();
       await ctx.ledger.saveCheckpoint(entry.source, { uidValidity, uidNext });
     }
-  } catch (err) {
-    // A limit imapflow enforced closed the connection: say what the server did, do not reconnect.
-    throw protocolFault(source, ctx.sourceHost) ?? err;
   } finally {
     releaseSource(false);
   }
@@ -181,10 +178,10 @@ async function fail(ctx: LaneContext, report: FolderReport, entry: { sourceFolde
 
 // Only UIDs from the last complete pass on (under the same UIDVALIDITY) can be new: a delta pass
 // costs what changed, not the size of the folder.
-async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
+async function pendingMessages(source: FetchReader, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
   const mailbox = source.mailbox;
-  if (!mailbox || mailbox.exists === 0) return { uidValidity: String(mailbox ? mailbox.uidValidity : 0), messages: [], complete: true };
-  const uidValidity = String(mailbox.uidValidity);
+  if (mailbox.exists === 0) return { uidValidity: mailbox.uidValidity, messages: [], complete: true };
+  const uidValidity = mailbox.uidValidity;
   const from = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.uidNext : 1;
   const [handled, refused] = await Promise.all([ctx.ledger.handledUids(entry.source, uidValidity, from), from > 1 ? ctx.ledger.refusedUids(entry.source) : []]);
   const retry = refused.filter((uid) => uid < from);
@@ -219,7 +216,7 @@ async function pendingMessages(source: ImapFlow, entry: FolderPlanEntry, ctx: La
 }
 
 /** A message on its way: in memory (`msg.source`) or in a spool file. `size` is its share of the byte budget. */
-interface Fetched { msg: Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags' | 'source'>; size: number; spooled?: SpooledMessage }
+interface Fetched { msg: Listed & Pick<FetchedMessage, 'source'>; size: number; spooled?: SpooledMessage }
 
 const SPOOLED_RESERVATION = 2 * 1024 * 1024;
 
@@ -227,7 +224,7 @@ const BATCH_BYTES = 16 * 1024 * 1024;
 
 type Inspection = DestInspection;
 
-async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>,
+async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>,
   sourceDone: () => void, ctx: LaneContext, report: FolderReport, run: LaneRun): Promise<void> {
   const queue = new AsyncQueue<Fetched>();
   const abort = new AbortController();
@@ -239,14 +236,14 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
       for (const batch of batches(messages)) {
         if (batch.large) {
           await run.watchdog.paused(() => ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal));
-          takeUnparsedLines(source);
-          const spooled = await withLimits(source, { literal: literalLimitFor(batch.large.size ?? 0) }, () => ctx.spool.fromSource(source, batch.large.uid));
+          source.takeUnparsedLines();
+          const spooled = await ctx.spool.fromReader(source, batch.large.uid, batch.large.size ?? 0);
           if (spooled) {
             run.watchdog.progress();
             queue.push({ msg: batch.large, size: SPOOLED_RESERVATION, spooled });
           } else {
             ctx.budget.release(SPOOLED_RESERVATION);
-            await notReturned(batch.large, notReturnedReason(batch.large.uid, takeUnparsedLines(source)));
+            await notReturned(batch.large, notReturnedReason(batch.large.uid, source.takeUnparsedLines()));
           }
           continue;
         }
@@ -254,21 +251,22 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
         await run.watchdog.paused(() => ctx.budget.acquire(batch.bytes, abort.signal));
         const reserved = new Map(batch.messages.map((m) => [m.uid, m.size ?? 0]));
         const largest = batch.messages.reduce((n, m) => Math.max(n, m.size ?? 0), 0);
-        takeUnparsedLines(source);
+        source.takeUnparsedLines();
         try {
           const uids = batch.messages.map((m) => m.uid).join(',');
-          // A literal is allowed what the server announced for the message (RFC822.SIZE), not imapflow's 1 GB.
-          await withLimits(source, { literal: literalLimitFor(largest) }, async () => {
-            for await (const msg of source.fetch(uids, { uid: true, flags: true, internalDate: true, size: true, source: true }, { uid: true })) {
+          // A literal is allowed what the server announced for the message (RFC822.SIZE), not 1 GB.
+          await source.fetch(uids, BODY_ITEMS, {
+            literalLimit: literalLimitFor(largest),
+            onMessage: (msg) => {
               // Only answers to this command count, once each: an unsolicited FETCH (another client
               // changed a flag) and a UID the server repeats are not messages to store.
-              if (!reserved.has(msg.uid) || !msg.source) continue;
-              queue.push({ msg, size: reserved.get(msg.uid)! });
+              if (msg.uid === undefined || !reserved.has(msg.uid) || !msg.source) return;
+              queue.push({ msg: msg as Fetched['msg'], size: reserved.get(msg.uid)! });
               reserved.delete(msg.uid);
               run.watchdog.progress();
-            }
+            },
           });
-          const unparsed = takeUnparsedLines(source);
+          const unparsed = source.takeUnparsedLines();
           for (const msg of batch.messages) if (reserved.has(msg.uid)) await notReturned(msg, notReturnedReason(msg.uid, unparsed));
         } finally {
           // What the server did not return gives its share of the budget back.

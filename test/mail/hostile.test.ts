@@ -167,6 +167,7 @@ test('a literal cut short by a closed connection: the folder resumes and the cop
   const run = await copy(t, 'truncated-literal (once)', user);
   assert.equal(run.code, 0, run.stderr);
   assertAccounted(JSON.parse(run.stdout));
+  assert.ok(JSON.parse(run.stdout).reconnects >= 1, 'the cut hit the lane reading the folder, which reconnected');
   assert.deepEqual(await onDest(user), expected());
 });
 
@@ -184,6 +185,7 @@ test('BYE in the middle of a FETCH: the folder resumes on a new connection, exac
   const run = await copy(t, 'bye-mid-fetch (once)', user);
   assert.equal(run.code, 0, run.stderr);
   assertAccounted(JSON.parse(run.stdout));
+  assert.ok(JSON.parse(run.stdout).reconnects >= 1, 'the BYE hit the lane reading the folder, which reconnected');
   assert.deepEqual(await onDest(user), expected());
 });
 

@@ -45,7 +45,11 @@ export interface HostileServer {
   /** Bytes written by the endless-line mode, all connections together. */
   readonly endlessBytes: number;
   folders(): HostileFolder[];
-  /** `times`: how many connections the fault hits before the server behaves again (default: every one). */
+  /**
+   * `times`: how many connections the fault hits before the server behaves again (default: every
+   * one). A greeting fault hits the next connections; a FETCH fault the next ones that get as far
+   * as the FETCH it breaks, so a connection that only lists folders does not use one up.
+   */
   setMode(mode: HostileMode, opts?: { times?: number }): void;
   /** Replaces the folder set (e.g. 100,000 folders). */
   seed(folders: SeedFolder[]): void;
@@ -116,7 +120,7 @@ function inSet(set: string, value: number, max: number): boolean {
   return false;
 }
 
-interface Session { socket: net.Socket; selected?: HostileFolder; faulted: boolean }
+interface Session { socket: net.Socket; selected?: HostileFolder; faulted?: boolean }
 
 export async function startHostileImap(seed: SeedFolder[]): Promise<HostileServer> {
   let folders: HostileFolder[] = [];
@@ -144,10 +148,16 @@ export async function startHostileImap(seed: SeedFolder[]): Promise<HostileServe
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     // A fault hits a connection for its whole life, so a reconnect after `times` faults is clean.
-    const faulted = mode !== 'none' && faultsLeft > 0;
-    if (faulted) faultsLeft--;
-    const session: Session = { socket, faulted };
-    const active = (m: HostileMode) => session.faulted && mode === m;
+    // Whether it does is settled the first time the connection meets the fault's mode.
+    const session: Session = { socket };
+    const active = (m: HostileMode) => {
+      if (mode !== m) return false;
+      if (session.faulted === undefined) {
+        session.faulted = faultsLeft > 0;
+        if (session.faulted) faultsLeft--;
+      }
+      return session.faulted;
+    };
     if (active('no-greeting')) return;
     socket.write(`* OK [CAPABILITY ${CAPABILITIES}] hostile test server ready\r\n`);
     if (active('greeting-then-silence')) return;

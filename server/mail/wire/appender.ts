@@ -112,6 +112,15 @@ export class PipelinedAppender {
     this.socket.destroy();
   }
 
+  /** Gives the logged-in connection to another reader (the source's FetchReader); this session is done with it. */
+  handOver(): net.Socket {
+    const socket = this.socket;
+    for (const event of ['data', 'error', 'close', 'timeout']) socket.removeAllListeners(event);
+    socket.setTimeout(0);
+    this.failure = this.connectionError('handed over');
+    return socket;
+  }
+
   private nextTag(): string {
     this.tagCounter += 1;
     return `A${this.tagCounter}`;

@@ -1,0 +1,437 @@
+import type net from 'node:net';
+import { CutoverError } from '../../errors.ts';
+import type { ImapEndpoint } from '../../plugins/contract.ts';
+import { LINE_LIMIT, LITERAL_LIMIT } from '../guard.ts';
+import { PipelinedAppender } from './appender.ts';
+import { encodeMailboxName } from './mutf7.ts';
+import { parseTagged, quoted, type TaggedResponse } from './syntax.ts';
+
+/** One FETCH answer as the copy uses it. `source` is set when the body came in memory. */
+export interface FetchedMessage { seq: number; uid?: number; size?: number; internalDate?: Date; flags?: Set<string>; source?: Buffer; hadBody: boolean }
+
+export interface MailboxState { exists: number; uidNext: number; uidValidity: string }
+
+/** Where a body literal streams to instead of memory (a spool file). `write` returning false pauses the socket until `onDrain`. */
+export interface LiteralSink { write(chunk: Buffer): boolean; onDrain(resume: () => void): void }
+
+export interface FetchOptions {
+  /** The longest literal this command may carry (a body FETCH: what the server announced, RFC822.SIZE). */
+  literalLimit?: number;
+  /** Each answer that parsed, in the order the server sent them (unsolicited ones and repeats included). */
+  onMessage(msg: FetchedMessage): void;
+  /** Streams body literals (BODY[]) here rather than into memory. */
+  bodySink?: () => LiteralSink;
+}
+
+export const LISTING_ITEMS = '(UID RFC822.SIZE INTERNALDATE FLAGS)';
+export const BODY_ITEMS = '(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[])';
+
+const KEPT_LINES = 256;
+const EMPTY = Buffer.alloc(0);
+const LITERAL_AT_END = /(~?)\{(\d{1,12})\+?\}$/;
+const BODY_BEFORE_LITERAL = /(?:BODY\[\]|BINARY\[\]|RFC822)(?:<\d+>)? ~?\{\d+\+?\}$/i;
+
+interface Pending { tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[] }
+
+/**
+ * The source side's reader: EXAMINE, UID FETCH and UID SEARCH on a connection of our own, the way
+ * the PipelinedAppender is our own APPEND writer. imapflow builds a log line for every server
+ * response and parses FETCH answers token by token into objects; on a full copy that was most of
+ * the client's CPU (README: Client CPU). Here a body literal is copied once, into a buffer of its
+ * announced size or straight into a spool file, and a FETCH line is read by a small tokenizer.
+ *
+ * What a hostile server sends stays bounded and accounted for, as with imapflow's guard (issue
+ * #11): lines up to 1 MB, literals up to the command's limit, in-memory bytes per answer up to
+ * twice that; a tagged answer to a command never sent, or a limit crossed, is a protocol error that
+ * ends the connection; a FETCH line that does not parse is kept (the last 256) so the pass can name
+ * the message it could not read, and the connection goes on.
+ */
+export class FetchReader {
+  mailbox: MailboxState = { exists: 0, uidNext: 0, uidValidity: '0' };
+  private tagCounter = 0;
+  private readonly pending: Pending[] = [];
+  private failure?: Error;
+  private bye?: string;
+  private unparsed: string[] = [];
+  private selected = false;
+  // The answer being read: its text parts (a literal sits between two), its literals, its size.
+  private parts: string[] = [];
+  private literals: Array<Buffer | null> = [];
+  private textBytes = 0;
+  private memoryBytes = 0;
+  private partialLine: Buffer[] = [];
+  private literal?: { remaining: number; buffer?: Buffer; offset: number; sink?: LiteralSink };
+  private lineLimit = LINE_LIMIT;
+  private literalLimit = LITERAL_LIMIT;
+
+  private constructor(private readonly socket: net.Socket, private readonly host: string, private readonly stallMs: number) {
+    socket.setTimeout(0);
+    socket.on('timeout', () => {
+      if (this.pending.length) this.fail(Object.assign(new Error(`${host}: no answer within ${Math.round(stallMs / 1000)} s`), { code: 'ETIMEOUT' }));
+    });
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(this.connectionError(this.bye ? `the server said ${this.bye}` : 'connection closed')));
+  }
+
+  /** Logs in the way the appender does (TLS, STARTTLS, SASL, OAuth2), then takes the connection over. */
+  static async connect(endpoint: ImapEndpoint, opts: { stallMs: number }): Promise<FetchReader> {
+    const session = await PipelinedAppender.connect(endpoint, { stallMs: opts.stallMs });
+    return new FetchReader(session.handOver(), endpoint.host, opts.stallMs);
+  }
+
+  get usable(): boolean {
+    return !this.failure && !this.socket.destroyed;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** LOGOUT, then close: the server ends the session before this returns, so its per-user connection count is free again at once. */
+  async logout(): Promise<void> {
+    if (this.usable) {
+      const bye = this.command('LOGOUT').catch(() => undefined);
+      await Promise.race([bye, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    }
+    this.close();
+  }
+
+  /** Lines that did not parse since the last call (at most the last 256), as the server sent them (literals as {n}). */
+  takeUnparsedLines(): string[] {
+    return this.unparsed.splice(0);
+  }
+
+  /** EXAMINE: the folder, read-only; what it holds is then in `mailbox`. */
+  async examine(path: string): Promise<MailboxState> {
+    this.mailbox = { exists: 0, uidNext: 0, uidValidity: '0' };
+    this.selected = false;
+    const done = await this.command(`EXAMINE ${quoted(encodeMailboxName(path))}`);
+    if (done.status !== 'OK') throw commandError(done);
+    this.selected = true;
+    return this.mailbox;
+  }
+
+  /** UID FETCH of `range` with `items`; answers go to `opts.onMessage` as they arrive. A NO is a partial answer, not an error (the caller accounts for what came). */
+  async fetch(range: string, items: string, opts: FetchOptions): Promise<void> {
+    const done = await this.command(`UID FETCH ${range} ${items}`, { fetch: opts }, { literal: opts.literalLimit });
+    if (done.status === 'BAD' || (done.status === 'NO' && isTransientRefusal(done))) throw commandError(done);
+  }
+
+  /** UID SEARCH UID `range`: the UIDs the server names there. */
+  async searchUids(range: string, lineLimit: number): Promise<number[]> {
+    const search: number[] = [];
+    const done = await this.command(`UID SEARCH UID ${range}`, { search }, { line: lineLimit });
+    if (done.status !== 'OK') throw commandError(done);
+    return search;
+  }
+
+  private command(text: string, extra: Partial<Pending> = {}, limits: { line?: number; literal?: number } = {}): Promise<TaggedResponse> {
+    if (this.failure) return Promise.reject(this.failure);
+    const tag = `F${++this.tagCounter}`;
+    this.lineLimit = Math.ceil(limits.line ?? LINE_LIMIT);
+    this.literalLimit = Math.ceil(limits.literal ?? LITERAL_LIMIT);
+    return new Promise<TaggedResponse>((resolve, reject) => {
+      this.pending.push({ tag, resolve, reject, ...extra });
+      this.socket.setTimeout(this.stallMs);
+      this.socket.write(`${tag} ${text}\r\n`);
+    }).finally(() => {
+      this.lineLimit = LINE_LIMIT;
+      this.literalLimit = LITERAL_LIMIT;
+    });
+  }
+
+  // ---- reading: bytes → answers ----
+
+  private receive(data: Buffer): void {
+    let pos = 0;
+    while (pos < data.length && !this.failure) {
+      if (this.literal) {
+        pos = this.takeLiteral(data, pos);
+        continue;
+      }
+      const lf = data.indexOf(10, pos);
+      if (lf === -1) {
+        this.textBytes += data.length - pos;
+        if (this.textBytes > this.lineLimit) return this.lineTooLong();
+        this.partialLine.push(data.subarray(pos));
+        return;
+      }
+      let line = data.subarray(pos, lf);
+      pos = lf + 1;
+      this.textBytes += line.length;
+      if (this.textBytes > this.lineLimit) return this.lineTooLong();
+      if (this.partialLine.length) {
+        line = Buffer.concat([...this.partialLine, line]);
+        this.partialLine = [];
+      }
+      // RFC 3501 lines end in CRLF; a bare LF is taken too (GNU imap4d ends some replies so).
+      const text = line.toString('latin1', 0, line.length && line[line.length - 1] === 13 ? line.length - 1 : line.length);
+      const marker = LITERAL_AT_END.exec(text);
+      this.parts.push(text);
+      if (!marker) {
+        this.answer();
+        continue;
+      }
+      const size = Number(marker[2]);
+      if (size > this.literalLimit) return this.protocolFault(`a literal of ${size} bytes, over the ${this.literalLimit}-byte limit`);
+      const sink = this.sinkFor(text);
+      if (!sink) {
+        this.memoryBytes += size;
+        if (this.memoryBytes > 2 * this.literalLimit + this.lineLimit) return this.protocolFault(`an answer over ${2 * this.literalLimit + this.lineLimit} bytes`);
+      }
+      this.literal = { remaining: size, offset: 0, sink, buffer: sink ? undefined : Buffer.allocUnsafe(size) };
+      if (size === 0) this.endLiteral();
+    }
+  }
+
+  private sinkFor(text: string): LiteralSink | undefined {
+    const fetch = this.pending[0]?.fetch;
+    return fetch?.bodySink && BODY_BEFORE_LITERAL.test(text) ? fetch.bodySink() : undefined;
+  }
+
+  private takeLiteral(data: Buffer, pos: number): number {
+    const literal = this.literal!;
+    const n = Math.min(literal.remaining, data.length - pos);
+    if (literal.buffer) {
+      data.copy(literal.buffer, literal.offset, pos, pos + n);
+    } else if (!literal.sink!.write(data.subarray(pos, pos + n))) {
+      // The file is slower than the network: stop reading until it has caught up.
+      this.socket.pause();
+      literal.sink!.onDrain(() => this.socket.resume());
+    }
+    literal.offset += n;
+    literal.remaining -= n;
+    if (literal.remaining === 0) this.endLiteral();
+    return pos + n;
+  }
+
+  private endLiteral(): void {
+    this.literals.push(this.literal!.buffer ?? null);
+    this.literal = undefined;
+  }
+
+  private answer(): void {
+    const parts = this.parts;
+    const literals = this.literals;
+    this.parts = [];
+    this.literals = [];
+    this.textBytes = 0;
+    this.memoryBytes = 0;
+    const first = parts[0]!;
+    if (first.startsWith('* ')) return this.untagged(parts, literals);
+    if (first.startsWith('+')) return;
+    const tagged = parseTagged(first);
+    const waiting = this.pending[0];
+    if (!tagged || !waiting || tagged.tag !== waiting.tag) return this.protocolFault(`unexpected reply ${JSON.stringify(first.slice(0, 200))}`);
+    this.pending.shift();
+    if (!this.pending.length) this.socket.setTimeout(0);
+    // A sink that was still flushing when the command ended may never say so (it is closed next):
+    // the connection must not stay paused for the next command.
+    if (this.socket.isPaused()) this.socket.resume();
+    waiting.resolve(tagged);
+  }
+
+  private untagged(parts: string[], literals: Array<Buffer | null>): void {
+    const first = parts[0]!;
+    const numbered = /^\* (\d+) (\w+)/.exec(first);
+    if (numbered) {
+      const n = Number(numbered[1]);
+      switch (numbered[2]!.toUpperCase()) {
+        case 'FETCH': return this.fetched(n, parts, literals);
+        case 'EXISTS': this.mailbox.exists = n; return;
+        case 'EXPUNGE': if (this.selected) this.mailbox.exists = Math.max(0, this.mailbox.exists - 1); return;
+        default: return;
+      }
+    }
+    const code = /^\* OK \[(UIDVALIDITY|UIDNEXT) (\d+)\]/i.exec(first);
+    if (code) {
+      if (code[1]!.toUpperCase() === 'UIDNEXT') this.mailbox.uidNext = Number(code[2]);
+      else this.mailbox.uidValidity = code[2]!;
+      return;
+    }
+    if (/^\* SEARCH\b/i.test(first)) {
+      const into = this.pending[0]?.search;
+      if (into) for (const word of first.slice(8).split(' ')) if (word) into.push(Number(word));
+      return;
+    }
+    if (/^\* BYE\b/i.test(first)) this.bye = first.slice(2, 202);
+  }
+
+  private fetched(seq: number, parts: string[], literals: Array<Buffer | null>): void {
+    const fetch = this.pending[0]?.fetch;
+    if (!fetch) return;
+    let msg: FetchedMessage;
+    try {
+      msg = parseFetch(seq, parts, literals);
+    } catch {
+      // Not a message this pass can use; the line says which one it was about.
+      this.unparsed.push(parts.join('\r\n'));
+      if (this.unparsed.length > KEPT_LINES) this.unparsed.shift();
+      return;
+    }
+    fetch.onMessage(msg);
+  }
+
+  // ---- failing ----
+
+  private lineTooLong(): void {
+    this.protocolFault(`a line longer than the ${this.lineLimit}-byte limit`);
+  }
+
+  private protocolFault(detail: string): void {
+    this.fail(new CutoverError('IMAP_PROTOCOL', { host: this.host, detail }));
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const waiting of this.pending.splice(0)) waiting.reject(err);
+    this.socket.destroy();
+  }
+
+  private connectionError(detail: string): Error {
+    return Object.assign(new Error(`${this.host}: ${detail}`), { code: 'NoConnection' });
+  }
+}
+
+/** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
+function commandError(done: TaggedResponse): Error {
+  return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
+}
+
+function isTransientRefusal(done: TaggedResponse): boolean {
+  return ['UNAVAILABLE', 'LIMIT', 'INUSE'].includes(done.code?.split(' ')[0]?.toUpperCase() ?? '') || /throttl|try again later/i.test(done.text);
+}
+
+// ---- one FETCH answer ----
+
+type Token = string | { quoted: string } | { literal: Buffer | null } | '(' | ')' | null;
+
+class Tokens {
+  private part = 0;
+  private i = 0;
+  private text: string;
+
+  constructor(private readonly parts: string[], private readonly literals: Array<Buffer | null>) {
+    this.text = stripMarker(parts[0]!, parts.length > 1);
+  }
+
+  next(): Token | undefined {
+    for (;;) {
+      while (this.text.charCodeAt(this.i) === 32) this.i++;
+      if (this.i < this.text.length) break;
+      if (this.part + 1 >= this.parts.length) return undefined;
+      const literal = this.literals[this.part]!;
+      this.part++;
+      this.text = stripMarker(this.parts[this.part]!, this.part + 1 < this.parts.length);
+      this.i = 0;
+      return { literal };
+    }
+    const c = this.text[this.i]!;
+    if (c === '(' || c === ')') { this.i++; return c; }
+    if (c === '"') return { quoted: this.quoted() };
+    return this.atom();
+  }
+
+  private quoted(): string {
+    let out = '';
+    for (let i = this.i + 1; i < this.text.length; i++) {
+      const c = this.text[i]!;
+      if (c === '\\') { out += this.text[++i] ?? ''; continue; }
+      if (c === '"') { this.i = i + 1; return out; }
+      out += c;
+    }
+    throw new Error('unterminated quoted string');
+  }
+
+  // An atom, with a section in brackets (BODY[HEADER.FIELDS (A B)]) and a partial (<0>) kept whole.
+  private atom(): string | null {
+    const start = this.i;
+    let i = this.i;
+    for (; i < this.text.length; i++) {
+      const code = this.text.charCodeAt(i);
+      if (code === 91) { const close = this.text.indexOf(']', i); if (close === -1) throw new Error('unterminated section'); i = close; continue; }
+      if (code === 32 || code === 40 || code === 41) break;
+      if (code < 32 || code === 127 || code === 34 || code === 123 || code === 37) throw new Error(`${JSON.stringify(this.text[i])} in an atom`);
+    }
+    if (i === start) throw new Error('empty atom');
+    this.i = i;
+    const atom = this.text.slice(start, i);
+    return atom === 'NIL' ? null : atom;
+  }
+}
+
+// The {n} that announced a literal is not a token: the literal comes in its place.
+function stripMarker(text: string, literalFollows: boolean): string {
+  return literalFollows ? text.replace(LITERAL_AT_END, '') : text;
+}
+
+const MONTHS: Record<string, number> = { JAN: 0, FEB: 1, MAR: 2, APR: 3, MAY: 4, JUN: 5, JUL: 6, AUG: 7, SEP: 8, OCT: 9, NOV: 10, DEC: 11 };
+const DATE_TIME = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/;
+
+/** RFC 3501 date-time ("17-Jul-1996 02:44:25 -0700"); anything else is not a date the copy can keep. */
+export function parseDateTime(text: string): Date {
+  const m = DATE_TIME.exec(text);
+  const month = m ? MONTHS[m[2]!.toUpperCase()] : undefined;
+  if (!m || month === undefined) throw new Error(`bad date-time ${text}`);
+  const offset = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
+  return new Date(Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset);
+}
+
+const NUMBER = /^\d{1,20}$/;
+// A flag is an atom, or a backslash and an atom (RFC 3501 flag-keyword / flag-extension).
+const FLAG = /^\\?[^\\]+$/;
+
+function number(token: Token | undefined): number {
+  if (typeof token !== 'string' || !NUMBER.test(token)) throw new Error('number expected');
+  return Number(token);
+}
+
+function skipValue(tokens: Tokens, token: Token | undefined): void {
+  if (token === undefined || token === ')') throw new Error('value expected');
+  if (token !== '(') return;
+  for (let depth = 1; depth > 0;) {
+    const next = tokens.next();
+    if (next === undefined) throw new Error('unterminated list');
+    if (next === '(') depth++;
+    else if (next === ')') depth--;
+  }
+}
+
+export function parseFetch(seq: number, parts: string[], literals: Array<Buffer | null>): FetchedMessage {
+  const head = /^\* \d+ FETCH /i.exec(parts[0]!)!;
+  const tokens = new Tokens([parts[0]!.slice(head[0].length), ...parts.slice(1)], literals);
+  const msg: FetchedMessage = { seq, hadBody: false };
+  if (tokens.next() !== '(') throw new Error('( expected');
+  for (;;) {
+    const key = tokens.next();
+    if (key === ')') break;
+    if (typeof key !== 'string') throw new Error('item name expected');
+    const name = key.toUpperCase();
+    const value = tokens.next();
+    if (name === 'UID') msg.uid = number(value);
+    else if (name === 'RFC822.SIZE') msg.size = number(value);
+    else if (name === 'INTERNALDATE') {
+      if (!value || typeof value !== 'object' || !('quoted' in value)) throw new Error('quoted date expected');
+      msg.internalDate = parseDateTime(value.quoted);
+    } else if (name === 'FLAGS') {
+      if (value !== '(') throw new Error('flag list expected');
+      const flags = new Set<string>();
+      for (let flag = tokens.next(); flag !== ')'; flag = tokens.next()) {
+        if (typeof flag !== 'string' || !FLAG.test(flag)) throw new Error('flag expected');
+        flags.add(flag);
+      }
+      msg.flags = flags;
+    } else if (name === 'BODY[]' || name === 'BINARY[]' || name === 'RFC822' || /^BODY\[\]<\d+>$/.test(name)) {
+      msg.hadBody = true;
+      if (value && typeof value === 'object' && 'literal' in value) { if (value.literal) msg.source = value.literal; }
+      else if (value && typeof value === 'object' && 'quoted' in value) msg.source = Buffer.from(value.quoted, 'latin1');
+      else if (value !== null) throw new Error('body expected');
+    } else {
+      skipValue(tokens, value);
+    }
+  }
+  if (tokens.next() !== undefined) throw new Error('text after the FETCH answer');
+  return msg;
+}

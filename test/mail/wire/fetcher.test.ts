@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../../server/devservers/dovecot.ts';
+import { CutoverError } from '../../../server/errors.ts';
+import { isTransient, laneBackoffMs } from '../../../server/mail/transient.ts';
+import { BODY_ITEMS, FetchReader, LISTING_ITEMS, parseDateTime, parseFetch, type FetchedMessage } from '../../../server/mail/wire/fetcher.ts';
+import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
+import { imapAs, rawMessage, seed } from '../../support/mail.ts';
+import { Spool } from '../../../server/mail/spool.ts';
+import { readFile } from 'node:fs/promises';
+
+// The copy's own FETCH reader. Unit tests of the answer parser and of the byte stream against a
+// scripted server (chunking, limits, hostile lines); then the same reads against a real Dovecot,
+// compared with what imapflow reads there. test/mail/hostile.test.ts runs it through `cutover copy`.
+
+test('a FETCH answer is read whatever the item order, unknown items skipped, the body taken from its literal', () => {
+  const body = Buffer.from('Subject: x\r\n\r\nbody\r\n');
+  const msg = parseFetch(3, ['* 3 FETCH (MODSEQ (12) FLAGS (\\Seen $Label1 \\*) BODYSTRUCTURE ("TEXT" "PLAIN" NIL "x y" {2}', ') RFC822.SIZE 21 X-GM-LABELS ("\\\\Important") INTERNALDATE "05-Mar-2024 23:30:00 -0130" BODY[] {21}', ' UID 4294967295)'], [Buffer.from('ab'), body]);
+  assert.equal(msg.seq, 3);
+  assert.equal(msg.uid, 4294967295);
+  assert.equal(msg.size, 21);
+  assert.deepEqual([...msg.flags!], ['\\Seen', '$Label1', '\\*']);
+  assert.equal(msg.internalDate!.toISOString(), '2024-03-06T01:00:00.000Z');
+  assert.equal(msg.source, body);
+  assert.equal(msg.hadBody, true);
+  assert.equal(parseDateTime(' 1-Jan-2024 00:00:00 +0000').toISOString(), '2024-01-01T00:00:00.000Z');
+});
+
+test('what is not IMAP in a FETCH answer makes it unreadable, never half-read', () => {
+  for (const line of ['* 2 FETCH (UID 2 FLAGS (bad"kw))', '* 2 FETCH (UID x)', '* 2 FETCH (UID 2 INTERNALDATE "32-Foo-2024 00:00:00 +0000")', '* 2 FETCH (UID 2 FLAGS (\\Seen)', '* 2 FETCH (UID 2) trailing', '* 2 FETCH (UID 2 INTERNALDATE "unterminated)']) {
+    assert.throws(() => parseFetch(2, [line], []), Error, line);
+  }
+  assert.equal(parseFetch(1, ['* 1 FETCH (FLAGS (\\Seen))'], []).uid, undefined, 'an unsolicited FETCH names no UID');
+});
+
+const servers: net.Server[] = [];
+after(() => { for (const s of servers) s.close(); });
+
+/** A scripted server: each command line is answered by `reply`, written in chunks of `chunk` bytes (1: byte by byte). */
+async function scripted(reply: (tag: string, command: string) => Buffer | string | undefined, chunk = 0): Promise<ImapEndpoint> {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n');
+    let buffer = '';
+    socket.on('data', async (data) => {
+      buffer += data.toString('latin1');
+      let end: number;
+      while ((end = buffer.indexOf('\r\n')) !== -1) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const [tag, ...rest] = line.split(' ');
+        const command = rest.join(' ');
+        const out = command.startsWith('AUTHENTICATE') ? `${tag} OK in\r\n` : command === 'CAPABILITY' ? `* CAPABILITY IMAP4rev1\r\n${tag} OK\r\n` : reply(tag!, command);
+        if (out === undefined) continue;
+        const bytes = Buffer.isBuffer(out) ? out : Buffer.from(out, 'latin1');
+        if (!chunk) { socket.write(bytes); continue; }
+        for (let i = 0; i < bytes.length; i += chunk) socket.write(bytes.subarray(i, i + chunk));
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, security: 'none', tlsVerify: false, auth: { user: 'u', pass: 'p' } };
+}
+
+const EXAMINED = (tag: string) => `* 3 EXISTS\r\n* OK [UIDVALIDITY 777] v\r\n* OK [UIDNEXT 12] n\r\n${tag} OK [READ-ONLY] done\r\n`;
+
+test('bodies arriving a byte at a time are read exactly; EXAMINE gives EXISTS, UIDVALIDITY and UIDNEXT', { timeout: 20_000 }, async () => {
+  const bodies = [Buffer.from('Subject: a\r\n\r\n(not a paren) {5}\r\n'), Buffer.from([0, 1, 2, 13, 10, 255]), Buffer.alloc(0)];
+  const endpoint = await scripted((tag, command) => {
+    if (command.startsWith('EXAMINE')) return EXAMINED(tag);
+    return Buffer.concat([
+      ...bodies.flatMap((b, i) => [Buffer.from(`* ${i + 1} FETCH (UID ${i + 7} RFC822.SIZE ${b.length} BODY[] {${b.length}}\r\n`), b, Buffer.from(' FLAGS (\\Seen))\r\n')]),
+      Buffer.from(`* 2 EXISTS\r\n${tag} OK done\r\n`),
+    ]);
+  }, 1);
+  const reader = await FetchReader.connect(endpoint, { stallMs: 5_000 });
+  try {
+    assert.deepEqual(await reader.examine('INBOX'), { exists: 3, uidNext: 12, uidValidity: '777' });
+    const got: FetchedMessage[] = [];
+    await reader.fetch('7:9', BODY_ITEMS, { literalLimit: 100, onMessage: (m) => got.push(m) });
+    assert.deepEqual(got.map((m) => [m.uid, m.source?.toString('hex'), [...m.flags!]]), bodies.map((b, i) => [i + 7, b.toString('hex'), ['\\Seen']]));
+    assert.equal(reader.mailbox.exists, 2, 'EXISTS during a FETCH is followed');
+    assert.equal(reader.usable, true);
+  } finally {
+    reader.close();
+  }
+});
+
+test('an unparseable line is kept for the report and the connection goes on; a NO is a partial answer', { timeout: 10_000 }, async () => {
+  const endpoint = await scripted((tag, command) => (command.startsWith('EXAMINE') ? EXAMINED(tag)
+    : `* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 FLAGS (bad"kw) BODY[] {3}\r\nabc)\r\n* 3 FETCH (UID 3 FLAGS ())\r\n${tag} NO Some of the requested messages no longer exist\r\n`));
+  const reader = await FetchReader.connect(endpoint, { stallMs: 5_000 });
+  try {
+    await reader.examine('INBOX');
+    const got: FetchedMessage[] = [];
+    await reader.fetch('1:*', LISTING_ITEMS, { onMessage: (m) => got.push(m) });
+    assert.deepEqual(got.map((m) => m.uid), [1, 3]);
+    assert.deepEqual(reader.takeUnparsedLines(), ['* 2 FETCH (UID 2 FLAGS (bad"kw) BODY[] {3}\r\n)']);
+    assert.deepEqual(reader.takeUnparsedLines(), []);
+    assert.equal(reader.usable, true);
+  } finally {
+    reader.close();
+  }
+});
+
+test('limits: a literal over the limit, a line over 1 MB and an answer to a command never sent are protocol errors', { timeout: 20_000 }, async () => {
+  const cases: Array<[string, (tag: string) => string | Buffer, RegExp]> = [
+    ['literal', () => '* 1 FETCH (UID 1 BODY[] {5000}\r\n', /literal of 5000 bytes, over the 1000-byte limit/],
+    ['line', () => `* 1 FETCH (UID 1 FLAGS (${'x'.repeat(1024 * 1024 + 10)}`, /line longer than the 1048576-byte limit/],
+    ['tag', () => 'Z999 OK what?\r\n', /unexpected reply "Z999 OK what\?"/],
+  ];
+  for (const [name, answer, words] of cases) {
+    const endpoint = await scripted((tag, command) => (command.startsWith('EXAMINE') ? EXAMINED(tag) : answer(tag)));
+    const reader = await FetchReader.connect(endpoint, { stallMs: 5_000 });
+    await reader.examine('INBOX');
+    const err = await reader.fetch('1', BODY_ITEMS, { literalLimit: 1000, onMessage: () => undefined }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof CutoverError && err.code === 'IMAP_PROTOCOL', `${name}: ${String(err)}`);
+    assert.match(err.message, words, name);
+    assert.equal(reader.usable, false, name);
+  }
+});
+
+test('throttling (Exchange) and a silent server end the command with what the lane retries on', { timeout: 20_000 }, async () => {
+  const endpoint = await scripted((tag, command) => (command.startsWith('EXAMINE') ? EXAMINED(tag)
+    : command.includes('1:*') ? `${tag} BAD Request is throttled. Suggested Backoff Time: 1500 milliseconds\r\n` : undefined));
+  const reader = await FetchReader.connect(endpoint, { stallMs: 500 });
+  await reader.examine('INBOX');
+  const throttled = await reader.fetch('1:*', LISTING_ITEMS, { onMessage: () => undefined }).then(() => undefined, (e: unknown) => e);
+  assert.ok(isTransient(throttled), String(throttled));
+  assert.equal(laneBackoffMs(throttled, 1), 1500);
+  const started = Date.now();
+  const silent = await reader.fetch('5', LISTING_ITEMS, { onMessage: () => undefined }).then(() => undefined, (e: unknown) => e);
+  assert.ok(isTransient(silent), String(silent));
+  assert.ok(Date.now() - started < 3_000, 'failed within the stall limit');
+});
+
+let dovecot: DovecotInstance;
+const USER = 'reader@example.test';
+before(async () => {
+  dovecot = await startDovecot();
+  await addDomain(dovecot, 'example.test');
+  await addMailbox(dovecot, USER, 'pw');
+  await seed(dovecot, USER, [
+    ...Array.from({ length: 30 }, (_, i) => ({ folder: 'Reisen/Ägypten', raw: rawMessage({ subject: `m${i}`, body: 'x'.repeat(i * 997) }), flags: i % 3 ? ['\\Seen', `kw${i}`] : [], date: new Date(Date.UTC(2020, 1, i + 1, 3, 4, 5)) })),
+    { folder: 'Reisen/Ägypten', raw: Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(3 * 1024 * 1024, 'y')]) },
+  ]);
+});
+after(async () => { await dovecot?.stop(); });
+
+test('against Dovecot: the reader lists and reads a folder exactly as imapflow does', { timeout: 60_000 }, async () => {
+  const endpoint: ImapEndpoint = { host: dovecot.host, port: dovecot.port, security: 'none', tlsVerify: false, auth: { user: USER, pass: 'pw' } };
+  const reader = await FetchReader.connect(endpoint, { stallMs: 10_000 });
+  const client = await imapAs(dovecot, USER, 'pw');
+  try {
+    const mailbox = await reader.examine('Reisen/Ägypten');
+    const lock = await client.getMailboxLock('Reisen/Ägypten', { readOnly: true });
+    const uidValidity = client.mailbox ? String(client.mailbox.uidValidity) : '';
+    const expected: string[] = [];
+    for await (const m of client.fetch('1:*', { uid: true, size: true, flags: true, internalDate: true, source: true }, { uid: true })) {
+      expected.push(`${m.uid} ${m.size} ${new Date(m.internalDate!).toISOString()} ${[...m.flags!].join(',')} ${createHash('sha256').update(m.source!).digest('hex')}`);
+    }
+    lock.release();
+    assert.equal(mailbox.exists, 31);
+    assert.equal(mailbox.uidValidity, uidValidity);
+    const listed: FetchedMessage[] = [];
+    await reader.fetch('1:*', LISTING_ITEMS, { onMessage: (m) => listed.push(m) });
+    const read: string[] = [];
+    await reader.fetch(listed.map((m) => m.uid).join(','), BODY_ITEMS, {
+      literalLimit: 8 * 1024 * 1024,
+      onMessage: (m) => read.push(`${m.uid} ${m.size} ${m.internalDate!.toISOString()} ${[...m.flags!].join(',')} ${createHash('sha256').update(m.source!).digest('hex')}`),
+    });
+    assert.deepEqual(read, expected);
+    assert.deepEqual(listed.map((m) => `${m.uid} ${m.size}`), expected.map((e) => e.split(' ').slice(0, 2).join(' ')));
+    assert.deepEqual(await reader.searchUids('1:*', 1024 * 1024), listed.map((m) => m.uid));
+  } finally {
+    reader.close();
+    await client.logout();
+  }
+});
+
+test('against Dovecot: a large message streams from the socket into a spool file, byte for byte', { timeout: 60_000 }, async () => {
+  const endpoint: ImapEndpoint = { host: dovecot.host, port: dovecot.port, security: 'none', tlsVerify: false, auth: { user: USER, pass: 'pw' } };
+  const reader = await FetchReader.connect(endpoint, { stallMs: 10_000 });
+  const spool = await Spool.create();
+  try {
+    await reader.examine('Reisen/Ägypten');
+    const listed: FetchedMessage[] = [];
+    await reader.fetch('1:*', LISTING_ITEMS, { onMessage: (m) => listed.push(m) });
+    const big = listed.find((m) => m.size! > 2 * 1024 * 1024)!;
+    const spooled = await spool.fromReader(reader, big.uid!, big.size!);
+    assert.ok(spooled);
+    const expected = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(3 * 1024 * 1024, 'y')]);
+    assert.equal(spooled.size, expected.length);
+    assert.equal(createHash('sha256').update(await readFile(spooled.path)).digest('hex'), createHash('sha256').update(expected).digest('hex'));
+    assert.equal(spooled.head.length, 1024 * 1024);
+    assert.equal(spooled.hasNul, false);
+    assert.equal(await spool.fromReader(reader, 999_999, 10), undefined, 'a UID the server does not return');
+  } finally {
+    reader.close();
+    await spool.close();
+  }
+});
