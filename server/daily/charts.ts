@@ -39,8 +39,13 @@ export async function mailboxProgress(db: Db, mailboxId: number): Promise<Array<
 }
 
 /** One sample per active project and minute: how many of its mailboxes are in each state (idempotent per minute). */
+const sampledMinutes = new WeakMap<AppContext, number>();
+
 export async function sampleStates(app: AppContext, now = Date.now()): Promise<number> {
   const minute = Math.floor(now / MINUTE_MS);
+  // The notification timer ticks every 10 s: one count per minute and process is enough.
+  if (sampledMinutes.get(app) === minute) return 0;
+  sampledMinutes.set(app, minute);
   const rows: Array<{ project_id: number; state: string; n: number | string }> = await app.db('mailboxes')
     .join('projects', 'projects.id', 'mailboxes.project_id').where('projects.state', 'active').whereNull('projects.purged_at')
     .groupBy('mailboxes.project_id', 'mailboxes.state').select('mailboxes.project_id', 'mailboxes.state').count({ n: '*' });
