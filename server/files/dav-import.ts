@@ -124,8 +124,10 @@ export class DavImport {
       state.report.reason = `the destination (${open.client.host}) has no ${item.collection === 'addressbook' ? 'address book' : 'calendar'} home`;
       return;
     }
-    const name = item.folder.at(-1) ?? 'Imported';
-    const href = previous?.destHref ?? `${home!.endsWith('/') ? home : `${home}/`}${slug(name)}${item.collection === 'tasks' ? '-tasks' : ''}/`;
+    const folderName = item.folder.at(-1) ?? 'Imported';
+    // An .ics of events and tasks gives a calendar and a task list: they should not both be called "Work".
+    const name = item.collection === 'tasks' && !/task|tâche|aufgabe/i.test(folderName) ? `${folderName} (tasks)` : folderName;
+    const href = previous?.destHref ?? `${home!.endsWith('/') ? home : `${home}/`}${slug(folderName)}${item.collection === 'tasks' ? '-tasks' : ''}/`;
     if (!previous?.destHref) {
       const like: DavCollection = {
         href, kind: item.collection === 'addressbook' ? 'addressbook' : 'calendar', displayName: name,

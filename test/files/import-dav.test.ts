@@ -141,6 +141,30 @@ test('standalone .ics and .vcf files: one resource per UID or card, counted agai
   console.log(`ics/vcf: ${JSON.stringify(Object.fromEntries([...got].map(([k, v]) => [k, v.length])))}`);
 });
 
+test('a .ics holding events and tasks: the tasks go to a task list of their own, the events to the calendar', { timeout: 120_000 }, async () => {
+  const user = await newUser();
+  const ics = path.join(dir, 'Work.ics');
+  writeFileSync(ics, [
+    'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN',
+    'BEGIN:VEVENT', 'UID:ev-1@test', 'DTSTAMP:20240101T000000Z', 'DTSTART:20240105T090000Z', 'RRULE:FREQ=WEEKLY;COUNT=3', 'SUMMARY:Stand-up', 'END:VEVENT',
+    'BEGIN:VEVENT', 'UID:ev-1@test', 'RECURRENCE-ID:20240112T090000Z', 'DTSTAMP:20240101T000000Z', 'DTSTART:20240112T100000Z', 'SUMMARY:Stand-up (moved)', 'END:VEVENT',
+    'BEGIN:VTODO', 'UID:todo-1@test', 'DTSTAMP:20240101T000000Z', 'SUMMARY:Write the report', 'STATUS:NEEDS-ACTION', 'END:VTODO',
+    'BEGIN:VJOURNAL', 'UID:j-1@test', 'DTSTAMP:20240101T000000Z', 'SUMMARY:A diary entry', 'END:VJOURNAL',
+    'END:VCALENDAR', '',
+  ].join('\r\n'));
+  const run = await importFile([ics], user, ['--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { collections: Collection[] };
+  const byKind = Object.fromEntries(report.collections.map((c) => [c.kind, [c.items, c.copied, c.skipped]]));
+  assert.deepEqual(byKind, { calendar: [2, 1, 1], tasks: [1, 1, 0] }, 'the recurring event and its exception are one resource; the journal is listed');
+  const journal = report.collections.find((c) => c.kind === 'calendar')!.skips[0]!;
+  assert.match(journal.reason, /VJOURNAL/);
+  const got = await stored(user);
+  assert.equal(got.get('Work')?.length, 1);
+  assert.match(got.get('Work')![0]!, /RECURRENCE-ID/);
+  assert.match(got.get('Work (tasks)')?.[0] ?? '', /SUMMARY:Write the report/);
+});
+
 test('no DAV server given or found: the items are listed as not imported with the reason, the mail still goes', { timeout: 120_000 }, async () => {
   const user = await newUser();
   const run = await cutover(['import-file', path.join(PST_DIR, 'Outlook.pst'), '--dest', `imap://${encodeURIComponent(user)}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'), '--json'], { dataDir: dir });

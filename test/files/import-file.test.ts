@@ -34,8 +34,9 @@ async function counts(user: string): Promise<Record<string, number>> {
 
 /**
  * readpst's "done" counts (PROVENANCE.md) count a folder's sub-folders as items: Outlook.pst's
- * Inbox is 8 messages and the folder SubInbox. Only mail folders are compared here: contacts and
- * calendars are listed as not importable, with the reason (no DAV writer in this build).
+ * Inbox is 8 messages and the folder SubInbox. Only mail folders are compared here; contacts and
+ * calendars go over CardDAV/CalDAV and are compared in import-dav.test.ts (here, with no DAV server,
+ * they are listed as not imported, with the reason).
  */
 const readpstMail: Record<string, Record<string, number>> = {
   'Outlook.pst': { INBOX: 9 - 1, Sent: 6 },
