@@ -16,6 +16,7 @@ import { folderTallies, mailboxTallies, zeroTally } from '../db/repos/tallies.ts
 import type { KeptTally } from './kept-tallies.ts';
 import { CutoverError } from '../errors.ts';
 import { isPostgres } from '../workflow/lease.ts';
+import { isRunning, removeUpload } from '../files/uploads.ts';
 
 const DAY_MS = 86_400_000;
 /** Mailbox states in which nothing more will happen by itself. */
@@ -31,7 +32,7 @@ export function projectFilesDir(dataDir: string, projectId: number): string {
   return path.join(dataDir, 'projects', String(projectId));
 }
 
-export interface PurgeSummary { project: string; mailboxes: number; secrets: number; ledgerRows: number; skipRows: number; otherRows: number; importRows: number; files: boolean }
+export interface PurgeSummary { project: string; mailboxes: number; secrets: number; ledgerRows: number; skipRows: number; otherRows: number; importRows: number; uploads: number; files: boolean }
 
 /** When the project ended: completed by an admin, or every mailbox at rest (done, stopped, failed); null while it runs. */
 export async function projectEndedAt(db: Db, project: ProjectRow): Promise<string | null> {
@@ -55,9 +56,11 @@ export async function purgeProjectData(app: AppContext, projectId: number, actor
     throw new CutoverError('PROJECT_BUSY', { action: 'purge the data of', name: project.name, count: Number(running!.n), states: rows.map((r) => `${Number(r.n)} ${r.state}`).join(', ') || 'held by a worker' });
   }
   const ids = app.db('mailboxes').where({ project_id: project.id }).select('id');
+  const uploads: Array<{ id: number }> = await app.db('file_uploads').whereIn('mailbox_id', ids.clone()).select('id');
+  if (uploads.some((u) => isRunning(u.id))) throw new CutoverError('PROJECT_BUSY', { action: 'purge the data of', name: project.name, count: uploads.filter((u) => isRunning(u.id)).length, states: 'file imports running' });
   // The counts stay: what the ledger and the skip list say now is kept on each mailbox row.
   const tallies = await mailboxTallies(app.db, ids.clone());
-  const summary: PurgeSummary = { project: project.name, mailboxes: 0, secrets: 0, ledgerRows: 0, skipRows: 0, otherRows: 0, importRows: 0, files: false };
+  const summary: PurgeSummary = { project: project.name, mailboxes: 0, secrets: 0, ledgerRows: 0, skipRows: 0, otherRows: 0, importRows: 0, uploads: 0, files: false };
   await app.db.transaction(async (trx) => {
     const mailboxes: Array<{ id: number; purged_tally: string | null; s: string | null; d: string | null; sl: string | null; dl: string | null }> = await trx('mailboxes').where({ project_id: project.id })
       .select('id', 'purged_tally', 'source_password_sealed as s', 'dest_password_sealed as d', 'source_login_sealed as sl', 'dest_login_sealed as dl');
@@ -82,8 +85,11 @@ export async function purgeProjectData(app: AppContext, projectId: number, actor
     await trx('projects').where({ id: project.id }).update({ purged_at: new Date().toISOString(), ended_at: endedAt });
   });
   await rm(projectFilesDir(app.config.dataDir, project.id), { recursive: true, force: true }).then(() => { summary.files = true; });
+  // Uploaded files (a PST holds a whole mailbox) go with the rest of the migration data.
+  for (const upload of uploads) await removeUpload(app, upload.id);
+  summary.uploads = uploads.length;
   await compactStorage(app.db);
-  const detail = `${reason === 'retention' ? 'retention period over' : 'requested by an admin'}: ${summary.mailboxes} mailbox(es), ${summary.secrets} stored password(s)/login(s), ${summary.ledgerRows} ledger row(s), ${summary.skipRows} skip row(s), ${summary.otherRows} other per-message row(s), ${summary.importRows} import row(s), project files removed; counts, events and audit kept`;
+  const detail = `${reason === 'retention' ? 'retention period over' : 'requested by an admin'}: ${summary.mailboxes} mailbox(es), ${summary.secrets} stored password(s)/login(s), ${summary.ledgerRows} ledger row(s), ${summary.skipRows} skip row(s), ${summary.otherRows} other per-message row(s), ${summary.importRows} import row(s), ${summary.uploads} uploaded file(s), project files removed; counts, events and audit kept`;
   await recordAudit(app.db, { actor, action: 'project.purge', target: project.name, detail });
   await recordEvent(app.db, { projectId: project.id, outcome: 'purged', message: `migration data deleted (${detail})`, actor });
   app.log.info({ ...summary, reason }, 'project data purged');

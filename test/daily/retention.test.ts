@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { openContext, type AppContext } from '../../server/context.ts';
 import { projectFilesDir, purgeExpired } from '../../server/daily/retention.ts';
+import { uploadWhole } from '../../server/files/uploads.ts';
 import { mailboxReportModel, projectReportModel } from '../../server/web/models/report.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, switchDnsToNew, writePlatformConfig, type Landscape } from '../support/platforms.ts';
@@ -58,7 +60,9 @@ test('after the retention period, no password, login or per-message data is left
   const files = projectFilesDir(dataDir, project.id);
   mkdirSync(files, { recursive: true });
   writeFileSync(path.join(files, 'upload.sealed'), 'sealed-import-file-bytes');
-  const needles = [...sealed, ...fingerprints, 'sealed-import-file-bytes'];
+  // A file uploaded for a file import on the mailbox page.
+  const uploaded = await uploadWhole(app, mailboxes[0].id, 'old-mail.mbox', Readable.from([Buffer.from('From a@b Thu Jan  1 00:00:00 2026\nSubject: uploaded-mbox-bytes\n\nhi\n')]), 'admin');
+  const needles = [...sealed, ...fingerprints, 'sealed-import-file-bytes', 'uploaded-mbox-bytes'];
   assert.ok(filesHolding(dataDir, needles).length > 0, 'before the purge the scan finds them (the scan works)');
 
   // Not yet: the project ended just now and keeps its data 60 days.
@@ -69,7 +73,8 @@ test('after the retention period, no password, login or per-message data is left
   // 61 days later.
   const purged = await purgeExpired(app, Date.parse(ended) + 61 * 86_400_000);
   assert.equal(purged.length, 1);
-  assert.deepEqual({ ledger: purged[0]!.ledgerRows, mailboxes: purged[0]!.mailboxes }, { ledger: 10, mailboxes: 2 });
+  assert.deepEqual({ ledger: purged[0]!.ledgerRows, mailboxes: purged[0]!.mailboxes, uploads: purged[0]!.uploads }, { ledger: 10, mailboxes: 2, uploads: 1 });
+  assert.equal(await app.db('file_uploads').where({ id: uploaded.id }).first(), undefined, 'the upload row is gone');
 
   const left = filesHolding(dataDir, [...needles, ...passwords]);
   assert.deepEqual(left, [], 'nothing purged can be read back from any file under the data directory');
