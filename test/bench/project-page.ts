@@ -1,9 +1,11 @@
-// Part of `npm run bench`: the panel's project page with 10,000 mailboxes on SQLite, every mailbox
+// Part of `npm run bench`: the panel's project page with 10,000 mailboxes on SQLite (PostgreSQL with
+// CUTOVER_TEST_DATABASE=postgres), every mailbox
 // with a copy under way (preflight totals, a sync point, 40 ledger rows: 400,000 rows in all).
 // Times real HTTP requests to the mounted panel, as a browser makes them: the first page, a filtered
 // deep page, the last page, and the JSON endpoint the live refresh polls. Prints medians and p95.
 import { performance } from 'node:perf_hooks';
 import { insertProject } from '../db/fixtures.ts';
+import { testDatabase } from '../support/database.ts';
 import { Client, startPanel } from '../web/client.ts';
 
 const MAILBOXES = Number(process.env.BENCH_PAGE_MAILBOXES ?? 10_000);
@@ -54,7 +56,7 @@ try {
     times.sort((a, b) => a - b);
     results.push({ ...target, median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]! });
   }
-  console.log(`project page bench: ${MAILBOXES.toLocaleString('en')} mailboxes, ${(MAILBOXES * LEDGER_PER_MAILBOX).toLocaleString('en')} ledger rows on SQLite (seeded in ${seedSeconds.toFixed(1)} s); ${REQUESTS} requests each`);
+  console.log(`project page bench: ${MAILBOXES.toLocaleString('en')} mailboxes, ${(MAILBOXES * LEDGER_PER_MAILBOX).toLocaleString('en')} ledger rows on ${testDatabase === 'postgres' ? 'PostgreSQL' : 'SQLite'} (seeded in ${seedSeconds.toFixed(1)} s); ${REQUESTS} requests each`);
   for (const r of results) console.log(`  ${r.label.padEnd(34)} median ${r.median.toFixed(1).padStart(6)} ms   p95 ${r.p95.toFixed(1).padStart(6)} ms`);
 } finally {
   await panel.close();

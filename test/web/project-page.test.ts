@@ -59,6 +59,15 @@ test('filter by state and page through it', async () => {
   assert.deepEqual(json.counts.find((c: { state: string }) => c.state === 'failed'), { state: 'failed', n: 100 });
 });
 
+test('a page past the last one shows the last page (its rows read again for it)', async () => {
+  const res = await client.request(`/projects/${projectId}?state=failed&page=9`);
+  assert.equal(res.status, 200);
+  const addresses = [...res.text.matchAll(/>(user\d+@example\.test)</g)].map((m) => m[1]);
+  assert.equal(addresses.length, 50);
+  assert.equal(addresses[0], 'user05000@example.test');
+  assert.match(res.text, /Page 2 of 2/);
+});
+
 test('bulk "retry failed" queues exactly the failed mailboxes, and the API does the same with its CSRF header', async () => {
   const token = await client.token(`/projects/${projectId}?state=failed`);
   const res = await client.request(`/projects/${projectId}/actions`, { form: { _csrf: token, action: 'retry', state: 'failed', back: `/panel/projects/${projectId}` } });

@@ -69,6 +69,18 @@ export async function projectById(db: Db, id: number): Promise<ProjectRow> {
   return row;
 }
 
+/** A project with the names of its two platforms, in one query (the project page). */
+export async function projectWithPlatformNames(db: Db, id: number): Promise<{ project: ProjectRow; source: string; destination: string }> {
+  const row = await db('projects')
+    .join('platforms as source', 'source.id', 'projects.source_platform_id')
+    .join('platforms as dest', 'dest.id', 'projects.dest_platform_id')
+    .where('projects.id', id)
+    .first('projects.*', 'source.name as source_platform_name', 'dest.name as dest_platform_name');
+  if (!row) throw new CutoverError('PROJECT_UNKNOWN', { name: `#${id}` });
+  const { source_platform_name: source, dest_platform_name: destination, ...project } = row as ProjectRow & { source_platform_name: string; dest_platform_name: string };
+  return { project, source, destination };
+}
+
 /** How the timeline names a platform: its name and plugin. */
 export const platformLabel = (row: { name: string; plugin: string }): string => `${row.name} (${row.plugin})`;
 
