@@ -132,10 +132,7 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
         altered.push({ uid: copy.sourceUid, destUid: copy.destUid, changes: ['not found on the destination when read back'] });
         continue;
       }
-      const changes: string[] = [];
-      if (got.size !== copy.size) changes.push(`size ${copy.size} bytes stored as ${got.size}`);
-      if (copy.headerHash && headers.has(copy.destUid!) && headers.get(copy.destUid!) !== copy.headerHash) changes.push('header rewritten (8-bit bytes not kept as sent)');
-      if (copy.internalDate && got.internalDate && second(copy.internalDate) !== second(got.internalDate)) changes.push(`arrival date ${iso(copy.internalDate)} stored as ${iso(got.internalDate)}`);
+      const changes = storedChanges(copy, got, Boolean(copy.headerHash && headers.has(copy.destUid!) && headers.get(copy.destUid!) !== copy.headerHash));
       const entry: Alteration = { uid: copy.sourceUid, destUid: copy.destUid, changes };
       if (!sameFlags(copy.flags, got.flags)) {
         if (copy.flags.every(settable)) refix.push({ copy, entry, got: got.flags });
@@ -149,6 +146,33 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
     lock.release();
     await deselect(dest);
   }
+}
+
+/** What the destination stored for each UID, as a FETCH of UID, RFC822.SIZE, FLAGS and INTERNALDATE read it (\\Recent left out). */
+export type StoredCopies = Map<number, { size: number; flags: string[]; internalDate?: Date | string }>;
+
+function storedChanges(copy: AppendedCopy, got: { size: number; internalDate?: Date | string }, headerRewritten: boolean): string[] {
+  const changes: string[] = [];
+  if (got.size !== copy.size) changes.push(`size ${copy.size} bytes stored as ${got.size}`);
+  if (headerRewritten) changes.push('header rewritten (8-bit bytes not kept as sent)');
+  if (copy.internalDate && got.internalDate && second(copy.internalDate) !== second(got.internalDate)) changes.push(`arrival date ${iso(copy.internalDate)} stored as ${iso(got.internalDate)}`);
+  return changes;
+}
+
+/**
+ * The read-back's usual case, decided from a FETCH made on another connection (the appender's):
+ * every copy found, with the flags it was sent with and no 8-bit header to compare. Undefined
+ * otherwise, and `readBack` then does the whole check, STORE included.
+ */
+export function plainReadBack(appended: AppendedCopy[], stored: StoredCopies): Alteration[] | undefined {
+  const altered: Alteration[] = [];
+  for (const copy of appended) {
+    const got = copy.destUid === null ? undefined : stored.get(copy.destUid);
+    if (!got || copy.headerHash || !sameFlags(copy.flags, got.flags)) return undefined;
+    const changes = storedChanges(copy, got, false);
+    if (changes.length) altered.push({ uid: copy.sourceUid, destUid: copy.destUid, changes });
+  }
+  return altered;
 }
 
 // Where the server ignored APPEND's flags (GNU imap4d), STORE sets them, one command per flag set;

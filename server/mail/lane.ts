@@ -4,7 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteBudget } from './budget.ts';
 import { fingerprint, headerBytes } from './fingerprint.ts';
-import { headerHashIfEightBit, inspectDest, readBack, type Alteration, type AppendedCopy, type DestInspection } from './dest-folder.ts';
+import { headerHashIfEightBit, inspectDest, plainReadBack, readBack, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
@@ -19,7 +19,9 @@ import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isTransient, laneBackoffMs } from './transient.ts';
 import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
 import { literalLimitFor, quoteLine } from './guard.ts';
-import { BODY_ITEMS, type FetchedMessage, type FetchReader } from './wire/fetcher.ts';
+import { BODY_ITEMS, FetchReader, LISTING_ITEMS, type FetchedMessage } from './wire/fetcher.ts';
+import { APPENDER_STALL_MS } from './wire/appender.ts';
+import { uidSet } from './wire/syntax.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface Selection { maxMessageBytes?: number; since?: Date }
@@ -106,7 +108,7 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
       } catch (err) {
         await ctx.buffer.flush();
         if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
-        if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
+        if (!retryable(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
         const pause = laneBackoffMs(err, attempt);
         // Reconnecting again and again without a message moving is a stall too.
         if (run.watchdog.idleMs() + pause >= ctx.stallMs) throw stalled(ctx, entry, report, err);
@@ -118,6 +120,12 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
   } finally {
     run.watchdog.stop();
   }
+}
+
+// A login the network cut half-way ("Unexpected close") comes wrapped as a failed login: the lane
+// retries it like any lost connection.
+function retryable(err: unknown): boolean {
+  return isTransient(err) || (err instanceof CutoverError && err.code === 'IMAP_FAILED' && isTransient(err.cause));
 }
 
 function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport, last: unknown): CutoverError {
@@ -300,7 +308,10 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
     });
     // What this attempt appended, as the destination stored it: one FETCH per folder.
     const { uidNext } = await inspection;
-    if (appended.length) report.altered.push(...await run.watchdog.paused(() => ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext))));
+    if (appended.length) {
+      const plain = await run.watchdog.paused(() => readBackOnAppender(ctx, entry.dest, appended));
+      report.altered.push(...plain ?? await run.watchdog.paused(() => ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext))));
+    }
   } catch (err) {
     abort.abort(err);
     await finish(queue.drain(), ctx);
@@ -308,6 +319,34 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
     throw err;
   }
   await reader;
+}
+
+/**
+ * The read-back's FETCH on an appending connection, read by our own FetchReader: through imapflow
+ * it cost a fifth of a full copy's CPU. Undefined when the usual case does not hold (a copy without
+ * a UID, an 8-bit header, flags not kept, any failure): the imapflow read-back then checks it all.
+ */
+async function readBackOnAppender(ctx: LaneContext, folder: string, appended: AppendedCopy[]): Promise<Alteration[] | undefined> {
+  if (appended.some((a) => a.destUid === null || a.headerHash)) return undefined;
+  const stored: StoredCopies = new Map();
+  try {
+    await ctx.appenders.use((appender) => appender.lend(async (socket) => {
+      const reader = FetchReader.borrow(socket, ctx.destHost, APPENDER_STALL_MS);
+      try {
+        await reader.examine(folder);
+        await reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
+          onMessage: (m) => {
+            if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, { size: m.size ?? 0, flags: [...m.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: m.internalDate });
+          },
+        });
+      } finally {
+        reader.detach();
+      }
+    }));
+  } catch {
+    return undefined;
+  }
+  return plainReadBack(appended, stored);
 }
 
 function notReturnedReason(uid: number, unparsed: string[]): string {

@@ -112,6 +112,18 @@ export class PipelinedAppender {
     this.socket.destroy();
   }
 
+  /** Lends the logged-in, idle connection to `work` (a FetchReader reading back what was appended), then listens to it again. */
+  async lend<T>(work: (socket: net.Socket) => Promise<T>): Promise<T> {
+    const socket = this.socket;
+    for (const event of ['data', 'error', 'close', 'timeout']) socket.removeAllListeners(event);
+    try {
+      return await work(socket);
+    } finally {
+      if (socket.destroyed) this.failure ??= this.connectionError('connection closed');
+      else this.listen(socket);
+    }
+  }
+
   /** Gives the logged-in connection to another reader (the source's FetchReader); this session is done with it. */
   handOver(): net.Socket {
     const socket = this.socket;

@@ -64,14 +64,31 @@ export class FetchReader {
   private lineLimit = LINE_LIMIT;
   private literalLimit = LITERAL_LIMIT;
 
+  private readonly handlers: Record<'timeout' | 'data' | 'error' | 'close', (arg?: never) => void>;
+
   private constructor(private readonly socket: net.Socket, private readonly host: string, private readonly stallMs: number) {
     socket.setTimeout(0);
-    socket.on('timeout', () => {
-      if (this.pending.length) this.fail(Object.assign(new Error(`${host}: no answer within ${Math.round(stallMs / 1000)} s`), { code: 'ETIMEOUT' }));
-    });
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(this.connectionError(this.bye ? `the server said ${this.bye}` : 'connection closed')));
+    this.handlers = {
+      timeout: () => {
+        if (this.pending.length) this.fail(Object.assign(new Error(`${host}: no answer within ${Math.round(stallMs / 1000)} s`), { code: 'ETIMEOUT' }));
+      },
+      data: (chunk?: Buffer) => this.receive(chunk!),
+      error: (err?: Error) => this.fail(err!),
+      close: () => this.fail(this.connectionError(this.bye ? `the server said ${this.bye}` : 'connection closed')),
+    };
+    for (const [event, handler] of Object.entries(this.handlers)) socket.on(event, handler);
+  }
+
+  /** Reads on a logged-in connection lent by its owner (PipelinedAppender.lend); `detach` gives it back. */
+  static borrow(socket: net.Socket, host: string, stallMs: number): FetchReader {
+    return new FetchReader(socket, host, stallMs);
+  }
+
+  /** Stops reading the connection (no command may be running): its owner listens to it again. */
+  detach(): void {
+    for (const [event, handler] of Object.entries(this.handlers)) this.socket.off(event, handler);
+    this.socket.setTimeout(0);
+    if (this.socket.isPaused()) this.socket.resume();
   }
 
   /** Logs in the way the appender does (TLS, STARTTLS, SASL, OAuth2), then takes the connection over. */
