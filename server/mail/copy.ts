@@ -7,7 +7,7 @@ import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { FolderListings } from './plan.ts';
 import { mapImapError } from './imap.ts';
-import { ensureDestFolders } from './dest-folder.ts';
+import { folderSetupSteps, startDestSetup, type DestSetup } from './dest-folder.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
 import type { Checkpoint, LedgerStore } from './ledger.ts';
@@ -72,6 +72,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const appenders = appenderPool(options.dest, concurrency);
   let spool: Spool | undefined;
   let appenderLogin: Promise<void> | undefined;
+  let setup: DestSetup | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
     const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => listFolders(client)));
@@ -90,16 +91,19 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const current = active.flatMap((e) => { const status = statuses.get(e.source); return status ? [{ sourceFolder: e.source, uidValidity: status.uidValidity }] : []; });
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount(current));
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
-    if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, destList, active, options.dest.host));
+    // Pipelined on the appender's session, and not waited for here: each folder's copy waits only for its own CREATE.
+    // INBOX's subscription is carried over once, on the first pass (no checkpoint yet).
+    const steps = options.dryRun ? [] : folderSetupSteps(destList, active, { subscribeInbox: ![...checkpoints.values()].some(Boolean) });
+    setup = startDestSetup((work) => appenders.use(work), steps, options.dest.host, options.log);
     const mirror = options.mirror && ledger.delta && !options.dryRun
-      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log })
+      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done })
       : undefined;
     const buffer = new LedgerBuffer(ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
-      sources, dests, appenders, spool, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
+      sources, dests, appenders, spool, destReady: setup.ready, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
       selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
@@ -136,6 +140,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // One folder more than there are lanes: its reader takes a source connection as soon as the
     // folder before has been read, while that folder's last messages are still being appended.
     await Promise.all(Array.from({ length: Math.min(lanes + 1, order.length) }, worker));
+    // A refused CREATE stops the pass even when its folder had nothing to copy.
+    await setup.done;
     const folders = active.map((entry) => reports.get(entry.source)!);
     await mirror?.finish();
     const total = (key: 'announced' | 'copied' | 'copiedBytes' | 'matched' | 'skipped' | 'failed' | 'reconnects') => folders.reduce((n, f) => n + f[key], 0);
@@ -147,6 +153,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   } finally {
     // A login still under way when the pools close would keep the process alive.
     await appenderLogin;
+    await setup?.done.catch(() => undefined);
     await Promise.all([sources.close(), dests.close(), appenders.close(), spool?.close()]);
   }
 }

@@ -54,6 +54,8 @@ export interface LaneContext {
   /** Destination sessions for folder inspection, and for appending where the server cannot pipeline. */
   dests: Pool<ImapFlow>;
   appenders: Pool<PipelinedAppender>;
+  /** Settles once the destination folder exists (its CREATE may still be on its way). */
+  destReady: (folder: string) => Promise<void>;
   sourceHost: string;
   destHost: string;
   /** A folder with no message moving for this long (reconnects included) stops the pass. */
@@ -148,7 +150,8 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     const uidValidity = String(source.mailbox ? source.mailbox.uidValidity : 0);
     // Started before the source's new messages are even listed: selecting a large destination
     // folder can take as long as fetching a small delta.
-    const inspection = ctx.dryRun || !source.mailbox || source.mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+    const inspection = ctx.dryRun || !source.mailbox || source.mailbox.exists === 0 ? undefined
+      : ctx.destReady(entry.dest).then(() => ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger)));
     inspection?.catch(() => undefined);
     let complete = true;
     try {

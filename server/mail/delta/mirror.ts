@@ -50,6 +50,8 @@ export interface MirrorContext {
   pass: number;
   options: MirrorOptions;
   log?: Logger;
+  /** Settles once the destination folders of the plan exist: waited for only when there is something to mirror. */
+  destReady?: Promise<void>;
 }
 
 interface Status { uidValidity: string; uidNext: number; modseq?: string }
@@ -80,6 +82,8 @@ export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: Mirro
     modseq: f.status?.highestModseq !== undefined && f.status.highestModseq !== null ? String(f.status.highestModseq) : undefined,
   }]));
   const marks = await ctx.store.marks();
+  // A first pass has nothing to mirror: its copy need not wait for the whole folder set-up.
+  if (marks.size > 0 || (await ctx.store.ledgerFolders()).length > 0) await ctx.destReady;
   await statusUnlisted(ctx, statuses);
   await markFromLedger(ctx, statuses, marks);
   for (let attempt = 1; ; attempt++) {

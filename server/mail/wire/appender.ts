@@ -108,6 +108,17 @@ export class PipelinedAppender {
     return out;
   }
 
+  /**
+   * Commands without literals written at once (pipelined, RFC 3501 5.5): one round trip for all
+   * of them. `answered` hears each tagged answer as it arrives, in order, so work that waits on
+   * one command can start before the last is answered.
+   */
+  async pipeline(commands: string[], answered: (index: number, response: TaggedResponse) => void): Promise<void> {
+    const tags = commands.map(() => this.nextTag());
+    await this.write([Buffer.from(commands.map((command, i) => `${tags[i]} ${command}\r\n`).join(''))]);
+    for (const [i, tag] of tags.entries()) answered(i, await this.tagged(tag));
+  }
+
   close(): void {
     this.socket.destroy();
   }
