@@ -5,6 +5,7 @@ import { encodeMailboxName } from './wire/mutf7.ts';
 import { quoted, uidSet, type TaggedResponse } from './wire/syntax.ts';
 import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isTransient, laneBackoffMs } from './transient.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
@@ -257,6 +258,8 @@ export interface PipelineSession {
   pipeline(commands: string[], answered: (index: number, response: TaggedResponse) => void): Promise<void>;
 }
 
+const MAX_SETUP_ATTEMPTS = 5;
+
 export interface DestSetup {
   /** Settles once `folder` exists on the destination (at once for a folder that needs no CREATE). */
   ready(folder: string): Promise<void>;
@@ -268,7 +271,8 @@ export interface DestSetup {
  * Sends the whole folder set-up at once on one raw session: one round trip for every CREATE and
  * SUBSCRIBE, where one command at a time cost three per folder. Each folder is ready as soon as
  * its own CREATE is answered, so its copy can start while later folders are still being set up.
- * A refused SUBSCRIBE does not stop the copy (imapflow's mailboxSubscribe did not either).
+ * A refused SUBSCRIBE does not stop the copy (imapflow's mailboxSubscribe did not either). A
+ * session lost part-way sends what was not answered again on a new one.
  */
 export function startDestSetup(session: (work: (s: PipelineSession) => Promise<void>) => Promise<void>, steps: FolderSetupStep[], host: string, log?: Logger): DestSetup {
   const waits = new Map<string, { promise: Promise<void>; resolve(): void; reject(err: unknown): void }>();
@@ -280,7 +284,9 @@ export function startDestSetup(session: (work: (s: PipelineSession) => Promise<v
     promise.catch(() => undefined); // awaited by the lane that needs it, or through `done`
     waits.set(step.folder, { promise, resolve, reject });
   }
-  const done = !steps.length ? Promise.resolve() : session(async (s) => {
+  let remaining = steps;
+  const attempt = (s: PipelineSession) => runSetup(s, remaining, (answeredSteps) => { remaining = remaining.slice(answeredSteps); });
+  const runSetup = async (s: PipelineSession, steps: FolderSetupStep[], progressed: (answered: number) => void) => {
     const useAttr = s.capabilities.has('CREATE-SPECIAL-USE');
     const line = (step: FolderSetupStep, withUse = useAttr) =>
       `${step.verb} ${quoted(encodeMailboxName(step.folder))}${step.verb === 'CREATE' && withUse && step.specialUse ? ` (USE (${step.specialUse}))` : ''}`;
@@ -299,10 +305,21 @@ export function startDestSetup(session: (work: (s: PipelineSession) => Promise<v
       refused ??= err;
       waits.get(step.folder)?.reject(err);
     };
-    await s.pipeline(steps.map((step) => line(step)), (i, response) => answered(steps[i]!, response));
+    await s.pipeline(steps.map((step) => line(step)), (i, response) => { answered(steps[i]!, response); progressed(1); });
     if (retry.length) await s.pipeline(retry.map((step) => line(step, false)), (i, response) => answered({ ...retry[i]!, specialUse: undefined }, response));
     if (refused) throw refused;
-  }).catch((err: unknown) => {
+  };
+  const done = !steps.length ? Promise.resolve() : (async () => {
+    for (let n = 1; ; n++) {
+      try {
+        return await session(attempt);
+      } catch (err) {
+        if (!isTransient(err) || n >= MAX_SETUP_ATTEMPTS || !remaining.length) throw err;
+        log?.warn({ attempt: n, err: (err as Error).message }, 'connection lost during the folder set-up; sending the rest again');
+        await new Promise((resolve) => setTimeout(resolve, laneBackoffMs(err, n)));
+      }
+    }
+  })().catch((err: unknown) => {
     // A lost session leaves no folder waiting for ever.
     for (const wait of waits.values()) wait.reject(err);
     throw err;
