@@ -154,13 +154,15 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const flagWork: Array<{ copy: KnownCopy; flags: string[] }> = [];
   let vanished: KnownCopy[] = [];
   const scanned: Array<{ folder: string; modseq: string }> = [];
-  for (const entry of entries) {
+  // Folders are looked at side by side, on as many source connections as the pool allows: on a
+  // distant server each folder costs round trips, not CPU.
+  await inParallel(entries, async (entry) => {
     const mark = marks.get(entry.source);
     const status = statuses.get(entry.source);
-    if (!mark || !status || status.uidValidity !== mark.uidValidity) continue;
+    if (!mark || !status || status.uidValidity !== mark.uidValidity) return;
     const condstore = status.modseq !== undefined;
     // CONDSTORE: a folder whose HIGHESTMODSEQ has not moved had no flag change and no expunge.
-    if (condstore && mark.highestModseq === status.modseq) continue;
+    if (condstore && mark.highestModseq === status.modseq) return;
     const known = await ctx.store.copies(entry.source, mark.uidValidity);
     if (known.length) {
       report.foldersScanned++;
@@ -176,7 +178,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
       vanished.push(...changes.vanished);
     }
     if (status.modseq) scanned.push({ folder: entry.source, modseq: status.modseq });
-  }
+  });
   const goneFolders = new Map<string, string | undefined>();
   for (const folder of marks.keys()) {
     if (statuses.has(folder) || ctx.plan.some((e) => e.source === folder)) continue;
@@ -191,11 +193,11 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const unmoved = await applyMoves(ctx, moves, flagWork, report);
   vanished.push(...unmoved);
 
-  for (const [folder, changes] of groupBy(flagWork, (c) => c.copy.destFolder)) {
+  await inParallel([...groupBy(flagWork, (c) => c.copy.destFolder)], async ([folder, changes]) => {
     const applied = await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
     await ctx.store.setFlags(applied);
     report.flags += applied.length;
-  }
+  });
 
   const kept = new Set<string>();
   for (const [folder, copies] of groupBy(vanished, (c) => c.destFolder)) {
@@ -307,6 +309,30 @@ async function followGoneFolders(ctx: MirrorContext, goneFolders: Map<string, st
       report.foldersKept.push(dest);
     }
   }
+}
+
+/** Folders worked on at once: what the connection pools allow per account (copy.ts's DEFAULT_CONCURRENCY). */
+const PARALLEL_FOLDERS = 4;
+
+/**
+ * Runs `work` on every item, at most PARALLEL_FOLDERS at a time. The first failure stops new items
+ * from starting and is thrown once the items under way have finished: a retry never runs beside them.
+ */
+async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_FOLDERS, items.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
