@@ -18,6 +18,7 @@ import { listFolders } from './listing.ts';
 import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
 import { PipelinedAppender } from './wire/appender.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
+import { followRenames } from './delta/renames.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -81,6 +82,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const active = plan.filter((entry) => !entry.excluded);
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
+    // A folder renamed on the source is renamed on the destination before the set-up would create its new name.
+    const renamed = options.mirror?.deletes && ledger.delta && !options.dryRun
+      ? await followRenames({ sources, dests, store: ledger.delta, plan: active, sourceList, destList, destHost: options.dest.host })
+      : [];
     const checkpoints = await ledger.checkpoints();
     if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
@@ -96,7 +101,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const steps = options.dryRun ? [] : folderSetupSteps(destList, active, { subscribeInbox: ![...checkpoints.values()].some(Boolean) });
     setup = startDestSetup((work) => appenders.use(work), steps, options.dest.host, options.log);
     const mirror = options.mirror && ledger.delta && !options.dryRun
-      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done })
+      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done, renamed })
       : undefined;
     const buffer = new LedgerBuffer(ledger);
     const budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer());

@@ -28,6 +28,8 @@ export interface MirrorReport {
   keptByOption: number;
   /** Source message gone and its copy already gone from the destination too. */
   alreadyGone: number;
+  /** Folders renamed on the source, renamed on the destination with one RENAME ("old → new"). */
+  foldersRenamed: string[];
   /** Destination folders removed because their source folder was (renamed or deleted) and all they held was ours and moved or removed. */
   foldersDeleted: string[];
   /** Destination folders of a source folder that is gone, kept because they still hold mail. */
@@ -52,6 +54,8 @@ export interface MirrorContext {
   log?: Logger;
   /** Settles once the destination folders of the plan exist: waited for only when there is something to mirror. */
   destReady?: Promise<void>;
+  /** Folders already renamed on the destination before the set-up (followRenames), for the report. */
+  renamed?: string[];
 }
 
 interface Status { uidValidity: string; uidNext: number; modseq?: string }
@@ -59,11 +63,11 @@ interface Status { uidValidity: string; uidNext: number; modseq?: string }
 const MAX_ATTEMPTS = 5;
 
 export function emptyMirrorReport(): MirrorReport {
-  return { flags: 0, deleted: 0, moved: 0, keptChanged: 0, keptForeign: 0, keptByOption: 0, alreadyGone: 0, foldersDeleted: [], foldersKept: [], foldersScanned: 0, seconds: 0 };
+  return { flags: 0, deleted: 0, moved: 0, keptChanged: 0, keptForeign: 0, keptByOption: 0, alreadyGone: 0, foldersRenamed: [], foldersDeleted: [], foldersKept: [], foldersScanned: 0, seconds: 0 };
 }
 
 export function mirrorActions(r: MirrorReport): number {
-  return r.flags + r.deleted + r.moved + r.foldersDeleted.length;
+  return r.flags + r.deleted + r.moved + r.foldersRenamed.length + r.foldersDeleted.length;
 }
 
 /**
@@ -77,6 +81,7 @@ export function mirrorActions(r: MirrorReport): number {
 export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: MirrorReport; finish(): Promise<void> }> {
   const started = Date.now();
   const report = emptyMirrorReport();
+  report.foldersRenamed = ctx.renamed ?? [];
   const statuses = new Map<string, Status>(ctx.sourceList.map((f) => [f.path, {
     uidValidity: String(f.status?.uidValidity ?? ''), uidNext: Number(f.status?.uidNext ?? 0),
     modseq: f.status?.highestModseq !== undefined && f.status.highestModseq !== null ? String(f.status.highestModseq) : undefined,
