@@ -4,7 +4,7 @@ import type { FolderPlanEntry } from '../folders.ts';
 import type { Pool } from '../pool.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
 import { applyFlags, deleteIfEmpty, deleteUnchanged, moveCopies } from './apply.ts';
-import { arrivals, folderChanges, type Arrival } from './source-changes.ts';
+import { arrivals, enableQresync, folderChanges, type Arrival } from './source-changes.ts';
 import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
 
 export interface MirrorOptions {
@@ -172,6 +172,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
     if (known.length) {
       report.foldersScanned++;
       const changes = await ctx.sources.use(async (source) => {
+        if (condstore) await enableQresync(source);
         const lock = await source.getMailboxLock(entry.source, { readOnly: true });
         try {
           return await folderChanges(source, known, mark, condstore && source.enabled.has('CONDSTORE'));
