@@ -7,7 +7,7 @@ import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { FolderListings } from './plan.ts';
 import { mapImapError } from './imap.ts';
-import { ensureDestFolders } from './dest-folder.ts';
+import { folderSetupSteps, startDestSetup, type DestSetup } from './dest-folder.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
 import { LedgerBuffer } from './ledger-buffer.ts';
 import type { Checkpoint, LedgerStore } from './ledger.ts';
@@ -18,6 +18,7 @@ import { listFolders } from './listing.ts';
 import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
 import { PipelinedAppender } from './wire/appender.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
+import { followRenames } from './delta/renames.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -76,6 +77,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let spool: Spool | undefined;
   let appenderLogin: Promise<void> | undefined;
   let sourcesClosing: Promise<void> | undefined;
+  let setup: DestSetup | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
     const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => listFolders(client)));
@@ -84,6 +86,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const active = plan.filter((entry) => !entry.excluded);
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
+    // A folder renamed on the source is renamed on the destination before the set-up would create its new name.
+    const renamed = options.mirror?.deletes && ledger.delta && !options.dryRun
+      ? await followRenames({ sources, dests, store: ledger.delta, plan: active, sourceList, destList, destHost: options.dest.host })
+      : [];
     const checkpoints = await ledger.checkpoints();
     if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
@@ -94,9 +100,12 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const current = active.flatMap((e) => { const status = statuses.get(e.source); return status ? [{ sourceFolder: e.source, uidValidity: status.uidValidity }] : []; });
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount(current));
     const order = [...active].sort((a, b) => (statuses.get(b.source)?.messages ?? 0) - (statuses.get(a.source)?.messages ?? 0));
-    if (!options.dryRun) await dests.use((dest) => ensureDestFolders(dest, destList, active, options.dest.host));
+    // Pipelined on the appender's session, and not waited for here: each folder's copy waits only for its own CREATE.
+    // INBOX's subscription is carried over once, on the first pass (no checkpoint yet).
+    const steps = options.dryRun ? [] : folderSetupSteps(destList, active, { subscribeInbox: ![...checkpoints.values()].some(Boolean) });
+    setup = startDestSetup((work) => appenders.use(work), steps, options.dest.host, options.log);
     const mirror = options.mirror && ledger.delta && !options.dryRun
-      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log })
+      ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done, renamed })
       : undefined;
     // The lanes read through their own sessions (readers): the imapflow ones that listed and planned
     // would only hold a connection slot on the source host from here on.
@@ -106,7 +115,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
-      readers, dests, appenders, spool, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
+      readers, dests, appenders, spool, destReady: setup.ready, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
       selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
@@ -144,6 +153,8 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // One folder more than there are lanes: its reader takes a source connection as soon as the
     // folder before has been read, while that folder's last messages are still being appended.
     await Promise.all(Array.from({ length: Math.min(lanes + 1, order.length) }, worker));
+    // A refused CREATE stops the pass even when its folder had nothing to copy.
+    await setup.done;
     const folders = active.map((entry) => reports.get(entry.source)!);
     await mirror?.finish();
     const total = (key: 'announced' | 'copied' | 'copiedBytes' | 'matched' | 'skipped' | 'failed' | 'reconnects') => folders.reduce((n, f) => n + f[key], 0);
@@ -155,6 +166,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   } finally {
     // A login still under way when the pools close would keep the process alive.
     await appenderLogin;
+    await setup?.done.catch(() => undefined);
     await Promise.all([sourcesClosing ?? sources.close(), readers.close(), dests.close(), appenders.close(), spool?.close()]);
   }
 }

@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import type { ImapFlow, ListResponse } from 'imapflow';
 import { mapImapError } from './imap.ts';
 import { encodeMailboxName } from './wire/mutf7.ts';
-import { uidSet } from './wire/syntax.ts';
+import { quoted, uidSet, type TaggedResponse } from './wire/syntax.ts';
+import { CutoverError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { isTransient, laneBackoffMs } from './transient.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
@@ -218,62 +221,133 @@ interface ExecClient {
   exec(command: string, attributes: unknown[], options?: { untagged: Record<string, () => Promise<void>> }): Promise<{ next(): void }>;
 }
 
-// imapflow's list() reports INBOX as subscribed whatever the server says, so the truth comes from LSUB.
-async function inboxSubscribed(dest: ImapFlow): Promise<boolean> {
-  let found = false;
-  const response = await (dest as unknown as ExecClient).exec('LSUB', [{ type: 'STRING', value: '' }, { type: 'STRING', value: 'INBOX' }], {
-    untagged: { LSUB: async () => { found = true; } },
-  });
-  response.next();
-  return found;
-}
+/** One command of the destination's folder set-up. No step undoes another: a CREATE never subscribes by itself. */
+export interface FolderSetupStep { folder: string; verb: 'CREATE' | 'SUBSCRIBE'; specialUse?: string }
 
 /**
- * Creates the plan's destination folders that do not exist and carries each folder's subscription
- * over, INBOX's too. A special-use folder is created marked (CREATE-SPECIAL-USE, RFC 6154) where the
- * destination offers it, so mail clients find Sent, Drafts, Trash and Junk by their use.
+ * What the destination needs before the copy: the plan's folders that do not exist, created
+ * (marked with their special use where the destination offers CREATE-SPECIAL-USE, RFC 6154, so
+ * mail clients find Sent, Drafts, Trash and Junk by their use), and each folder's subscription
+ * carried over. INBOX is never unsubscribed (a client without INBOX in its list would look
+ * broken); its subscription, which imapflow's listing always reports as on, is sent when
+ * `subscribeInbox` (the first pass) rather than asked for with a round trip of its own.
  */
-export async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
+export function folderSetupSteps(listed: ListResponse[], plan: FolderPlanEntry[], opts: { subscribeInbox: boolean }): FolderSetupStep[] {
   const paths = new Map(listed.map((f) => [f.path, f]));
+  const steps: FolderSetupStep[] = [];
   for (const entry of plan) {
     if (entry.dest.toUpperCase() === 'INBOX') {
-      // Never unsubscribed: a client without INBOX in its list would look broken.
-      if (entry.subscribed && !(await inboxSubscribed(dest))) await dest.mailboxSubscribe('INBOX');
+      if (entry.subscribed && opts.subscribeInbox) steps.push({ folder: 'INBOX', verb: 'SUBSCRIBE' });
       continue;
     }
     const existing = paths.get(entry.dest);
-    let subscribed = existing ? Boolean(existing.subscribed) : false;
-    if (!existing) {
-      try {
-        // imapflow 2.1.2 subscribes every folder it creates itself; a marked one is created without it.
-        subscribed = await createFolder(dest, entry);
-      } catch (err) {
-        const e = err as { responseText?: string; serverResponseCode?: string };
-        if (e.serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${entry.dest}`);
-      }
+    if (!existing) steps.push({ folder: entry.dest, verb: 'CREATE', specialUse: entry.specialUse });
+    if (entry.subscribed && !existing?.subscribed) steps.push({ folder: entry.dest, verb: 'SUBSCRIBE' });
+  }
+  return steps;
+}
+
+/**
+ * The folder set-up, one command at a time through imapflow (file imports). The copy engine
+ * pipelines the same steps instead (`startDestSetup`).
+ */
+export async function ensureDestFolders(dest: ImapFlow, listed: ListResponse[], plan: FolderPlanEntry[], host: string): Promise<void> {
+  const client = dest as unknown as ExecClient;
+  const name = (folder: string) => (client.enabled?.has('UTF8=ACCEPT') ? folder : encodeMailboxName(folder));
+  for (const step of folderSetupSteps(listed, plan, { subscribeInbox: true })) {
+    if (step.verb === 'SUBSCRIBE') {
+      await dest.mailboxSubscribe(step.folder);
+      continue;
     }
-    if (entry.subscribed && !subscribed) await dest.mailboxSubscribe(entry.dest);
-    if (!entry.subscribed && subscribed && !existing) await dest.mailboxUnsubscribe(entry.dest);
+    const useAttr = step.specialUse && dest.capabilities.has('CREATE-SPECIAL-USE');
+    try {
+      // imapflow's mailboxCreate subscribes every folder it creates; exec() sends CREATE alone.
+      const attributes: unknown[] = [{ type: 'STRING', value: name(step.folder) }];
+      try {
+        (await client.exec('CREATE', useAttr ? [...attributes, [{ type: 'ATOM', value: 'USE' }, [{ type: 'ATOM', value: step.specialUse }]]] : attributes)).next();
+      } catch (err) {
+        // [USEATTR]: the server does not support that use on this folder; the folder is still wanted.
+        if (!useAttr || (err as { serverResponseCode?: string }).serverResponseCode !== 'USEATTR') throw err;
+        (await client.exec('CREATE', attributes)).next();
+      }
+    } catch (err) {
+      if ((err as { serverResponseCode?: string }).serverResponseCode !== 'ALREADYEXISTS') throw mapImapError(err, host, `CREATE ${step.folder}`);
+    }
   }
 }
 
-/** Creates one folder; true when the creation also subscribed it (imapflow's mailboxCreate does). */
-async function createFolder(dest: ImapFlow, entry: FolderPlanEntry): Promise<boolean> {
-  if (!entry.specialUse || !dest.capabilities.has('CREATE-SPECIAL-USE')) {
-    await dest.mailboxCreate(entry.dest);
-    return true;
+/** A raw destination session that can pipeline commands (the appender). */
+export interface PipelineSession {
+  capabilities: Set<string>;
+  pipeline(commands: string[], answered: (index: number, response: TaggedResponse) => void): Promise<void>;
+}
+
+const MAX_SETUP_ATTEMPTS = 5;
+
+export interface DestSetup {
+  /** Settles once `folder` exists on the destination (at once for a folder that needs no CREATE). */
+  ready(folder: string): Promise<void>;
+  /** Settles when every step has been answered; rejects with the first refusal. */
+  done: Promise<void>;
+}
+
+/**
+ * Sends the whole folder set-up at once on one raw session: one round trip for every CREATE and
+ * SUBSCRIBE, where one command at a time cost three per folder. Each folder is ready as soon as
+ * its own CREATE is answered, so its copy can start while later folders are still being set up.
+ * A refused SUBSCRIBE does not stop the copy (imapflow's mailboxSubscribe did not either). A
+ * session lost part-way sends what was not answered again on a new one.
+ */
+export function startDestSetup(session: (work: (s: PipelineSession) => Promise<void>) => Promise<void>, steps: FolderSetupStep[], host: string, log?: Logger): DestSetup {
+  const waits = new Map<string, { promise: Promise<void>; resolve(): void; reject(err: unknown): void }>();
+  for (const step of steps) {
+    if (step.verb !== 'CREATE' || waits.has(step.folder)) continue;
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    promise.catch(() => undefined); // awaited by the lane that needs it, or through `done`
+    waits.set(step.folder, { promise, resolve, reject });
   }
-  const client = dest as unknown as ExecClient;
-  const name = client.enabled?.has('UTF8=ACCEPT') ? entry.dest : encodeMailboxName(entry.dest);
-  try {
-    // imapflow has no CREATE … (USE (…)); exec() is how its own mailboxCreate sends CREATE.
-    const response = await client.exec('CREATE', [{ type: 'STRING', value: name }, [{ type: 'ATOM', value: 'USE' }, [{ type: 'ATOM', value: entry.specialUse }]]]);
-    response.next();
-    return false;
-  } catch (err) {
-    // [USEATTR]: the server does not support that use on this folder; the folder is still wanted.
-    if ((err as { serverResponseCode?: string }).serverResponseCode !== 'USEATTR') throw err;
-    await dest.mailboxCreate(entry.dest);
-    return true;
-  }
+  let remaining = steps;
+  const attempt = (s: PipelineSession) => runSetup(s, remaining, (answeredSteps) => { remaining = remaining.slice(answeredSteps); });
+  const runSetup = async (s: PipelineSession, steps: FolderSetupStep[], progressed: (answered: number) => void) => {
+    const useAttr = s.capabilities.has('CREATE-SPECIAL-USE');
+    const line = (step: FolderSetupStep, withUse = useAttr) =>
+      `${step.verb} ${quoted(encodeMailboxName(step.folder))}${step.verb === 'CREATE' && withUse && step.specialUse ? ` (USE (${step.specialUse}))` : ''}`;
+    const retry: FolderSetupStep[] = [];
+    let refused: CutoverError | undefined;
+    const answered = (step: FolderSetupStep, response: TaggedResponse) => {
+      const code = response.code?.split(' ')[0]?.toUpperCase();
+      if (step.verb === 'SUBSCRIBE') {
+        if (response.status !== 'OK') log?.warn({ folder: step.folder, answer: response.text }, 'the destination refused SUBSCRIBE');
+        return;
+      }
+      if (response.status === 'OK' || code === 'ALREADYEXISTS') return waits.get(step.folder)?.resolve();
+      // [USEATTR]: the server does not support that use on this folder; the folder is still wanted.
+      if (code === 'USEATTR' && step.specialUse) return void retry.push(step);
+      const err = new CutoverError('IMAP_FAILED', { host, command: `CREATE ${step.folder}`, detail: `${response.status}${response.code ? ` [${response.code}]` : ''} ${response.text}`.trim() });
+      refused ??= err;
+      waits.get(step.folder)?.reject(err);
+    };
+    await s.pipeline(steps.map((step) => line(step)), (i, response) => { answered(steps[i]!, response); progressed(1); });
+    if (retry.length) await s.pipeline(retry.map((step) => line(step, false)), (i, response) => answered({ ...retry[i]!, specialUse: undefined }, response));
+    if (refused) throw refused;
+  };
+  const done = !steps.length ? Promise.resolve() : (async () => {
+    for (let n = 1; ; n++) {
+      try {
+        return await session(attempt);
+      } catch (err) {
+        if (!isTransient(err) || n >= MAX_SETUP_ATTEMPTS || !remaining.length) throw err;
+        log?.warn({ attempt: n, err: (err as Error).message }, 'connection lost during the folder set-up; sending the rest again');
+        await new Promise((resolve) => setTimeout(resolve, laneBackoffMs(err, n)));
+      }
+    }
+  })().catch((err: unknown) => {
+    // A lost session leaves no folder waiting for ever.
+    for (const wait of waits.values()) wait.reject(err);
+    throw err;
+  });
+  done.catch(() => undefined);
+  return { ready: (folder) => waits.get(folder)?.promise ?? Promise.resolve(), done };
 }

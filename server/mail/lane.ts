@@ -58,6 +58,8 @@ export interface LaneContext {
   /** Destination sessions for folder inspection, and for appending where the server cannot pipeline. */
   dests: Pool<ImapFlow>;
   appenders: Pool<PipelinedAppender>;
+  /** Settles once the destination folder exists (its CREATE may still be on its way). */
+  destReady: (folder: string) => Promise<void>;
   sourceHost: string;
   destHost: string;
   /** A folder with no message moving for this long (reconnects included) stops the pass. */
@@ -156,7 +158,8 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     const uidValidity = mailbox.uidValidity;
     // Started before the source's new messages are even listed: selecting a large destination
     // folder can take as long as fetching a small delta.
-    const inspection = ctx.dryRun || mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+    const inspection = ctx.dryRun || mailbox.exists === 0 ? undefined
+      : ctx.destReady(entry.dest).then(() => ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger)));
     inspection?.catch(() => undefined);
     let complete = true;
     try {
@@ -295,15 +298,28 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
   try {
     await withAppendTarget(ctx, run, async (target) => {
       const { alreadyThere, accepts } = await run.watchdog.paused(() => inspection);
-      for (;;) {
-        const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
-        if (!batch) break;
-        try {
-          await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report, appended);
-          run.watchdog.progress();
-        } finally {
-          await finish(batch, ctx);
+      // One APPEND may wait for its answer while the next is sent: a lane never waits a round
+      // trip between two batches (the first message of a delta no longer goes alone).
+      let previous: Promise<void> | undefined;
+      try {
+        for (;;) {
+          const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
+          if (!batch) break;
+          let answered: Promise<void>;
+          try {
+            ({ answered } = await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report, appended));
+          } catch (err) {
+            await finish(batch, ctx);
+            throw err;
+          }
+          const settled = answered.then(() => run.watchdog.progress()).finally(() => finish(batch, ctx));
+          settled.catch(() => undefined);
+          if (previous) await previous;
+          previous = settled;
         }
+        await previous;
+      } finally {
+        await previous?.catch(() => undefined);
       }
     });
     // What this attempt appended, as the destination stored it: one FETCH per folder.
@@ -391,8 +407,9 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
 
 interface Pending { item: AppendItem; base: Omit<LedgerEntry, 'destUid'>; headerHash?: string }
 
+/** Sends one batch's APPEND; returns once it is on its way, with `answered`, which settles when its answer has been recorded. */
 async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched: Fetched[], uidValidity: string,
-  alreadyThere: DestInspection['alreadyThere'], accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport, appended: AppendedCopy[]): Promise<void> {
+  alreadyThere: DestInspection['alreadyThere'], accepts: (flag: string) => boolean, ctx: LaneContext, report: FolderReport, appended: AppendedCopy[]): Promise<{ answered: Promise<void> }> {
   const pending: Pending[] = [];
   for (const { msg, spooled } of fetched) {
     const content = spooled ?? msg.source!;
@@ -409,17 +426,27 @@ async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched:
     }
     pending.push({ base, headerHash: headerHashIfEightBit(header), item: { content, flags: keptFlags(msg.flags, accepts, report), internalDate: msg.internalDate ? new Date(msg.internalDate) : undefined } });
   }
-  if (!pending.length) return;
+  if (!pending.length) return { answered: Promise.resolve() };
   const record = async (done: Pending[], uids: Array<number | null>) => {
     await recordAppended(done, uids, ctx, report);
     done.forEach((p, i) => appended.push({ sourceUid: p.base.uid, destUid: uids[i] ?? null, size: p.base.size, flags: p.item.flags, internalDate: p.item.internalDate, headerHash: p.headerHash }));
   };
-  const outcome = await target.append(entry.dest, pending.map((p) => p.item));
-  if (outcome.ok) {
-    await record(pending, outcome.uids);
-    return;
-  }
-  throwIfTransient(outcome);
+  const sent = await target.send(entry.dest, pending.map((p) => p.item));
+  const answered = (async () => {
+    const outcome = await sent.outcome;
+    if (outcome.ok) {
+      await record(pending, outcome.uids);
+      return;
+    }
+    throwIfTransient(outcome);
+    await appendOneByOne(target, entry, pending, outcome, ctx, report, record);
+  })();
+  answered.catch(() => undefined); // awaited by the writer after the next batch is sent
+  return { answered };
+}
+
+async function appendOneByOne(target: AppendTarget, entry: FolderPlanEntry, pending: Pending[], outcome: Exclude<AppendOutcome, { ok: true }>, ctx: LaneContext, report: FolderReport,
+  record: (done: Pending[], uids: Array<number | null>) => Promise<void>): Promise<void> {
   // A batch is all or nothing: find the refused message(s) by sending them one by one.
   for (const one of pending) {
     const single = pending.length === 1 ? outcome : await target.append(entry.dest, [one.item]);

@@ -6,18 +6,24 @@ import type { AppendItem, AppendOutcome, PipelinedAppender } from './wire/append
 export interface AppendTarget {
   readonly maxBatch: number;
   append(folder: string, items: AppendItem[]): Promise<AppendOutcome>;
+  /** Returns once the command is on its way, its answer still to come (where the target can pipeline; otherwise once answered). */
+  send(folder: string, items: AppendItem[]): Promise<{ outcome: Promise<AppendOutcome> }>;
 }
 
 export const PIPELINED_BATCH = 64;
 
 export function pipelinedTarget(appender: PipelinedAppender): AppendTarget {
-  return { maxBatch: PIPELINED_BATCH, append: (folder, items) => appender.append(folder, items) };
+  return { maxBatch: PIPELINED_BATCH, append: (folder, items) => appender.append(folder, items), send: (folder, items) => appender.sendAppend(folder, items) };
 }
 
 /** For servers without LITERAL+ and MULTIAPPEND. The client must have no mailbox selected (imapflow 2.1.2 filters flags against it). */
 export function imapflowTarget(client: ImapFlow): AppendTarget {
-  return {
+  const target: AppendTarget = {
     maxBatch: 1,
+    async send(folder, items) {
+      const outcome = await target.append(folder, items);
+      return { outcome: Promise.resolve(outcome) };
+    },
     async append(folder, [item]) {
       try {
         const content = Buffer.isBuffer(item!.content) ? item!.content : await readFile(item!.content.path);
@@ -31,4 +37,5 @@ export function imapflowTarget(client: ImapFlow): AppendTarget {
       }
     },
   };
+  return target;
 }

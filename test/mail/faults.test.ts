@@ -389,7 +389,8 @@ test('(5) a throttled APPEND (NO [UNAVAILABLE] … Suggested Backoff Time) slows
   assert.equal(refused.length, 1, 'exactly one APPEND was answered with the throttling NO');
   const folder = (line: string) => /^\S+ APPEND ("(?:[^"\\]|\\.)*"|\S+)/i.exec(line)?.[1];
   const throttledFolder = folder(refused[0]!.line);
-  const retry = appends.find((c) => c.at >= refused[0]!.at && !c.throttled && folder(c.line) === throttledFolder);
+  // The APPEND already sent behind the throttled one (appends are pipelined) is not the retry: the lane retries on a new session.
+  const retry = appends.find((c) => c.at >= refused[0]!.at && !c.throttled && folder(c.line) === throttledFolder && c.connection !== refused[0]!.connection);
   assert.ok(retry, `the throttled folder ${throttledFolder} was appended to again`);
   const waited = retry.at - refused[0]!.at;
   assert.ok(waited >= BACKOFF_MS - 50, `the next APPEND to ${throttledFolder} came ${waited} ms after the throttling answer, not after the suggested ${BACKOFF_MS} ms`);

@@ -4,7 +4,7 @@ import type { FolderPlanEntry } from '../folders.ts';
 import type { Pool } from '../pool.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
 import { applyFlags, deleteIfEmpty, deleteUnchanged, moveCopies } from './apply.ts';
-import { arrivals, folderChanges, type Arrival } from './source-changes.ts';
+import { arrivals, enableQresync, folderChanges, type Arrival } from './source-changes.ts';
 import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
 
 export interface MirrorOptions {
@@ -28,6 +28,8 @@ export interface MirrorReport {
   keptByOption: number;
   /** Source message gone and its copy already gone from the destination too. */
   alreadyGone: number;
+  /** Folders renamed on the source, renamed on the destination with one RENAME ("old → new"). */
+  foldersRenamed: string[];
   /** Destination folders removed because their source folder was (renamed or deleted) and all they held was ours and moved or removed. */
   foldersDeleted: string[];
   /** Destination folders of a source folder that is gone, kept because they still hold mail. */
@@ -50,6 +52,10 @@ export interface MirrorContext {
   pass: number;
   options: MirrorOptions;
   log?: Logger;
+  /** Settles once the destination folders of the plan exist: waited for only when there is something to mirror. */
+  destReady?: Promise<void>;
+  /** Folders already renamed on the destination before the set-up (followRenames), for the report. */
+  renamed?: string[];
 }
 
 interface Status { uidValidity: string; uidNext: number; modseq?: string }
@@ -57,11 +63,11 @@ interface Status { uidValidity: string; uidNext: number; modseq?: string }
 const MAX_ATTEMPTS = 5;
 
 export function emptyMirrorReport(): MirrorReport {
-  return { flags: 0, deleted: 0, moved: 0, keptChanged: 0, keptForeign: 0, keptByOption: 0, alreadyGone: 0, foldersDeleted: [], foldersKept: [], foldersScanned: 0, seconds: 0 };
+  return { flags: 0, deleted: 0, moved: 0, keptChanged: 0, keptForeign: 0, keptByOption: 0, alreadyGone: 0, foldersRenamed: [], foldersDeleted: [], foldersKept: [], foldersScanned: 0, seconds: 0 };
 }
 
 export function mirrorActions(r: MirrorReport): number {
-  return r.flags + r.deleted + r.moved + r.foldersDeleted.length;
+  return r.flags + r.deleted + r.moved + r.foldersRenamed.length + r.foldersDeleted.length;
 }
 
 /**
@@ -75,11 +81,14 @@ export function mirrorActions(r: MirrorReport): number {
 export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: MirrorReport; finish(): Promise<void> }> {
   const started = Date.now();
   const report = emptyMirrorReport();
+  report.foldersRenamed = ctx.renamed ?? [];
   const statuses = new Map<string, Status>(ctx.sourceList.map((f) => [f.path, {
     uidValidity: String(f.status?.uidValidity ?? ''), uidNext: Number(f.status?.uidNext ?? 0),
     modseq: f.status?.highestModseq !== undefined && f.status.highestModseq !== null ? String(f.status.highestModseq) : undefined,
   }]));
   const marks = await ctx.store.marks();
+  // A first pass has nothing to mirror: its copy need not wait for the whole folder set-up.
+  if (marks.size > 0 || (await ctx.store.ledgerFolders()).length > 0) await ctx.destReady;
   await statusUnlisted(ctx, statuses);
   await markFromLedger(ctx, statuses, marks);
   for (let attempt = 1; ; attempt++) {
@@ -150,17 +159,20 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const flagWork: Array<{ copy: KnownCopy; flags: string[] }> = [];
   let vanished: KnownCopy[] = [];
   const scanned: Array<{ folder: string; modseq: string }> = [];
-  for (const entry of entries) {
+  // Folders are looked at side by side, on as many source connections as the pool allows: on a
+  // distant server each folder costs round trips, not CPU.
+  await inParallel(entries, async (entry) => {
     const mark = marks.get(entry.source);
     const status = statuses.get(entry.source);
-    if (!mark || !status || status.uidValidity !== mark.uidValidity) continue;
+    if (!mark || !status || status.uidValidity !== mark.uidValidity) return;
     const condstore = status.modseq !== undefined;
     // CONDSTORE: a folder whose HIGHESTMODSEQ has not moved had no flag change and no expunge.
-    if (condstore && mark.highestModseq === status.modseq) continue;
+    if (condstore && mark.highestModseq === status.modseq) return;
     const known = await ctx.store.copies(entry.source, mark.uidValidity);
     if (known.length) {
       report.foldersScanned++;
       const changes = await ctx.sources.use(async (source) => {
+        if (condstore) await enableQresync(source);
         const lock = await source.getMailboxLock(entry.source, { readOnly: true });
         try {
           return await folderChanges(source, known, mark, condstore && source.enabled.has('CONDSTORE'));
@@ -172,7 +184,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
       vanished.push(...changes.vanished);
     }
     if (status.modseq) scanned.push({ folder: entry.source, modseq: status.modseq });
-  }
+  });
   const goneFolders = new Map<string, string | undefined>();
   for (const folder of marks.keys()) {
     if (statuses.has(folder) || ctx.plan.some((e) => e.source === folder)) continue;
@@ -187,11 +199,11 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const unmoved = await applyMoves(ctx, moves, flagWork, report);
   vanished.push(...unmoved);
 
-  for (const [folder, changes] of groupBy(flagWork, (c) => c.copy.destFolder)) {
+  await inParallel([...groupBy(flagWork, (c) => c.copy.destFolder)], async ([folder, changes]) => {
     const applied = await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
     await ctx.store.setFlags(applied);
     report.flags += applied.length;
-  }
+  });
 
   const kept = new Set<string>();
   for (const [folder, copies] of groupBy(vanished, (c) => c.destFolder)) {
@@ -303,6 +315,30 @@ async function followGoneFolders(ctx: MirrorContext, goneFolders: Map<string, st
       report.foldersKept.push(dest);
     }
   }
+}
+
+/** Folders worked on at once: what the connection pools allow per account (copy.ts's DEFAULT_CONCURRENCY). */
+const PARALLEL_FOLDERS = 4;
+
+/**
+ * Runs `work` on every item, at most PARALLEL_FOLDERS at a time. The first failure stops new items
+ * from starting and is thrown once the items under way have finished: a retry never runs beside them.
+ */
+async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_FOLDERS, items.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {

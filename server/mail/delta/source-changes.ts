@@ -28,7 +28,20 @@ export async function folderChanges(source: ImapFlow, known: KnownCopy[], mark: 
     const copy = byUid.get(uid);
     if (copy) flags.push({ copy, flags: [...(current ?? [])] });
   };
-  if (condstore && mark?.highestModseq) {
+  if (condstore && mark?.highestModseq && source.enabled.has('QRESYNC')) {
+    // QRESYNC (RFC 7162): one UID FETCH … (CHANGEDSINCE m VANISHED) names the changed messages
+    // and, as VANISHED (EARLIER), the known UIDs expunged since: no UID SEARCH round trips.
+    const vanished = new Set<number>();
+    const folder = source.mailbox ? source.mailbox.path : undefined;
+    const heard = (e: { path?: string; uid?: number; vanished?: boolean }) => { if (e.vanished && e.uid && e.path === folder) vanished.add(e.uid); };
+    source.on('expunge', heard);
+    try {
+      for await (const msg of source.fetch(`${uids[0]}:${uids[uids.length - 1]}`, { uid: true, flags: true }, { uid: true, changedSince: BigInt(mark.highestModseq) })) take(msg.uid, msg.flags);
+    } finally {
+      source.off('expunge', heard);
+    }
+    for (const uid of uids) if (!vanished.has(uid)) present.add(uid);
+  } else if (condstore && mark?.highestModseq) {
     const range = `${uids[0]}:${uids[uids.length - 1]}`;
     for await (const msg of source.fetch(range, { uid: true, flags: true }, { uid: true, changedSince: BigInt(mark.highestModseq) })) take(msg.uid, msg.flags);
     // Expunges raise HIGHESTMODSEQ but CHANGEDSINCE does not name them: ask which known UIDs remain.
@@ -45,6 +58,18 @@ export async function folderChanges(source: ImapFlow, known: KnownCopy[], mark: 
     }
   }
   return { flags: flags.filter((f) => present.has(f.copy.uid)), vanished: uids.filter((uid) => !present.has(uid)).map((uid) => byUid.get(uid)!) };
+}
+
+interface EnableClient { run(command: 'ENABLE', extensions: string[]): Promise<unknown> }
+
+/**
+ * Turns QRESYNC on for a source session that offers it, before it selects a folder (ENABLE is
+ * refused once one is selected: that session keeps the UID SEARCH way). imapflow has no public
+ * ENABLE; run() is how it sends its own at login, and it records what the server enabled.
+ */
+export async function enableQresync(source: ImapFlow): Promise<void> {
+  if (!source.capabilities.has('QRESYNC') || source.enabled.has('QRESYNC') || source.mailbox) return;
+  await (source as unknown as EnableClient).run('ENABLE', ['QRESYNC']);
 }
 
 export interface Arrival { uid: number; fingerprint: string; flags: string[] }

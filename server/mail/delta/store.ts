@@ -29,6 +29,8 @@ export interface DeltaStore {
   /** A copy moved on the destination: its row now names the source message it is a copy of. */
   moved(from: KnownCopy, to: KnownCopy): Promise<void>;
   dropCheckpoint(sourceFolder: string): Promise<void>;
+  /** A folder renamed on both sides: its copies, skips and checkpoint now go by the new names (copies moved elsewhere keep their folder). */
+  renameFolder(from: { source: string; dest: string }, to: { source: string; dest: string }): Promise<void>;
   /** Source folders the ledger holds copies of, per UIDVALIDITY, with the highest UID copied. */
   ledgerFolders(): Promise<Array<{ sourceFolder: string; uidValidity: string; maxUid: number }>>;
 }
@@ -102,6 +104,15 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
         await trx('ledger').insert({
           ...key(to), dest_folder: to.destFolder, dest_uid: to.destUid, size: to.size, fingerprint: to.fingerprint, pass: to.pass, flags: to.flags ? encodeFlags(to.flags) : null,
         }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['dest_folder', 'dest_uid', 'flags', 'pass']);
+      });
+    },
+    async renameFolder(from, to) {
+      await db.transaction(async (trx) => {
+        const of = (folder: string) => ({ mailbox_id: mailboxId, source_folder: folder });
+        await trx('ledger').where({ ...of(from.source), dest_folder: from.dest }).update({ dest_folder: to.dest });
+        await trx('ledger').where(of(from.source)).update({ source_folder: to.source });
+        await trx('skips').where(of(from.source)).update({ source_folder: to.source });
+        await trx('checkpoints').where(of(from.source)).update({ source_folder: to.source });
       });
     },
     async dropCheckpoint(sourceFolder) {

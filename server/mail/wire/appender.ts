@@ -63,6 +63,33 @@ export class PipelinedAppender {
 
   /** One APPEND command carrying every item; the server stores all of them or none. */
   async append(folder: string, items: AppendItem[]): Promise<AppendOutcome> {
+    return (await this.sendAppend(folder, items)).outcome;
+  }
+
+  /**
+   * Writes one APPEND and returns once it is sent, with its answer still to come: the next
+   * APPEND can go out meanwhile, so a lane never waits a round trip between two batches.
+   * Answers are read in the order the commands were sent.
+   */
+  async sendAppend(folder: string, items: AppendItem[]): Promise<{ outcome: Promise<AppendOutcome> }> {
+    const sending = this.sending.then(() => this.writeAppend(folder, items));
+    this.sending = sending.then(() => undefined, () => undefined);
+    const tag = await sending;
+    const answer = this.reading.then(() => this.tagged(tag));
+    this.reading = answer.then(() => undefined, () => undefined);
+    const outcome = answer.then((response): AppendOutcome => {
+      if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
+      const assigned = appendedUids(response.code)?.uids ?? [];
+      return { ok: true, uids: items.map((_, i) => (assigned.length === items.length ? assigned[i]! : null)) };
+    });
+    outcome.catch(() => undefined); // the caller awaits it; a failure meanwhile must not go unhandled
+    return { outcome };
+  }
+
+  private sending: Promise<unknown> = Promise.resolve();
+  private reading: Promise<unknown> = Promise.resolve();
+
+  private async writeAppend(folder: string, items: AppendItem[]): Promise<string> {
     const tag = this.nextTag();
     await this.write([Buffer.from(`${tag} APPEND ${quoted(encodeMailboxName(folder))}`)]);
     for (const item of items) {
@@ -76,10 +103,7 @@ export class PipelinedAppender {
       else for await (const chunk of createReadStream(item.content.path, { highWaterMark: 1024 * 1024 })) await this.write([chunk as Buffer]);
     }
     await this.write([Buffer.from('\r\n')]);
-    const response = await this.tagged(tag);
-    if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
-    const assigned = appendedUids(response.code)?.uids ?? [];
-    return { ok: true, uids: items.map((_, i) => (assigned.length === items.length ? assigned[i]! : null)) };
+    return tag;
   }
 
   /**
@@ -106,6 +130,17 @@ export class PipelinedAppender {
       }
     }
     return out;
+  }
+
+  /**
+   * Commands without literals written at once (pipelined, RFC 3501 5.5): one round trip for all
+   * of them. `answered` hears each tagged answer as it arrives, in order, so work that waits on
+   * one command can start before the last is answered.
+   */
+  async pipeline(commands: string[], answered: (index: number, response: TaggedResponse) => void): Promise<void> {
+    const tags = commands.map(() => this.nextTag());
+    await this.write([Buffer.from(commands.map((command, i) => `${tags[i]} ${command}\r\n`).join(''))]);
+    for (const [i, tag] of tags.entries()) answered(i, await this.tagged(tag));
   }
 
   close(): void {

@@ -23,7 +23,7 @@ let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cutover-delta-'));
-  const users = ['scenario', 'guards', 'keep', 'cli', 'cut'].map((u) => `${u}@example.test`);
+  const users = ['scenario', 'guards', 'keep', 'cli', 'cut', 'rename'].map((u) => `${u}@example.test`);
   [source, dest, courier] = await Promise.all([dovecotAccounts(users), dovecotAccounts([...users, 'fromcourier@example.test']), startCourier()]);
   courierAccounts = await serverAccounts(courier, ['scenario@example.test']);
 });
@@ -243,5 +243,47 @@ test('a delta pass killed (kill -9) right after its STORE, its MOVE and its UID 
     assert.deepEqual(await holdings(to, DOVECOT_NS), await holdings(from, DOVECOT_NS));
   } finally {
     copy.cleanup();
+  }
+});
+
+async function destUids(account: Account, folder: string): Promise<number[]> {
+  return withClient(account, async (client) => {
+    const lock = await client.getMailboxLock(folder, { readOnly: true });
+    try {
+      return ((await client.search({ all: true }, { uid: true })) || []).sort((a, b) => a - b);
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+test('a folder renamed on the source between passes is renamed on the destination (its child too): no message moved or copied again, UIDs kept, the ledger follows', async () => {
+  const from = account(source, 'rename');
+  const to = account(dest, 'rename');
+  await put(from, 'Projects', Array.from({ length: 4 }, (_, i) => ({ subject: `project ${i}` })));
+  await put(from, 'Projects/2024', [{ subject: 'old project 1' }, { subject: 'old project 2' }]);
+  const state = await openStateLedger(join(dir, 'rename.sqlite'));
+  try {
+    assert.equal((await pass(from, to, state.ledger, 1)).copied, 6);
+    const before = { parent: await destUids(to, 'Projects'), child: await destUids(to, 'Projects/2024') };
+    await withClient(from, (client) => client.mailboxRename('Projects', 'Work'));
+    await put(from, 'Work', [{ subject: 'new after the rename' }]);
+
+    const second = await pass(from, to, state.ledger, 2);
+    const m = second.mirror!;
+    assert.deepEqual(m.foldersRenamed, ['Projects → Work', 'Projects/2024 → Work/2024']);
+    assert.deepEqual({ moved: m.moved, deleted: m.deleted, copied: second.copied }, { moved: 0, deleted: 0, copied: 1 }, 'only the new message is copied');
+    assert.deepEqual(await holdings(to, DOVECOT_NS), await holdings(from, DOVECOT_NS));
+    const folders = await withClient(to, async (client) => (await client.list()).map((f) => f.path));
+    assert.ok(!folders.some((f) => f.startsWith('Projects')), `no folder left under the old name: ${folders.join(', ')}`);
+    assert.deepEqual((await destUids(to, 'Work')).slice(0, 4), before.parent, 'the copies kept their UIDs: renamed, not copied again');
+    assert.deepEqual(await destUids(to, 'Work/2024'), before.child);
+
+    const third = await pass(from, to, state.ledger, 3);
+    assert.equal(third.copied, 0);
+    assert.equal(mirrorActions(third.mirror!), 0);
+    assert.deepEqual(await holdings(to, DOVECOT_NS), await holdings(from, DOVECOT_NS));
+  } finally {
+    await state.close();
   }
 });
