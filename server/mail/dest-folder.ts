@@ -2,6 +2,7 @@ import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { ImapFlow, ListResponse } from 'imapflow';
 import { mapImapError } from './imap.ts';
+import { markListed } from './folder-cache.ts';
 import { encodeMailboxName } from './wire/mutf7.ts';
 import { quoted, uidSet, type TaggedResponse } from './wire/syntax.ts';
 import { CutoverError } from '../errors.ts';
@@ -56,6 +57,7 @@ export async function inspectDest(dest: ImapFlow, entry: FolderPlanEntry, uidVal
   const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
   knownUids.catch(() => undefined);
   // Read-write SELECT: under EXAMINE servers answer PERMANENTFLAGS () and the flag check would be blind.
+  markListed(dest, entry.dest);
   const lock = await dest.getMailboxLock(entry.dest);
   let permanent: Set<string> | undefined;
   let uidNext = 0;
@@ -107,6 +109,7 @@ const iso = (d: Date | string) => new Date(d).toISOString().replace('.000Z', 'Z'
  */
 export async function readBack(dest: ImapFlow, folder: string, appended: AppendedCopy[], uidNextBefore: number): Promise<Alteration[]> {
   if (!appended.length) return [];
+  markListed(dest, folder);
   const lock = await dest.getMailboxLock(folder);
   try {
     const known = appended.every((a) => a.destUid !== null);

@@ -4,6 +4,7 @@ import { CutoverError } from '../../errors.ts';
 import { uidSet } from '../../services/rollback.ts';
 import { deselect } from '../dest-folder.ts';
 import { mapImapError } from '../imap.ts';
+import { markListed } from '../folder-cache.ts';
 import { isWritableFlag } from '../wire/syntax.ts';
 import { encodeFlags, type KnownCopy } from './store.ts';
 
@@ -19,6 +20,7 @@ function accepter(dest: ImapFlow): (flag: string) => boolean {
 
 async function selectDest(dest: ImapFlow, folder: string, host: string): Promise<{ release(): void } | undefined> {
   try {
+    markListed(dest, folder);
     return await dest.getMailboxLock(folder);
   } catch (err) {
     if ((err as { serverResponseCode?: string }).serverResponseCode === 'NONEXISTENT') return undefined;

@@ -3,6 +3,7 @@ import type { Logger } from '../../log.ts';
 import type { FolderPlanEntry } from '../folders.ts';
 import type { Pool } from '../pool.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
+import { markListed } from '../folder-cache.ts';
 import { applyFlags, deleteIfEmpty, deleteUnchanged, moveCopies } from './apply.ts';
 import { arrivals, enableQresync, folderChanges, type Arrival } from './source-changes.ts';
 import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
@@ -173,6 +174,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
       report.foldersScanned++;
       const changes = await ctx.sources.use(async (source) => {
         if (condstore) await enableQresync(source);
+        markListed(source, entry.source);
         const lock = await source.getMailboxLock(entry.source, { readOnly: true });
         try {
           return await folderChanges(source, known, mark, condstore && source.enabled.has('CONDSTORE'));
