@@ -110,7 +110,7 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
       } catch (err) {
         await ctx.buffer.flush();
         if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
-        if (!retryable(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
+        if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
         const pause = laneBackoffMs(err, attempt);
         // Reconnecting again and again without a message moving is a stall too.
         if (run.watchdog.idleMs() + pause >= ctx.stallMs) throw stalled(ctx, entry, report, err);
@@ -122,12 +122,6 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
   } finally {
     run.watchdog.stop();
   }
-}
-
-// A login the network cut half-way ("Unexpected close") comes wrapped as a failed login: the lane
-// retries it like any lost connection.
-function retryable(err: unknown): boolean {
-  return isTransient(err) || (err instanceof CutoverError && err.code === 'IMAP_FAILED' && isTransient(err.cause));
 }
 
 function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport, last: unknown): CutoverError {
