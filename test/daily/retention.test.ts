@@ -7,6 +7,7 @@ import { openContext, type AppContext } from '../../server/context.ts';
 import { projectFilesDir, purgeExpired } from '../../server/daily/retention.ts';
 import { uploadWhole } from '../../server/files/uploads.ts';
 import { mailboxReportModel, projectReportModel } from '../../server/web/models/report.ts';
+import { projectPageModel } from '../../server/web/models/project-page.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, switchDnsToNew, writePlatformConfig, type Landscape } from '../support/platforms.ts';
 
@@ -82,7 +83,9 @@ test('after the retention period, no password, login or per-message data is left
     assert.deepEqual([m.source_password_sealed, m.dest_password_sealed, m.source_login_sealed, m.dest_login_sealed], [null, null, null, null]);
     assert.equal(JSON.parse(m.purged_tally).copiedMessages, 5, 'the counts stay');
   }
-  // The reports still say what moved.
+  // The project page and the reports still say what moved.
+  const page = await projectPageModel(app, project.id, { pageSize: 50 });
+  assert.deepEqual(page.mailboxes.map((m) => m.progress.copied), [5, 5]);
   const report = await projectReportModel(app, project.id);
   assert.equal(report.totals.copiedMessages, 10);
   const alice = await app.db('mailboxes').where({ project_id: project.id, address: `alice@${DOMAIN}` }).first();

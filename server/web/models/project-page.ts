@@ -5,6 +5,7 @@ import { projectDomains } from '../../db/repos/domains.ts';
 import type { FolderPlanEntry } from '../../mail/folders.ts';
 import type { PlanOverride } from '../../workflow/plan-override.ts';
 import { copyMail } from '../../workflow/steps/copy-mail.ts';
+import { keptMailboxTally } from '../../daily/kept-tallies.ts';
 import { excludedFolders, isCopying, plannedTotals, progress, type Progress } from './progress.ts';
 
 export const STATES: MailboxState[] = ['queued', 'waiting', 'retrying', 'needs_admin', 'paused', 'stopped', 'failed', 'done'];
@@ -15,11 +16,11 @@ export function isState(value: unknown): value is MailboxState {
 
 export interface MailboxLine { id: number; address: string; state: string; step: string; lastSyncAt: string | null; error: string | null; progress: Progress }
 
-type PageRow = { id: number; address: string; state: string; step: string; last_sync_at: string | null; error_message: string | null; preflight: string | null; folder_plan: string | null; folder_plan_override: string | null };
+type PageRow = { id: number; address: string; state: string; step: string; last_sync_at: string | null; error_message: string | null; preflight: string | null; folder_plan: string | null; folder_plan_override: string | null; purged_tally: string | null };
 
 function pageRows(app: AppContext, projectId: number, filter: MailboxState | null, page: number, pageSize: number): Promise<PageRow[]> {
   const query = app.db('mailboxes').where({ project_id: projectId })
-    .select('id', 'address', 'state', 'step', 'last_sync_at', 'error_message', 'preflight', 'folder_plan', 'folder_plan_override')
+    .select('id', 'address', 'state', 'step', 'last_sync_at', 'error_message', 'preflight', 'folder_plan', 'folder_plan_override', 'purged_tally')
     .orderBy('address').limit(pageSize).offset((page - 1) * pageSize);
   if (filter) query.andWhere({ state: filter });
   return query;
@@ -81,7 +82,9 @@ export async function projectPageModel(app: AppContext, projectId: number, opts:
     domains: domains.map((d) => d.name),
     counts, total: counts.reduce((n, c) => n + c.n, 0), filter, page, pages, pageSize: opts.pageSize,
     mailboxes: rows.map((r) => {
-      const c = copied.find((x) => x.mailbox_id === r.id);
+      // After a retention purge the ledger is gone; the counts kept on the row say what moved.
+      const kept = keptMailboxTally(r.purged_tally);
+      const c = copied.find((x) => x.mailbox_id === r.id) ?? (kept && { n: kept.copiedMessages, bytes: kept.copiedBytes });
       const plan: FolderPlanEntry[] | null = r.folder_plan ? JSON.parse(r.folder_plan) : null;
       const override: PlanOverride = r.folder_plan_override ? JSON.parse(r.folder_plan_override) : {};
       const totals = plannedTotals(r.preflight ? JSON.parse(r.preflight) : null, excludedFolders(plan, override, projectExcludes));
