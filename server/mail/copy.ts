@@ -126,7 +126,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         const empty = statuses.get(entry.source)?.messages === 0 && statuses.get(entry.source)!.known;
         const unchanged = empty || (checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await ledger.refusedUids(entry.source)).length === 0);
         try {
-          reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
+          const status = statuses.get(entry.source);
+          const listed = status?.known ? { uidValidity: status.uidValidity, uidNext: status.uidNext } : undefined;
+          reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint, listed) : emptyReport(entry));
         } catch (err) {
           stopped = true;
           throw err;

@@ -89,7 +89,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * restarts the lane after a pause; the ledger and the fingerprints make the restart resume
  * exactly where the copy stood.
  */
-export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, checkpoint?: Checkpoint): Promise<FolderReport> {
+/**
+ * `listed` is the folder's STATUS from the pass's listing, taken before the lane opened it: its
+ * UIDNEXT is the checkpoint for a server that announces none on EXAMINE (Courier), so the next
+ * pass leaves the folder alone when nothing arrived. It is older than the lane's own view, so it
+ * never points past a message the lane did not see.
+ */
+export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, checkpoint?: Checkpoint, listed?: Checkpoint): Promise<FolderReport> {
   const report = emptyReport(entry);
   const open = new Set<{ close(): void }>();
   // A stall cuts the lane's connections: the command that waits settles, and the lane stops.
@@ -98,7 +104,7 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
     for (let attempt = 1; ; attempt++) {
       run.attempt = attempt;
       try {
-        await runLane(entry, ctx, report, run, checkpoint);
+        await runLane(entry, ctx, report, run, checkpoint, listed);
         await ctx.buffer.flush();
         return report;
       } catch (err) {
@@ -123,7 +129,7 @@ function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport,
   return new CutoverError('IMAP_STALLED', { host: ctx.sourceHost, seconds: Math.round(ctx.stallMs / 1000), during: `in folder "${entry.source}"${reconnects}` }, { retryable: true, cause: last });
 }
 
-async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<void> {
+async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint: Checkpoint | undefined, listed: Checkpoint | undefined): Promise<void> {
   const source = await run.watchdog.paused(() => ctx.sources.acquire());
   run.open.add(source);
   let lock: { release(): void } | undefined;
@@ -144,8 +150,8 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   report.announced = report.copied + report.matched + report.skipped;
   try {
     lock = await source.getMailboxLock(entry.source, { readOnly: true });
-    const uidNext = source.mailbox ? Number(source.mailbox.uidNext) : 0;
     const uidValidity = String(source.mailbox ? source.mailbox.uidValidity : 0);
+    const uidNext = Number(source.mailbox ? source.mailbox.uidNext : 0) || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
     // Started before the source's new messages are even listed: selecting a large destination
     // folder can take as long as fetching a small delta.
     const inspection = ctx.dryRun || !source.mailbox || source.mailbox.exists === 0 ? undefined : ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));

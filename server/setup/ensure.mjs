@@ -13,7 +13,9 @@ const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutil
   'mailutils-imap4d', 'sasl2-bin', 'courier-authlib', 'courier-authlib-userdb',
   'libcourier-unicode4', 'libgamin0', 'libgdbm6', 'libical3', 'libicu72', 'libidn12', 'libjansson4', 'libpcre3', 'libpq5', 'libwrap0', 'libxapian30', 'libxml2',
   // groupware (#15): two independent CalDAV/CardDAV servers, and Pigeonhole ManageSieve for the filters.
-  'radicale', 'xandikos', 'dovecot-sieve', 'dovecot-managesieved'];
+  'radicale', 'xandikos', 'dovecot-sieve', 'dovecot-managesieved',
+  // the peer in the no-op re-run bench (test/interop/noop-bench.ts): mbsync.
+  'isync'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

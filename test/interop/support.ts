@@ -151,7 +151,7 @@ export function missingAndDoubled(source: Held[], dest: Held[]): { missing: numb
 }
 
 export interface CopyRun { result: CliResult; report?: CopyJson }
-export interface CopyJson { copied: number; matched: number; failed: number; altered?: number; folders: Array<{ source: string; dest: string; copied: number; matched: number; altered?: Array<{ uid: number; changes: string[] }> }> }
+export interface CopyJson { seconds: number; copied: number; matched: number; failed: number; altered?: number; folders: Array<{ source: string; dest: string; copied: number; matched: number; altered?: Array<{ uid: number; changes: string[] }> }> }
 
 /** `cutover copy` from one account to the other as an admin would run it; each side logs in as the user. */
 export function copier(from: Account, to: Account) {

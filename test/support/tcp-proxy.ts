@@ -56,6 +56,11 @@ export interface TcpProxy {
   readonly open: number;
   /** The most connections ever open at the same time. */
   readonly maxOpen: number;
+  /**
+   * Round trips, all connections together: each time a client speaks again after the server spoke
+   * (the greeting counts), it waited one. Pipelined commands sent in one go cost one.
+   */
+  readonly roundTrips: number;
   readonly cuts: CutRecord[];
   /** Every command the clients sent (first line only), in order. */
   readonly commands: CommandRecord[];
@@ -116,14 +121,9 @@ class ImapStream {
         yield { kind: 'literal', raw };
         continue;
       }
-      // A CR at the end of the previous piece and an LF at the start of this one.
-      const lastPending = this.pending.length ? this.pending[this.pending.length - 1]! : undefined;
-      let end: number;
-      if (lastPending && lastPending[lastPending.length - 1] === 0x0d && rest[0] === 0x0a) end = 1;
-      else {
-        const lf = rest.indexOf('\r\n');
-        end = lf === -1 ? -1 : lf + 2;
-      }
+      // A line ends at LF: GNU imap4d ends some replies with a bare LF, which must pass on too.
+      const lf = rest.indexOf(0x0a);
+      const end = lf === -1 ? -1 : lf + 1;
       if (end === -1) {
         this.pending.push(rest);
         return;
@@ -134,7 +134,7 @@ class ImapStream {
       const text = raw.toString('latin1');
       const first = this.unit === '';
       if (first) {
-        this.unit = text.slice(0, -2).slice(0, 300);
+        this.unit = text.replace(/\r?\n$/, '').slice(0, 300);
         this.literalIndex = 0;
       }
       const m = LITERAL_AT_END.exec(text);
@@ -190,6 +190,25 @@ interface Conn {
   compressed?: Record<Direction, Buffer[]>;
   waitingDrain: Record<Direction, boolean>;
   closed: boolean;
+  /** After COMPRESS, what the client sends is inflated on the side to keep recording its commands. */
+  inflateUp?: zlib.InflateRaw;
+  /** Who sent the last bytes on this connection: a turn from 'down' to 'up' is one round trip. */
+  lastSpoke?: Direction;
+}
+
+/** Records the commands of a compressed client stream (first lines only), as they are inflated. */
+function commandsAfterCompress(c: Conn, record: (command: CommandRecord) => void): zlib.InflateRaw {
+  const inflate = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const stream = new ImapStream();
+  inflate.on('data', (plain: Buffer) => {
+    for (const s of stream.feed(plain)) {
+      if (s.kind !== 'line' || !s.first) continue;
+      const [tag = '', verb = ''] = s.text.split(' ', 3);
+      record({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r?\n$/, ''), line: s.text.replace(/\r?\n$/, '').slice(0, 300), at: Date.now(), throttled: false });
+    }
+  });
+  inflate.on('error', () => undefined);
+  return inflate;
 }
 
 interface ByteTrigger { direction: Direction; at: number; resolve: (cut: CutRecord) => void }
@@ -202,6 +221,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const commands: CommandRecord[] = [];
   let accepted = 0;
   let maxOpen = 0;
+  let roundTrips = 0;
   let held = false;
   let byteTrigger: ByteTrigger | undefined;
   let watchers: Array<{ direction: Direction; at: number; resolve: () => void }> = [];
@@ -217,6 +237,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 
   const destroy = (c: Conn) => {
     c.closed = true;
+    c.inflateUp?.destroy();
     c.client.destroy();
     c.server.destroy();
     conns.delete(c);
@@ -251,7 +272,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     }
     if (out.length) {
       // The bookkeeping stream follows exactly the bytes that went through.
-      if (c.compressed) c.compressed[d].push(out);
+      if (c.compressed) {
+        c.compressed[d].push(out);
+        if (d === 'up') c.inflateUp?.write(out);
+      }
       else for (const _ of c.streams[d].feed(out)) { /* state only */ }
       if (!to(c, d).write(out)) {
         c.waitingDrain[d] = true;
@@ -269,6 +293,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 
   // Up: commands are recorded, and APPENDs swallowed while throttling. Down: lines are checked against the line trigger.
   const onData = (c: Conn, d: Direction, chunk: Buffer) => {
+    if (d === 'up' && c.lastSpoke === 'down') roundTrips++;
+    c.lastSpoke = d;
     const gate = gates[d];
     for (const segment of gate.parser.get(c)!.feed(chunk)) {
       if (!gate.handle(c, segment)) return;
@@ -289,7 +315,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
             throttle!.times--;
             c.swallowing = tag;
           }
-          commands.push({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r\n$/, ''), line: s.text.slice(0, -2).slice(0, 300), at: Date.now(), throttled });
+          commands.push({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r?\n$/, ''), line: s.text.replace(/\r?\n$/, '').slice(0, 300), at: Date.now(), throttled });
         }
         if (c.swallowing !== undefined) {
           if (s.kind === 'line' && s.literal?.synchronising) c.client.write('+ Ready for literal data\r\n');
@@ -308,7 +334,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         if (lineTrigger && s.kind === 'line' && lineTrigger.pattern.test(s.text)) {
           const trigger = lineTrigger;
           lineTrigger = undefined;
-          trigger.resolve(cutAll({ ...where(c, 'down', 'line'), unit: s.text.slice(0, -2) }));
+          trigger.resolve(cutAll({ ...where(c, 'down', 'line'), unit: s.text.replace(/\r?\n$/, '') }));
           return false;
         }
         if (!send(c, 'down', s.raw)) return false;
@@ -316,6 +342,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         if (s.kind === 'line' && c.compressTag && s.text.startsWith(`${c.compressTag} `)) {
           if (/^\S+ OK/i.test(s.text)) {
             c.compressed = { up: [], down: [] };
+            c.inflateUp = commandsAfterCompress(c, (record) => commands.push(record));
             gates.up.parser.get(c)!.opaque = true;
             gates.down.parser.get(c)!.opaque = true;
           }
@@ -374,6 +401,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get accepted() { return accepted; },
     get open() { return conns.size; },
     get maxOpen() { return maxOpen; },
+    get roundTrips() { return roundTrips; },
     cuts,
     commands,
     afterBytes(direction, bytes) {
