@@ -66,6 +66,8 @@ export interface LaneContext {
   dryRun: boolean;
   log?: Logger;
   onProgress?: (folder: FolderReport) => void;
+  /** Aborted when another folder failed the pass: this one's connections are cut and it stops without retrying. */
+  stop?: AbortSignal;
 }
 
 const MAX_LANE_ATTEMPTS = 6;
@@ -99,7 +101,9 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
   const report = emptyReport(entry);
   const open = new Set<{ close(): void }>();
   // A stall cuts the lane's connections: the command that waits settles, and the lane stops.
-  const run: LaneRun = { watchdog: new Watchdog(ctx.stallMs, () => { for (const c of open) c.close(); }), attempt: 0, open };
+  const cut = () => { for (const c of open) c.close(); };
+  const run: LaneRun = { watchdog: new Watchdog(ctx.stallMs, cut), attempt: 0, open };
+  ctx.stop?.addEventListener('abort', cut);
   try {
     for (let attempt = 1; ; attempt++) {
       run.attempt = attempt;
@@ -110,6 +114,7 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
       } catch (err) {
         await ctx.buffer.flush();
         if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
+        if (ctx.stop?.aborted) throw ctx.stop.reason;
         if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
         const pause = laneBackoffMs(err, attempt);
         // Reconnecting again and again without a message moving is a stall too.
@@ -120,6 +125,7 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
       }
     }
   } finally {
+    ctx.stop?.removeEventListener('abort', cut);
     run.watchdog.stop();
   }
 }
@@ -246,7 +252,7 @@ async function transfer(source: ImapFlow, entry: FolderPlanEntry, uidValidity: s
         if (batch.large) {
           await run.watchdog.paused(() => ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal));
           takeUnparsedLines(source);
-          const spooled = await withLimits(source, { literal: literalLimitFor(batch.large.size ?? 0) }, () => ctx.spool.fromSource(source, batch.large.uid));
+          const spooled = await withLimits(source, { literal: literalLimitFor(batch.large.size ?? 0) }, () => ctx.spool.fromSource(source, batch.large.uid, () => run.watchdog.progress()));
           if (spooled) {
             run.watchdog.progress();
             queue.push({ msg: batch.large, size: SPOOLED_RESERVATION, spooled });
@@ -336,10 +342,13 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
   if (appender.pipelines) {
     let healthy = false;
     run.open.add(appender);
+    // A batch on its way (a large message on a slow link) is progress, chunk by chunk.
+    appender.onActivity = () => run.watchdog.progress();
     try {
       await work(pipelinedTarget(appender));
       healthy = true;
     } finally {
+      appender.onActivity = undefined;
       run.open.delete(appender);
       ctx.appenders.release(appender, healthy);
     }
@@ -350,7 +359,10 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
   let healthy = false;
   run.open.add(dest);
   try {
-    await work(imapflowTarget(dest));
+    // One APPEND at a time, each watched by the connection's own timer with the upload's allowance:
+    // the folder's watchdog does not count the time one takes.
+    const target = imapflowTarget(dest, ctx.stallMs);
+    await work({ maxBatch: target.maxBatch, append: (folder, items) => run.watchdog.paused(() => target.append(folder, items)) });
     healthy = true;
   } finally {
     run.open.delete(dest);

@@ -32,8 +32,8 @@ export class Spool {
     return new Spool(await mkdtemp(path.join(os.tmpdir(), 'cutover-spool-')));
   }
 
-  /** Streams message `uid` of the selected folder to disk; undefined when it vanished meanwhile. */
-  async fromSource(client: ImapFlow, uid: number): Promise<SpooledMessage | undefined> {
+  /** Streams message `uid` of the selected folder to disk; undefined when it vanished meanwhile. `onChunk`: each chunk read (a large message downloading is not a stall). */
+  async fromSource(client: ImapFlow, uid: number, onChunk?: () => void): Promise<SpooledMessage | undefined> {
     const download = await client.download(String(uid), undefined, { uid: true, chunkSize: CHUNK_BYTES });
     if (!download.content) return undefined;
     const file = path.join(this.dir, `${uid}-${Math.random().toString(36).slice(2)}.eml`);
@@ -48,6 +48,7 @@ export class Spool {
           headLength += part.length;
         }
         if (!hasNul && chunk.includes(0)) hasNul = true;
+        onChunk?.();
         done(null, chunk);
       },
     });

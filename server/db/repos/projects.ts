@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../knex.ts';
 import { CutoverError } from '../../errors.ts';
+import { DEFAULT_STALL_SECONDS, STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../../mail/guard.ts';
 
 export const projectOptionsSchema = z.object({
   tempPattern: z.string().refine((p) => p.includes('{local}') && p.includes('{domain}') && /\{nn?\}/.test(p), 'must contain {local}, {domain} and {nn} (or {n})').default('{local}{nn}@{domain}'),
@@ -28,6 +29,8 @@ export const projectOptionsSchema = z.object({
   groupware: z.object({ contacts: z.boolean().default(true), calendars: z.boolean().default(true), filters: z.boolean().default(true) }).default({ contacts: true, calendars: true, filters: true }),
   /** Collections left out, by display name or href (a calendar, an address book; "sieve:" for the filters). */
   excludeCollections: z.array(z.string().min(1).max(1000)).max(1000).default([]),
+  /** A mail server silent this long while it owes an answer (or a folder with no message moving) fails the pass, which is retried (`--stall-timeout`). */
+  stallTimeoutSeconds: z.number().int().min(STALL_SECONDS_MIN).max(STALL_SECONDS_MAX).default(DEFAULT_STALL_SECONDS),
 });
 
 export type ProjectOptions = z.infer<typeof projectOptionsSchema>;
