@@ -66,6 +66,7 @@ export const messages = {
   STARTTLS_MISSING: '{host} does not offer STARTTLS, and mail and passwords are not sent in clear text except to a loopback address (or with --allow-plaintext, "allowPlaintext": true). Use implicit TLS (imaps://, port 993) if the server has it.',
   HOST_BUSY: 'No connection to {host} free within {seconds} s: the fleet already holds its limit of {limit} (platform setting max connections); will retry.',
   FILE_UNREADABLE: 'Cannot read {file}: {detail}.',
+  IMAP_THROTTLED: '{host} kept refusing {during} for throttling ({attempts} times over {seconds} s; last answer: "{detail}"); the pass was stopped (it resumes from the ledger on the next run).',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

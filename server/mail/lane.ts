@@ -16,7 +16,7 @@ import { isWritableFlag } from './wire/syntax.ts';
 import { imapflowTarget, pipelinedTarget, type AppendTarget } from './writer.ts';
 import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
-import { isTransient, laneBackoffMs } from './transient.ts';
+import { isThrottle, isTransient, laneBackoffMs } from './transient.ts';
 import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
 import { literalLimitFor, protocolFault, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
 import { Watchdog } from './watchdog.ts';
@@ -71,6 +71,13 @@ export interface LaneContext {
 }
 
 const MAX_LANE_ATTEMPTS = 6;
+/**
+ * A throttled folder (Exchange's "Suggested Backoff Time", "Server Unavailable") waits as told and
+ * resumes, this many times and this long at most, before the pass gives up with IMAP_THROTTLED.
+ * Exchange suggests up to 5 minutes per refusal.
+ */
+const MAX_THROTTLED_ATTEMPTS = 12;
+const THROTTLE_BUDGET_MS = 60 * 60 * 1000;
 const FETCH_BATCH_MESSAGES = 200;
 const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -104,6 +111,7 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
   const cut = () => { for (const c of open) c.close(); };
   const run: LaneRun = { watchdog: new Watchdog(ctx.stallMs, cut), attempt: 0, open };
   ctx.stop?.addEventListener('abort', cut);
+  const throttle = { times: 0, since: 0 };
   try {
     for (let attempt = 1; ; attempt++) {
       run.attempt = attempt;
@@ -115,6 +123,18 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
         await ctx.buffer.flush();
         if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
         if (ctx.stop?.aborted) throw ctx.stop.reason;
+        if (isThrottle(err)) {
+          // The server answered "later": not a stall and not a lost connection. Wait as told, resume.
+          throttle.times++;
+          throttle.since ||= Date.now();
+          if (throttle.times > MAX_THROTTLED_ATTEMPTS || Date.now() - throttle.since > THROTTLE_BUDGET_MS) throw throttled(ctx, entry, throttle, err);
+          report.reconnects++;
+          ctx.log?.warn({ folder: entry.source, times: throttle.times, err: (err as Error).message }, 'throttled by the server; waiting before resuming the folder');
+          await run.watchdog.paused(() => sleep(laneBackoffMs(err, throttle.times)));
+          run.watchdog.progress();
+          attempt--;
+          continue;
+        }
         if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
         const pause = laneBackoffMs(err, attempt);
         // Reconnecting again and again without a message moving is a stall too.
@@ -128,6 +148,13 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
     ctx.stop?.removeEventListener('abort', cut);
     run.watchdog.stop();
   }
+}
+
+function throttled(ctx: LaneContext, entry: FolderPlanEntry, throttle: { times: number; since: number }, last: unknown): CutoverError {
+  const e = last as { responseText?: string; message?: string };
+  return new CutoverError('IMAP_THROTTLED', {
+    host: ctx.sourceHost, during: `folder "${entry.source}"`, attempts: throttle.times, seconds: Math.round((Date.now() - throttle.since) / 1000), detail: quoteLine(e.responseText || e.message || ''),
+  }, { retryable: true, cause: last });
 }
 
 function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport, last: unknown): CutoverError {

@@ -45,6 +45,19 @@ export interface ThrottleOptions {
   reply: string;
 }
 
+/**
+ * Source-side throttling as Exchange Online does it: the next `times` commands whose verb is in
+ * `verbs` (UID FETCH counts as FETCH) are answered by the proxy, never reaching the server: with
+ * the tagged `reply` after `delayMs`, or with `* BYE reply` and a closed connection.
+ */
+export interface CommandThrottle {
+  verbs: string[];
+  times: number;
+  reply: string;
+  bye?: boolean;
+  delayMs?: number;
+}
+
 export interface TcpProxy {
   readonly host: '127.0.0.1';
   readonly port: number;
@@ -74,6 +87,10 @@ export interface TcpProxy {
   cutNow(): CutRecord;
   /** Answers the next `times` APPEND commands itself with `reply`; the server never sees them. */
   throttleAppends(options: ThrottleOptions): void;
+  /** Answers the next commands of some verbs itself (see CommandThrottle); `times: Infinity` never ends. */
+  throttleCommands(options: CommandThrottle): void;
+  /** Takes these capabilities out of what the server announces (LIST-STATUS, COMPRESS=DEFLATE: Exchange has neither). */
+  hideCapabilities(names: string[]): void;
   /** Stops forwarding in both directions on every connection (new ones too) until resume(). */
   hold(): void;
   resume(): void;
@@ -183,8 +200,11 @@ interface Conn {
   client: net.Socket;
   server: net.Socket;
   streams: Record<Direction, ImapStream>;
-  /** The up-stream command being swallowed by the throttle: its tag. */
+  /** The up-stream command being swallowed by the throttle: its tag, and what it is answered. */
   swallowing?: string;
+  swallowReply?: string;
+  swallowBye?: boolean;
+  swallowDelayMs?: number;
   /** Tag of a COMPRESS command sent, and once the server accepted it, the compressed bytes forwarded each way. */
   compressTag?: string;
   compressed?: Record<Direction, Buffer[]>;
@@ -227,6 +247,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let watchers: Array<{ direction: Direction; at: number; resolve: () => void }> = [];
   let lineTrigger: LineTrigger | undefined;
   let throttle: ThrottleOptions | undefined;
+  let commandThrottle: CommandThrottle | undefined;
+  let hidden: string[] = [];
 
   const from = (c: Conn, d: Direction) => (d === 'up' ? c.client : c.server);
   const to = (c: Conn, d: Direction) => (d === 'up' ? c.server : c.client);
@@ -310,18 +332,39 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
           const [tag = '', verb = ''] = s.text.split(' ', 3);
           if (/^COMPRESS(\r\n)?$/i.test(verb)) c.compressTag = tag;
           const isAppend = verb.toUpperCase() === 'APPEND';
-          const throttled = Boolean(isAppend && throttle && throttle.times > 0);
+          let throttled = Boolean(isAppend && throttle && throttle.times > 0);
           if (throttled) {
             throttle!.times--;
             c.swallowing = tag;
+            c.swallowReply = `${tag} ${throttle!.reply}`;
+          }
+          const words = s.text.replace(/\r?\n$/, '').split(' ');
+          const command = (words[1]?.toUpperCase() === 'UID' ? words[2] : words[1])?.toUpperCase() ?? '';
+          if (!throttled && commandThrottle && commandThrottle.times > 0 && commandThrottle.verbs.includes(command)) {
+            commandThrottle.times--;
+            throttled = true;
+            c.swallowing = tag;
+            c.swallowReply = commandThrottle.bye ? `* BYE ${commandThrottle.reply}` : `${tag} ${commandThrottle.reply}`;
+            c.swallowBye = Boolean(commandThrottle.bye);
+            c.swallowDelayMs = commandThrottle.delayMs ?? 0;
           }
           commands.push({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r?\n$/, ''), line: s.text.replace(/\r?\n$/, '').slice(0, 300), at: Date.now(), throttled });
         }
         if (c.swallowing !== undefined) {
           if (s.kind === 'line' && s.literal?.synchronising) c.client.write('+ Ready for literal data\r\n');
           if (s.kind === 'line' && s.last) {
-            c.client.write(`${c.swallowing} ${throttle!.reply}\r\n`);
+            const reply = `${c.swallowReply}\r\n`;
+            const bye = c.swallowBye;
+            const answer = () => {
+              if (c.closed) return;
+              c.client.write(reply);
+              if (bye) { c.closed = true; c.client.end(); c.server.destroy(); conns.delete(c); }
+            };
+            if (c.swallowDelayMs) setTimeout(answer, c.swallowDelayMs);
+            else answer();
             c.swallowing = undefined;
+            c.swallowBye = false;
+            c.swallowDelayMs = 0;
           }
           return !c.closed;
         }
@@ -336,6 +379,11 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
           lineTrigger = undefined;
           trigger.resolve(cutAll({ ...where(c, 'down', 'line'), unit: s.text.replace(/\r?\n$/, '') }));
           return false;
+        }
+        if (hidden.length && s.kind === 'line' && /CAPABILITY /i.test(s.text)) {
+          // The announced capabilities minus the hidden ones, wherever they are listed (untagged or in a response code).
+          const edited = s.text.replace(/(CAPABILITY )([^\]\r\n]*)/i, (_, head: string, list: string) => head + list.split(' ').filter((cap) => !hidden.includes(cap.toUpperCase())).join(' '));
+          return send(c, 'down', Buffer.from(edited, 'latin1'));
         }
         if (!send(c, 'down', s.raw)) return false;
         // The client compresses what it sends after this OK, the server what follows it.
@@ -420,6 +468,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     throttleAppends(options) {
       throttle = { ...options };
+    },
+    throttleCommands(options) {
+      commandThrottle = { ...options, verbs: options.verbs.map((v) => v.toUpperCase()) };
+    },
+    hideCapabilities(names) {
+      hidden = names.map((n) => n.toUpperCase());
     },
     hold() {
       held = true;
