@@ -36,7 +36,7 @@ const KEPT_LINES = 256;
 const QUOTED_CHARS = 300;
 const PROTOCOL_CODES = new Set(['LineTooLarge', 'LiteralTooLarge', 'ResponseTooLarge', 'UnexpectedTag', 'ResponseProcessingFailed']);
 
-interface GuardState { unparsed: string[]; fault?: { code: string; message: string } }
+interface GuardState { unparsed: string[]; fault?: { code: string; message: string }; onThrottleWait?: (ms: number) => void }
 
 const states = new WeakMap<object, GuardState>();
 
@@ -48,7 +48,15 @@ export function guardedClient(): { options: { maxLineLength: number; maxLiteralS
   const state: GuardState = { unparsed: [] };
   const quiet = () => undefined;
   const logger: Logger = {
-    debug: quiet, info: quiet, warn: quiet,
+    debug: quiet, info: quiet,
+    // imapflow waits out a throttled command itself (Exchange's "Suggested Backoff Time", up to
+    // 5 minutes, retried 4 times for a FETCH) and says so only here: whoever watches the
+    // connection for silence is told how long the wait is.
+    warn(entry: { msg?: unknown; delayResponse?: number; delayMs?: number }) {
+      if (typeof entry?.msg !== 'string' || !/throttl/i.test(entry.msg)) return;
+      const ms = Number(entry.delayResponse ?? entry.delayMs);
+      if (ms > 0) state.onThrottleWait?.(ms);
+    },
     // imapflow calls error() for an unparseable server line ({src: 's', msg: its first 1 KB}) and
     // for a stream limit it enforced ({err}); the other levels stay silent.
     error(entry: { src?: string; msg?: unknown; err?: { code?: string; message?: string } }) {
@@ -74,6 +82,12 @@ export function protocolFault(client: ImapFlow, host: string): CutoverError | un
   if (!fault) return undefined;
   const detail = fault.code === 'LineTooLarge' ? `a line longer than the ${LINE_LIMIT}-byte limit (${fault.message})` : fault.message;
   return new CutoverError('IMAP_PROTOCOL', { host, detail });
+}
+
+/** Calls `listener` with the length of every throttle wait imapflow makes on this connection (undefined: stop). */
+export function onThrottleWait(client: ImapFlow, listener: ((ms: number) => void) | undefined): void {
+  const state = states.get(client);
+  if (state) state.onThrottleWait = listener;
 }
 
 /** Lines imapflow could not parse since the last call, oldest first (at most the last 256). */

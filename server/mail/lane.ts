@@ -18,7 +18,7 @@ import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isThrottle, isTransient, laneBackoffMs } from './transient.ts';
 import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
-import { literalLimitFor, protocolFault, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
+import { literalLimitFor, onThrottleWait, protocolFault, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface Selection { maxMessageBytes?: number; since?: Date }
@@ -73,10 +73,11 @@ export interface LaneContext {
 const MAX_LANE_ATTEMPTS = 6;
 /**
  * A throttled folder (Exchange's "Suggested Backoff Time", "Server Unavailable") waits as told and
- * resumes, this many times and this long at most, before the pass gives up with IMAP_THROTTLED.
+ * resumes, this many times and this long at most, before the pass gives up with IMAP_THROTTLED
+ * (imapflow itself tries a throttled FETCH 4 times before it gives up, so a round is up to 4 refusals).
  * Exchange suggests up to 5 minutes per refusal.
  */
-const MAX_THROTTLED_ATTEMPTS = 12;
+const MAX_THROTTLED_ATTEMPTS = 5;
 const THROTTLE_BUDGET_MS = 60 * 60 * 1000;
 const FETCH_BATCH_MESSAGES = 200;
 const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
@@ -165,6 +166,7 @@ function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport,
 async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint: Checkpoint | undefined, listed: Checkpoint | undefined): Promise<void> {
   const source = await run.watchdog.paused(() => ctx.sources.acquire());
   run.open.add(source);
+  onThrottleWait(source, (ms) => run.watchdog.holdFor(ms));
   let lock: { release(): void } | undefined;
   let released = false;
   // The source connection goes back to the pool once the folder has been read, before the last
@@ -172,6 +174,7 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   const releaseSource = (healthy: boolean) => {
     if (released) return;
     released = true;
+    onThrottleWait(source, undefined);
     run.open.delete(source);
     lock?.release();
     ctx.sources.release(source, healthy);

@@ -23,7 +23,12 @@ export class Watchdog {
   }
 
   progress(): void {
-    this.last = Date.now();
+    this.last = Math.max(this.last, Date.now());
+  }
+
+  /** A wait the server asked for (a throttle): no progress is expected for `ms`, and none missing counts until then. */
+  holdFor(ms: number): void {
+    this.last = Math.max(this.last, Date.now() + ms);
   }
 
   idleMs(): number {
