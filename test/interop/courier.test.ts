@@ -35,7 +35,7 @@ test('Courier as the source: a re-run with its state lists no folder that receiv
     assert.equal(again.result.code, 0, again.result.stderr);
     assert.equal(again.report?.copied, 0);
     // Listing a folder's messages is what a pass does in a folder it does not know to be unchanged.
-    const listings = proxy.commands.slice(before).filter((c) => /UID FETCH 1:\* \(UID FLAGS INTERNALDATE RFC822\.SIZE\)/.test(c.line));
+    const listings = proxy.commands.slice(before).filter((c) => /\bUID FETCH\b/i.test(c.line));
     assert.deepEqual(listings.map((c) => c.line), []);
   } finally {
     copy.cleanup();
