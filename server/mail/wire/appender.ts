@@ -7,6 +7,7 @@ import { encodeMailboxName } from './mutf7.ts';
 import { appendedUids, imapDateTime, parseTagged, quoted, type TaggedResponse } from './syntax.ts';
 import { currentAccessToken, usesAccessToken } from '../oauth2/endpoint.ts';
 import { DEFAULT_STALL_SECONDS, uploadAllowanceMs } from '../guard.ts';
+import { isThrottle } from '../transient.ts';
 
 import type { SpooledMessage } from '../spool.ts';
 
@@ -193,6 +194,9 @@ export class PipelinedAppender {
     }
     if (response.status !== 'OK') {
       if (response.code?.toUpperCase() === 'UNAVAILABLE') throw this.connectionError(response.text);
+      // Exchange refuses a login it cannot serve now ("Server Unavailable. 15"): "later", not a wrong password.
+      const refusal = Object.assign(new Error(`${this.host}: ${response.status} ${response.text}`), { responseText: response.text });
+      if (isThrottle(refusal)) throw refusal;
       throw new CutoverError('AUTH_FAILED', { host: this.host });
     }
   }

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../../server/devservers/dovecot.ts';
 import { CutoverError } from '../../../server/errors.ts';
+import { mapImapError } from '../../../server/mail/imap.ts';
 import { isThrottle, isTransient, laneBackoffMs } from '../../../server/mail/transient.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, parseDateTime, parseFetch, type FetchedMessage } from '../../../server/mail/wire/fetcher.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
@@ -163,6 +164,22 @@ test('a login still under way is given up at once when the pass is stopped (the 
   setTimeout(() => stop.abort(new Error('another folder failed the pass')), 300);
   assert.ok(await login instanceof Error, 'the login failed');
   assert.ok(Date.now() - started < 5_000, `gave up after ${Date.now() - started} ms`);
+});
+
+test('a login refused as Exchange does when busy ("Server Unavailable. 15") is a throttle the lane waits out, not a wrong password', { timeout: 20_000 }, async () => {
+  const server = net.createServer((socket) => {
+    socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n');
+    socket.on('data', (data) => { const tag = data.toString('latin1').split(' ')[0]; socket.write(`${tag} NO Server Unavailable. 15\r\n`); });
+    socket.on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint: ImapEndpoint = { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, security: 'none', tlsVerify: false, auth: { user: 'u', pass: 'p' } };
+  const err = await FetchReader.connect(endpoint, { stallMs: 5_000 }).then(() => undefined, (e: unknown) => e);
+  assert.ok(isThrottle(err), String(err));
+  const mapped = mapImapError(err, '127.0.0.1', 'login');
+  assert.equal(mapped.code, 'IMAP_FAILED', 'what the reader pool hands the lane: retryable, the throttle as its cause');
+  assert.ok(mapped.retryable && isThrottle(mapped.cause));
 });
 
 let dovecot: DovecotInstance;
