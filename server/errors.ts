@@ -72,6 +72,7 @@ export const messages = {
   UPLOAD_TOO_LARGE: '{name}: {size} bytes is over the upload limit of {limit} bytes (CUTOVER_UPLOAD_MAX_MB).',
   UPLOAD_OFFSET: 'The upload of {name} is at byte {offset}, not {sent}: ask where it stands (HEAD) and send from there.',
   UPLOAD_STATE: '{name} is {state}: {detail}.',
+  IMAP_THROTTLED: '{host} kept refusing {during} for throttling ({attempts} times over {seconds} s; last answer: "{detail}"); the pass was stopped (it resumes from the ledger on the next run).',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

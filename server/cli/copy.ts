@@ -4,6 +4,7 @@ import { TokenBucket, type Pace } from '../mail/bandwidth.ts';
 import { MAX_BYTES_PER_SECOND } from '../db/repos/project-schedule-schema.ts';
 import { CutoverError, formatBytes } from '../errors.ts';
 import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
+import { DEFAULT_STALL_SECONDS, STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../mail/guard.ts';
 import { buildFolderPlan } from '../mail/plan.ts';
 import type { LedgerStore } from '../mail/ledger.ts';
 import { openStateLedger } from '../mail/state-file.ts';
@@ -141,7 +142,9 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const selection = { maxMessageBytes: limits.maxMessageBytes, since: parseDate(values.since) };
   const concurrency = limits.concurrency;
   const stallSeconds = values['stall-timeout'] === undefined ? undefined : parseDuration(values['stall-timeout'], '--stall-timeout');
-  if (stallSeconds === 0) throw new CutoverError('INPUT_INVALID', { detail: '--stall-timeout: give at least 1 s' });
+  if (stallSeconds !== undefined && (stallSeconds < STALL_SECONDS_MIN || stallSeconds > STALL_SECONDS_MAX)) {
+    throw new CutoverError('INPUT_INVALID', { detail: `--stall-timeout: give ${STALL_SECONDS_MIN} s to ${STALL_SECONDS_MAX / 60} min (default ${DEFAULT_STALL_SECONDS} s)` });
+  }
   const pace = bandwidthPace(values['max-bytes-per-second']);
   if (values['no-tls-verify']) io.err('WARNING: TLS certificates are NOT verified (--no-tls-verify): anyone on the path can read the passwords and the mail.');
   const groupware = groupwareWanted(values);

@@ -19,6 +19,8 @@ const exitByCode: Partial<Record<string, number>> = {
   HOST_UNREACHABLE: EXIT.unreachable, IMAP_STALLED: EXIT.unreachable, AUTH_FAILED: EXIT.auth, TLS_FAILED: EXIT.tls, STARTTLS_MISSING: EXIT.tls, FOLDER_UNKNOWN: EXIT.folder,
   // What an IMAP server answered or sent, not what the user typed.
   IMAP_PROTOCOL: EXIT.protocol, IMAP_FAILED: EXIT.protocol,
+  // Throttled for longer than a pass waits: temporary, like a server that cannot be reached.
+  IMAP_THROTTLED: EXIT.unreachable,
 };
 // OAuth2: the provider refused the key, secret or consent, or the server the token: a login failure.
 for (const code of ['OAUTH2_CONSENT_MISSING', 'OAUTH2_KEY_REJECTED', 'OAUTH2_CLIENT_UNKNOWN', 'OAUTH2_SECRET_INVALID', 'OAUTH2_USER_UNKNOWN', 'IMAP_DISABLED_FOR_USER', 'OAUTH2_LOGIN_REFUSED']) exitByCode[code] = EXIT.auth;

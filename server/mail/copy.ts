@@ -38,7 +38,7 @@ export interface CopyOptions {
   /** Message bytes in flight across all folders. */
   memoryBudgetBytes?: number;
   dryRun?: boolean;
-  /** A source silent, or a folder without a message moving, for this long stops the pass (default 60 s). */
+  /** A server silent while it owes an answer, or a folder without a message moving, for this long stops the pass (default 15 s). */
   stallSeconds?: number;
   log?: Logger;
   onProgress?: (progress: CopyProgress) => void;
@@ -70,17 +70,19 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   const started = Date.now();
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const stallSeconds = options.stallSeconds ?? DEFAULT_STALL_SECONDS;
-  const sources = imapPool(options.source, concurrency, options.log, { stallSeconds });
-  const dests = imapPool(options.dest, concurrency, options.log);
-  const appenders = appenderPool(options.dest, concurrency);
-  const readers = readerPool(options.source, concurrency, stallSeconds * 1000);
+  // Aborted when a folder fails the pass: the other folders, and logins under way, stop at once.
+  const stop = new AbortController();
+  const sources = imapPool(options.source, concurrency, options.log, { stallSeconds, signal: stop.signal });
+  const dests = imapPool(options.dest, concurrency, options.log, { stallSeconds, signal: stop.signal });
+  const appenders = appenderPool(options.dest, concurrency, { stallMs: stallSeconds * 1000, signal: stop.signal });
+  const readers = readerPool(options.source, concurrency, { stallMs: stallSeconds * 1000, signal: stop.signal });
   let spool: Spool | undefined;
   let appenderLogin: Promise<void> | undefined;
   let sourcesClosing: Promise<void> | undefined;
   let setup: DestSetup | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror))), dests.use((client) => listFolders(client)));
+    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror), stallSeconds)), dests.use((client) => listFolders(client)));
     const makePlan = options.plan;
     const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -116,7 +118,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {
       readers, dests, appenders, spool, destReady: setup.ready, sourceHost: options.source.host, destHost: options.dest.host, stallMs: stallSeconds * 1000, ledger, buffer, budget, pass: options.pass,
-      selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log,
+      selection: options.selection ?? {}, dryRun: Boolean(options.dryRun), log: options.log, stop: stop.signal,
       onProgress: (folder: FolderReport) => {
         const before = seen.get(folder.source) ?? { copied: 0, bytes: 0 };
         totals.copied += folder.copied - before.copied;
@@ -143,9 +145,17 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
         const empty = statuses.get(entry.source)?.messages === 0 && statuses.get(entry.source)!.known;
         const unchanged = empty || (checkpoint && isUnchanged(statuses.get(entry.source), checkpoint) && (await ledger.refusedUids(entry.source)).length === 0);
         try {
-          reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint) : emptyReport(entry));
+          const status = statuses.get(entry.source);
+          const listed = status?.known ? { uidValidity: status.uidValidity, uidNext: status.uidNext } : undefined;
+          reports.set(entry.source, entry.selectable && !unchanged ? await copyFolderLane(entry, lane, checkpoint, listed) : emptyReport(entry));
         } catch (err) {
           stopped = true;
+          // The folders still under way stop too: a silent server would otherwise hold the
+          // reported failure back by one stall timeout per folder in flight.
+          if (!stop.signal.aborted) {
+            stop.abort(err);
+            for (const pool of [readers, dests, appenders]) void pool.close();
+          }
           throw err;
         }
       }
@@ -188,10 +198,10 @@ interface FolderStatus { messages: number; uidNext: number; uidValidity: string;
 // One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
 // copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
 // With CONDSTORE, HIGHESTMODSEQ too: a delta pass then leaves alone the folders where no flag changed and nothing was expunged.
-async function listWithStatus(client: ImapFlow, endpoint: ImapEndpoint, modseq: boolean): Promise<ListResponse[]> {
+async function listWithStatus(client: ImapFlow, endpoint: ImapEndpoint, modseq: boolean, stallSeconds: number): Promise<ListResponse[]> {
   try {
     if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
-    return await listThenStatus(client, endpoint);
+    return await listThenStatus(client, endpoint, stallSeconds);
   } catch (err) {
     throw protocolFault(client, endpoint.host) ?? err;
   }
@@ -205,8 +215,8 @@ const PIPELINED_STATUS_FROM = 3;
  * round trip at a time. A second, raw session logs in while the folders are listed and sends all
  * the STATUS commands at once. A server that refuses the extra login gets them one by one.
  */
-async function listThenStatus(client: ImapFlow, endpoint: ImapEndpoint): Promise<ListResponse[]> {
-  const raw = PipelinedAppender.connect(endpoint);
+async function listThenStatus(client: ImapFlow, endpoint: ImapEndpoint, stallSeconds: number): Promise<ListResponse[]> {
+  const raw = PipelinedAppender.connect(endpoint, { stallMs: stallSeconds * 1000 });
   raw.catch(() => undefined);
   let session: PipelinedAppender | undefined;
   try {

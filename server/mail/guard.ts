@@ -13,8 +13,24 @@ import { CutoverError } from '../errors.ts';
 export const LINE_LIMIT = 1024 * 1024;
 /** Literals outside a body FETCH (headers read on the destination, partial downloads are 1 MB). */
 export const LITERAL_LIMIT = 64 * 1024 * 1024;
-/** The stall timeout when nothing else is configured (`--stall-timeout`). */
-export const DEFAULT_STALL_SECONDS = 60;
+/**
+ * The stall timeout when nothing else is configured (`--stall-timeout`, the project option
+ * `stallTimeoutSeconds`): this long without a byte while an answer is owed, or without a message
+ * moving in a folder, fails the connection or the folder. mbsync's default is 20 s.
+ */
+export const DEFAULT_STALL_SECONDS = 15;
+/** What `--stall-timeout` and `stallTimeoutSeconds` accept. */
+export const STALL_SECONDS_MIN = 3;
+export const STALL_SECONDS_MAX = 3600;
+
+/**
+ * Room added to the stall timeout while an upload of `bytes` is owed an answer: what the kernel
+ * still holds, and the server's time to store a large message, at 256 KB/s at worst. A 35 MB
+ * APPEND gets 140 s more; a small one nothing noticeable.
+ */
+export function uploadAllowanceMs(bytes: number): number {
+  return Math.ceil(bytes / 262.144);
+}
 
 const KEPT_LINES = 256;
 const QUOTED_CHARS = 300;

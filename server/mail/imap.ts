@@ -27,6 +27,8 @@ export function imapTransportOptions(endpoint: Omit<ImapEndpoint, 'auth'>) {
 export interface ImapOpenOptions {
   /** A server silent this long (no greeting, no answer) ends the connection; default 60 s. */
   stallSeconds?: number;
+  /** Aborted when the pass has failed: a login still under way is given up at once. */
+  signal?: AbortSignal;
 }
 
 // One ImapFlow instance is one connection and cannot reconnect; callers open a new one.
@@ -61,12 +63,17 @@ async function connectImap(endpoint: ImapEndpoint, auth: NonNullable<ImapFlowOpt
   });
   guard.bind(client);
   client.on('error', (err: Error) => log?.warn({ host: endpoint.host, err: err.message }, 'imap connection error'));
+  const giveUp = () => client.close();
+  opts.signal?.addEventListener('abort', giveUp);
   try {
+    if (opts.signal?.aborted) throw opts.signal.reason;
     await client.connect();
   } catch (err) {
     client.close();
     if (auth.accessToken && /Unsupported authentication mechanism/.test((err as Error).message)) throw tokenLoginError(err, endpoint.host, auth.user);
     throw mapImapError(silenceDetail(err, stallSeconds, (client as unknown as { greetingReceived?: boolean }).greetingReceived === true), endpoint.host, 'login');
+  } finally {
+    opts.signal?.removeEventListener('abort', giveUp);
   }
   return client;
 }
@@ -100,9 +107,20 @@ export function mapImapError(err: unknown, host: string, command: string): Cutov
   return new CutoverError('IMAP_FAILED', { host, command, detail: e.responseText || e.message }, { retryable: true, cause: err });
 }
 
+/** A LOGOUT left unanswered this long is not waited for: a silent server would otherwise hold the end of a failed pass for a whole stall timeout more. */
+const LOGOUT_GRACE_MS = 2_000;
+
 export async function closeQuietly(client: ImapFlow | undefined): Promise<void> {
   if (!client) return;
-  try { await client.logout(); } catch { client.close(); }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const answered = await Promise.race([client.logout().then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), LOGOUT_GRACE_MS); })]);
+    if (!answered) client.close();
+  } catch {
+    client.close();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs `work` with one connection to each endpoint (opened by `open`), both closed afterwards whatever happens. */

@@ -16,11 +16,10 @@ import { isWritableFlag } from './wire/syntax.ts';
 import { imapflowTarget, pipelinedTarget, type AppendTarget } from './writer.ts';
 import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
-import { isTransient, laneBackoffMs } from './transient.ts';
+import { isThrottle, isTransient, laneBackoffMs } from './transient.ts';
 import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
 import { literalLimitFor, quoteLine } from './guard.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, type FetchedMessage } from './wire/fetcher.ts';
-import { APPENDER_STALL_MS } from './wire/appender.ts';
 import { uidSet } from './wire/syntax.ts';
 import { Watchdog } from './watchdog.ts';
 
@@ -72,9 +71,19 @@ export interface LaneContext {
   dryRun: boolean;
   log?: Logger;
   onProgress?: (folder: FolderReport) => void;
+  /** Aborted when another folder failed the pass: this one's connections are cut and it stops without retrying. */
+  stop?: AbortSignal;
 }
 
 const MAX_LANE_ATTEMPTS = 6;
+/**
+ * A throttled folder (Exchange's "Suggested Backoff Time", "Server Unavailable") waits as told and
+ * resumes, this many times and this long at most, before the pass gives up with IMAP_THROTTLED.
+ * The FetchReader does not retry by itself: a round is one refusal (on login, EXAMINE or FETCH), waited
+ * out here with the folder's watchdog paused. Exchange suggests up to 5 minutes per refusal.
+ */
+const MAX_THROTTLED_ATTEMPTS = 5;
+const THROTTLE_BUDGET_MS = 60 * 60 * 1000;
 const FETCH_BATCH_MESSAGES = 200;
 const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -95,22 +104,44 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * restarts the lane after a pause; the ledger and the fingerprints make the restart resume
  * exactly where the copy stood.
  */
-export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, checkpoint?: Checkpoint): Promise<FolderReport> {
+/**
+ * `listed` is the folder's STATUS from the pass's listing, taken before the lane opened it: its
+ * UIDNEXT is the checkpoint for a server that announces none on EXAMINE (Courier), so the next
+ * pass leaves the folder alone when nothing arrived. It is older than the lane's own view, so it
+ * never points past a message the lane did not see.
+ */
+export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, checkpoint?: Checkpoint, listed?: Checkpoint): Promise<FolderReport> {
   const report = emptyReport(entry);
   const open = new Set<{ close(): void }>();
   // A stall cuts the lane's connections: the command that waits settles, and the lane stops.
-  const run: LaneRun = { watchdog: new Watchdog(ctx.stallMs, () => { for (const c of open) c.close(); }), attempt: 0, open };
+  const cut = () => { for (const c of open) c.close(); };
+  const run: LaneRun = { watchdog: new Watchdog(ctx.stallMs, cut), attempt: 0, open };
+  ctx.stop?.addEventListener('abort', cut);
+  const throttle = { times: 0, since: 0 };
   try {
     for (let attempt = 1; ; attempt++) {
       run.attempt = attempt;
       try {
-        await runLane(entry, ctx, report, run, checkpoint);
+        await runLane(entry, ctx, report, run, checkpoint, listed);
         await ctx.buffer.flush();
         return report;
       } catch (err) {
         await ctx.buffer.flush();
         if (run.watchdog.fired) throw stalled(ctx, entry, report, err);
-        if (!isTransient(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
+        if (ctx.stop?.aborted) throw ctx.stop.reason;
+        if (isThrottled(err)) {
+          // The server answered "later": not a stall and not a lost connection. Wait as told, resume.
+          throttle.times++;
+          throttle.since ||= Date.now();
+          if (throttle.times > MAX_THROTTLED_ATTEMPTS || Date.now() - throttle.since > THROTTLE_BUDGET_MS) throw throttled(ctx, entry, throttle, err);
+          report.reconnects++;
+          ctx.log?.warn({ folder: entry.source, times: throttle.times, err: (err as Error).message }, 'throttled by the server; waiting before resuming the folder');
+          await run.watchdog.paused(() => sleep(laneBackoffMs(err, throttle.times)));
+          run.watchdog.progress();
+          attempt--;
+          continue;
+        }
+        if (!retryable(err) || attempt >= MAX_LANE_ATTEMPTS) throw mapImapError(err, ctx.destHost, `copy of ${entry.source}`);
         const pause = laneBackoffMs(err, attempt);
         // Reconnecting again and again without a message moving is a stall too.
         if (run.watchdog.idleMs() + pause >= ctx.stallMs) throw stalled(ctx, entry, report, err);
@@ -120,8 +151,28 @@ export async function copyFolderLane(entry: FolderPlanEntry, ctx: LaneContext, c
       }
     }
   } finally {
+    ctx.stop?.removeEventListener('abort', cut);
     run.watchdog.stop();
   }
+}
+
+// A login the network cut half-way ("Unexpected close") comes wrapped as a failed login: the lane
+// retries it like any lost connection.
+function retryable(err: unknown): boolean {
+  return isTransient(err) || (err instanceof CutoverError && err.code === 'IMAP_FAILED' && isTransient(err.cause));
+}
+
+// A throttled login (Exchange's "Server Unavailable. 15" before or after LOGIN) comes wrapped the same way.
+function isThrottled(err: unknown): boolean {
+  return isThrottle(err) || (err instanceof CutoverError && err.code === 'IMAP_FAILED' && isThrottle(err.cause));
+}
+
+function throttled(ctx: LaneContext, entry: FolderPlanEntry, throttle: { times: number; since: number }, last: unknown): CutoverError {
+  const cause = last instanceof CutoverError && last.cause ? last.cause : last;
+  const e = cause as { responseText?: string; message?: string };
+  return new CutoverError('IMAP_THROTTLED', {
+    host: ctx.sourceHost, during: `folder "${entry.source}"`, attempts: throttle.times, seconds: Math.round((Date.now() - throttle.since) / 1000), detail: quoteLine(e.responseText || e.message || ''),
+  }, { retryable: true, cause: last });
 }
 
 function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport, last: unknown): CutoverError {
@@ -129,7 +180,7 @@ function stalled(ctx: LaneContext, entry: FolderPlanEntry, report: FolderReport,
   return new CutoverError('IMAP_STALLED', { host: ctx.sourceHost, seconds: Math.round(ctx.stallMs / 1000), during: `in folder "${entry.source}"${reconnects}` }, { retryable: true, cause: last });
 }
 
-async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<void> {
+async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint: Checkpoint | undefined, listed: Checkpoint | undefined): Promise<void> {
   const source = await run.watchdog.paused(() => ctx.readers.acquire());
   run.open.add(source);
   let released = false;
@@ -148,8 +199,9 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   report.announced = report.copied + report.matched + report.skipped;
   try {
     const mailbox = await source.examine(entry.source);
-    const uidNext = mailbox.uidNext;
     const uidValidity = mailbox.uidValidity;
+    // Courier's EXAMINE announces no UIDNEXT: the listing's STATUS (taken before) is the checkpoint then.
+    const uidNext = mailbox.uidNext || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
     // Started before the source's new messages are even listed: selecting a large destination
     // folder can take as long as fetching a small delta.
     const inspection = ctx.dryRun || mailbox.exists === 0 ? undefined
@@ -242,7 +294,8 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
         if (batch.large) {
           await run.watchdog.paused(() => ctx.budget.acquire(SPOOLED_RESERVATION, abort.signal));
           source.takeUnparsedLines();
-          const spooled = await ctx.spool.fromReader(source, batch.large.uid, batch.large.size ?? 0);
+          // Each chunk of a large message is progress: a slow download is not a stall.
+          const spooled = await ctx.spool.fromReader(source, batch.large.uid, batch.large.size ?? 0, () => run.watchdog.progress());
           if (spooled) {
             run.watchdog.progress();
             queue.push({ msg: batch.large, size: SPOOLED_RESERVATION, spooled });
@@ -343,7 +396,7 @@ async function readBackOnAppender(ctx: LaneContext, folder: string, appended: Ap
   const stored: StoredCopies = new Map();
   try {
     await ctx.appenders.use((appender) => appender.lend(async (socket) => {
-      const reader = FetchReader.borrow(socket, ctx.destHost, APPENDER_STALL_MS);
+      const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs);
       try {
         await reader.examine(folder);
         await reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
@@ -379,10 +432,13 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
   if (appender.pipelines) {
     let healthy = false;
     run.open.add(appender);
+    // A batch on its way (a large message on a slow link) is progress, chunk by chunk.
+    appender.onActivity = () => run.watchdog.progress();
     try {
       await work(pipelinedTarget(appender));
       healthy = true;
     } finally {
+      appender.onActivity = undefined;
       run.open.delete(appender);
       ctx.appenders.release(appender, healthy);
     }
@@ -393,7 +449,11 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
   let healthy = false;
   run.open.add(dest);
   try {
-    await work(imapflowTarget(dest));
+    // One APPEND at a time, each watched by the connection's own timer with the upload's allowance:
+    // the folder's watchdog does not count the time one takes.
+    const target = imapflowTarget(dest, ctx.stallMs);
+    const append: AppendTarget['append'] = (folder, items) => run.watchdog.paused(() => target.append(folder, items));
+    await work({ maxBatch: target.maxBatch, append, send: async (folder, items) => ({ outcome: Promise.resolve(await append(folder, items)) }) });
     healthy = true;
   } finally {
     run.open.delete(dest);

@@ -25,6 +25,8 @@ export class Pool<T> {
   }
 
   async acquire(): Promise<T> {
+    // Closed: the pass is over (or stopped by a failure); a connection opened now would only be waited for.
+    if (this.closed) throw Object.assign(new Error('the pass is over: no new connection'), { code: 'PoolClosed' });
     // After a cut or a kick the idle connections are usually dead too: drop them here rather
     // than let each one cost the caller a failed attempt and a backoff.
     for (let ready = this.idle.pop(); ready !== undefined; ready = this.idle.pop()) {

@@ -4,7 +4,7 @@ import type { ImapEndpoint } from '../plugins/contract.ts';
 import { closeQuietly, mapImapError, type ImapOpenOptions } from './imap.ts';
 import { openImapWithinCap, openWithinHostCap, releaseHostSlot } from './host-slots.ts';
 import { Pool } from './pool.ts';
-import { PipelinedAppender } from './wire/appender.ts';
+import { PipelinedAppender, type AppenderOptions } from './wire/appender.ts';
 import { FetchReader } from './wire/fetcher.ts';
 
 export function imapPool(endpoint: ImapEndpoint, max: number, log?: Logger, opts?: ImapOpenOptions): Pool<ImapFlow> {
@@ -16,11 +16,11 @@ export function imapPool(endpoint: ImapEndpoint, max: number, log?: Logger, opts
   }, max);
 }
 
-export function appenderPool(endpoint: ImapEndpoint, max: number): Pool<PipelinedAppender> {
+export function appenderPool(endpoint: ImapEndpoint, max: number, opts: AppenderOptions = {}): Pool<PipelinedAppender> {
   return new Pool<PipelinedAppender>({
     open: () => openWithinHostCap(endpoint, async () => {
       try {
-        return await PipelinedAppender.connect(endpoint);
+        return await PipelinedAppender.connect(endpoint, opts);
       } catch (err) {
         throw mapImapError(err, endpoint.host, 'login');
       }
@@ -32,11 +32,11 @@ export function appenderPool(endpoint: ImapEndpoint, max: number): Pool<Pipeline
 }
 
 /** Source sessions for the lanes: our own FETCH reader, within the same per-host cap as every other connection. */
-export function readerPool(endpoint: ImapEndpoint, max: number, stallMs: number): Pool<FetchReader> {
+export function readerPool(endpoint: ImapEndpoint, max: number, opts: AppenderOptions = {}): Pool<FetchReader> {
   return new Pool<FetchReader>({
     open: () => openWithinHostCap(endpoint, async () => {
       try {
-        return await FetchReader.connect(endpoint, { stallMs });
+        return await FetchReader.connect(endpoint, opts);
       } catch (err) {
         throw mapImapError(err, endpoint.host, 'login');
       }

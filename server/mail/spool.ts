@@ -33,9 +33,10 @@ export class Spool {
   /**
    * Streams message `uid` of the reader's folder to disk, straight from the socket: one FETCH, the
    * literal written as it arrives. Undefined when the server did not return it (gone meanwhile,
-   * or an answer that did not parse: the reader keeps that line).
+   * or an answer that did not parse: the reader keeps that line). `onChunk`: each chunk read (a
+   * large message downloading is not a stall).
    */
-  async fromReader(reader: FetchReader, uid: number, announcedBytes: number): Promise<SpooledMessage | undefined> {
+  async fromReader(reader: FetchReader, uid: number, announcedBytes: number, onChunk?: () => void): Promise<SpooledMessage | undefined> {
     const file = path.join(this.dir, `${uid}-${Math.random().toString(36).slice(2)}.eml`);
     const out = createWriteStream(file, { mode: 0o600 });
     const opened = once(out, 'open');
@@ -54,6 +55,7 @@ export class Spool {
         }
         if (!hasNul && chunk.includes(0)) hasNul = true;
         size += chunk.length;
+        onChunk?.();
         return out.write(chunk);
       },
       onDrain: (resume) => { out.once('drain', resume); },

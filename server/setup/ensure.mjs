@@ -15,7 +15,9 @@ const debianPackages = ['dovecot-imapd', 'dovecot-sqlite', 'knot', 'knot-dnsutil
   // groupware (#15): two independent CalDAV/CardDAV servers, and Pigeonhole ManageSieve for the filters.
   'radicale', 'xandikos', 'dovecot-sieve', 'dovecot-managesieved',
   // file mode (#16): Debian's readpst, the live cross-check of what the PST reader brings.
-  'pst-utils'];
+  'pst-utils',
+  // the peer in the no-op re-run bench (test/interop/noop-bench.ts): mbsync.
+  'isync'];
 
 function installed(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

@@ -31,6 +31,7 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     pass,
     selection: { maxMessageBytes: smallest(ctx.options.maxMessageBytes, ctx.source.capabilities.maxMessageBytes, ctx.dest.capabilities.maxMessageBytes) },
     log: ctx.log,
+    stallSeconds: ctx.options.stallTimeoutSeconds,
     // Known copies follow the source (flags, expunges, moves); the project option keeps every copy.
     mirror: { deletes: ctx.options.mirrorDeletes },
     onProgress: (progress) => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startCourier } from '../../server/devservers/courier.ts';
-import { alteredByKey, exercisePair, interopFixture, reportFigures, subscribedFolders } from './support.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
+import { alteredByKey, copier, exercisePair, interopFixture, reportFigures, subscribedFolders } from './support.ts';
 
 // Courier-IMAP 5: an "INBOX." namespace with '.' as delimiter, no LITERAL+ nor MULTIAPPEND (so
 // one synchronising APPEND at a time), no LIST-EXTENDED nor LIST-STATUS, and it keeps what it is sent.
@@ -21,4 +22,23 @@ test('Courier as the destination: stored as sent, INBOX subscribed as on the sou
   assert.deepEqual([figures.missing, figures.doubled, figures.addedByNoStateRerun], [0, 0, 0]);
   assert.deepEqual([...alteredByKey(cleanRun, source)], []);
   assert.deepEqual(await subscribedFolders(fixture.onServer[1]!), ['INBOX', 'INBOX.Archives', 'INBOX.Archives.2023', 'INBOX.Drafts', 'INBOX.Junk', 'INBOX.Sent', 'INBOX.Trash']);
+});
+
+test('Courier as the source: a re-run with its state lists no folder that received nothing (Courier announces no UIDNEXT on EXAMINE)', { timeout: 120_000 }, async () => {
+  const proxy = await startTcpProxy(fixture.server.port);
+  const copy = copier({ ...fixture.onServer[0]!, port: proxy.port }, fixture.onDovecot[1]!);
+  try {
+    const first = await copy.run();
+    assert.equal(first.result.code, 0, first.result.stderr);
+    const before = proxy.commands.length;
+    const again = await copy.run();
+    assert.equal(again.result.code, 0, again.result.stderr);
+    assert.equal(again.report?.copied, 0);
+    // Listing a folder's messages is what a pass does in a folder it does not know to be unchanged.
+    const listings = proxy.commands.slice(before).filter((c) => /\bUID FETCH\b/i.test(c.line));
+    assert.deepEqual(listings.map((c) => c.line), []);
+  } finally {
+    copy.cleanup();
+    await proxy.stop();
+  }
 });

@@ -151,7 +151,7 @@ export function missingAndDoubled(source: Held[], dest: Held[]): { missing: numb
 }
 
 export interface CopyRun { result: CliResult; report?: CopyJson }
-export interface CopyJson { copied: number; matched: number; failed: number; altered?: number; folders: Array<{ source: string; dest: string; copied: number; matched: number; altered?: Array<{ uid: number; changes: string[] }> }> }
+export interface CopyJson { seconds: number; copied: number; matched: number; failed: number; altered?: number; folders: Array<{ source: string; dest: string; copied: number; matched: number; altered?: Array<{ uid: number; changes: string[] }> }> }
 
 /** `cutover copy` from one account to the other as an admin would run it; each side logs in as the user. */
 export function copier(from: Account, to: Account) {
@@ -166,8 +166,8 @@ export function copier(from: Account, to: Account) {
   ];
   return {
     state,
-    async run(opts: { state?: boolean; crashAt?: string } = {}): Promise<CopyRun> {
-      const result = await cutover(args(opts.state === false ? undefined : state), { dataDir: dir, env: opts.crashAt ? { CUTOVER_CRASH_AT: opts.crashAt } : {}, timeoutMs: 60_000 });
+    async run(opts: { state?: boolean; crashAt?: string; timeoutMs?: number } = {}): Promise<CopyRun> {
+      const result = await cutover(args(opts.state === false ? undefined : state), { dataDir: dir, env: opts.crashAt ? { CUTOVER_CRASH_AT: opts.crashAt } : {}, timeoutMs: opts.timeoutMs ?? 60_000 });
       let report: CopyJson | undefined;
       try { report = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as CopyJson; } catch { report = undefined; }
       return { result, report };

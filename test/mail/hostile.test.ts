@@ -8,6 +8,7 @@ import { tempDataDir } from '../support/cli.ts';
 import { BAD_KEYWORD, HUGE_UID, startHostileImap, type HostileMode, type HostileServer } from '../support/hostile-imap.ts';
 import { hostileSeed, measuredCutover, type MeasuredRun } from '../support/hostile-imap-run.ts';
 import { snapshot } from '../support/mail.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 // Issue #11, "Mail data": a source that breaks the protocol must end in an exact copy or a clear
 // error, within bounded time and memory, and never in a silent loss. Each test runs the real
@@ -40,9 +41,11 @@ async function freshUser(): Promise<string> {
   return user;
 }
 
-async function copy(t: TestContext, mode: HostileMode | string, user: string, opts: { stall?: string; source?: string; extra?: string[] } = {}): Promise<MeasuredRun> {
+/** `stall: null` leaves --stall-timeout out (the default); `destPort` reaches the destination another way (a proxy). */
+async function copy(t: TestContext, mode: HostileMode | string, user: string, opts: { stall?: string | null; source?: string; extra?: string[]; destPort?: number } = {}): Promise<MeasuredRun> {
+  const stall = opts.stall === null ? [] : ['--stall-timeout', opts.stall ?? RELAXED];
   const run = await measuredCutover(['copy', '--source', opts.source ?? `imap://tester@127.0.0.1:${hostile.port}`, '--source-password-file', path.join(dir, 'pw'),
-    '--dest', `imap://${user}@127.0.0.1:${dest.port}`, '--dest-password-file', path.join(dir, 'pw'), '--stall-timeout', opts.stall ?? RELAXED, '--json', ...(opts.extra ?? [])], { dataDir: dir, timeoutMs: 90_000 });
+    '--dest', `imap://${user}@127.0.0.1:${opts.destPort ?? dest.port}`, '--dest-password-file', path.join(dir, 'pw'), ...stall, '--json', ...(opts.extra ?? [])], { dataDir: dir, timeoutMs: 90_000 });
   const outcome = `exit ${run.code}${run.stdout.startsWith('{') ? `, ${JSON.parse(run.stdout).copied} copied, ${JSON.parse(run.stdout).failed} failed` : `, ${/error \[(\w+)\]/.exec(run.stderr)?.[1] ?? run.stderr.slice(0, 40)}`}`;
   figures.push({ mode: String(mode), outcome, wallMs: run.wallMs, peakRssMb: run.peakRssMb });
   t.diagnostic(`${mode}: ${outcome}, ${run.wallMs} ms, peak RSS ${run.peakRssMb} MB${run.code === 0 ? '' : `\n${run.stderr.split('\n').find((l) => l.startsWith('error')) ?? ''}`}`);
@@ -159,6 +162,39 @@ test('a server that stops answering FETCH fails the pass within the stall timeou
   assert.equal(run.code, 3, run.stderr);
   assert.match(run.stderr, /IMAP_STALLED.*3 s/);
   assert.ok(run.wallMs < 30_000, `${run.wallMs} ms`);
+});
+
+// Issue #12: "a connection that stops answering must fail within seconds", with no option given.
+test('with the default stall timeout (15 s), a source that stops answering fails within seconds', { timeout: 120_000 }, async (t) => {
+  hostile.setMode('stops-answering');
+  const run = await copy(t, 'stops-answering (default)', await freshUser(), { stall: null });
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, /IMAP_STALLED.*15 s/);
+  assert.ok(run.wallMs < 45_000, `${run.wallMs} ms`);
+});
+
+test('with the default stall timeout, a destination that stops answering mid-copy fails within seconds', { timeout: 120_000 }, async (t) => {
+  hostile.setMode('none');
+  const proxy = await startTcpProxy(dest.port);
+  try {
+    // Everything the destination would send is held back once the first APPEND is on its way.
+    let heldAt = 0;
+    const watch = setInterval(() => {
+      if (heldAt || !proxy.commands.some((c) => c.verb === 'APPEND')) return;
+      proxy.hold();
+      heldAt = Date.now();
+    }, 5);
+    const run = await copy(t, 'silent destination (default)', await freshUser(), { stall: null, destPort: proxy.port });
+    clearInterval(watch);
+    const silentFor = Date.now() - heldAt;
+    assert.ok(heldAt > 0, 'the copy reached an APPEND');
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /IMAP_STALLED.*15 s/);
+    assert.ok(silentFor < 45_000, `failed ${silentFor} ms after the destination fell silent`);
+    t.diagnostic(`silent destination: exit ${run.code} ${silentFor} ms after it fell silent`);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test('a literal cut short by a closed connection: the folder resumes and the copy is exact', { timeout: 120_000 }, async (t) => {

@@ -45,6 +45,19 @@ export interface ThrottleOptions {
   reply: string;
 }
 
+/**
+ * Source-side throttling as Exchange Online does it: the next `times` commands whose verb is in
+ * `verbs` (UID FETCH counts as FETCH) are answered by the proxy, never reaching the server: with
+ * the tagged `reply` after `delayMs`, or with `* BYE reply` and a closed connection.
+ */
+export interface CommandThrottle {
+  verbs: string[];
+  times: number;
+  reply: string;
+  bye?: boolean;
+  delayMs?: number;
+}
+
 export interface TcpProxy {
   readonly host: '127.0.0.1';
   readonly port: number;
@@ -56,6 +69,11 @@ export interface TcpProxy {
   readonly open: number;
   /** The most connections ever open at the same time. */
   readonly maxOpen: number;
+  /**
+   * Round trips, all connections together: each time a client speaks again after the server spoke
+   * (the greeting counts), it waited one. Pipelined commands sent in one go cost one.
+   */
+  readonly roundTrips: number;
   readonly cuts: CutRecord[];
   /** Every command the clients sent (first line only), in order. */
   readonly commands: CommandRecord[];
@@ -69,6 +87,10 @@ export interface TcpProxy {
   cutNow(): CutRecord;
   /** Answers the next `times` APPEND commands itself with `reply`; the server never sees them. */
   throttleAppends(options: ThrottleOptions): void;
+  /** Answers the next commands of some verbs itself (see CommandThrottle); `times: Infinity` never ends. */
+  throttleCommands(options: CommandThrottle): void;
+  /** Takes these capabilities out of what the server announces (LIST-STATUS, COMPRESS=DEFLATE: Exchange has neither). */
+  hideCapabilities(names: string[]): void;
   /** Stops forwarding in both directions on every connection (new ones too) until resume(). */
   hold(): void;
   resume(): void;
@@ -116,14 +138,9 @@ class ImapStream {
         yield { kind: 'literal', raw };
         continue;
       }
-      // A CR at the end of the previous piece and an LF at the start of this one.
-      const lastPending = this.pending.length ? this.pending[this.pending.length - 1]! : undefined;
-      let end: number;
-      if (lastPending && lastPending[lastPending.length - 1] === 0x0d && rest[0] === 0x0a) end = 1;
-      else {
-        const lf = rest.indexOf('\r\n');
-        end = lf === -1 ? -1 : lf + 2;
-      }
+      // A line ends at LF: GNU imap4d ends some replies with a bare LF, which must pass on too.
+      const lf = rest.indexOf(0x0a);
+      const end = lf === -1 ? -1 : lf + 1;
       if (end === -1) {
         this.pending.push(rest);
         return;
@@ -134,7 +151,7 @@ class ImapStream {
       const text = raw.toString('latin1');
       const first = this.unit === '';
       if (first) {
-        this.unit = text.slice(0, -2).slice(0, 300);
+        this.unit = text.replace(/\r?\n$/, '').slice(0, 300);
         this.literalIndex = 0;
       }
       const m = LITERAL_AT_END.exec(text);
@@ -183,13 +200,35 @@ interface Conn {
   client: net.Socket;
   server: net.Socket;
   streams: Record<Direction, ImapStream>;
-  /** The up-stream command being swallowed by the throttle: its tag. */
+  /** The up-stream command being swallowed by the throttle: its tag, and what it is answered. */
   swallowing?: string;
+  swallowReply?: string;
+  swallowBye?: boolean;
+  swallowDelayMs?: number;
   /** Tag of a COMPRESS command sent, and once the server accepted it, the compressed bytes forwarded each way. */
   compressTag?: string;
   compressed?: Record<Direction, Buffer[]>;
   waitingDrain: Record<Direction, boolean>;
   closed: boolean;
+  /** After COMPRESS, what the client sends is inflated on the side to keep recording its commands. */
+  inflateUp?: zlib.InflateRaw;
+  /** Who sent the last bytes on this connection: a turn from 'down' to 'up' is one round trip. */
+  lastSpoke?: Direction;
+}
+
+/** Records the commands of a compressed client stream (first lines only), as they are inflated. */
+function commandsAfterCompress(c: Conn, record: (command: CommandRecord) => void): zlib.InflateRaw {
+  const inflate = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const stream = new ImapStream();
+  inflate.on('data', (plain: Buffer) => {
+    for (const s of stream.feed(plain)) {
+      if (s.kind !== 'line' || !s.first) continue;
+      const [tag = '', verb = ''] = s.text.split(' ', 3);
+      record({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r?\n$/, ''), line: s.text.replace(/\r?\n$/, '').slice(0, 300), at: Date.now(), throttled: false });
+    }
+  });
+  inflate.on('error', () => undefined);
+  return inflate;
 }
 
 interface ByteTrigger { direction: Direction; at: number; resolve: (cut: CutRecord) => void }
@@ -202,11 +241,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const commands: CommandRecord[] = [];
   let accepted = 0;
   let maxOpen = 0;
+  let roundTrips = 0;
   let held = false;
   let byteTrigger: ByteTrigger | undefined;
   let watchers: Array<{ direction: Direction; at: number; resolve: () => void }> = [];
   let lineTrigger: LineTrigger | undefined;
   let throttle: ThrottleOptions | undefined;
+  let commandThrottle: CommandThrottle | undefined;
+  let hidden: string[] = [];
 
   const from = (c: Conn, d: Direction) => (d === 'up' ? c.client : c.server);
   const to = (c: Conn, d: Direction) => (d === 'up' ? c.server : c.client);
@@ -217,6 +259,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 
   const destroy = (c: Conn) => {
     c.closed = true;
+    c.inflateUp?.destroy();
     c.client.destroy();
     c.server.destroy();
     conns.delete(c);
@@ -251,7 +294,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     }
     if (out.length) {
       // The bookkeeping stream follows exactly the bytes that went through.
-      if (c.compressed) c.compressed[d].push(out);
+      if (c.compressed) {
+        c.compressed[d].push(out);
+        if (d === 'up') c.inflateUp?.write(out);
+      }
       else for (const _ of c.streams[d].feed(out)) { /* state only */ }
       if (!to(c, d).write(out)) {
         c.waitingDrain[d] = true;
@@ -269,6 +315,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 
   // Up: commands are recorded, and APPENDs swallowed while throttling. Down: lines are checked against the line trigger.
   const onData = (c: Conn, d: Direction, chunk: Buffer) => {
+    if (d === 'up' && c.lastSpoke === 'down') roundTrips++;
+    c.lastSpoke = d;
     const gate = gates[d];
     for (const segment of gate.parser.get(c)!.feed(chunk)) {
       if (!gate.handle(c, segment)) return;
@@ -284,18 +332,39 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
           const [tag = '', verb = ''] = s.text.split(' ', 3);
           if (/^COMPRESS(\r\n)?$/i.test(verb)) c.compressTag = tag;
           const isAppend = verb.toUpperCase() === 'APPEND';
-          const throttled = Boolean(isAppend && throttle && throttle.times > 0);
+          let throttled = Boolean(isAppend && throttle && throttle.times > 0);
           if (throttled) {
             throttle!.times--;
             c.swallowing = tag;
+            c.swallowReply = `${tag} ${throttle!.reply}`;
           }
-          commands.push({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r\n$/, ''), line: s.text.slice(0, -2).slice(0, 300), at: Date.now(), throttled });
+          const words = s.text.replace(/\r?\n$/, '').split(' ');
+          const command = (words[1]?.toUpperCase() === 'UID' ? words[2] : words[1])?.toUpperCase() ?? '';
+          if (!throttled && commandThrottle && commandThrottle.times > 0 && commandThrottle.verbs.includes(command)) {
+            commandThrottle.times--;
+            throttled = true;
+            c.swallowing = tag;
+            c.swallowReply = commandThrottle.bye ? `* BYE ${commandThrottle.reply}` : `${tag} ${commandThrottle.reply}`;
+            c.swallowBye = Boolean(commandThrottle.bye);
+            c.swallowDelayMs = commandThrottle.delayMs ?? 0;
+          }
+          commands.push({ connection: c.id, tag, verb: verb.toUpperCase().replace(/\r?\n$/, ''), line: s.text.replace(/\r?\n$/, '').slice(0, 300), at: Date.now(), throttled });
         }
         if (c.swallowing !== undefined) {
           if (s.kind === 'line' && s.literal?.synchronising) c.client.write('+ Ready for literal data\r\n');
           if (s.kind === 'line' && s.last) {
-            c.client.write(`${c.swallowing} ${throttle!.reply}\r\n`);
+            const reply = `${c.swallowReply}\r\n`;
+            const bye = c.swallowBye;
+            const answer = () => {
+              if (c.closed) return;
+              c.client.write(reply);
+              if (bye) { c.closed = true; c.client.end(); c.server.destroy(); conns.delete(c); }
+            };
+            if (c.swallowDelayMs) setTimeout(answer, c.swallowDelayMs);
+            else answer();
             c.swallowing = undefined;
+            c.swallowBye = false;
+            c.swallowDelayMs = 0;
           }
           return !c.closed;
         }
@@ -308,14 +377,20 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         if (lineTrigger && s.kind === 'line' && lineTrigger.pattern.test(s.text)) {
           const trigger = lineTrigger;
           lineTrigger = undefined;
-          trigger.resolve(cutAll({ ...where(c, 'down', 'line'), unit: s.text.slice(0, -2) }));
+          trigger.resolve(cutAll({ ...where(c, 'down', 'line'), unit: s.text.replace(/\r?\n$/, '') }));
           return false;
+        }
+        if (hidden.length && s.kind === 'line' && /CAPABILITY /i.test(s.text)) {
+          // The announced capabilities minus the hidden ones, wherever they are listed (untagged or in a response code).
+          const edited = s.text.replace(/(CAPABILITY )([^\]\r\n]*)/i, (_, head: string, list: string) => head + list.split(' ').filter((cap) => !hidden.includes(cap.toUpperCase())).join(' '));
+          return send(c, 'down', Buffer.from(edited, 'latin1'));
         }
         if (!send(c, 'down', s.raw)) return false;
         // The client compresses what it sends after this OK, the server what follows it.
         if (s.kind === 'line' && c.compressTag && s.text.startsWith(`${c.compressTag} `)) {
           if (/^\S+ OK/i.test(s.text)) {
             c.compressed = { up: [], down: [] };
+            c.inflateUp = commandsAfterCompress(c, (record) => commands.push(record));
             gates.up.parser.get(c)!.opaque = true;
             gates.down.parser.get(c)!.opaque = true;
           }
@@ -374,6 +449,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get accepted() { return accepted; },
     get open() { return conns.size; },
     get maxOpen() { return maxOpen; },
+    get roundTrips() { return roundTrips; },
     cuts,
     commands,
     afterBytes(direction, bytes) {
@@ -392,6 +468,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     throttleAppends(options) {
       throttle = { ...options };
+    },
+    throttleCommands(options) {
+      commandThrottle = { ...options, verbs: options.verbs.map((v) => v.toUpperCase()) };
+    },
+    hideCapabilities(names) {
+      hidden = names.map((n) => n.toUpperCase());
     },
     hold() {
       held = true;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../knex.ts';
 import { CutoverError } from '../../errors.ts';
 import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_BYTES_PER_SECOND, MAX_RETENTION_DAYS } from './project-schedule-schema.ts';
+import { DEFAULT_STALL_SECONDS, STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../../mail/guard.ts';
 
 export const projectOptionsSchema = z.object({
   tempPattern: z.string().refine((p) => p.includes('{local}') && p.includes('{domain}') && /\{nn?\}/.test(p), 'must contain {local}, {domain} and {nn} (or {n})').default('{local}{nn}@{domain}'),
@@ -43,6 +44,8 @@ export const projectOptionsSchema = z.object({
   letters: z.object({ before: z.boolean().default(false), after: z.boolean().default(false) }).default({ before: false, after: false }),
   /** The zone times are given in to the end users (their letters) and the start time is shown in. */
   timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
+  /** A mail server silent this long while it owes an answer (or a folder with no message moving) fails the pass, which is retried (`--stall-timeout`). */
+  stallTimeoutSeconds: z.number().int().min(STALL_SECONDS_MIN).max(STALL_SECONDS_MAX).default(DEFAULT_STALL_SECONDS),
 });
 
 export type ProjectOptions = z.infer<typeof projectOptionsSchema>;

@@ -6,6 +6,8 @@ import type { ImapEndpoint } from '../../plugins/contract.ts';
 import { encodeMailboxName } from './mutf7.ts';
 import { appendedUids, imapDateTime, parseTagged, quoted, type TaggedResponse } from './syntax.ts';
 import { currentAccessToken, usesAccessToken } from '../oauth2/endpoint.ts';
+import { DEFAULT_STALL_SECONDS, uploadAllowanceMs } from '../guard.ts';
+import { isThrottle } from '../transient.ts';
 
 import type { SpooledMessage } from '../spool.ts';
 
@@ -17,10 +19,14 @@ export type AppendOutcome =
   | { ok: false; status: 'NO' | 'BAD'; code?: string; text: string };
 
 /** A destination that sends nothing for this long while an answer is due is given up on (the lane reconnects). */
-export const APPENDER_STALL_MS = 30_000;
+export const APPENDER_STALL_MS = DEFAULT_STALL_SECONDS * 1000;
 const MAX_LINE_BYTES = 64 * 1024;
 
-export interface AppenderOptions { stallMs?: number }
+export interface AppenderOptions {
+  stallMs?: number;
+  /** Aborted when the pass has failed: a login still under way is given up at once. */
+  signal?: AbortSignal;
+}
 
 /**
  * A destination connection that does one thing fast: APPEND. Messages go out as non-synchronising
@@ -34,7 +40,11 @@ export class PipelinedAppender {
   private readonly lines: string[] = [];
   private failure?: Error;
   private tagCounter = 0;
+  /** Added to the stall timeout while the answer to an upload is owed (see uploadAllowanceMs). */
+  private allowanceMs = 0;
   capabilities = new Set<string>();
+  /** Called whenever bytes move (a chunk of a message taken by the kernel, a line received): a slow upload is not a stall. */
+  onActivity?: () => void;
 
   private constructor(private socket: net.Socket, private readonly host: string, private readonly stallMs: number) {
     this.listen(socket);
@@ -43,12 +53,17 @@ export class PipelinedAppender {
   static async connect(endpoint: ImapEndpoint, opts: AppenderOptions = {}): Promise<PipelinedAppender> {
     const socket = await openSocket(endpoint);
     const session = new PipelinedAppender(socket, endpoint.host, opts.stallMs ?? APPENDER_STALL_MS);
+    const giveUp = () => session.close();
+    opts.signal?.addEventListener('abort', giveUp);
     try {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       await session.handshake(endpoint);
       return session;
     } catch (err) {
       session.close();
       throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', giveUp);
     }
   }
 
@@ -72,10 +87,13 @@ export class PipelinedAppender {
    * Answers are read in the order the commands were sent.
    */
   async sendAppend(folder: string, items: AppendItem[]): Promise<{ outcome: Promise<AppendOutcome> }> {
+    // While the upload is under way and its answer owed, the silence allowed grows with its size.
+    const allowance = uploadAllowanceMs(items.reduce((n, item) => n + (Buffer.isBuffer(item.content) ? item.content.length : item.content.size), 0));
+    this.allowanceMs += allowance;
     const sending = this.sending.then(() => this.writeAppend(folder, items));
     this.sending = sending.then(() => undefined, () => undefined);
-    const tag = await sending;
-    const answer = this.reading.then(() => this.tagged(tag));
+    const tag = await sending.catch((err: unknown) => { this.allowanceMs -= allowance; throw err; });
+    const answer = this.reading.then(() => this.tagged(tag)).finally(() => { this.allowanceMs -= allowance; });
     this.reading = answer.then(() => undefined, () => undefined);
     const outcome = answer.then((response): AppendOutcome => {
       if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
@@ -205,6 +223,9 @@ export class PipelinedAppender {
     }
     if (response.status !== 'OK') {
       if (response.code?.toUpperCase() === 'UNAVAILABLE') throw this.connectionError(response.text);
+      // Exchange refuses a login it cannot serve now ("Server Unavailable. 15"): "later", not a wrong password.
+      const refusal = Object.assign(new Error(`${this.host}: ${response.status} ${response.text}`), { responseText: response.text });
+      if (isThrottle(refusal)) throw refusal;
       throw new CutoverError('AUTH_FAILED', { host: this.host });
     }
   }
@@ -311,7 +332,7 @@ export class PipelinedAppender {
       // that stops reading would leave this waiting for ever: the stall timer runs meanwhile.
       this.draining = true;
       socket.setTimeout(this.stallMs);
-      const onDrain = () => { this.draining = false; if (!this.waiters.length) socket.setTimeout(0); socket.off('close', onClose); resolve(); };
+      const onDrain = () => { this.draining = false; this.onActivity?.(); if (!this.waiters.length) socket.setTimeout(0); socket.off('close', onClose); resolve(); };
       const onClose = () => { this.draining = false; socket.off('drain', onDrain); reject(this.failure ?? this.connectionError('connection closed')); };
       socket.once('drain', onDrain);
       socket.once('close', onClose);
@@ -322,7 +343,7 @@ export class PipelinedAppender {
     const ready = this.lines.shift();
     if (ready !== undefined) return Promise.resolve(ready);
     if (this.failure) return Promise.reject(this.failure);
-    this.socket.setTimeout(this.stallMs);
+    this.socket.setTimeout(this.stallMs + this.allowanceMs);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
@@ -333,7 +354,8 @@ export class PipelinedAppender {
     socket.on('timeout', () => {
       if (this.waiters.length || this.draining) {
         const during = this.draining ? 'while sending messages (it stopped reading)' : 'waiting for an answer';
-        this.fail(new CutoverError('IMAP_STALLED', { host: this.host, seconds: Math.round(this.stallMs / 1000), during }, { retryable: true }));
+        const seconds = Math.round((this.stallMs + (this.draining ? 0 : this.allowanceMs)) / 1000);
+        this.fail(new CutoverError('IMAP_STALLED', { host: this.host, seconds, during }, { retryable: true }));
       }
     });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -373,6 +395,7 @@ export class PipelinedAppender {
       }
       const whole = this.partial + line;
       this.partial = '';
+      this.onActivity?.();
       const waiter = this.waiters.shift();
       if (this.waiters.length === 0) this.socket.setTimeout(0);
       if (waiter) waiter.resolve(whole);

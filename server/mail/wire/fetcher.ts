@@ -2,7 +2,8 @@ import type net from 'node:net';
 import { CutoverError } from '../../errors.ts';
 import type { ImapEndpoint } from '../../plugins/contract.ts';
 import { LINE_LIMIT, LITERAL_LIMIT } from '../guard.ts';
-import { PipelinedAppender } from './appender.ts';
+import { APPENDER_STALL_MS, PipelinedAppender, type AppenderOptions } from './appender.ts';
+import { isThrottle } from '../transient.ts';
 import { encodeMailboxName } from './mutf7.ts';
 import { parseTagged, quoted, type TaggedResponse } from './syntax.ts';
 
@@ -92,9 +93,9 @@ export class FetchReader {
   }
 
   /** Logs in the way the appender does (TLS, STARTTLS, SASL, OAuth2), then takes the connection over. */
-  static async connect(endpoint: ImapEndpoint, opts: { stallMs: number }): Promise<FetchReader> {
-    const session = await PipelinedAppender.connect(endpoint, { stallMs: opts.stallMs });
-    return new FetchReader(session.handOver(), endpoint.host, opts.stallMs);
+  static async connect(endpoint: ImapEndpoint, opts: AppenderOptions = {}): Promise<FetchReader> {
+    const session = await PipelinedAppender.connect(endpoint, opts);
+    return new FetchReader(session.handOver(), endpoint.host, opts.stallMs ?? APPENDER_STALL_MS);
   }
 
   get usable(): boolean {
@@ -132,7 +133,8 @@ export class FetchReader {
   /** UID FETCH of `range` with `items`; answers go to `opts.onMessage` as they arrive. A NO is a partial answer, not an error (the caller accounts for what came). */
   async fetch(range: string, items: string, opts: FetchOptions): Promise<void> {
     const done = await this.command(`UID FETCH ${range} ${items}`, { fetch: opts }, { literal: opts.literalLimit });
-    if (done.status === 'BAD' || (done.status === 'NO' && isTransientRefusal(done))) throw commandError(done);
+    // A NO that says "later" (Exchange's throttling) is not a partial answer: the lane waits it out and resumes.
+    if (done.status === 'BAD' || (done.status === 'NO' && isThrottle(commandError(done)))) throw commandError(done);
   }
 
   /** UID SEARCH UID `range`: the UIDs the server names there. */
@@ -315,10 +317,6 @@ export class FetchReader {
 /** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
 function commandError(done: TaggedResponse): Error {
   return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
-}
-
-function isTransientRefusal(done: TaggedResponse): boolean {
-  return ['UNAVAILABLE', 'LIMIT', 'INUSE'].includes(done.code?.split(' ')[0]?.toUpperCase() ?? '') || /throttl|try again later/i.test(done.text);
 }
 
 // ---- one FETCH answer ----

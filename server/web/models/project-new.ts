@@ -4,6 +4,7 @@ import { projectOptionsSchema, type ProjectOptions } from '../../db/repos/projec
 import { emailAddress } from '../../net.ts';
 import { formatNameServer, parseNameServer } from '../../dns/transport.ts';
 import { durationSeconds } from '../../duration.ts';
+import { STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../../mail/guard.ts';
 import type { MessageKey } from '../i18n.ts';
 
 type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
@@ -24,6 +25,7 @@ export interface ProjectFormValues {
   nameservers: string;
   dnsRecheck: string;
   dnsProvider: string;
+  stallTimeout: string;
 }
 
 export type ProjectFormErrors = Partial<Record<keyof ProjectFormValues, string>>;
@@ -35,7 +37,7 @@ export function defaultProjectForm(): ProjectFormValues {
   return {
     name: '', source: '', destination: '', excludeFolders: '', maxMessageMb: '', concurrency: String(defaults.concurrency),
     tempPattern: defaults.tempPattern, overlap: `${defaults.overlapSeconds / 3600}h`, resetSource: defaults.resetSource, startMode: defaults.startMode, notify: '',
-    nameservers: '', dnsRecheck: `${defaults.dnsRecheckSeconds / 60}m`, dnsProvider: '',
+    nameservers: '', dnsRecheck: `${defaults.dnsRecheckSeconds / 60}m`, dnsProvider: '', stallTimeout: `${defaults.stallTimeoutSeconds}s`,
   };
 }
 
@@ -45,7 +47,7 @@ export function readProjectForm(body: Record<string, unknown> | undefined): Proj
     name: text('name').trim(), source: text('source'), destination: text('destination'), excludeFolders: text('excludeFolders'),
     maxMessageMb: text('maxMessageMb').trim(), concurrency: text('concurrency').trim(), tempPattern: text('tempPattern').trim(),
     overlap: text('overlap').trim(), resetSource: body?.resetSource === 'yes', startMode: body?.startMode === 'manual' ? 'manual' : 'auto', notify: text('notify'),
-    nameservers: text('nameservers'), dnsRecheck: text('dnsRecheck').trim(), dnsProvider: text('dnsProvider'),
+    nameservers: text('nameservers'), dnsRecheck: text('dnsRecheck').trim(), dnsProvider: text('dnsProvider'), stallTimeout: text('stallTimeout').trim(),
   };
 }
 
@@ -87,6 +89,11 @@ export function projectFormInput(values: ProjectFormValues, t: Translate): { err
     else options.dnsRecheckSeconds = recheck;
   }
   if (values.dnsProvider) options.dnsProvider = values.dnsProvider;
+  if (values.stallTimeout) {
+    const stall = durationSeconds(values.stallTimeout);
+    if (stall === null || !projectOptionsSchema.shape.stallTimeoutSeconds.safeParse(stall).success) errors.stallTimeout = t('projectNew.error.stallTimeout', { min: STALL_SECONDS_MIN, max: STALL_SECONDS_MAX / 60 });
+    else options.stallTimeoutSeconds = stall;
+  }
   const recipients = values.notify.split(/[\s,;]+/).filter(Boolean);
   const badRecipients = recipients.filter((r) => !emailAddress.safeParse(r).success);
   if (badRecipients.length) errors.notify = t('projectNew.error.email', { addresses: badRecipients.join(', ') });
@@ -112,7 +119,7 @@ export async function projectFormModel(app: AppContext, values: ProjectFormValue
     destinations: platforms.map((name) => ({ name, selected: name === values.destination })),
     manual: values.startMode === 'manual',
     dnsProviders: (await dnsProviderNames(app)).map((name) => ({ name, selected: name === values.dnsProvider })),
-    optionsOpen: Boolean(errors.maxMessageMb || errors.concurrency || errors.tempPattern || errors.overlap || errors.nameservers || errors.dnsRecheck),
+    optionsOpen: Boolean(errors.maxMessageMb || errors.concurrency || errors.tempPattern || errors.overlap || errors.nameservers || errors.dnsRecheck || errors.stallTimeout),
     noPlatforms: platforms.length < 2,
   };
 }

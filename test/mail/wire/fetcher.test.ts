@@ -4,7 +4,8 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../../server/devservers/dovecot.ts';
 import { CutoverError } from '../../../server/errors.ts';
-import { isTransient, laneBackoffMs } from '../../../server/mail/transient.ts';
+import { mapImapError } from '../../../server/mail/imap.ts';
+import { isThrottle, isTransient, laneBackoffMs } from '../../../server/mail/transient.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, parseDateTime, parseFetch, type FetchedMessage } from '../../../server/mail/wire/fetcher.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { imapAs, rawMessage, seed } from '../../support/mail.ts';
@@ -136,6 +137,49 @@ test('throttling (Exchange) and a silent server end the command with what the la
   const silent = await reader.fetch('5', LISTING_ITEMS, { onMessage: () => undefined }).then(() => undefined, (e: unknown) => e);
   assert.ok(isTransient(silent), String(silent));
   assert.ok(Date.now() - started < 3_000, 'failed within the stall limit');
+});
+
+test('every Exchange "later" on a FETCH (NO or BAD) ends the command as a throttle; a plain NO stays a partial answer', { timeout: 20_000 }, async () => {
+  const replies = ['NO Server Unavailable. 15', 'BAD User is authenticated but not connected.', 'NO [UNAVAILABLE] busy', 'NO Request is throttled. Suggested Backoff Time: 800 milliseconds'];
+  let next = 0;
+  const endpoint = await scripted((tag, command) => (command.startsWith('EXAMINE') ? EXAMINED(tag) : command.includes('FETCH 7 ') ? `${tag} NO Some messages could not be read\r\n` : `${tag} ${replies[next++]}\r\n`));
+  const reader = await FetchReader.connect(endpoint, { stallMs: 5_000 });
+  await reader.examine('INBOX');
+  for (const reply of replies) {
+    const err = await reader.fetch('1:*', LISTING_ITEMS, { onMessage: () => undefined }).then(() => undefined, (e: unknown) => e);
+    assert.ok(isThrottle(err), `${reply}: ${String(err)}`);
+  }
+  await reader.fetch('7', LISTING_ITEMS, { onMessage: () => undefined });
+  await reader.logout();
+});
+
+test('a login still under way is given up at once when the pass is stopped (the stop signal), not after the stall timeout', { timeout: 20_000 }, async () => {
+  const server = net.createServer((socket) => { socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n'); socket.on('error', () => undefined); });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint: ImapEndpoint = { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, security: 'none', tlsVerify: false, auth: { user: 'u', pass: 'p' } };
+  const stop = new AbortController();
+  const started = Date.now();
+  const login = FetchReader.connect(endpoint, { stallMs: 60_000, signal: stop.signal }).then(() => undefined, (e: unknown) => e);
+  setTimeout(() => stop.abort(new Error('another folder failed the pass')), 300);
+  assert.ok(await login instanceof Error, 'the login failed');
+  assert.ok(Date.now() - started < 5_000, `gave up after ${Date.now() - started} ms`);
+});
+
+test('a login refused as Exchange does when busy ("Server Unavailable. 15") is a throttle the lane waits out, not a wrong password', { timeout: 20_000 }, async () => {
+  const server = net.createServer((socket) => {
+    socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n');
+    socket.on('data', (data) => { const tag = data.toString('latin1').split(' ')[0]; socket.write(`${tag} NO Server Unavailable. 15\r\n`); });
+    socket.on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint: ImapEndpoint = { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, security: 'none', tlsVerify: false, auth: { user: 'u', pass: 'p' } };
+  const err = await FetchReader.connect(endpoint, { stallMs: 5_000 }).then(() => undefined, (e: unknown) => e);
+  assert.ok(isThrottle(err), String(err));
+  const mapped = mapImapError(err, '127.0.0.1', 'login');
+  assert.equal(mapped.code, 'IMAP_FAILED', 'what the reader pool hands the lane: retryable, the throttle as its cause');
+  assert.ok(mapped.retryable && isThrottle(mapped.cause));
 });
 
 let dovecot: DovecotInstance;
