@@ -106,6 +106,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // INBOX's subscription is carried over once, on the first pass (no checkpoint yet).
     const steps = options.dryRun ? [] : folderSetupSteps(destList, active, { subscribeInbox: ![...checkpoints.values()].some(Boolean) });
     setup = startDestSetup((work) => appenders.use(work), steps, options.dest.host, options.log);
+    // The set-up is one pipelined round trip; no APPEND goes out before it is answered. GNU imap4d
+    // stopped answering CREATEs sent while another session appended to INBOX.
+    await setup.done;
     const mirror = options.mirror && ledger.delta && !options.dryRun
       ? await mirrorChanges({ sources, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done, renamed })
       : undefined;
