@@ -10,11 +10,32 @@ import { openImap, type ImapOpenOptions } from './imap.ts';
  * Without a gate, or for a host without a limit, nothing waits.
  */
 export interface HostGate {
-  /** Resolves with the function that frees the slot, once `host:port` has one free. */
-  acquire(host: string, port: number): Promise<() => Promise<void>>;
+  /**
+   * Resolves with the function that frees the slot, once `host:port` has one free. `waiting` is
+   * called each time none is: this process's idle connections to that host are closed then.
+   */
+  acquire(host: string, port: number, waiting?: () => Promise<void>): Promise<() => Promise<void>>;
 }
 
 let gate: HostGate | undefined;
+
+// Pools of this process that may keep idle connections to a host. One copy holds several pools on
+// the same host (listing, set-up, appends): a pool waiting for a slot while another keeps one idle
+// would wait on itself, so a wait first closes this process's idle connections to that host.
+const idleHolders = new Map<string, Set<() => Promise<void>>>();
+const hostKey = (endpoint: { host: string; port: number }) => `${endpoint.host.toLowerCase()}:${endpoint.port}`;
+
+/** Registers a pool's "close your idle connections"; returns its unregistration. */
+export function holdsIdle(endpoint: { host: string; port: number }, closeIdle: () => Promise<void>): () => void {
+  const key = hostKey(endpoint);
+  const holders = idleHolders.get(key) ?? new Set();
+  idleHolders.set(key, holders.add(closeIdle));
+  return () => { holders.delete(closeIdle); if (!holders.size) idleHolders.delete(key); };
+}
+
+async function closeIdleOn(endpoint: { host: string; port: number }): Promise<void> {
+  await Promise.all([...(idleHolders.get(hostKey(endpoint)) ?? [])].map((closeIdle) => closeIdle().catch(() => undefined)));
+}
 const releases = new WeakMap<object, () => Promise<void>>();
 
 export function installHostGate(next: HostGate | undefined): void {
@@ -24,7 +45,7 @@ export function installHostGate(next: HostGate | undefined): void {
 /** Opens a connection within the host's cap; the slot stays taken until `releaseHostSlot`. */
 export async function openWithinHostCap<T extends object>(endpoint: { host: string; port: number }, open: () => Promise<T>): Promise<T> {
   if (!gate) return open();
-  const release = await gate.acquire(endpoint.host, endpoint.port);
+  const release = await gate.acquire(endpoint.host, endpoint.port, () => closeIdleOn(endpoint));
   try {
     const item = await open();
     releases.set(item, release);

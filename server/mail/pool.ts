@@ -4,6 +4,8 @@ export interface PoolKind<T> {
   usable(item: T): boolean;
   destroy(item: T): void;
   close(item: T): Promise<void>;
+  /** Called once when the pool closes. */
+  retired?(): void;
 }
 
 /**
@@ -79,10 +81,17 @@ export class Pool<T> {
     return true;
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
+  /** Ends the connections nobody is using (another pool of this process waits for their host's slots). */
+  async closeIdle(): Promise<void> {
     const items = this.idle.splice(0);
     this.open -= items.length;
     await Promise.all(items.map((item) => this.kind.close(item)));
+    for (const _ of items) this.handOver(null);
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) this.kind.retired?.();
+    this.closed = true;
+    await this.closeIdle();
   }
 }

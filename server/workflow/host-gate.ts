@@ -40,7 +40,7 @@ export function dbHostGate(db: Db, holder: string, waitMs = HOST_WAIT_MS): DbHos
     return rows[0] ? Number(rows[0].id) : undefined;
   };
   return {
-    async acquire(hostName, port) {
+    async acquire(hostName, port, waiting) {
       const host = key(hostName, port);
       const limit = limits.get(host);
       if (!limit) return async () => undefined;
@@ -49,6 +49,7 @@ export function dbHostGate(db: Db, holder: string, waitMs = HOST_WAIT_MS): DbHos
         const id = await take(host, limit, Date.now());
         if (id !== undefined) return async () => { await db('host_slots').where({ id }).delete(); };
         if (Date.now() >= deadline) throw new CutoverError('HOST_BUSY', { host, seconds: Math.round(waitMs / 1000), limit }, { retryable: true });
+        await waiting?.();
         await new Promise((r) => setTimeout(r, POLL_MS + Math.random() * POLL_MS));
       }
     },
