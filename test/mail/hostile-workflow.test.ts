@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { openContext, type AppContext } from '../../server/context.ts';
-import type { MailboxRow } from '../../server/db/repos/mailboxes.ts';
-import { insertPlatform } from '../../server/db/repos/platforms.ts';
-import { confirmDomainStep } from '../../server/services/actions.ts';
-import { createDomainMigration } from '../../server/services/projects.ts';
+import type { AppContext } from '../../server/context.ts';
 import { runMailboxStep } from '../../server/workflow/runner.ts';
 import type { VerifyResult } from '../../server/workflow/steps/verify.ts';
-import { tempDataDir } from '../support/cli.ts';
 import { BAD_KEYWORD, startHostileImap, type HostileServer } from '../support/hostile-imap.ts';
 import { hostileSeed } from '../support/hostile-imap-run.ts';
-import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from '../support/platforms.ts';
+import { oneMailboxProject, type OneMailboxProject } from '../support/workflow-project.ts';
+import { DOMAIN, startLandscape, type Landscape } from '../support/platforms.ts';
 
 // Issue #11, item 1, through the workflow: the old platform's IMAP server sends, for one message
 // per folder, a FETCH line imapflow cannot parse. verify used to say "clean" with 2 source
@@ -21,26 +16,17 @@ const ADDRESS = `alice@${DOMAIN}`;
 let land: Landscape;
 let hostile: HostileServer;
 let app: AppContext;
-let projectId: number;
+let row: OneMailboxProject['row'];
 
 before(async () => {
   [land, hostile] = await Promise.all([startLandscape({ accounts: [{ address: ADDRESS, password: 'alice-pw' }] }), startHostileImap(hostileSeed())]);
   hostile.setMode('bad-keyword');
-  const dataDir = tempDataDir();
-  app = await openContext({ CUTOVER_DATA_DIR: dataDir, CUTOVER_LOG_LEVEL: 'silent' });
-  // The old platform's accounts live in its Dovecot's SQL tables; its IMAP is the hostile server.
-  const configs = [['old', writePlatformConfig(land.old, dataDir, 'old', OLD_MX, { port: hostile.port })], ['new', writePlatformConfig(land.new, dataDir, 'new', NEW_MX)]] as const;
-  for (const [name, file] of configs) await insertPlatform(app.db, app.box, name, 'postfixadmin', app.plugins.parseConfig('postfixadmin', JSON.parse(readFileSync(file, 'utf8'))));
-  ({ projectId } = await createDomainMigration(app, { from: 'old', to: 'new', domain: DOMAIN, name: 'hostile', options: { overlapSeconds: 0 }, actor: 'test' }));
-  const domain = await app.db('domains').where({ project_id: projectId }).first();
-  await confirmDomainStep(app, projectId, domain.id, 'dns-cutover', 'test');
+  ({ app, row } = await oneMailboxProject(land, ADDRESS, hostile.port, 'hostile', { overlapSeconds: 0 }));
 });
 after(async () => {
   await app?.close();
   await Promise.all([land?.stop(), hostile?.stop()]);
 });
-
-const row = async () => app.db<MailboxRow>('mailboxes').where({ project_id: projectId, address: ADDRESS }).first() as Promise<MailboxRow>;
 
 test('verify compares with the announced set: 2 of 3 readable per folder is not clean, and the skip list quotes the server', { timeout: 180_000 }, async () => {
   for (let i = 0; i < 20 && !(await row()).verify_result; i++) {

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { openContext, type AppContext } from '../../server/context.ts';
-import type { MailboxRow } from '../../server/db/repos/mailboxes.ts';
-import { insertPlatform } from '../../server/db/repos/platforms.ts';
-import { confirmDomainStep } from '../../server/services/actions.ts';
-import { createDomainMigration, parseProjectOptions } from '../../server/services/projects.ts';
+import type { AppContext } from '../../server/context.ts';
+import { parseProjectOptions } from '../../server/services/projects.ts';
 import { runMailboxStep } from '../../server/workflow/runner.ts';
 import { defaultProjectForm, projectFormInput } from '../../server/web/models/project-new.ts';
-import { tempDataDir } from '../support/cli.ts';
 import { startHostileImap, type HostileServer } from '../support/hostile-imap.ts';
 import { hostileSeed } from '../support/hostile-imap-run.ts';
-import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from '../support/platforms.ts';
+import { oneMailboxProject, type OneMailboxProject } from '../support/workflow-project.ts';
+import { DOMAIN, startLandscape, type Landscape } from '../support/platforms.ts';
 
 // Issue #12: "a connection that stops answering must fail within seconds", in the workflow too,
 // with the project's own stall timeout (stallTimeoutSeconds). The old platform's IMAP server
@@ -22,25 +18,17 @@ const ADDRESS = `alice@${DOMAIN}`;
 let land: Landscape;
 let hostile: HostileServer;
 let app: AppContext;
-let projectId: number;
+let row: OneMailboxProject['row'];
 
 before(async () => {
   [land, hostile] = await Promise.all([startLandscape({ accounts: [{ address: ADDRESS, password: 'alice-pw' }] }), startHostileImap(hostileSeed())]);
   hostile.setMode('stops-answering');
-  const dataDir = tempDataDir();
-  app = await openContext({ CUTOVER_DATA_DIR: dataDir, CUTOVER_LOG_LEVEL: 'silent' });
-  const configs = [['old', writePlatformConfig(land.old, dataDir, 'old', OLD_MX, { port: hostile.port })], ['new', writePlatformConfig(land.new, dataDir, 'new', NEW_MX)]] as const;
-  for (const [name, file] of configs) await insertPlatform(app.db, app.box, name, 'postfixadmin', app.plugins.parseConfig('postfixadmin', JSON.parse(readFileSync(file, 'utf8'))));
-  ({ projectId } = await createDomainMigration(app, { from: 'old', to: 'new', domain: DOMAIN, name: 'stall', options: { overlapSeconds: 0, stallTimeoutSeconds: 3 }, actor: 'test' }));
-  const domain = await app.db('domains').where({ project_id: projectId }).first();
-  await confirmDomainStep(app, projectId, domain.id, 'dns-cutover', 'test');
+  ({ app, row } = await oneMailboxProject(land, ADDRESS, hostile.port, 'stall', { overlapSeconds: 0, stallTimeoutSeconds: 3 }));
 });
 after(async () => {
   await app?.close();
   await Promise.all([land?.stop(), hostile?.stop()]);
 });
-
-const row = async () => app.db<MailboxRow>('mailboxes').where({ project_id: projectId, address: ADDRESS }).first() as Promise<MailboxRow>;
 
 test('stallTimeoutSeconds is validated with limits, 15 s when not given', () => {
   assert.equal(parseProjectOptions({}).stallTimeoutSeconds, 15);

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { openContext, type AppContext } from '../../server/context.ts';
-import type { MailboxRow } from '../../server/db/repos/mailboxes.ts';
-import { insertPlatform } from '../../server/db/repos/platforms.ts';
-import { confirmDomainStep } from '../../server/services/actions.ts';
-import { createDomainMigration } from '../../server/services/projects.ts';
+import type { AppContext } from '../../server/context.ts';
 import { runMailboxStep } from '../../server/workflow/runner.ts';
 import type { VerifyResult } from '../../server/workflow/steps/verify.ts';
-import { tempDataDir } from '../support/cli.ts';
 import { corpusFor } from '../support/corpus.ts';
 import { seed } from '../support/mail.ts';
-import { DOMAIN, NEW_MX, OLD_MX, startLandscape, writePlatformConfig, type Landscape } from '../support/platforms.ts';
+import { oneMailboxProject, type OneMailboxProject } from '../support/workflow-project.ts';
+import { DOMAIN, startLandscape, type Landscape } from '../support/platforms.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 // Issue #12: Microsoft 365 throttling on the source side, through the workflow. The old
@@ -22,28 +17,20 @@ const ADDRESS = `alice@${DOMAIN}`;
 let land: Landscape;
 let proxy: TcpProxy;
 let app: AppContext;
-let projectId: number;
+let row: OneMailboxProject['row'];
 
 before(async () => {
   land = await startLandscape({ accounts: [{ address: ADDRESS, password: 'alice-pw' }] });
   await seed(land.old, ADDRESS, corpusFor(ADDRESS).messages);
   proxy = await startTcpProxy(land.old.port);
   proxy.hideCapabilities(['LIST-STATUS', 'COMPRESS=DEFLATE', 'CONDSTORE', 'QRESYNC']);
-  const dataDir = tempDataDir();
-  app = await openContext({ CUTOVER_DATA_DIR: dataDir, CUTOVER_LOG_LEVEL: 'silent' });
-  const configs = [['old', writePlatformConfig(land.old, dataDir, 'old', OLD_MX, { port: proxy.port })], ['new', writePlatformConfig(land.new, dataDir, 'new', NEW_MX)]] as const;
-  for (const [name, file] of configs) await insertPlatform(app.db, app.box, name, 'postfixadmin', app.plugins.parseConfig('postfixadmin', JSON.parse(readFileSync(file, 'utf8'))));
-  ({ projectId } = await createDomainMigration(app, { from: 'old', to: 'new', domain: DOMAIN, name: 'throttled', options: { overlapSeconds: 0 }, actor: 'test' }));
-  const domain = await app.db('domains').where({ project_id: projectId }).first();
-  await confirmDomainStep(app, projectId, domain.id, 'dns-cutover', 'test');
+  ({ app, row } = await oneMailboxProject(land, ADDRESS, proxy.port, 'throttled', { overlapSeconds: 0 }));
 });
 after(async () => {
   await app?.close();
   await proxy?.stop();
   await land?.stop();
 });
-
-const row = async () => app.db<MailboxRow>('mailboxes').where({ project_id: projectId, address: ADDRESS }).first() as Promise<MailboxRow>;
 
 test('a throttled source (FETCH and EXAMINE refused as Exchange does): the workflow waits, resumes and verifies clean', { timeout: 300_000 }, async () => {
   proxy.throttleCommands({ verbs: ['FETCH', 'EXAMINE'], times: 4, reply: 'BAD Request is throttled. Suggested Backoff Time: 500 milliseconds' });
