@@ -4,30 +4,26 @@
 // the page that uploads Test_part1.pst and shows its dry run (screenshot kept).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import express from 'express';
-import { insertUser } from '../../server/db/repos/users.ts';
 import { startRadicale, type RadicaleInstance } from '../../server/devservers/radicale.ts';
 import { settled, uploadsRoot } from '../../server/files/uploads.ts';
 import { DavClient } from '../../server/groupware/dav/client.ts';
 import { discoverHomes } from '../../server/groupware/dav/discovery.ts';
 import { DavSession } from '../../server/groupware/dav/http.ts';
-import { createPanel } from '../../server/panel.ts';
 import { createToken } from '../../server/services/tokens.ts';
-import { hashPassword } from '../../server/web/passwords.ts';
 import { launchChromium } from '../support/browser.ts';
 import { snapshot } from '../support/mail.ts';
 import { atStep, startMigration, type Migration } from '../support/mailbox-migration.ts';
 import { screenshotDir } from '../support/screenshots.ts';
-import { ADMIN, Client } from '../web/client.ts';
+import { ADMIN, Client, mountPanel } from '../web/client.ts';
 
 const PST = path.join(import.meta.dirname, 'pst', 'Test_part1.pst');
 const ALICE = { address: 'alice@example.test', password: 'alice-pw' };
 let m: Migration;
 let radicale: RadicaleInstance;
-let server: Server;
+let panel: Awaited<ReturnType<typeof mountPanel>>;
 let base: string;
 let client: Client;
 let mailbox: number;
@@ -45,16 +41,13 @@ before(async () => {
   mailbox = at.id;
   destPassword = m.app.box.open(at.dest_password_sealed!);
   await radicale.addUser(ALICE.address, destPassword);
-  await insertUser(m.app.db, ADMIN.name, await hashPassword(ADMIN.password));
-  const host = express();
-  host.use('/panel', createPanel(m.app));
-  server = await new Promise((resolve) => { const s = host.listen(0, '127.0.0.1', () => resolve(s)); });
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}/panel`;
+  panel = await mountPanel(m.app);
+  base = panel.url;
   client = new Client(base);
   assert.equal((await client.login()).status, 303);
 });
 after(async () => {
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await panel?.close();
   await m?.close();
   await radicale?.stop();
 });

@@ -8,13 +8,8 @@
 // through the API: the copy and the delta pass follow.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import express from 'express';
-import { insertUser } from '../../server/db/repos/users.ts';
-import { createPanel } from '../../server/panel.ts';
-import { hashPassword } from '../../server/web/passwords.ts';
-import { ADMIN, Client } from '../web/client.ts';
+import { Client, mountPanel } from '../web/client.ts';
 import { startKnot, type KnotInstance } from '../../server/devservers/knot.ts';
 import { startRadicale, type RadicaleInstance } from '../../server/devservers/radicale.ts';
 import { DavClient } from '../../server/groupware/dav/client.ts';
@@ -38,7 +33,7 @@ describe('copy-groupware and delta-sync in the workflow (postfixadmin platforms,
   let newDav: RadicaleInstance;
   let destPassword: string;
   let dns: KnotInstance;
-  let server: Server;
+  let panel: Awaited<ReturnType<typeof mountPanel>>;
   let client: Client;
   let mailboxId: number;
 
@@ -74,16 +69,13 @@ describe('copy-groupware and delta-sync in the workflow (postfixadmin platforms,
     await sieve.logout();
     mailboxId = mailbox.id;
 
-    await insertUser(m.app.db, ADMIN.name, await hashPassword(ADMIN.password));
-    const host = express();
-    host.use('/panel', createPanel(m.app));
-    server = await new Promise((resolve) => { const s = host.listen(0, '127.0.0.1', () => resolve(s)); });
-    client = new Client(`http://127.0.0.1:${(server.address() as { port: number }).port}/panel`);
+    panel = await mountPanel(m.app);
+    client = new Client(panel.url);
     assert.equal((await client.login()).status, 303);
   });
 
   after(async () => {
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await panel?.close();
     await m?.close();
     await Promise.all([oldDav?.stop(), newDav?.stop(), dns?.stop()]);
   });

@@ -9,18 +9,21 @@ import { testDatabaseEnv } from '../support/database.ts';
 
 export const ADMIN = { name: 'root', password: 'correct horse battery' };
 
-/** The panel mounted under /panel (as a host control panel would) on 127.0.0.1, with a fresh data dir and one admin. */
-export async function startPanel(options: PanelOptions = {}, env: Record<string, string> = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
-  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent', ...(await testDatabaseEnv()), ...env });
-  await insertUser(app.db, ADMIN.name, await hashPassword(ADMIN.password));
+/** `app`'s panel mounted under /panel (as a host control panel would) on 127.0.0.1, with `admin` as an admin; close() stops the HTTP server only. */
+export async function mountPanel(app: AppContext, options: PanelOptions = {}, admin = ADMIN): Promise<{ url: string; close(): Promise<void> }> {
+  await insertUser(app.db, admin.name, await hashPassword(admin.password));
   const host = express();
   host.use('/panel', createPanel(app, options));
   const server: Server = await new Promise((resolve) => { const s = host.listen(0, '127.0.0.1', () => resolve(s)); });
   const { port } = server.address() as { port: number };
-  return {
-    app, url: `http://127.0.0.1:${port}/panel`,
-    async close() { await new Promise<void>((r) => server.close(() => r())); await app.close(); },
-  };
+  return { url: `http://127.0.0.1:${port}/panel`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** The panel on a fresh data dir with one admin. */
+export async function startPanel(options: PanelOptions = {}, env: Record<string, string> = {}): Promise<{ app: AppContext; url: string; close(): Promise<void> }> {
+  const app = await openContext({ CUTOVER_DATA_DIR: tempDataDir(), CUTOVER_LOG_LEVEL: 'silent', ...(await testDatabaseEnv()), ...env });
+  const panel = await mountPanel(app, options);
+  return { app, url: panel.url, async close() { await panel.close(); await app.close(); } };
 }
 
 /** A tiny cookie-keeping HTTP client: real requests, no redirects followed, so tests see every answer. */
