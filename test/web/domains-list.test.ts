@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import express from 'express';
@@ -14,6 +15,8 @@ import { createToken } from '../../server/services/tokens.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
 import { DOMAIN, NEW_MX, OLD_MX, startLandscape, switchDnsToNew, writePlatformConfig, type Landscape } from '../support/platforms.ts';
 import { ADMIN, Client } from './client.ts';
+import { launchChromium } from '../support/browser.ts';
+import { screenshotDir } from '../support/screenshots.ts';
 
 const ELSEWHERE = 'elsewhere.test';
 let land: Landscape;
@@ -178,6 +181,35 @@ test('every word of the Domains page is in the translation tables', () => {
   const keys = [...readFileSync(new URL('../../views/domains.hbs', import.meta.url), 'utf8').matchAll(/\{\{t "([^"]+)"/g)].map((m) => m[1]!);
   assert.ok(keys.length > 5);
   for (const key of keys) assert.ok(isMessageKey(key), key);
+});
+
+test('in Chromium the Domains page draws mixed dots, each with its text, and a click opens the domain page', { timeout: 120_000 }, async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${client.base}/login`);
+    await page.fill('#name', ADMIN.name);
+    await page.fill('#password', ADMIN.password);
+    await page.click('button[type=submit] >> text=Log in');
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${client.base}/domains`);
+    await page.waitForSelector(`tr[data-domain="${DOMAIN}"] .dns-dot`);
+    const dots = await page.locator('tr[data-domain] .dns-dot').evaluateAll((els) => els.map((el) => ({
+      status: el.getAttribute('data-status'),
+      label: (el.querySelector('.dot-label') as HTMLElement | null)?.innerText.trim() ?? '',
+      colour: getComputedStyle(el.querySelector('.dot')!).backgroundColor,
+    })));
+    assert.ok(new Set(dots.map((d) => d.status)).size >= 2, `mixed dots: ${JSON.stringify(dots.map((d) => d.status))}`);
+    assert.ok(dots.every((d) => d.label.length > 0), 'every dot has its text label');
+    // Each status is drawn in a colour of its own.
+    const colourOf = new Map(dots.map((d) => [d.status, d.colour]));
+    assert.equal(new Set(colourOf.values()).size, colourOf.size, JSON.stringify([...colourOf]));
+    await page.screenshot({ path: path.join(screenshotDir(), 'domains.png'), fullPage: true });
+    await page.click(`tr[data-domain="${DOMAIN}"] a:has-text("${DOMAIN}")`);
+    await page.waitForSelector(`h1:has-text("${DOMAIN}")`);
+  } finally {
+    await browser.cleanup();
+  }
 });
 
 test('thousands of domains are drawn a page at a time, and "not green" keeps only those', async () => {
