@@ -1,9 +1,11 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { CutoverError } from '../errors.ts';
 import { LINE_LIMIT, isValidUid, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
-import { FetchReader, LISTING_ITEMS } from './wire/fetcher.ts';
+import { fingerprint } from './fingerprint.ts';
+import { FetchReader, LISTING_ITEMS, LISTING_WITH_HEADER_ITEMS } from './wire/fetcher.ts';
 
-export type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'>;
+/** A listed message; `fingerprint` only when the listing asked for headers (the header itself is not kept). */
+export type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'> & { fingerprint?: string };
 
 /** A message the server announced but whose FETCH answer could not be read, with the server's words. */
 export interface Unreadable { uid: number; reason: string }
@@ -27,8 +29,8 @@ const SEARCH_BYTES_PER_MESSAGE = 11;
  * sent; otherwise one UID SEARCH names the set, the missing UIDs are asked for once more, and
  * those still missing are unreadable, quoted from the lines imapflow could not parse.
  */
-export async function listAnnounced(client: ImapFlow | FetchReader, host: string, from: number, retry: number[], progress: () => void): Promise<FolderListing> {
-  const source = client instanceof FetchReader ? readerSource(client) : imapflowSource(client);
+export async function listAnnounced(client: ImapFlow | FetchReader, host: string, from: number, retry: number[], progress: () => void, withFingerprints = false): Promise<FolderListing> {
+  const source = client instanceof FetchReader ? readerSource(client, withFingerprints) : imapflowSource(client);
   const retrySet = new Set(retry);
   const range = [...retry, `${from}:*`].join(',');
   source.takeUnparsedLines();
@@ -59,7 +61,7 @@ export async function listAnnounced(client: ImapFlow | FetchReader, host: string
 /** What a listing needs from a source connection: imapflow's (the verify step) or the copy's own FetchReader. */
 interface ListingSource {
   exists(): number;
-  fetch(range: string, each: (msg: { uid?: number; seq: number } & Listed) => void): Promise<void>;
+  fetch(range: string, each: (msg: { uid?: number; seq: number; header?: Buffer } & Listed) => void): Promise<void>;
   searchUids(range: string, exists: number): Promise<Set<number>>;
   takeUnparsedLines(): string[];
 }
@@ -75,10 +77,10 @@ function imapflowSource(client: ImapFlow): ListingSource {
   };
 }
 
-function readerSource(reader: FetchReader): ListingSource {
+function readerSource(reader: FetchReader, withHeaders: boolean): ListingSource {
   return {
     exists: () => reader.mailbox.exists,
-    fetch: (range, each) => reader.fetch(range, LISTING_ITEMS, { onMessage: (msg) => each(msg as typeof msg & Listed) }),
+    fetch: (range, each) => reader.fetch(range, withHeaders ? LISTING_WITH_HEADER_ITEMS : LISTING_ITEMS, { onMessage: (msg) => each(msg as typeof msg & Listed) }),
     async searchUids(range, exists) {
       const uids = await reader.searchUids(range, searchLineLimit(exists));
       return new Set(uids.filter(isValidUid));
@@ -98,7 +100,7 @@ async function collect(source: ListingSource, host: string, range: string, from:
     // "n:*" names the last message even when its UID is below n.
     if (msg.uid < from && !retry.has(msg.uid)) return;
     // The same UID twice is one message: the first answer counts.
-    if (!into.has(msg.uid)) into.set(msg.uid, { uid: msg.uid, size: msg.size, internalDate: msg.internalDate, flags: msg.flags });
+    if (!into.has(msg.uid)) into.set(msg.uid, { uid: msg.uid, size: msg.size, internalDate: msg.internalDate, flags: msg.flags, fingerprint: msg.header && fingerprint(msg.header, msg.size ?? 0, msg.internalDate) });
     progress();
   });
   if (invalid) assertUid(invalid.uid, host, invalid.seq);

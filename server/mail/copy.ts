@@ -16,7 +16,7 @@ import { appenderPool, imapPool, readerPool } from './pools.ts';
 import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
 import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
-import { PipelinedAppender } from './wire/appender.ts';
+import type { FetchReader } from './wire/fetcher.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
 import { followRenames } from './delta/renames.ts';
 
@@ -82,7 +82,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let setup: DestSetup | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(sources.use((client) => listWithStatus(client, options.source, Boolean(options.mirror), stallSeconds)), dests.use((client) => listFolders(client)));
+    const [sourceList, destList] = await bothSettled(listWithStatus(sources, readers, options.source, Boolean(options.mirror)), dests.use((client) => listFolders(client)));
     const makePlan = options.plan;
     const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -201,42 +201,45 @@ interface FolderStatus { messages: number; uidNext: number; uidValidity: string;
 // One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
 // copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
 // With CONDSTORE, HIGHESTMODSEQ too: a delta pass then leaves alone the folders where no flag changed and nothing was expunged.
-async function listWithStatus(client: ImapFlow, endpoint: ImapEndpoint, modseq: boolean, stallSeconds: number): Promise<ListResponse[]> {
-  try {
-    if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
-    return await listThenStatus(client, endpoint, stallSeconds);
-  } catch (err) {
-    throw protocolFault(client, endpoint.host) ?? err;
+async function listWithStatus(sources: Pool<ImapFlow>, readers: Pool<FetchReader>, endpoint: ImapEndpoint, modseq: boolean): Promise<ListResponse[]> {
+  let reader: Promise<FetchReader> | undefined;
+  const entries = await sources.use(async (client) => {
+    try {
+      if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
+      // Without LIST-STATUS (Courier, GNU imap4d) each folder needs a STATUS, which imapflow sends one
+      // round trip at a time. A reader of the lanes logs in while the folders are listed and sends them all at once.
+      reader = readers.acquire();
+      reader.catch(() => undefined);
+      return await listFolders(client);
+    } catch (err) {
+      throw protocolFault(client, endpoint.host) ?? err;
+    }
+  });
+  if (!reader) return entries;
+  // Awaited once the listing session is back in its pool: under a host cap of one, that session is what the reader waits for.
+  const session = await reader.catch(() => undefined);
+  const wanted = entries.filter((e) => !e.flags.has('\\Noselect') && !e.flags.has('\\NonExistent'));
+  let answered = new Map<string, Record<string, number>>();
+  if (session) {
+    let healthy = false;
+    try {
+      answered = await session.statuses(wanted.map((e) => e.pathAsListed));
+      healthy = true;
+    } finally {
+      readers.release(session, healthy);
+    }
   }
+  const unanswered = wanted.filter((e) => !answered.has(e.pathAsListed));
+  // A server that refuses the extra login, or some STATUS, answers them one by one.
+  if (unanswered.length) await sources.use(async (client) => { for (const entry of unanswered) entry.status = (await client.status(entry.path, STATUS_QUERY)) || undefined; });
+  for (const entry of wanted) {
+    const items = answered.get(entry.pathAsListed);
+    if (items) entry.status = { path: entry.path, messages: items.MESSAGES, uidNext: items.UIDNEXT, uidValidity: items.UIDVALIDITY === undefined ? undefined : BigInt(items.UIDVALIDITY) } as ListResponse['status'];
+  }
+  return entries;
 }
 
 const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true };
-const PIPELINED_STATUS_FROM = 3;
-
-/**
- * Without LIST-STATUS (Courier, GNU imap4d) each folder needs a STATUS, and imapflow sends them one
- * round trip at a time. A second, raw session logs in while the folders are listed and sends all
- * the STATUS commands at once. A server that refuses the extra login gets them one by one.
- */
-async function listThenStatus(client: ImapFlow, endpoint: ImapEndpoint, stallSeconds: number): Promise<ListResponse[]> {
-  const raw = PipelinedAppender.connect(endpoint, { stallMs: stallSeconds * 1000 });
-  raw.catch(() => undefined);
-  let session: PipelinedAppender | undefined;
-  try {
-    const entries = await listFolders(client);
-    const wanted = entries.filter((e) => !e.flags.has('\\Noselect') && !e.flags.has('\\NonExistent'));
-    if (wanted.length >= PIPELINED_STATUS_FROM) session = await raw.catch(() => undefined);
-    const answered = session ? await session.statuses(wanted.map((e) => e.pathAsListed)) : new Map<string, Record<string, number>>();
-    for (const entry of wanted) {
-      const items = answered.get(entry.pathAsListed);
-      if (items) entry.status = { path: entry.path, messages: items.MESSAGES, uidNext: items.UIDNEXT, uidValidity: items.UIDVALIDITY === undefined ? undefined : BigInt(items.UIDVALIDITY) } as ListResponse['status'];
-      else entry.status = (await client.status(entry.path, STATUS_QUERY)) || undefined;
-    }
-    return entries;
-  } finally {
-    (session ?? (await raw.catch(() => undefined)))?.close();
-  }
-}
 
 function folderStatuses(listed: ListResponse[]): Map<string, FolderStatus> {
   return new Map(listed.map((f) => [f.path, {
@@ -246,13 +249,18 @@ function folderStatuses(listed: ListResponse[]): Map<string, FolderStatus> {
 
 const MESSAGES_PER_EXTRA_LANE = 200;
 
-/** Messages the source holds beyond the last pass's checkpoints, from the LIST-STATUS figures. */
+/**
+ * Messages the source holds beyond the last pass's checkpoints, from the LIST-STATUS figures. A
+ * folder under a new UIDVALIDITY counts for none: the ledger recognises its messages from their
+ * headers (delta/adopt.ts), so it is a re-run's normal case on GNU imap4d, not a copy.
+ */
 function expectedMessages(active: FolderPlanEntry[], statuses: Map<string, FolderStatus>, checkpoints: Map<string, Checkpoint | undefined>): number {
   let expected = 0;
   for (const entry of active) {
     const status = statuses.get(entry.source);
     const checkpoint = checkpoints.get(entry.source);
-    expected += status && checkpoint && status.uidValidity === checkpoint.uidValidity ? Math.max(0, status.uidNext - checkpoint.uidNext) : status?.messages ?? 0;
+    if (!status) continue;
+    expected += !checkpoint ? status.messages : status.uidValidity === checkpoint.uidValidity ? Math.max(0, status.uidNext - checkpoint.uidNext) : 0;
   }
   return expected;
 }

@@ -18,6 +18,7 @@ import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isThrottle, isTransient, laneBackoffMs } from './transient.ts';
 import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
+import { adoptKnownCopies } from './delta/adopt.ts';
 import { literalLimitFor, quoteLine } from './guard.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, type FetchedMessage } from './wire/fetcher.ts';
 import { uidSet } from './wire/syntax.ts';
@@ -202,15 +203,23 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     const uidValidity = mailbox.uidValidity;
     // Courier's EXAMINE announces no UIDNEXT: the listing's STATUS (taken before) is the checkpoint then.
     const uidNext = mailbox.uidNext || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
-    // Started before the source's new messages are even listed: selecting a large destination
-    // folder can take as long as fetching a small delta.
-    const inspection = ctx.dryRun || mailbox.exists === 0 ? undefined
-      : ctx.destReady(entry.dest).then(() => ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger)));
-    inspection?.catch(() => undefined);
+    const inspect = () => {
+      if (ctx.dryRun || mailbox.exists === 0) return undefined;
+      const started = ctx.destReady(entry.dest).then(() => ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger)));
+      started.catch(() => undefined);
+      return started;
+    };
+    // Under a new UIDVALIDITY the ledger usually recognises every message from the listing: the
+    // destination is looked at only for what it does not. Otherwise the inspection starts before
+    // the source's new messages are even listed: selecting a large destination folder can take as
+    // long as fetching a small delta.
+    const rekey = Boolean(checkpoint && checkpoint.uidValidity !== uidValidity && ctx.ledger.delta);
+    let inspection = rekey ? undefined : inspect();
     let complete = true;
     try {
-      const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint);
+      const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint, rekey);
       complete = pending.complete;
+      if (pending.messages.length) inspection ??= inspect();
       if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, () => releaseSource(true), ctx, report, run);
     } finally {
       await inspection?.catch(() => undefined);
@@ -235,7 +244,7 @@ async function fail(ctx: LaneContext, report: FolderReport, entry: { sourceFolde
 
 // Only UIDs from the last complete pass on (under the same UIDVALIDITY) can be new: a delta pass
 // costs what changed, not the size of the folder.
-async function pendingMessages(source: FetchReader, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint?: Checkpoint): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
+async function pendingMessages(source: FetchReader, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint: Checkpoint | undefined, rekey: boolean): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
   const mailbox = source.mailbox;
   if (mailbox.exists === 0) return { uidValidity: mailbox.uidValidity, messages: [], complete: true };
   const uidValidity = mailbox.uidValidity;
@@ -243,11 +252,16 @@ async function pendingMessages(source: FetchReader, entry: FolderPlanEntry, ctx:
   const [handled, refused] = await Promise.all([ctx.ledger.handledUids(entry.source, uidValidity, from), from > 1 ? ctx.ledger.refusedUids(entry.source) : []]);
   const retry = refused.filter((uid) => uid < from);
   // A retried attempt lists what it already listed: only new messages count as progress then.
-  const listing = await listAnnounced(source, ctx.sourceHost, from, retry, () => { if (run.attempt === 1) run.watchdog.progress(); });
+  const listing = await listAnnounced(source, ctx.sourceHost, from, retry, () => { if (run.attempt === 1) run.watchdog.progress(); }, rekey);
+  const adopted = rekey ? await adoptKnownCopies(ctx.ledger.delta!, entry, uidValidity, listing.messages.filter((m) => !handled.has(m.uid)), ctx.dryRun) : new Set<number>();
   const messages: Listed[] = [];
   for (const msg of listing.messages) {
     if (handled.has(msg.uid)) continue;
     report.announced++;
+    if (adopted.has(msg.uid)) {
+      report.matched++;
+      continue;
+    }
     const reason = unselectedReason(msg, ctx.selection);
     if (!reason) { messages.push(msg); continue; }
     if (!ctx.dryRun) await ctx.ledger.skip({ sourceFolder: entry.source, uidValidity, uid: msg.uid, size: msg.size ?? 0, kind: reason.kind, reason: reason.text });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { adoptKnownCopies } from '../../server/mail/delta/adopt.ts';
 import { dbLedger } from '../../server/mail/ledger.ts';
 import { insertMailbox, insertProject, tempDb, type TempDb } from './fixtures.ts';
 
@@ -54,4 +55,25 @@ test('skips: too-big and excluded count as handled, refused is retried; a later 
 
 test('the ledger refuses rows for a mailbox that does not exist (foreign key)', async () => {
   await assert.rejects(dbLedger(t.db, 987654).record(entry(1)), /FOREIGN KEY|violates foreign key constraint/);
+});
+
+test('under a new UIDVALIDITY, copies are known again by fingerprint: each claimed once, for its destination folder only, rows re-keyed with their flags; a dry run writes nothing', async () => {
+  const ledger = dbLedger(t.db, mailboxB);
+  await ledger.recordMany([
+    entry(1, { uidValidity: '7', fingerprint: 'same', flags: ['\\Seen'] }),
+    entry(2, { uidValidity: '7', fingerprint: 'same', flags: [] }),
+    entry(3, { uidValidity: '7', fingerprint: 'elsewhere', destFolder: 'Archive' }),
+    entry(4, { uidValidity: '7', fingerprint: 'gone' }),
+  ]);
+  // The same two identical messages, the one the plan now sends to INBOX although it went to Archive, one new, one listed without a header.
+  const listed = [{ uid: 11, fingerprint: 'same' }, { uid: 12, fingerprint: 'same' }, { uid: 13, fingerprint: 'same' }, { uid: 14, fingerprint: 'elsewhere' }, { uid: 15, fingerprint: 'new' }, { uid: 16 }];
+  const dry = await adoptKnownCopies(ledger.delta!, { source: 'INBOX', dest: 'INBOX' }, '8', listed, true);
+  assert.deepEqual([...dry], [11, 12]);
+  assert.equal((await ledger.handledUids('INBOX', '8')).size, 0, 'a dry run re-keys nothing');
+  const adopted = await adoptKnownCopies(ledger.delta!, { source: 'INBOX', dest: 'INBOX' }, '8', listed, false);
+  assert.deepEqual([...adopted], [11, 12]);
+  assert.deepEqual([...(await ledger.handledUids('INBOX', '8'))].sort(), [11, 12]);
+  const rows = (await ledger.delta!.copies('INBOX')).map((c) => [c.uidValidity, c.uid, c.destFolder, c.destUid, c.flags]).sort((a, b) => String(a).localeCompare(String(b)));
+  assert.deepEqual(rows, [['7', 3, 'Archive', 103, null], ['7', 4, 'INBOX', 104, null], ['8', 11, 'INBOX', 101, ['\\Seen']], ['8', 12, 'INBOX', 102, []]]);
+  assert.equal((await adoptKnownCopies(ledger.delta!, { source: 'INBOX', dest: 'INBOX' }, '8', listed, false)).size, 0, 'rows already under the new UIDVALIDITY are not claimed again');
 });

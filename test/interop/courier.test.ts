@@ -24,13 +24,13 @@ test('Courier as the destination: stored as sent, INBOX subscribed as on the sou
   assert.deepEqual(await subscribedFolders(fixture.onServer[1]!), ['INBOX', 'INBOX.Archives', 'INBOX.Archives.2023', 'INBOX.Drafts', 'INBOX.Junk', 'INBOX.Sent', 'INBOX.Trash']);
 });
 
-test('Courier as the source: a re-run with its state lists no folder that received nothing (Courier announces no UIDNEXT on EXAMINE)', { timeout: 120_000 }, async () => {
-  const proxy = await startTcpProxy(fixture.server.port);
-  const copy = copier({ ...fixture.onServer[0]!, port: proxy.port }, fixture.onDovecot[1]!);
+test('Courier as the source: a re-run with its state lists no folder that received nothing (Courier announces no UIDNEXT on EXAMINE), and opens no destination folder', { timeout: 120_000 }, async () => {
+  const [proxy, destProxy] = await Promise.all([startTcpProxy(fixture.server.port), startTcpProxy(fixture.onDovecot[3]!.port)]);
+  const copy = copier({ ...fixture.onServer[0]!, port: proxy.port }, { ...fixture.onDovecot[3]!, port: destProxy.port });
   try {
     const first = await copy.run();
     assert.equal(first.result.code, 0, first.result.stderr);
-    const before = proxy.commands.length;
+    const [before, beforeDest] = [proxy.commands.length, destProxy.commands.length];
     const again = await copy.run();
     assert.equal(again.result.code, 0, again.result.stderr);
     assert.equal(again.report?.copied, 0);
@@ -38,8 +38,10 @@ test('Courier as the source: a re-run with its state lists no folder that receiv
     // be unchanged; the delta mirror's FLAGS-only fetch of known UIDs is not a listing.
     const listings = proxy.commands.slice(before).filter((c) => /\bUID FETCH\b.*RFC822\.SIZE/i.test(c.line));
     assert.deepEqual(listings.map((c) => c.line), []);
+    // No flag changed on the source: the mirror has nothing to STORE, so it selects no destination folder.
+    assert.deepEqual(destProxy.commands.slice(beforeDest).filter((c) => /^\S+ (UID )?(SELECT|EXAMINE|APPEND|STORE)\b/i.test(c.line)).map((c) => c.line), []);
   } finally {
     copy.cleanup();
-    await proxy.stop();
+    await Promise.all([proxy.stop(), destProxy.stop()]);
   }
 });

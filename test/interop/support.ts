@@ -272,7 +272,8 @@ export async function specialUseAttributes(account: Account): Promise<Record<str
  * with alice (the seeded source), bob (a clean copy's destination) and carol (the resumed copy's).
  */
 export function interopFixture(start: () => Promise<ImapServerInstance>) {
-  const users = ['alice@example.test', 'bob@example.test', 'carol@example.test'];
+  // The fourth account on each side starts empty: a destination of its own for a test's re-runs.
+  const users = ['alice@example.test', 'bob@example.test', 'carol@example.test', 'dave@example.test'];
   const fixture = { server: undefined as unknown as ImapServerInstance, onServer: [] as Account[], onDovecot: [] as Account[] };
   let dovecot: DovecotInstance | undefined;
   before(async () => {

@@ -41,12 +41,21 @@ async function inFolder<T>(dest: ImapFlow, folder: string, host: string, work: (
 }
 
 /**
+ * Whether a copy written by this migration may need a STORE. It was written with what its folder
+ * accepted, so a source message whose flags are still those has nothing to change: no destination
+ * connection or SELECT is spent on it (a no-op pass without CONDSTORE lists every known message).
+ */
+export function mayChangeFlags(change: { copy: KnownCopy; flags: string[] }): boolean {
+  return change.copy.flags !== null && change.copy.destUid !== null && encodeFlags(writableFlags(change.flags, () => true)) !== encodeFlags(change.copy.flags);
+}
+
+/**
  * Brings the copies' flags to the source's: only the difference from what each copy was written
  * with is added and removed, so a flag set on the destination alone stays. One STORE per distinct
  * change, not per message. Returns what was stored, for the ledger.
  */
 export async function applyFlags(dest: ImapFlow, folder: string, host: string, changes: Array<{ copy: KnownCopy; flags: string[] }>): Promise<Array<{ copy: KnownCopy; flags: string[] }>> {
-  const mine = changes.filter((c) => c.copy.flags !== null && c.copy.destUid !== null);
+  const mine = changes.filter(mayChangeFlags);
   if (!mine.length) return [];
   return inFolder(dest, folder, host, async (accepts) => {
     const groups = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();

@@ -4,7 +4,7 @@ import type { FolderPlanEntry } from '../folders.ts';
 import type { Pool } from '../pool.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
 import { markListed } from '../folder-cache.ts';
-import { applyFlags, deleteIfEmpty, deleteUnchanged, moveCopies } from './apply.ts';
+import { applyFlags, deleteIfEmpty, deleteUnchanged, mayChangeFlags, moveCopies } from './apply.ts';
 import { arrivals, enableQresync, folderChanges, type Arrival } from './source-changes.ts';
 import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
 
@@ -182,7 +182,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
           lock.release();
         }
       });
-      flagWork.push(...changes.flags);
+      flagWork.push(...changes.flags.filter(mayChangeFlags));
       vanished.push(...changes.vanished);
     }
     if (status.modseq) scanned.push({ folder: entry.source, modseq: status.modseq });
@@ -321,10 +321,16 @@ async function followGoneFolders(ctx: MirrorContext, goneFolders: Map<string, st
 
 /** Folders worked on at once: what the connection pools allow per account (copy.ts's DEFAULT_CONCURRENCY). */
 const PARALLEL_FOLDERS = 4;
+/**
+ * A folder costs two round trips here, a new connection's login about five: another connection
+ * is worth opening for every eight folders, not for a handful (Courier forks a process per login).
+ */
+const FOLDERS_PER_CONNECTION = 8;
 
 /**
- * Runs `work` on every item, at most PARALLEL_FOLDERS at a time. The first failure stops new items
- * from starting and is thrown once the items under way have finished: a retry never runs beside them.
+ * Runs `work` on every item, at most PARALLEL_FOLDERS at a time (one per FOLDERS_PER_CONNECTION
+ * items). The first failure stops new items from starting and is thrown once the items under way
+ * have finished: a retry never runs beside them.
  */
 async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -339,7 +345,7 @@ async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Prom
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_FOLDERS, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_FOLDERS, Math.ceil(items.length / FOLDERS_PER_CONNECTION)) }, worker));
   if (failure) throw failure.err;
 }
 

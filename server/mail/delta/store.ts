@@ -26,6 +26,8 @@ export interface DeltaStore {
   forget(copies: KnownCopy[]): Promise<void>;
   /** Copies kept for good although their source message is gone (deletions not mirrored): never deleted by a later pass either. */
   keep(copies: KnownCopy[]): Promise<void>;
+  /** Copies recognised under their folder's new UIDVALIDITY: each row now goes by the message's new UIDVALIDITY and UID. */
+  adopt(rekeyed: Array<{ copy: KnownCopy; uidValidity: string; uid: number }>): Promise<void>;
   /** A copy moved on the destination: its row now names the source message it is a copy of. */
   moved(from: KnownCopy, to: KnownCopy): Promise<void>;
   dropCheckpoint(sourceFolder: string): Promise<void>;
@@ -96,6 +98,11 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
     async keep(copies) {
       await db.transaction(async (trx) => {
         for (const copy of copies) await trx('ledger').where(key(copy)).update({ flags: null });
+      });
+    },
+    async adopt(rekeyed) {
+      await db.transaction(async (trx) => {
+        for (const { copy, uidValidity, uid } of rekeyed) await trx('ledger').where(key(copy)).update({ uidvalidity: uidValidity, uid });
       });
     },
     async moved(from, to) {

@@ -125,32 +125,6 @@ export class PipelinedAppender {
   }
 
   /**
-   * STATUS of many folders written at once (pipelined): one round trip for all of them, where
-   * imapflow sends one command at a time. Names are given as the server listed them. A folder
-   * the server refuses is left out of the answer.
-   */
-  async statuses(names: string[], items = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY']): Promise<Map<string, Record<string, number>>> {
-    const tags = names.map(() => this.nextTag());
-    await this.write([Buffer.from(names.map((name, i) => `${tags[i]} STATUS ${quoted(name)} (${items.join(' ')})\r\n`).join(''))]);
-    const out = new Map<string, Record<string, number>>();
-    for (const [i, tag] of tags.entries()) {
-      let last: Record<string, number> | undefined;
-      for (;;) {
-        const line = await this.line();
-        if (/^\* STATUS /i.test(line)) { last = statusItems(line); continue; }
-        const response = parseTagged(line);
-        if (response?.tag === tag) {
-          if (response.status === 'OK' && last) out.set(names[i]!, last);
-          break;
-        }
-        if (line.startsWith('* BYE')) throw this.connectionError(line);
-        if (!response && !line.startsWith('* ')) throw this.protocolError(line);
-      }
-    }
-    return out;
-  }
-
-  /**
    * Commands without literals written at once (pipelined, RFC 3501 5.5): one round trip for all
    * of them. `answered` hears each tagged answer as it arrives, in order, so work that waits on
    * one command can start before the last is answered.
@@ -437,13 +411,4 @@ function upgrade(socket: net.Socket, endpoint: ImapEndpoint): Promise<net.Socket
     secure.once('secureConnect', () => { secure.removeAllListeners('error'); resolve(secure); });
     secure.once('error', reject);
   });
-}
-
-/** `* STATUS name (MESSAGES 3 UIDNEXT 9 UIDVALIDITY 17)` → { MESSAGES: 3, UIDNEXT: 9, UIDVALIDITY: 17 }. */
-function statusItems(line: string): Record<string, number> {
-  const list = /\(([^()]*)\)\s*$/.exec(line)?.[1] ?? '';
-  const items: Record<string, number> = {};
-  const words = list.trim().split(/\s+/);
-  for (let i = 0; i + 1 < words.length; i += 2) items[words[i]!.toUpperCase()] = Number(words[i + 1]);
-  return items;
 }

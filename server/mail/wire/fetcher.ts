@@ -8,7 +8,7 @@ import { encodeMailboxName } from './mutf7.ts';
 import { parseTagged, quoted, type TaggedResponse } from './syntax.ts';
 
 /** One FETCH answer as the copy uses it. `source` is set when the body came in memory. */
-export interface FetchedMessage { seq: number; uid?: number; size?: number; internalDate?: Date; flags?: Set<string>; source?: Buffer; hadBody: boolean }
+export interface FetchedMessage { seq: number; uid?: number; size?: number; internalDate?: Date; flags?: Set<string>; source?: Buffer; hadBody: boolean; header?: Buffer }
 
 export interface MailboxState { exists: number; uidNext: number; uidValidity: string }
 
@@ -25,6 +25,8 @@ export interface FetchOptions {
 }
 
 export const LISTING_ITEMS = '(UID RFC822.SIZE INTERNALDATE FLAGS)';
+/** The listing with each message's header: enough to recognise a message under a new UIDVALIDITY without its body. */
+export const LISTING_WITH_HEADER_ITEMS = '(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[HEADER])';
 export const BODY_ITEMS = '(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[])';
 
 const KEPT_LINES = 256;
@@ -32,7 +34,7 @@ const EMPTY = Buffer.alloc(0);
 const LITERAL_AT_END = /(~?)\{(\d{1,12})\+?\}$/;
 const BODY_BEFORE_LITERAL = /(?:BODY\[\]|BINARY\[\]|RFC822)(?:<\d+>)? ~?\{\d+\+?\}$/i;
 
-interface Pending { tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[] }
+interface Pending { tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[]; status?: Record<string, number> }
 
 /**
  * The source side's reader: EXAMINE, UID FETCH and UID SEARCH on a connection of our own, the way
@@ -143,6 +145,20 @@ export class FetchReader {
     const done = await this.command(`UID SEARCH UID ${range}`, { search }, { line: lineLimit });
     if (done.status !== 'OK') throw commandError(done);
     return search;
+  }
+
+  /**
+   * STATUS of every folder, all sent at once (one round trip); `names` as the server listed them.
+   * A folder the server refuses is left out of the answer.
+   */
+  async statuses(names: string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    await Promise.all(names.map(async (name) => {
+      const status: Record<string, number> = {};
+      const done = await this.command(`STATUS ${quoted(name)} (MESSAGES UIDNEXT UIDVALIDITY)`, { status });
+      if (done.status === 'OK' && Object.keys(status).length) out.set(name, status);
+    }));
+    return out;
   }
 
   private command(text: string, extra: Partial<Pending> = {}, limits: { line?: number; literal?: number } = {}): Promise<TaggedResponse> {
@@ -274,6 +290,11 @@ export class FetchReader {
       if (into) for (const word of first.slice(8).split(' ')) if (word) into.push(Number(word));
       return;
     }
+    if (/^\* STATUS /i.test(first)) {
+      const into = this.pending[0]?.status;
+      if (into) Object.assign(into, statusItems(parts[parts.length - 1]!));
+      return;
+    }
     if (/^\* BYE\b/i.test(first)) this.bye = first.slice(2, 202);
   }
 
@@ -317,6 +338,15 @@ export class FetchReader {
 /** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
 function commandError(done: TaggedResponse): Error {
   return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
+}
+
+/** `* STATUS name (MESSAGES 3 UIDNEXT 9 …)`: the items, by name. */
+function statusItems(line: string): Record<string, number> {
+  const list = /\(([^()]*)\)\s*$/.exec(line)?.[1] ?? '';
+  const items: Record<string, number> = {};
+  const words = list.trim().split(/\s+/);
+  for (let i = 0; i + 1 < words.length; i += 2) items[words[i]!.toUpperCase()] = Number(words[i + 1]);
+  return items;
 }
 
 // ---- one FETCH answer ----
@@ -443,6 +473,10 @@ export function parseFetch(seq: number, parts: string[], literals: Array<Buffer 
       if (value && typeof value === 'object' && 'literal' in value) { if (value.literal) msg.source = value.literal; }
       else if (value && typeof value === 'object' && 'quoted' in value) msg.source = Buffer.from(value.quoted, 'latin1');
       else if (value !== null) throw new Error('body expected');
+    } else if (name === 'BODY[HEADER]') {
+      if (value && typeof value === 'object' && 'literal' in value) { if (value.literal) msg.header = value.literal; }
+      else if (value && typeof value === 'object' && 'quoted' in value) msg.header = Buffer.from(value.quoted, 'latin1');
+      else if (value !== null) throw new Error('header expected');
     } else {
       skipValue(tokens, value);
     }

@@ -78,27 +78,3 @@ test('a server that stops answering fails within the stall limit, not minutes la
   assert.ok(waited >= 400 && waited < 3_000, `failed after ${waited} ms`);
 });
 
-test('STATUS of many folders goes out in one write; answers are paired with their commands, literal names included', { timeout: 10_000 }, async () => {
-  const seen: string[] = [];
-  const endpoint = await scripted((tag, command) => {
-    if (command.startsWith('AUTHENTICATE')) return `${tag} OK in\r\n`;
-    if (command.startsWith('CAPABILITY')) return `* CAPABILITY IMAP4rev1\r\n${tag} OK\r\n`;
-    seen.push(command);
-    if (command.includes('"Gone"')) return `${tag} NO no such folder\r\n`;
-    if (command.includes('"Lit"')) return `* STATUS {3}\r\nLit (MESSAGES 2 UIDNEXT 5 UIDVALIDITY 9)\r\n${tag} OK\r\n`;
-    const name = /STATUS "([^"]+)"/.exec(command)![1];
-    return `* STATUS "${name}" (MESSAGES ${name!.length} UIDNEXT 10 UIDVALIDITY 77)\n${tag} OK done\r\n`;
-  });
-  const session = await PipelinedAppender.connect(endpoint, { stallMs: 2_000 });
-  try {
-    const answers = await session.statuses(['INBOX', 'Gone', 'Lit', 'Sent Items']);
-    assert.deepEqual(Object.fromEntries(answers), {
-      INBOX: { MESSAGES: 5, UIDNEXT: 10, UIDVALIDITY: 77 },
-      Lit: { MESSAGES: 2, UIDNEXT: 5, UIDVALIDITY: 9 },
-      'Sent Items': { MESSAGES: 10, UIDNEXT: 10, UIDVALIDITY: 77 },
-    });
-    assert.equal(seen.length, 4);
-  } finally {
-    session.close();
-  }
-});

@@ -91,6 +91,41 @@ test('bodies arriving a byte at a time are read exactly; EXAMINE gives EXISTS, U
   }
 });
 
+test('STATUS of many folders goes out at once; answers are paired with their commands, literal names included, a refused folder left out', { timeout: 10_000 }, async () => {
+  const seen: string[] = [];
+  const endpoint = await scripted((tag, command) => {
+    seen.push(command);
+    if (command.includes('"Gone"')) return `${tag} NO no such folder\r\n`;
+    if (command.includes('"Lit"')) return `* STATUS {3}\r\nLit (MESSAGES 2 UIDNEXT 5 UIDVALIDITY 9)\r\n${tag} OK\r\n`;
+    const name = /STATUS "([^"]+)"/.exec(command)![1];
+    return `* STATUS "${name}" (MESSAGES ${name!.length} UIDNEXT 10 UIDVALIDITY 77)\n${tag} OK done\r\n`;
+  });
+  const reader = await FetchReader.connect(endpoint, { stallMs: 2_000 });
+  try {
+    const answers = await reader.statuses(['INBOX', 'Gone', 'Lit', 'Sent Items']);
+    assert.deepEqual(Object.fromEntries(answers), {
+      INBOX: { MESSAGES: 5, UIDNEXT: 10, UIDVALIDITY: 77 },
+      Lit: { MESSAGES: 2, UIDNEXT: 5, UIDVALIDITY: 9 },
+      'Sent Items': { MESSAGES: 10, UIDNEXT: 10, UIDVALIDITY: 77 },
+    });
+    assert.deepEqual(seen.filter((c) => c.startsWith('STATUS')).length, 4);
+    assert.equal(reader.usable, true);
+  } finally {
+    reader.close();
+  }
+});
+
+test('a listing with headers: BODY[HEADER] as a literal, quoted or NIL, next to the listing items', () => {
+  const header = 'Subject: x\r\nMessage-ID: <a@b>\r\n\r\n';
+  const literal = parseFetch(1, [`* 1 FETCH (UID 4 RFC822.SIZE 90 BODY[HEADER] {${header.length}}`, ' FLAGS (\\Seen))'], [Buffer.from(header, 'latin1'), null]);
+  assert.equal(literal.header?.toString('latin1'), header);
+  assert.equal(literal.uid, 4);
+  assert.equal(literal.hadBody, false, 'a header is not the body');
+  assert.equal(parseFetch(2, ['* 2 FETCH (UID 5 BODY[HEADER] "Subject: y")'], []).header?.toString(), 'Subject: y');
+  assert.equal(parseFetch(3, ['* 3 FETCH (UID 6 BODY[HEADER] NIL)'], []).header, undefined);
+  assert.throws(() => parseFetch(4, ['* 4 FETCH (UID 7 BODY[HEADER] (x))'], []));
+});
+
 test('an unparseable line is kept for the report and the connection goes on; a NO is a partial answer', { timeout: 10_000 }, async () => {
   const endpoint = await scripted((tag, command) => (command.startsWith('EXAMINE') ? EXAMINED(tag)
     : `* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 FLAGS (bad"kw) BODY[] {3}\r\nabc)\r\n* 3 FETCH (UID 3 FLAGS ())\r\n${tag} NO Some of the requested messages no longer exist\r\n`));
