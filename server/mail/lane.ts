@@ -170,9 +170,11 @@ function isThrottled(err: unknown): boolean {
 
 function throttled(ctx: LaneContext, entry: FolderPlanEntry, throttle: { times: number; since: number }, last: unknown): CutoverError {
   const cause = last instanceof CutoverError && last.cause ? last.cause : last;
-  const e = cause as { responseText?: string; message?: string };
+  const e = cause as { responseText?: string; message?: string; host?: string };
+  // A login names its host (mapImapError), an APPEND its destination (throwIfTransient); a FETCH is the source's.
+  const host = (last instanceof CutoverError && last.params.host ? String(last.params.host) : undefined) ?? e.host ?? ctx.sourceHost;
   return new CutoverError('IMAP_THROTTLED', {
-    host: ctx.sourceHost, during: `folder "${entry.source}"`, attempts: throttle.times, seconds: Math.round((Date.now() - throttle.since) / 1000), detail: quoteLine(e.responseText || e.message || ''),
+    host, during: `folder "${entry.source}"`, attempts: throttle.times, seconds: Math.round((Date.now() - throttle.since) / 1000), detail: quoteLine(e.responseText || e.message || ''),
   }, { retryable: true, cause: last });
 }
 
@@ -508,7 +510,7 @@ async function writeBatch(target: AppendTarget, entry: FolderPlanEntry, fetched:
       await record(pending, outcome.uids);
       return;
     }
-    throwIfTransient(outcome);
+    throwIfTransient(outcome, ctx.destHost);
     await appendOneByOne(target, entry, pending, outcome, ctx, report, record);
   })();
   answered.catch(() => undefined); // awaited by the writer after the next batch is sent
@@ -524,7 +526,7 @@ async function appendOneByOne(target: AppendTarget, entry: FolderPlanEntry, pend
       await record([one], single.uids);
       continue;
     }
-    throwIfTransient(single);
+    throwIfTransient(single, ctx.destHost);
     await ctx.ledger.skip({ ...one.base, kind: 'refused', reason: `${single.status}${single.code ? ` [${single.code}]` : ''} ${single.text}`.trim() });
     report.failed++;
   }
@@ -540,8 +542,8 @@ async function recordAppended(appended: Pending[], uids: Array<number | null>, c
   ctx.onProgress?.(report);
 }
 
-function throwIfTransient(outcome: Exclude<AppendOutcome, { ok: true }>): void {
-  const err = Object.assign(new Error(outcome.text), { responseStatus: outcome.status, responseText: outcome.text, serverResponseCode: outcome.code });
+function throwIfTransient(outcome: Exclude<AppendOutcome, { ok: true }>, host: string): void {
+  const err = Object.assign(new Error(outcome.text), { responseStatus: outcome.status, responseText: outcome.text, serverResponseCode: outcome.code, host });
   if (isTransient(err)) throw err;
 }
 

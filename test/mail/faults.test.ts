@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
 import { copyMailbox, type CopyProgress, type CopyReport } from '../../server/mail/copy.ts';
+import { CutoverError } from '../../server/errors.ts';
 import type { FolderPlanEntry } from '../../server/mail/folders.ts';
 import { closeQuietly, openImap } from '../../server/mail/imap.ts';
 import type { LedgerStore } from '../../server/mail/ledger.ts';
@@ -399,6 +400,18 @@ test('(5) a throttled APPEND (NO [UNAVAILABLE] … Suggested Backoff Time) slows
 });
 
 test('(4) re-run after throttling copies nothing', LIMIT, () => assertRerunCopiesNothing(throttled));
+
+test('(5b) a destination that throttles every APPEND stops the pass with IMAP_THROTTLED naming the destination, not the source', LIMIT, async () => {
+  const s = await newScenario();
+  const via = await proxy(dest);
+  via.throttleAppends({ times: Infinity, reply: THROTTLED });
+  // The destination by another loopback name, so the error can only name it by being right.
+  const err = await copyMailbox({ source: endpoint(source, SOURCE_USER), dest: { ...endpoint(dest, s.destUser, via), host: 'localhost' }, plan: s.plan, ledger: s.ledger, pass: 1 })
+    .then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof CutoverError && err.code === 'IMAP_THROTTLED', String(err));
+  assert.equal(err.params.host, 'localhost');
+  assert.match(err.message, /^localhost kept refusing .*Suggested Backoff Time/);
+});
 
 // (6) A refused message (over quota) going to the skip list, not retried as transient: copy.test.ts (g).
 

@@ -145,6 +145,19 @@ test('a UID above 2^32-1 is a protocol error with its own exit code', { timeout:
   assert.ok(run.wallMs < 30_000, `the process ends once the error is reported (${run.wallMs} ms)`);
 });
 
+test('a source that refuses the FLAGS fetch of a delta pass (GNU imap4d answered BAD once a UID changed under it): an IMAP error quoting the command and the server, exit 7', async (t) => {
+  const user = await freshUser();
+  const state = path.join(dir, `${user}.state`);
+  hostile.setMode('none');
+  const first = await copy(t, 'none, then a delta', user, { extra: ['--state', state] });
+  assert.equal(first.code, 0, first.stderr);
+  hostile.setMode('refuses-flag-fetch');
+  const again = await copy(t, 'refuses-flag-fetch', user, { extra: ['--state', state] });
+  assert.equal(again.code, 7, again.stderr);
+  assert.match(again.stderr, /error \[IMAP_FAILED\]: IMAP UID FETCH \(FLAGS\) in \S+ failed on 127\.0\.0\.1: .*Invalid message set/);
+  hostile.setMode('none');
+});
+
 test('a line that never ends is cut at the line limit: protocol error, bounded memory', { timeout: 120_000 }, async (t) => {
   hostile.setMode('endless-line');
   const before = hostile.endlessBytes;

@@ -28,6 +28,8 @@ export type HostileMode =
   | 'truncated-literal'
   /** `* BYE` in the middle of a body FETCH (before message 2), then the connection closes. */
   | 'bye-mid-fetch'
+  /** A FETCH of flags alone (a delta pass's look at known messages) is refused with BAD, as GNU imap4d did once a UID had changed under it. */
+  | 'refuses-flag-fetch'
   /** The server accepts the connection and never greets. */
   | 'no-greeting'
   /** The server greets, then never answers anything. */
@@ -293,6 +295,7 @@ export async function startHostileImap(seed: SeedFolder[]): Promise<HostileServe
     if (active('stops-answering')) return;
     const q = query.toUpperCase();
     const wantsBody = /BODY(\.PEEK)?\[\]/.test(q);
+    if (!wantsBody && !q.includes('RFC822.SIZE') && active('refuses-flag-fetch')) return write(socket, `${tag} BAD Invalid message set\r\n`);
     const partial = /BODY(?:\.PEEK)?\[\]<(\d+)\.(\d+)>/.exec(q);
     const maxUid = Math.max(0, ...folder.messages.map((m, i) => uidOf(m, i, active)));
     let sent = 0;

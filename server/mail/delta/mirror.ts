@@ -2,6 +2,7 @@ import type { ImapFlow, ListResponse } from 'imapflow';
 import type { Logger } from '../../log.ts';
 import type { FolderPlanEntry } from '../folders.ts';
 import type { Pool } from '../pool.ts';
+import { mapImapError } from '../imap.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
 import { markListed } from '../folder-cache.ts';
 import { applyFlags, deleteIfEmpty, deleteUnchanged, mayChangeFlags, moveCopies } from './apply.ts';
@@ -181,7 +182,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
         } finally {
           lock.release();
         }
-      });
+      }).catch(refusedBySource(ctx, `UID FETCH (FLAGS) in ${entry.source}`));
       flagWork.push(...changes.flags.filter(mayChangeFlags));
       vanished.push(...changes.vanished);
     }
@@ -262,7 +263,7 @@ async function findMoves(ctx: MirrorContext, entries: FolderPlanEntry[], marks: 
       } finally {
         lock.release();
       }
-    });
+    }).catch(refusedBySource(ctx, `UID FETCH (HEADER) in ${entry.source}`));
     for (const arrival of found) {
       const copy = candidates.get(arrival.fingerprint)?.shift();
       if (copy) moves.push({ copy, entry, uidValidity: status.uidValidity, arrival });
@@ -317,6 +318,14 @@ async function followGoneFolders(ctx: MirrorContext, goneFolders: Map<string, st
       report.foldersKept.push(dest);
     }
   }
+}
+
+/**
+ * A command the source refused, as the IMAP error it is (its words quoted, exit 7) rather than an
+ * internal one; a lost connection or a throttle stays as it is, for the retry above.
+ */
+function refusedBySource(ctx: MirrorContext, command: string): (err: unknown) => never {
+  return (err) => { throw isTransient(err) ? err : mapImapError(err, ctx.sourceHost, command); };
 }
 
 /** Folders worked on at once: what the connection pools allow per account (copy.ts's DEFAULT_CONCURRENCY). */
