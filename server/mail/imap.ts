@@ -62,6 +62,7 @@ async function connectImap(endpoint: ImapEndpoint, auth: NonNullable<ImapFlowOpt
     socketTimeout: stallSeconds * 1000,
   });
   guard.bind(client);
+  withoutNagle(client);
   client.on('error', (err: Error) => log?.warn({ host: endpoint.host, err: err.message }, 'imap connection error'));
   const giveUp = () => client.close();
   opts.signal?.addEventListener('abort', giveUp);
@@ -76,6 +77,21 @@ async function connectImap(endpoint: ImapEndpoint, auth: NonNullable<ImapFlowOpt
     opts.signal?.removeEventListener('abort', giveUp);
   }
   return client;
+}
+
+/**
+ * imapflow leaves Nagle's algorithm on. A command written in two pieces then waits for the
+ * server's delayed ACK (40 ms on Linux) before its second piece goes, while the server waits for
+ * that piece to answer: a pause per command, login included. Its socket is set up in
+ * configureSocket (imapflow 2.1.2), before the greeting.
+ */
+function withoutNagle(client: ImapFlow): void {
+  const internals = client as unknown as { configureSocket(socket: net.Socket | undefined): void };
+  const configure = internals.configureSocket.bind(client);
+  internals.configureSocket = (socket) => {
+    socket?.setNoDelay?.(true);
+    configure(socket);
+  };
 }
 
 // imapflow's words for a silent server do not say how long it waited (its greeting and socket timers can fire together).

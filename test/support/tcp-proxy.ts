@@ -401,9 +401,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
   };
 
-  const server = net.createServer((client) => {
+  const server = net.createServer({ noDelay: true }, (client) => {
     accepted++;
-    const upstream = net.connect({ host: targetHost, port: targetPort });
+    const upstream = net.connect({ host: targetHost, port: targetPort, noDelay: true });
     const c: Conn = { id: accepted, client, server: upstream, streams: { up: new ImapStream(), down: new ImapStream() }, waitingDrain: { up: false, down: false }, closed: false };
     gates.up.parser.set(c, new ImapStream());
     gates.down.parser.set(c, new ImapStream());

@@ -395,6 +395,9 @@ function openSocket(endpoint: ImapEndpoint): Promise<net.Socket> {
     const socket = endpoint.security === 'tls'
       ? tls.connect({ ...options, servername: net.isIP(endpoint.host) ? undefined : endpoint.host, rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca })
       : net.connect(options);
+    // Commands and APPENDs go out in several writes; with Nagle the last small one waited for the
+    // server's delayed ACK (40 ms on Linux) while the server waited for it: a pause per command.
+    socket.setNoDelay(true);
     const event = endpoint.security === 'tls' ? 'secureConnect' : 'connect';
     socket.once(event, () => { socket.setTimeout(0); socket.removeAllListeners('error'); socket.removeAllListeners('timeout'); resolve(socket); });
     socket.once('timeout', () => { socket.destroy(); reject(Object.assign(new Error('connection timed out'), { code: 'CONNECT_TIMEOUT' })); });
