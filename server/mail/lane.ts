@@ -397,6 +397,10 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
     abort.abort(err);
     await finish(queue.drain(), ctx);
     await reader.catch(() => undefined);
+    // The reader ends the FETCH under way before it sees the failure: what it queued meanwhile
+    // holds its share of the byte budget too. Left there, a lane retried after a throttled APPEND
+    // waited for budget that no one would give back, its watchdog paused: the copy hung.
+    await finish(queue.drain(), ctx);
     throw err;
   }
   await reader;
