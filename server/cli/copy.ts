@@ -5,7 +5,7 @@ import { MAX_BYTES_PER_SECOND } from '../db/repos/project-schedule-schema.ts';
 import { CutoverError, formatBytes } from '../errors.ts';
 import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
 import { DEFAULT_STALL_SECONDS, STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../mail/guard.ts';
-import { buildFolderPlan } from '../mail/plan.ts';
+import { planFromListings } from '../mail/plan.ts';
 import type { LedgerStore } from '../mail/ledger.ts';
 import { openStateLedger } from '../mail/state-file.ts';
 import { describeMirror } from '../mail/delta/summary.ts';
@@ -170,7 +170,7 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
       source, dest, ledger, pass: 1, selection, concurrency, stallSeconds, dryRun: Boolean(values['dry-run']), pace,
       // A re-run with --state mirrors what changed on the source since; --no-mirror-deletes keeps every copy.
       mirror: { deletes: !values['no-mirror-deletes'] },
-      plan: (s, d, listed) => buildFolderPlan(s, d, values.exclude ?? [], source.host, listed, provider),
+      plan: (listed) => planFromListings(listed, values.exclude ?? [], source.host, provider),
       onProgress: ({ totalCopied, totalBytes, remaining }) => {
         if (Date.now() - lastLine < 1000) return;
         lastLine = Date.now();

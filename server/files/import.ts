@@ -6,7 +6,7 @@ import { inspectDest, type DestInspection } from '../mail/dest-folder.ts';
 import { headerBytes } from '../mail/fingerprint.ts';
 import { planFolders, type FolderPlanEntry, type FolderSide } from '../mail/folders.ts';
 import { closeQuietly, mapImapError, openImap } from '../mail/imap.ts';
-import { folderSide } from '../mail/inventory.ts';
+import { namespaceOf, sideOf } from '../mail/inventory.ts';
 import type { LedgerStore } from '../mail/ledger.ts';
 import { listFolders } from '../mail/listing.ts';
 import { PipelinedAppender } from '../mail/wire/appender.ts';
@@ -98,7 +98,7 @@ export async function importFiles(options: FileImportOptions): Promise<FileImpor
     const client = await openImap(options.dest, options.log);
     try {
       const listed = await listFolders(client);
-      const destSide = await folderSide(client, listed);
+      const destSide = sideOf({ namespace: namespaceOf(client, listed), folders: listed });
       const plan = planFolders(fileSide(opened), destSide);
       const byPath = new Map(plan.map((entry) => [entry.source, entry]));
       const nonMail = new Set(opened.flatMap((o) => [...o.davFolders]));

@@ -5,7 +5,6 @@ import { budgetFor, type Pace } from './bandwidth.ts';
 import { memoryReclaimer } from './reclaim.ts';
 import { Spool } from './spool.ts';
 import type { FolderPlanEntry } from './folders.ts';
-import type { FolderListings } from './plan.ts';
 import { mapImapError } from './imap.ts';
 import { folderSetupSteps, startDestSetup, type DestSetup } from './dest-folder.ts';
 import { copyFolderLane, emptyReport, type FolderReport, type Selection } from './lane.ts';
@@ -15,8 +14,13 @@ import type { Pool } from './pool.ts';
 import { appenderPool, imapPool, readerPool } from './pools.ts';
 import { DEFAULT_STALL_SECONDS, protocolFault } from './guard.ts';
 import { listFolders } from './listing.ts';
+import { namespaceOf } from './inventory.ts';
 import { skipLabelledInArchive } from './providers/archive-unlabelled.ts';
-import type { FetchReader } from './wire/fetcher.ts';
+import { FetchReader } from './wire/fetcher.ts';
+import { listAccount, type AccountListing } from './wire/list-reader.ts';
+import type { PipelinedAppender } from './wire/appender.ts';
+import { CutoverError } from '../errors.ts';
+import { usesAccessToken } from './oauth2/endpoint.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
 import { followRenames } from './delta/renames.ts';
 
@@ -28,7 +32,7 @@ export interface CopyOptions {
   source: ImapEndpoint;
   dest: ImapEndpoint;
   /** The folder plan, or how to make it from a source and a destination connection (a one-shot copy). */
-  plan: FolderPlanEntry[] | ((source: ImapFlow, dest: ImapFlow, listed: Required<FolderListings>) => Promise<FolderPlanEntry[]>);
+  plan: FolderPlanEntry[] | ((listed: { source: AccountListing; dest: AccountListing }) => Promise<FolderPlanEntry[]>);
   /** A promise is accepted so that opening a state file can overlap the first logins. */
   ledger: LedgerStore | Promise<LedgerStore>;
   pass: number;
@@ -82,9 +86,9 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let setup: DestSetup | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceList, destList] = await bothSettled(listWithStatus(sources, readers, options.source, Boolean(options.mirror)), dests.use((client) => listFolders(client)));
-    const makePlan = options.plan;
-    const plan = typeof makePlan === 'function' ? await withPooledPair(sources, dests, (s, d) => makePlan(s, d, { source: sourceList, dest: destList })) : makePlan;
+    const [sourceSide, destSide] = await bothSettled(listSource(sources, readers, options.source, Boolean(options.mirror)), listDest(dests, appenders, options.dest, stallSeconds));
+    const [sourceList, destList] = [sourceSide.folders, destSide.folders];
+    const plan = typeof options.plan === 'function' ? await options.plan({ source: sourceSide, dest: destSide }) : options.plan;
     const active = plan.filter((entry) => !entry.excluded);
     const statuses = folderStatuses(sourceList);
     const ledger = await options.ledger;
@@ -192,30 +196,67 @@ async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> 
   return [ra.value, rb.value];
 }
 
-function withPooledPair<T>(sources: Pool<ImapFlow>, dests: Pool<ImapFlow>, work: (source: ImapFlow, dest: ImapFlow) => Promise<T>): Promise<T> {
-  return sources.use((source) => dests.use((dest) => work(source, dest)));
-}
 
 interface FolderStatus { messages: number; uidNext: number; uidValidity: string; known: boolean }
+
+/**
+ * Where a listing of our own failed for a reason other than a password, imapflow lists instead
+ * and gives its words for the failure (and renews a refused token); a refused password is not
+ * tried twice.
+ */
+async function rawListing(endpoint: ImapEndpoint, attempt: () => Promise<AccountListing | undefined>): Promise<AccountListing | undefined> {
+  try {
+    return await attempt();
+  } catch (err) {
+    if (err instanceof CutoverError && err.code === 'AUTH_FAILED' && !usesAccessToken(endpoint.auth)) throw err;
+    return undefined;
+  }
+}
 
 // One LIST-STATUS for every folder: sizes to start the longest folder first (it bounds the whole
 // copy), and UIDNEXT/UIDVALIDITY to leave alone the folders that received nothing since the last pass.
 // With CONDSTORE, HIGHESTMODSEQ too: a delta pass then leaves alone the folders where no flag changed and nothing was expunged.
-async function listWithStatus(sources: Pool<ImapFlow>, readers: Pool<FetchReader>, endpoint: ImapEndpoint, modseq: boolean): Promise<ListResponse[]> {
+// Listed on a lane's reader where the server allows it, which then goes on reading folders.
+async function listSource(sources: Pool<ImapFlow>, readers: Pool<FetchReader>, endpoint: ImapEndpoint, modseq: boolean): Promise<AccountListing> {
+  const raw = await rawListing(endpoint, () => readers.use((reader) => listAccount(reader, [...STATUS_ITEMS, ...(modseq && reader.capabilities.has('CONDSTORE') ? ['HIGHESTMODSEQ'] : [])])));
+  return raw ?? listWithStatus(sources, readers, endpoint, modseq);
+}
+
+// The destination's folders, on the session that then creates the missing ones and appends.
+async function listDest(dests: Pool<ImapFlow>, appenders: Pool<PipelinedAppender>, endpoint: ImapEndpoint, stallSeconds: number): Promise<AccountListing> {
+  const raw = await rawListing(endpoint, () => appenders.use((appender) => appender.lend((socket) => {
+    const reader = FetchReader.borrow(socket, endpoint.host, stallSeconds * 1000, appender.capabilities);
+    return listAccount(reader).finally(() => reader.detach());
+  })));
+  return raw ?? dests.use(async (client) => {
+    const folders = await listFolders(client);
+    return { namespace: namespaceOf(client, folders), folders };
+  });
+}
+
+async function listWithStatus(sources: Pool<ImapFlow>, readers: Pool<FetchReader>, endpoint: ImapEndpoint, modseq: boolean): Promise<AccountListing> {
   let reader: Promise<FetchReader> | undefined;
+  let namespace: AccountListing['namespace'] | undefined;
   const entries = await sources.use(async (client) => {
     try {
-      if (client.capabilities.has('LIST-STATUS')) return await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
+      if (client.capabilities.has('LIST-STATUS')) {
+        const folders = await listFolders(client, modseq && client.capabilities.has('CONDSTORE') ? { ...STATUS_QUERY, highestModseq: true } : STATUS_QUERY);
+        namespace = namespaceOf(client, folders);
+        return folders;
+      }
       // Without LIST-STATUS (Courier, GNU imap4d) each folder needs a STATUS, which imapflow sends one
       // round trip at a time. A reader of the lanes logs in while the folders are listed and sends them all at once.
       reader = readers.acquire();
       reader.catch(() => undefined);
-      return await listFolders(client);
+      const folders = await listFolders(client);
+      namespace = namespaceOf(client, folders);
+      return folders;
     } catch (err) {
       throw protocolFault(client, endpoint.host) ?? err;
     }
   });
-  if (!reader) return entries;
+  const listing = { namespace: namespace!, folders: entries };
+  if (!reader) return listing;
   // Awaited once the listing session is back in its pool: under a host cap of one, that session is what the reader waits for.
   const session = await reader.catch(() => undefined);
   const wanted = entries.filter((e) => !e.flags.has('\\Noselect') && !e.flags.has('\\NonExistent'));
@@ -236,10 +277,11 @@ async function listWithStatus(sources: Pool<ImapFlow>, readers: Pool<FetchReader
     const items = answered.get(entry.pathAsListed);
     if (items) entry.status = { path: entry.path, messages: items.MESSAGES, uidNext: items.UIDNEXT, uidValidity: items.UIDVALIDITY === undefined ? undefined : BigInt(items.UIDVALIDITY) } as ListResponse['status'];
   }
-  return entries;
+  return listing;
 }
 
 const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true };
+const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY'];
 
 function folderStatuses(listed: ListResponse[]): Map<string, FolderStatus> {
   return new Map(listed.map((f) => [f.path, {

@@ -14,7 +14,7 @@ export async function folderPlan(ctx: StepContext): Promise<FolderPlanEntry[]> {
   const override = await loadPlanOverride(ctx.db, ctx.mailbox.id);
   return withBothSides(ctx, async (source, dest) => {
     // The source's provider decides what its IMAP view shows that is not mail (Gmail's All Mail, Exchange's Calendar…).
-    const computed = await buildFolderPlan(source, dest, ctx.options.excludeFolders, 'the source', {}, ctx.source.capabilities.provider);
+    const computed = await buildFolderPlan(source, dest, ctx.options.excludeFolders, 'the source', ctx.source.capabilities.provider);
     const plan = Object.keys(override).length ? applyPlanOverride(computed, override, (await folderSide(dest)).namespace) : computed;
     await ctx.save({ folder_plan: JSON.stringify(plan) });
     return plan;

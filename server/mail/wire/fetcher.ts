@@ -34,7 +34,13 @@ const EMPTY = Buffer.alloc(0);
 const LITERAL_AT_END = /(~?)\{(\d{1,12})\+?\}$/;
 const BODY_BEFORE_LITERAL = /(?:BODY\[\]|BINARY\[\]|RFC822)(?:<\d+>)? ~?\{\d+\+?\}$/i;
 
-interface Pending { tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[]; status?: Record<string, number> }
+/** An untagged answer as read: its text parts with the literals between them. */
+export interface UntaggedAnswer { parts: string[]; literals: Array<Buffer | null> }
+
+interface Pending {
+  tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[]; status?: Record<string, number>;
+  collect?: { match: RegExp; into: UntaggedAnswer[] };
+}
 
 /**
  * The source side's reader: EXAMINE, UID FETCH and UID SEARCH on a connection of our own, the way
@@ -69,7 +75,7 @@ export class FetchReader {
 
   private readonly handlers: Record<'timeout' | 'data' | 'error' | 'close', (arg?: never) => void>;
 
-  private constructor(private readonly socket: net.Socket, private readonly host: string, private readonly stallMs: number) {
+  private constructor(private readonly socket: net.Socket, private readonly host: string, private readonly stallMs: number, readonly capabilities: ReadonlySet<string> = new Set()) {
     socket.setTimeout(0);
     this.handlers = {
       timeout: () => {
@@ -83,8 +89,8 @@ export class FetchReader {
   }
 
   /** Reads on a logged-in connection lent by its owner (PipelinedAppender.lend); `detach` gives it back. */
-  static borrow(socket: net.Socket, host: string, stallMs: number): FetchReader {
-    return new FetchReader(socket, host, stallMs);
+  static borrow(socket: net.Socket, host: string, stallMs: number, capabilities?: ReadonlySet<string>): FetchReader {
+    return new FetchReader(socket, host, stallMs, capabilities);
   }
 
   /** Stops reading the connection (no command may be running): its owner listens to it again. */
@@ -97,7 +103,7 @@ export class FetchReader {
   /** Logs in the way the appender does (TLS, STARTTLS, SASL, OAuth2), then takes the connection over. */
   static async connect(endpoint: ImapEndpoint, opts: AppenderOptions = {}): Promise<FetchReader> {
     const session = await PipelinedAppender.connect(endpoint, opts);
-    return new FetchReader(session.handOver(), endpoint.host, opts.stallMs ?? APPENDER_STALL_MS);
+    return new FetchReader(session.handOver(), endpoint.host, opts.stallMs ?? APPENDER_STALL_MS, session.capabilities);
   }
 
   get usable(): boolean {
@@ -159,6 +165,18 @@ export class FetchReader {
       if (done.status === 'OK' && Object.keys(status).length) out.set(name, status);
     }));
     return out;
+  }
+
+  /**
+   * Commands sent at once (one round trip), each answered with its tagged response and the
+   * untagged answers that `match` while it ran (a server answers pipelined commands in order).
+   */
+  async exchange(commands: string[], match: RegExp): Promise<Array<{ response: TaggedResponse; untagged: UntaggedAnswer[] }>> {
+    return Promise.all(commands.map(async (text) => {
+      const into: UntaggedAnswer[] = [];
+      const response = await this.command(text, { collect: { match, into } });
+      return { response, untagged: into };
+    }));
   }
 
   private command(text: string, extra: Partial<Pending> = {}, limits: { line?: number; literal?: number } = {}): Promise<TaggedResponse> {
@@ -279,6 +297,11 @@ export class FetchReader {
         default: return;
       }
     }
+    const collect = this.pending[0]?.collect;
+    if (collect?.match.test(first)) {
+      collect.into.push({ parts, literals });
+      return;
+    }
     const code = /^\* OK \[(UIDVALIDITY|UIDNEXT) (\d+)\]/i.exec(first);
     if (code) {
       if (code[1]!.toUpperCase() === 'UIDNEXT') this.mailbox.uidNext = Number(code[2]);
@@ -351,9 +374,10 @@ function statusItems(line: string): Record<string, number> {
 
 // ---- one FETCH answer ----
 
-type Token = string | { quoted: string } | { literal: Buffer | null } | '(' | ')' | null;
+export type Token = string | { quoted: string } | { literal: Buffer | null } | '(' | ')' | null;
 
-class Tokens {
+/** The tokens of one answer: atoms, quoted strings, literals (in place of their {n}), parentheses, NIL as null. */
+export class Tokens {
   private part = 0;
   private i = 0;
   private text: string;

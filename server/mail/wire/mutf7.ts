@@ -21,3 +21,16 @@ export function encodeMailboxName(name: string): string {
   flush();
   return out;
 }
+
+/** The reverse: a name as a server without UTF8=ACCEPT lists it. Text that is not valid modified UTF-7 is kept as it came. */
+export function decodeMailboxName(name: string): string {
+  if (!name.includes('&')) return name;
+  return name.replace(/&([^-]*)-/g, (whole, b64: string) => {
+    if (b64 === '') return '&';
+    const bytes = Buffer.from(b64.replace(/,/g, '/'), 'base64');
+    if (bytes.length % 2) return whole;
+    let out = '';
+    for (let i = 0; i < bytes.length; i += 2) out += String.fromCharCode(bytes.readUInt16BE(i));
+    return out;
+  });
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ImapFlow } from 'imapflow';
 import { copyMailbox, type CopyReport } from '../../../server/mail/copy.ts';
 import type { MirrorOptions } from '../../../server/mail/delta/mirror.ts';
-import { buildFolderPlan } from '../../../server/mail/plan.ts';
+import { planFromListings } from '../../../server/mail/plan.ts';
 import type { LedgerStore } from '../../../server/mail/ledger.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { login, type Account } from '../../interop/support.ts';
@@ -18,7 +18,7 @@ export function endpointOf(account: Account, port = account.port): ImapEndpoint 
 export function pass(from: Account, to: Account, ledger: LedgerStore, n: number, mirror: MirrorOptions = { deletes: true }, ports: { source?: number; dest?: number } = {}): Promise<CopyReport> {
   return copyMailbox({
     source: endpointOf(from, ports.source), dest: endpointOf(to, ports.dest), ledger, pass: n, mirror, stallSeconds: 20,
-    plan: (s, d, listed) => buildFolderPlan(s, d, [], from.host, listed),
+    plan: (listed) => planFromListings(listed, [], from.host),
   });
 }
 

@@ -8,7 +8,7 @@ import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../..
 import { GMAIL_STORE_FOLDERS } from '../../../server/devservers/gmail-shape.ts';
 import { copyMailbox, type CopyReport } from '../../../server/mail/copy.ts';
 import type { FolderPlanEntry } from '../../../server/mail/folders.ts';
-import { buildFolderPlan } from '../../../server/mail/plan.ts';
+import { planFromListings } from '../../../server/mail/plan.ts';
 import { openStateLedger } from '../../../server/mail/state-file.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { imapAs, rawMessage, seed } from '../../support/mail.ts';
@@ -56,7 +56,7 @@ async function copy(stateFile?: string): Promise<{ report: CopyReport; plan: Fol
   try {
     const report = await copyMailbox({
       source: endpoint(gmail), dest: endpoint(dest), ledger: state.ledger, pass: 1,
-      plan: async (s, d, listed) => (plan = await buildFolderPlan(s, d, [], gmail.host, listed, 'google')),
+      plan: async (listed) => (plan = await planFromListings(listed, [], gmail.host, 'google')),
     });
     return { report, plan };
   } finally {
