@@ -193,7 +193,8 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
   try {
     while (!options.signal?.aborted) {
       const free = concurrency - running.size;
-      const claimed = free > 0 ? await admitClaimed(app.db, worker, await claimDue(app.db, worker, free, Date.now(), options.projectId)) : [];
+      const claimedAt = Date.now();
+      const claimed = free > 0 ? await admitClaimed(app.db, worker, await claimDue(app.db, worker, free, claimedAt, options.projectId)) : [];
       for (const id of claimed) {
         const job = runClaimedMailbox(app, id, worker, options.signal).catch((err) => app.log.error({ err, id }, 'worker job crashed')).finally(() => running.delete(id));
         running.set(id, job);
@@ -205,7 +206,10 @@ export async function runWorker(app: AppContext, options: WorkerOptions = {}): P
       if (claimed.length > 0) continue;
       let pollMs = IDLE_POLL_MS;
       if (options.untilIdle) {
-        const verdict = await idleVerdict(app.db, Date.now(), started + (options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS), options.projectId);
+        // Judged at the claim's instant: a lease that ran out between the claim and this look was not
+        // claimable to that claim, and is now; judged later, it counted as neither, and the worker
+        // left a dead worker's mailboxes behind as "idle".
+        const verdict = await idleVerdict(app.db, claimedAt, started + (options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS), options.projectId);
         if (verdict.done) return;
         pollMs = Math.min(IDLE_POLL_MS, Math.max(50, verdict.nextDueAt - Date.now()));
       }
