@@ -38,7 +38,7 @@ const BODY_BEFORE_LITERAL = /(?:BODY\[\]|BINARY\[\]|RFC822)(?:<\d+>)? ~?\{\d+\+?
 export interface UntaggedAnswer { parts: string[]; literals: Array<Buffer | null> }
 
 interface Pending {
-  tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[]; status?: Record<string, number>;
+  tag: string; resolve(response: TaggedResponse): void; reject(err: Error): void; fetch?: FetchOptions; search?: number[];
   collect?: { match: RegExp; into: UntaggedAnswer[] };
 }
 
@@ -158,12 +158,12 @@ export class FetchReader {
    * A folder the server refuses is left out of the answer.
    */
   async statuses(names: string[]): Promise<Map<string, Record<string, number>>> {
+    const answers = await this.exchange(names.map((name) => `STATUS ${quoted(name)} (MESSAGES UIDNEXT UIDVALIDITY)`), /^\* STATUS /i);
     const out = new Map<string, Record<string, number>>();
-    await Promise.all(names.map(async (name) => {
-      const status: Record<string, number> = {};
-      const done = await this.command(`STATUS ${quoted(name)} (MESSAGES UIDNEXT UIDVALIDITY)`, { status });
-      if (done.status === 'OK' && Object.keys(status).length) out.set(name, status);
-    }));
+    answers.forEach(({ response, untagged }, i) => {
+      const status = Object.assign({}, ...untagged.map((u) => statusItems(u.parts[u.parts.length - 1]!))) as Record<string, number>;
+      if (response.status === 'OK' && Object.keys(status).length) out.set(names[i]!, status);
+    });
     return out;
   }
 
@@ -311,11 +311,6 @@ export class FetchReader {
     if (/^\* SEARCH\b/i.test(first)) {
       const into = this.pending[0]?.search;
       if (into) for (const word of first.slice(8).split(' ')) if (word) into.push(Number(word));
-      return;
-    }
-    if (/^\* STATUS /i.test(first)) {
-      const into = this.pending[0]?.status;
-      if (into) Object.assign(into, statusItems(parts[parts.length - 1]!));
       return;
     }
     if (/^\* BYE\b/i.test(first)) this.bye = first.slice(2, 202);
