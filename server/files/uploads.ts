@@ -112,6 +112,12 @@ export async function uploadsOf(app: AppContext, mailboxId: number): Promise<Upl
   return Promise.all(rows.map((r) => view(app, r)));
 }
 
+/** A mailbox's uploads as the workflow sees them (no disk access: a worker may run elsewhere). */
+export async function importsOf(db: AppContext['db'], mailboxId: number): Promise<Array<{ name: string; state: UploadState; report: FileImportReport | null; error: string | null }>> {
+  const rows = await db('file_uploads').where({ mailbox_id: mailboxId }).orderBy('id').select('name', 'state', 'report', 'error') as Array<Pick<UploadRow, 'name' | 'state' | 'report' | 'error'>>;
+  return rows.map((r) => ({ name: r.name, state: r.state, report: parse<FileImportReport>(r.report), error: r.error }));
+}
+
 /** Every mailbox of a project with its uploads (newest first): the project's file-import page. */
 export async function projectUploads(app: AppContext, projectId: number): Promise<Array<{ id: number; address: string; uploads: UploadView[] }>> {
   await projectById(app.db, projectId);
@@ -279,6 +285,8 @@ async function runFile(app: AppContext, row: UploadRow, mode: 'check' | 'import'
       [mode === 'check' ? 'plan' : 'report']: JSON.stringify(report),
       progress: JSON.stringify({ copied: report.copied, seen: report.messages + report.skipped, bytes: report.bytes }),
     });
+    // The copy step of a file import project waits for imports: it goes on now, not at its next check.
+    if (mode === 'import') await app.db('mailboxes').where({ id: row.mailbox_id, step: 'copy-mail', state: 'waiting' }).update({ next_run_at: 0 });
   } catch (err) {
     app.log.error({ err, upload: row.id }, 'file import failed');
     await update(app, row.id, { state: 'failed', error: (err instanceof CutoverError ? err.message : `internal error: ${(err as Error).message}`).slice(0, 2000) });

@@ -97,7 +97,15 @@ export interface PlatformCapabilities {
   maxMessageBytes?: number;
   /** The provider behind the platform ('google', 'microsoft365'…): its folder rules and limits apply (server/mail/providers). */
   provider?: string;
+  /**
+   * No server to copy from: the mail, contacts and calendars come from files uploaded on each
+   * mailbox's page (PST, mbox, EML, ICS, VCF). Only a source can be such a platform.
+   */
+  mailFromFiles?: boolean;
 }
+
+/** Whether mailboxes coming from this platform need the user's own password to be read. */
+export const needsSourcePassword = (c: PlatformCapabilities): boolean => !c.masterUser && !c.mailFromFiles;
 
 export interface NewAccount { address: string; password: string; quotaBytes: number | null }
 

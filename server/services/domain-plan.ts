@@ -4,6 +4,7 @@ import { CutoverError } from '../errors.ts';
 import { domainName } from '../net.ts';
 import { steps } from '../workflow/steps/index.ts';
 import { checkMailboxRows, type NumberedRow } from './mailbox-rows.ts';
+import { needsSourcePassword } from '../plugins/contract.ts';
 
 /** Above this share of the destination's limit a mailbox is "near" it: the copy fits today, not for long. */
 const NEAR_LIMIT = 0.9;
@@ -75,14 +76,14 @@ export async function planDomainMigration(app: AppContext, input: { from: string
   if (free !== null && free < active.length) warnings.push({ code: 'slots_missing', params: { platform: input.to, free, needed: active.length, missing: active.length - free } });
   const inactive = accounts.filter((a) => !a.active);
   if (inactive.length) warnings.push({ code: 'inactive', params: { count: inactive.length, addresses: inactive.map((a) => a.address).join(', ') } });
-  if (!source.capabilities.masterUser) warnings.push({ code: 'passwords_needed', params: { platform: input.from } });
+  if (needsSourcePassword(source.capabilities)) warnings.push({ code: 'passwords_needed', params: { platform: input.from } });
 
   return {
     source: sourceRow.name, destination: destRow.name, domain, accounts,
     totalBytes: active.reduce((n, a) => n + (a.bytes ?? 0), 0), destLimitBytes: limit,
     steps: steps.map((s) => ({ id: s.id, title: s.title, level: s.level })),
     warnings,
-    canConfirm: active.length > 0 && source.capabilities.masterUser,
+    canConfirm: active.length > 0 && !needsSourcePassword(source.capabilities),
     needsAccounts,
   };
 }

@@ -3,7 +3,7 @@ import type { Db } from '../db/knex.ts';
 import type { ProjectRow } from '../db/repos/projects.ts';
 import { CutoverError } from '../errors.ts';
 import { emailAddress } from '../net.ts';
-import type { Account, PlatformConnector } from '../plugins/contract.ts';
+import { needsSourcePassword, type Account, type PlatformConnector } from '../plugins/contract.ts';
 import { checkRowLogins } from './row-logins.ts';
 
 /** One mailbox to add to a project, as an admin gives it (a form, a file row, an API row). */
@@ -132,7 +132,7 @@ export async function checkMailboxRows(app: AppContext, project: ProjectRow, row
     if (!account) row.errors.push({ code: 'account_unknown', params: { address: row.address } });
     else if (!account.active) row.warnings.push({ code: 'account_inactive', params: { address: row.address } });
   }
-  if (!source.capabilities.masterUser) {
+  if (needsSourcePassword(source.capabilities)) {
     for (const row of checked) if (!row.sourcePassword) row.errors.push({ code: 'source_password_missing', params: { address: row.address } });
   }
   const dest = await app.connector(project.dest_platform_id);

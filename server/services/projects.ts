@@ -8,6 +8,7 @@ import { domainName } from '../net.ts';
 import { assertStillFree, insertMailboxes } from './project-mailboxes.ts';
 import { checkMailboxRows, RowsInvalidError, type MailboxInput, type NumberedRow } from './mailbox-rows.ts';
 import type { MailboxPasswords } from './passwords.ts';
+import { needsSourcePassword } from '../plugins/contract.ts';
 
 export interface NewProject {
   name: string;
@@ -55,6 +56,7 @@ async function validateProject(app: AppContext, input: Omit<NewProject, 'actor'>
   const source = await platformByName(app.db, input.source);
   const destination = await platformByName(app.db, input.destination);
   if (source.id === destination.id) throw new CutoverError('INPUT_INVALID', { detail: 'source and destination are the same platform' });
+  if ((await app.connector(destination.id)).capabilities.mailFromFiles) throw new CutoverError('INPUT_INVALID', { detail: `${destination.name} holds no mail (files uploaded to the panel): it can only be a source` });
   if (options.dnsProvider) await assertDnsProvider(app, options.dnsProvider);
   if (await app.db('projects').where({ name }).first()) throw new CutoverError('PROJECT_EXISTS', { name });
   return { name, source, destination, options };
@@ -108,7 +110,7 @@ export async function createDomainMigration(app: AppContext, input: NewMigration
   const passwords = input.passwords ?? new Map<string, MailboxPasswords>();
   const unknownRows = [...passwords.keys()].filter((address) => !accounts.some((a) => a.address === address));
   if (unknownRows.length) throw new CutoverError('INPUT_INVALID', { detail: `the password file names accounts that are not on ${input.from}: ${unknownRows.join(', ')}` });
-  if (!source.capabilities.masterUser) {
+  if (needsSourcePassword(source.capabilities)) {
     const missing = accounts.filter((a) => !passwords.get(a.address)?.source).map((a) => a.address);
     if (missing.length) throw new CutoverError('INPUT_INVALID', { detail: `platform ${input.from} has no master user, so each account needs its password (--passwords file): missing for ${missing.join(', ')}` });
   }

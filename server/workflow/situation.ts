@@ -39,6 +39,7 @@ export async function renameDecision(ctx: StepContext): Promise<RenameDecision> 
   const { source, dest } = ctx;
   const who = await names(ctx);
   const address = ctx.mailbox.address;
+  if (source.capabilities.mailFromFiles) return { needed: false, reason: `${who.source} → ${who.dest}: the mail comes from uploaded files, there is no old account to rename` };
   const realm = source.accountRealm?.();
   if (realm && realm === dest.accountRealm?.()) {
     return { needed: true, reason: `${who.source} and ${who.dest} hold the same accounts (${realm}): ${address} must leave the address before the destination can take it` };

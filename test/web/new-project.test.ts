@@ -107,6 +107,27 @@ test('complete and remove need the confirmation box and refuse a running project
   assert.equal((await land.client.request(page)).status, 404);
 });
 
+test('a file import project: a platform of files as the source, no source password, the mailbox page to upload on', async () => {
+  assert.equal((await land.client.request('/platforms/new?plugin=files')).status, 200);
+  const added = await land.client.request('/platforms', { form: { _csrf: await land.client.token('/platforms/new?plugin=files'), plugin: 'files', name: 'exports' } });
+  assert.equal(added.status, 303);
+  const backwards = await land.client.request('/projects/new', { form: form(await land.client.token('/projects/new'), { name: 'Backwards', source: 'new', destination: 'exports' }) });
+  assert.equal(backwards.status, 400);
+  assert.match(backwards.text, /exports holds no mail \(files uploaded to the panel\): it can only be a source/);
+  const created = await land.client.request('/projects/new', { form: form(await land.client.token('/projects/new'), { name: 'From files', source: 'exports' }) });
+  assert.equal(created.status, 303);
+  const id = await projectId('From files');
+  const addPage = `/projects/${id}/mailboxes/new`;
+  const page = await land.client.request(addPage);
+  assert.match(page.text, /id="from-files"/);
+  assert.doesNotMatch(page.text, /name="sourcePassword"/);
+  const res = await land.client.request(addPage, { form: { _csrf: await land.client.token(addPage), address: 'carol@example.test', destPassword: '' } });
+  assert.equal(res.status, 303);
+  const carol = await land.app.db('mailboxes').where({ project_id: id, address: 'carol@example.test' }).first();
+  assert.equal(carol.source_password_sealed, null);
+  assert.match((await land.client.request(`/mailboxes/${carol.id}`)).text, new RegExp(`id="files-link" href="/panel/mailboxes/${carol.id}/files"`));
+});
+
 test('the pages speak French too', async () => {
   const fr = new Client(land.url, { 'accept-language': 'fr' });
   assert.equal((await fr.login()).status, 303);

@@ -4,6 +4,7 @@ import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from '../../services/import-parse.t
 import { importRows, pendingImport, type ImportRowView } from '../../services/import.ts';
 import type { RowProblem } from '../../services/mailbox-rows.ts';
 import { isMessageKey, type MessageKey } from '../i18n.ts';
+import { needsSourcePassword } from '../../plugins/contract.ts';
 
 type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
 
@@ -40,7 +41,8 @@ export async function importPageModel(app: AppContext, projectId: number, t: Tra
     title: t('import.title', { name: project.name }),
     project: { id: project.id, name: project.name, open: project.state === 'active' },
     manual: projectOptions(project).startMode === 'manual',
-    masterUser: source.capabilities.masterUser,
+    masterUser: !needsSourcePassword(source.capabilities),
+    fromFiles: source.capabilities.mailFromFiles === true,
     maxRows: MAX_IMPORT_ROWS,
     maxMb: MAX_IMPORT_BYTES / 1024 / 1024,
     dryRun,

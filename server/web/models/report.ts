@@ -9,7 +9,7 @@ import { CutoverError } from '../../errors.ts';
 
 export type { SkipLine, Tally } from '../../db/repos/tallies.ts';
 import type { FolderPlanEntry } from '../../mail/folders.ts';
-import type { VerifyResult } from '../../workflow/steps/verify.ts';
+import type { FolderReconciliation, VerifyResult } from '../../workflow/steps/verify.ts';
 
 /**
  * What moved and what did not, for a project and for one mailbox: the pages, the downloads and
@@ -69,9 +69,12 @@ function parseVerify(text: string | null): VerifyResult | null {
   try { return JSON.parse(text) as VerifyResult; } catch { return null; }
 }
 
+/** Not copied, missing on the destination, or counted by the source without a name (or refused from a file). */
+const unaccountedIn = (f: FolderReconciliation): number => f.notCopied.length + f.missingOnDest.length + (f.unnamed ?? 0);
+
 function verifySummary(result: VerifyResult | null): VerifySummary | null {
   if (!result) return null;
-  return { clean: result.clean, unaccounted: result.folders.reduce((n, f) => n + f.notCopied.length + f.missingOnDest.length, 0) };
+  return { clean: result.clean, unaccounted: result.folders.reduce((n, f) => n + unaccountedIn(f), 0) };
 }
 
 function line(row: MailboxColumns, tally: Tally): MailboxReportLine {
@@ -125,7 +128,7 @@ export async function mailboxReportModel(app: AppContext, mailboxId: number, opt
     const tally = { ...(tallies.get(entry.source) ?? zeroTally()) };
     addTally(total, tally);
     const checked = verify?.folders.find((f) => f.source === entry.source);
-    return { ...entry, ...tally, sourceMessages: checked?.sourceMessages ?? null, unaccounted: checked ? checked.notCopied.length + checked.missingOnDest.length : null };
+    return { ...entry, ...tally, sourceMessages: checked?.sourceMessages ?? null, unaccounted: checked ? unaccountedIn(checked) : null };
   });
   return {
     project: { id: project.id, name: project.name }, generatedAt: new Date().toISOString(),

@@ -1,6 +1,7 @@
 import { CutoverError } from '../../errors.ts';
 import type { StepContext } from '../types.ts';
 import { done, manual, waitUntil, type Step } from '../types.ts';
+import { fromFiles } from '../file-source.ts';
 
 const PENDING_RECHECK_MS = 30_000;
 
@@ -20,6 +21,11 @@ export const attachDomain: Step = {
   title: 'Attach the domain to the destination (non-authoritative)',
   async run(ctx) {
     const domain = ctx.domain.name;
+    // No old platform receives the domain's mail, so there is nothing to relay to: the destination must simply hold the domain.
+    if (fromFiles(ctx)) {
+      if (!ctx.dest.capabilities.attachDomain || await ctx.dest.domainExists(domain)) return done(`skipped: the mail comes from uploaded files, so no old platform receives mail for ${domain} to relay to`);
+      return manual(`The mail comes from uploaded files and ${domain} is not on the destination platform yet: add it there, then confirm on a mailbox's page (Confirm step done) (or run: cutover confirm --project "${ctx.project.name}" --domain ${domain} --step attach-domain).`);
+    }
     if (!ctx.dest.capabilities.attachDomain) {
       const relay = await relayTarget(ctx);
       // Nothing receives mail for the domain on the source side that the destination could relay to.

@@ -1,5 +1,6 @@
 import { formatBytes } from '../../errors.ts';
 import { copyPass } from '../copy-pass.ts';
+import { filesCopied, fromFiles } from '../file-source.ts';
 import { done, type Step } from '../types.ts';
 
 export const copyMail: Step = {
@@ -7,6 +8,7 @@ export const copyMail: Step = {
   level: 'mailbox',
   title: 'Copy the mail',
   async run(ctx) {
+    if (fromFiles(ctx)) return filesCopied(ctx);
     const report = await copyPass(ctx);
     const refused = report.failed ? `, ${report.failed} failed: refused by the destination or unreadable on the source (see the skip list; verify counts them as unaccounted)` : '';
     const matched = report.matched ? `, ${report.matched} found already there` : '';

@@ -2,6 +2,7 @@ import { domainStep } from '../../db/repos/domains.ts';
 import { copyPass } from '../copy-pass.ts';
 import { mirrorActions } from '../../mail/delta/mirror.ts';
 import { groupwarePass } from '../groupware-pass.ts';
+import { fromFiles, skippedForFiles } from '../file-source.ts';
 import { done, waitUntil, type Step } from '../types.ts';
 
 export const deltaSync: Step = {
@@ -9,6 +10,7 @@ export const deltaSync: Step = {
   level: 'mailbox',
   title: 'Delta sync during the overlap window',
   async run(ctx) {
+    if (fromFiles(ctx)) return skippedForFiles('no old server goes on receiving mail to sync');
     const dns = await domainStep(ctx.db, ctx.domain.id, 'dns-cutover');
     const switchedAt = dns?.completed_at ? Date.parse(dns.completed_at) : ctx.now();
     const windowEnd = switchedAt + ctx.options.overlapSeconds * 1000;

@@ -1,4 +1,5 @@
 import { releaseRelayWhenDomainDone } from '../relay-release.ts';
+import { fromFiles } from '../file-source.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 import type { PreflightReport } from './preflight.ts';
 import type { VerifyResult } from './verify.ts';
@@ -10,6 +11,7 @@ export const finalize: Step = {
   async run(ctx) {
     const { temp_address: temp } = ctx.mailbox;
     const reminder = leftBehind(ctx) + await releaseRelayWhenDomainDone(ctx, finalize.id);
+    if (fromFiles(ctx)) return done(`finished; the mail came from uploaded files, there is no old account${reminder}`);
     if (!ctx.options.resetSource) return done('finished; the old account is kept' + (temp ? ` as ${temp}` : '') + reminder);
     // Without a rename the old account still has the original address, on its own platform.
     const old = temp ?? ctx.mailbox.address;

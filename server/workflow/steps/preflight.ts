@@ -6,6 +6,7 @@ import type { NotMigratedItem } from '../../plugins/contract.ts';
 import { currentSourceAddress, sourceEndpointFor } from '../endpoints.ts';
 import { renameDecision } from '../situation.ts';
 import { freeTempAddress, tempAddressFor } from '../temp-address.ts';
+import { fromFiles } from '../file-source.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 
 const CAPABILITIES = ['UIDPLUS', 'CONDSTORE', 'QRESYNC', 'SPECIAL-USE', 'NAMESPACE', 'APPENDLIMIT', 'MOVE', 'COMPRESS=DEFLATE', 'LITERAL+', 'MULTIAPPEND'];
@@ -93,7 +94,8 @@ export const preflight: Step = {
     // A destination that cannot create accounts holds them already: there, finding it is the point.
     if (existing && !ctx.mailbox.dest_create_intent && ctx.dest.capabilities.createAccount) throw new CutoverError('DEST_ADDRESS_TAKEN', { address: ctx.mailbox.address, platform: 'destination' });
 
-    const { capabilities, folders, namespace } = await inspectSource(ctx, sourceAddress);
+    // A file import has no server to look at: its files are checked when uploaded.
+    const { capabilities, folders, namespace } = fromFiles(ctx) ? { capabilities: {} as Record<string, boolean>, folders: [], namespace: undefined } : await inspectSource(ctx, sourceAddress);
     const totalMessages = folders.reduce((n, f) => n + f.messages, 0);
     const totalBytes = folders.reduce((n, f) => n + f.bytes, 0);
     const sourceAccount = await ctx.source.getAccount(sourceAddress);
@@ -110,7 +112,7 @@ export const preflight: Step = {
     if (!existing && !ctx.mailbox.dest_create_intent) await ensureAccountSlots(ctx);
     const notMigrated = ctx.source.notMigrated ? await ctx.source.notMigrated(sourceAddress) : [];
     const warnings: string[] = [];
-    if (!capabilities.UIDPLUS) warnings.push('The source lacks UIDPLUS; this does not slow the copy but the server is old.');
+    if (!fromFiles(ctx) && !capabilities.UIDPLUS) warnings.push('The source lacks UIDPLUS; this does not slow the copy but the server is old.');
     if (destLimitBytes !== null && needBytes > destLimitBytes * 0.9) warnings.push(`The mailbox uses ${formatBytes(needBytes)} of the ${formatBytes(destLimitBytes)} the destination allows.`);
     if (notMigrated.length) warnings.push(`Not migrated with the mail (recreate by hand; aliases are recreated where the destination allows): ${describeNotMigrated(notMigrated)}.`);
     const report: PreflightReport = { verdict: warnings.length ? 'warn' : 'pass', sourceAddress, capabilities, folders, namespace, totalMessages, totalBytes, destLimitBytes, usedBytes, notMigrated, warnings };

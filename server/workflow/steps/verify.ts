@@ -5,6 +5,7 @@ import { dbLedger, type LedgerStore } from '../../mail/ledger.ts';
 import { copyPass } from '../copy-pass.ts';
 import { withBothSides } from '../endpoints.ts';
 import { folderPlan } from '../folder-plan.ts';
+import { filesVerified, fromFiles } from '../file-source.ts';
 import { done, type Step, type StepContext } from '../types.ts';
 
 export interface FolderReconciliation {
@@ -84,6 +85,11 @@ export const verify: Step = {
   level: 'mailbox',
   title: 'Verify',
   async run(ctx) {
+    if (fromFiles(ctx)) {
+      const files = await filesVerified(ctx);
+      await ctx.save({ verify_result: JSON.stringify(files.result) });
+      return files.outcome;
+    }
     let result = await reconcile(ctx);
     if (result.folders.some((f) => f.notCopied.length > 0)) {
       // Mail that arrived since the copy is not a defect: top it up, then count again.
