@@ -65,6 +65,35 @@ for (const [file, expected] of Object.entries(readpstMail)) {
   });
 }
 
+/** MS-PST 5.3's CRC (CRC-32's table, no inversion), over the header bytes dwCRCPartial covers. */
+function headerCrc(bytes: Buffer): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    let c = (crc ^ byte) & 0xff;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crc = (c ^ (crc >>> 8)) >>> 0;
+  }
+  return crc;
+}
+
+test('an OST of Outlook 2003–2010 (a PST whose client magic is "SO") imports as its PST does', { timeout: 120_000 }, async () => {
+  // No OST sample is public: this one is Outlook.pst with the OST client magic and its header CRC redone.
+  const ost = Buffer.from(readFileSync(path.join(PST_DIR, 'Outlook.pst')));
+  assert.equal(headerCrc(ost.subarray(8, 8 + 471)), ost.readUInt32LE(4), 'the CRC is computed as Outlook does');
+  ost.write('SO', 8, 'latin1');
+  ost.writeUInt32LE(headerCrc(ost.subarray(8, 8 + 471)), 4);
+  const file = path.join(dir, 'Outlook.ost');
+  writeFileSync(file, ost);
+  const [fromPst, fromOst] = [await newUser(), await newUser()];
+  assert.equal((await importFile([path.join(PST_DIR, 'Outlook.pst')], fromPst)).code, 0);
+  const run = await importFile([file], fromOst);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).files[0].format, 'pst');
+  const got = await counts(fromOst);
+  assert.ok(got.INBOX >= 8, JSON.stringify(got));
+  assert.deepEqual(got, await counts(fromPst));
+});
+
 test('Outlook.pst field by field: subject, sender, recipients, date, attachments, flags; special-use folders mapped', { timeout: 120_000 }, async () => {
   const user = await newUser();
   const run = await importFile([path.join(PST_DIR, 'Outlook.pst')], user);
