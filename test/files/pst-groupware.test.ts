@@ -5,24 +5,7 @@ import { test } from 'node:test';
 import { taskTodo } from '../../server/files/pst-groupware.ts';
 import { parseRecurrence } from '../../server/files/pst-recurrence.ts';
 import { foldLine } from '../../server/files/ical-text.ts';
-
-const MINUTES_1601_TO_1970 = 11_644_473_600 / 60;
-const minutes = (iso: string) => Date.parse(iso) / 60_000 + MINUTES_1601_TO_1970;
-
-/** A RecurrencePattern (MS-OXOCAL 2.2.1.44.1) followed by the AppointmentRecurrencePattern's first fields. */
-function blob(opts: { freq: number; patternType: number; period: number; specific: number[]; endType: number; count: number; deleted?: string[]; modified?: string[]; start: string; end: number; startOffset: number }): Buffer {
-  const ints: Array<[number, number]> = [[0x3004, 2], [0x3004, 2], [opts.freq, 2], [opts.patternType, 2], [0, 2], [0, 4], [opts.period, 4], [0, 4]];
-  for (const s of opts.specific) ints.push([s, 4]);
-  ints.push([opts.endType, 4], [opts.count, 4], [0, 4], [(opts.deleted ?? []).length, 4]);
-  for (const d of opts.deleted ?? []) ints.push([minutes(d), 4]);
-  ints.push([(opts.modified ?? []).length, 4]);
-  for (const d of opts.modified ?? []) ints.push([minutes(d), 4]);
-  ints.push([minutes(opts.start), 4], [opts.end, 4], [0x3006, 4], [0x3009, 4], [opts.startOffset, 4], [opts.startOffset + 30, 4], [0, 2]);
-  const buf = Buffer.alloc(ints.reduce((n, [, size]) => n + size, 0));
-  let at = 0;
-  for (const [value, size] of ints) { if (size === 2) buf.writeUInt16LE(value, at); else buf.writeUInt32LE(value >>> 0, at); at += size; }
-  return buf;
-}
+import { minutes, recurrenceBlob as blob } from '../support/pst-blobs.ts';
 
 test('weekly rule with a count, a deleted occurrence as EXDATE, a modified one kept; local time turned into UTC', () => {
   // Mondays and Wednesdays at 09:00 local, local = UTC+2 (first start 07:00Z), 10 occurrences.
