@@ -8,6 +8,7 @@ import { openPst } from '../../server/files/pst.ts';
 import { parseRecurrence } from '../../server/files/pst-recurrence.ts';
 import { fromWall, offsetAt, tzidParam, vtimezone, zoneFromDefinition, zoneFromStruct, type Zone } from '../../server/files/pst-timezone.ts';
 import { minutes, recurrenceBlob, tzDefinition, tzRule, tzStruct, type Change } from '../support/pst-blobs.ts';
+import { observances, utcFromText } from '../support/vtimezone.ts';
 
 const SUNDAY = 0;
 const LAST = 5;
@@ -28,13 +29,6 @@ function assertSameOffsets(zone: Zone, timeZone: string, fromYear: number, toYea
     const at = new Date(t);
     assert.equal(offsetAt(zone, at), iana(at), `${zone.id} at ${at.toISOString()}`);
   }
-}
-
-/** The content lines of each STANDARD/DAYLIGHT part of a VTIMEZONE text, by name. */
-function observances(ics: string): Array<Record<string, string>> {
-  return [...ics.matchAll(/BEGIN:(STANDARD|DAYLIGHT)\r\n([\s\S]*?)END:\1\r\n/g)].map((m) => ({
-    KIND: m[1]!, ...Object.fromEntries(m[2]!.split('\r\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)])),
-  }));
 }
 
 const W_EUROPE: [Change, Change] = [[10, SUNDAY, LAST, 3], [3, SUNDAY, LAST, 2]];
@@ -106,38 +100,6 @@ test('a weekly rule across the spring change, in the zone: EXDATEs in wall time,
   assert.equal(utc.zone, undefined, 'in Pacific time the first start is 17:00, not the blob\'s 20:00');
   assert.equal(utc.rrule, 'FREQ=WEEKLY;BYDAY=SA;UNTIL=20240330T010000Z');
 });
-
-/**
- * A wall time of the VTIMEZONE text as UTC, read as a client reads it (RFC 5545 3.6.5): the
- * observance whose latest onset is at or before it gives the offset. Only the yearly
- * BYMONTH/BYDAY rules Outlook's zones have.
- */
-function utcFromText(ics: string, wallIso: string): Date {
-  const wall = Date.parse(`${wallIso}Z`);
-  const offset = (text: string) => (text[0] === '-' ? -1 : 1) * (Number(text.slice(1, 3)) * 60 + Number(text.slice(3, 5)));
-  const stamp = (s: string) => Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(9, 11), +s.slice(11, 13));
-  let best = { onset: -Infinity, to: NaN };
-  for (const o of observances(ics)) {
-    const start = stamp(o.DTSTART!);
-    const from = offset(o.TZOFFSETFROM!);
-    const onsets = [start];
-    const rule = o.RRULE && Object.fromEntries(o.RRULE.split(';').map((kv) => kv.split('=') as [string, string]));
-    if (rule) {
-      const until = rule.UNTIL ? stamp(rule.UNTIL) : Infinity;
-      const month = Number(rule.BYMONTH) - 1;
-      const [, nth, day] = /^(-?\d)(\w\w)$/.exec(rule.BYDAY!)!;
-      const weekday = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'].indexOf(day!);
-      for (let y = new Date(start).getUTCFullYear(); y <= new Date(wall).getUTCFullYear(); y++) {
-        const dates = [...Array(31).keys()].map((i) => new Date(Date.UTC(y, month, i + 1))).filter((d) => d.getUTCMonth() === month && d.getUTCDay() === weekday);
-        const date = Number(nth) < 0 ? dates.at(-1)! : dates[Number(nth) - 1]!;
-        const onset = date.getTime() + (((start % 86_400_000) + 86_400_000) % 86_400_000);
-        if (onset - from * 60_000 <= until) onsets.push(onset);
-      }
-    }
-    for (const onset of onsets) if (onset <= wall && onset > best.onset) best = { onset, to: offset(o.TZOFFSETTO!) };
-  }
-  return new Date(wall - best.to * 60_000);
-}
 
 test('dist-list.pst: the weekly appointment is written in Pacific wall time with its VTIMEZONE; after the November change it is still at 08:00 there', async () => {
   const source = openPst(path.join(import.meta.dirname, 'pst', 'dist-list.pst'));
