@@ -150,7 +150,9 @@ export function appointmentEvent(a: PSTAppointment): Converted {
   const allDay = a.subType;
   const blob = a.isRecurring ? a.recurrenceStructure : null;
   // Only a series needs its zone: a single event's UTC times are the same instants.
-  const rule = blob ? parseRecurrence(blob, start, true, allDay ? undefined : appointmentZone(a)) : undefined;
+  const zone = blob && !allDay ? appointmentZone(a) : undefined;
+  const rule = blob ? parseRecurrence(blob, start, true, zone) : undefined;
+  if (zone && rule && !rule.zone) note = `its time zone (${zone.id}) does not agree with its recurrence: written in UTC, later occurrences may be an hour off after a DST change`;
   lines.raw('UID', stableUid(a)).raw('DTSTAMP', utcStamp(stamp(a)));
   if (start) timeLine(lines, 'DTSTART', start, allDay, rule?.zone);
   if (end && start && end > start) timeLine(lines, 'DTEND', end, allDay, rule?.zone);
@@ -171,8 +173,8 @@ export function appointmentEvent(a: PSTAppointment): Converted {
   if (a.reminderSet && a.reminderDelta >= 0 && a.reminderDelta < 100_000) {
     lines.raw('BEGIN', 'VALARM').raw('ACTION', 'DISPLAY').text('DESCRIPTION', a.subject || 'Reminder').raw('TRIGGER', `-PT${a.reminderDelta}M`).raw('END', 'VALARM');
   }
-  const zone = rule?.zone ? vtimezone(rule.zone) : '';
-  return { kind: 'calendar', data: calendar(`${zone}BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n`), label: a.subject || '(no title)', ...(note && { note }) };
+  const vtz = rule?.zone ? vtimezone(rule.zone) : '';
+  return { kind: 'calendar', data: calendar(`${vtz}BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n`), label: a.subject || '(no title)', ...(note && { note }) };
 }
 
 const TASK_STATUS: Record<number, string> = { 0: 'NEEDS-ACTION', 1: 'IN-PROCESS', 2: 'COMPLETED', 3: 'NEEDS-ACTION', 4: 'CANCELLED' };
