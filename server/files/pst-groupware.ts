@@ -6,7 +6,10 @@ import type { PSTMessage, PSTTask } from 'pst-extractor';
 import type { PSTAppointment } from 'pst-extractor/dist/PSTAppointment.class.js';
 import type { PSTContact } from 'pst-extractor/dist/PSTContact.class.js';
 import { ContentLines, dateOnly, escapeText, utcStamp } from './ical-text.ts';
+import { parseOneOff } from './pst-entryid.ts';
+import { namedBinaries, namedBinary, namedString, PSETID_ADDRESS, PSETID_APPOINTMENT } from './pst-properties.ts';
 import { parseRecurrence } from './pst-recurrence.ts';
+import { tzidParam, toWall, vtimezone, wallStamp, zoneFromDefinition, zoneFromStruct, type Zone } from './pst-timezone.ts';
 
 export type DavKind = 'addressbook' | 'calendar' | 'tasks';
 
@@ -67,6 +70,38 @@ export function contactCard(c: PSTContact): Converted {
   return { kind: 'addressbook', data: Buffer.from(`BEGIN:VCARD\r\n${lines}END:VCARD\r\n`, 'utf8'), label: fn };
 }
 
+const LID_DL_MEMBERS = 0x8055;
+const LID_DL_ONE_OFF_MEMBERS = 0x8054;
+
+/**
+ * An Outlook distribution list as a contact group, in the vCard 3.0 form CardDAV servers and
+ * clients share (Apple's X-ADDRESSBOOKSERVER-KIND/MEMBER; KIND and MEMBER are vCard 4.0 only).
+ * Members are taken from their one-off entry IDs: PidLidDistributionListMembers points at contacts
+ * by entry ID, and PidLidDistributionListOneOffMembers holds each one's name and address.
+ */
+export function distListCard(d: PSTMessage): Converted {
+  const fn = d.subject || d.displayName || 'Unnamed list';
+  const entries = namedBinaries(d, LID_DL_ONE_OFF_MEMBERS, PSETID_ADDRESS) ?? namedBinaries(d, LID_DL_MEMBERS, PSETID_ADDRESS) ?? [];
+  const lines = new ContentLines();
+  lines.raw('VERSION', '3.0').raw('PRODID', PRODID).raw('UID', stableUid(d)).text('FN', fn).raw('N', `${escapeText(fn)};;;;`).raw('X-ADDRESSBOOKSERVER-KIND', 'group');
+  const seen = new Set<string>();
+  const left: string[] = [];
+  for (const entry of entries) {
+    const member = parseOneOff(entry);
+    const email = member && /^SMTP$/i.test(member.addressType) ? usableEmail(member.address) : undefined;
+    if (!email) {
+      left.push(member ? `${member.name || member.address} (${member.addressType} address)` : 'an entry that is not a one-off address');
+      continue;
+    }
+    if (seen.has(email.toLowerCase())) continue;
+    seen.add(email.toLowerCase());
+    lines.raw('X-ADDRESSBOOKSERVER-MEMBER', `mailto:${email}`);
+  }
+  lines.text('NOTE', d.body).raw('REV', utcStamp(stamp(d)));
+  const note = left.length ? `${left.length} member(s) without an e-mail address left out: ${left.join(', ')}` : undefined;
+  return { kind: 'addressbook', data: Buffer.from(`BEGIN:VCARD\r\n${lines}END:VCARD\r\n`, 'utf8'), label: fn, ...(note && { note }) };
+}
+
 const calendar = (body: string) => Buffer.from(`BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:${PRODID}\r\n${body}END:VCALENDAR\r\n`, 'utf8');
 
 function recipients(message: PSTMessage, lines: ContentLines): void {
@@ -81,24 +116,55 @@ function recipients(message: PSTMessage, lines: ContentLines): void {
   }
 }
 
+const LID_TIME_ZONE_STRUCT = 0x8233;
+const LID_TIME_ZONE_DESCRIPTION = 0x8234;
+const LID_TZ_DEFINITION_START_DISPLAY = 0x825e;
+const LID_TZ_DEFINITION_RECUR = 0x8260;
+
+/**
+ * The zone a recurring appointment's series is kept in: the definition Outlook keeps for the
+ * recurrence (MS-OXOCAL 2.2.1.43), else the start's (2.2.1.41), else the older one-rule TZSTRUCT.
+ */
+function appointmentZone(a: PSTAppointment): Zone | undefined {
+  for (const lid of [LID_TZ_DEFINITION_RECUR, LID_TZ_DEFINITION_START_DISPLAY]) {
+    const blob = namedBinary(a, lid, PSETID_APPOINTMENT);
+    const zone = blob && zoneFromDefinition(blob);
+    if (zone) return zone;
+  }
+  const struct = namedBinary(a, LID_TIME_ZONE_STRUCT, PSETID_APPOINTMENT);
+  return struct && zoneFromStruct(struct, namedString(a, LID_TIME_ZONE_DESCRIPTION, PSETID_APPOINTMENT));
+}
+
+/** A DTSTART/DTEND/EXDATE line: a day, a wall time of the zone, or UTC. */
+function timeLine(lines: ContentLines, name: string, instant: Date, allDay: boolean, zone: Zone | undefined): void {
+  if (allDay) lines.raw(`${name};VALUE=DATE`, dateOnly(instant));
+  else if (zone) lines.raw(`${name};${tzidParam(zone)}`, wallStamp(toWall(zone, instant)));
+  else lines.raw(name, utcStamp(instant));
+}
+
 export function appointmentEvent(a: PSTAppointment): Converted {
   const lines = new ContentLines();
   let note: string | undefined;
   const start = a.startTime;
   const end = a.endTime;
   const allDay = a.subType;
+  const blob = a.isRecurring ? a.recurrenceStructure : null;
+  // Only a series needs its zone: a single event's UTC times are the same instants.
+  const zone = blob && !allDay ? appointmentZone(a) : undefined;
+  const rule = blob ? parseRecurrence(blob, start, true, zone) : undefined;
+  if (zone && rule && !rule.zone) note = `its time zone (${zone.id}) does not agree with its recurrence: written in UTC, later occurrences may be an hour off after a DST change`;
   lines.raw('UID', stableUid(a)).raw('DTSTAMP', utcStamp(stamp(a)));
-  if (start) lines.raw(allDay ? 'DTSTART;VALUE=DATE' : 'DTSTART', allDay ? dateOnly(start) : utcStamp(start));
-  if (end && start && end > start) lines.raw(allDay ? 'DTEND;VALUE=DATE' : 'DTEND', allDay ? dateOnly(end) : utcStamp(end));
+  if (start) timeLine(lines, 'DTSTART', start, allDay, rule?.zone);
+  if (end && start && end > start) timeLine(lines, 'DTEND', end, allDay, rule?.zone);
   lines.text('SUMMARY', a.subject).text('LOCATION', a.location).text('DESCRIPTION', a.body);
-  if (a.isRecurring) {
-    const blob = a.recurrenceStructure;
-    const rule = blob ? parseRecurrence(blob, start, true) : undefined;
-    if (rule) {
-      lines.raw('RRULE', rule.rrule);
-      for (const ex of rule.exdates) lines.raw(allDay ? 'EXDATE;VALUE=DATE' : 'EXDATE', allDay ? dateOnly(ex) : utcStamp(ex));
-    } else note = `its recurrence ("${a.recurrencePattern}") could not be read: imported as its first occurrence only`;
-  }
+  if (rule) {
+    lines.raw('RRULE', rule.rrule);
+    // With a zone the EXDATEs are already its wall times; the UTC ones are instants.
+    for (const ex of rule.exdates) {
+      if (allDay) lines.raw('EXDATE;VALUE=DATE', dateOnly(ex));
+      else lines.raw(rule.zone ? `EXDATE;${tzidParam(rule.zone)}` : 'EXDATE', rule.zone ? wallStamp(ex) : utcStamp(ex));
+    }
+  } else if (a.isRecurring) note = `its recurrence ("${a.recurrencePattern}") could not be read: imported as its first occurrence only`;
   const organizer = usableEmail(a.senderEmailAddress);
   if (organizer && a.numberOfRecipients > 0) lines.raw('ORGANIZER', `mailto:${organizer}`);
   recipients(a, lines);
@@ -107,7 +173,8 @@ export function appointmentEvent(a: PSTAppointment): Converted {
   if (a.reminderSet && a.reminderDelta >= 0 && a.reminderDelta < 100_000) {
     lines.raw('BEGIN', 'VALARM').raw('ACTION', 'DISPLAY').text('DESCRIPTION', a.subject || 'Reminder').raw('TRIGGER', `-PT${a.reminderDelta}M`).raw('END', 'VALARM');
   }
-  return { kind: 'calendar', data: calendar(`BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n`), label: a.subject || '(no title)', ...(note && { note }) };
+  const vtz = rule?.zone ? vtimezone(rule.zone) : '';
+  return { kind: 'calendar', data: calendar(`${vtz}BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n`), label: a.subject || '(no title)', ...(note && { note }) };
 }
 
 const TASK_STATUS: Record<number, string> = { 0: 'NEEDS-ACTION', 1: 'IN-PROCESS', 2: 'COMPLETED', 3: 'NEEDS-ACTION', 4: 'CANCELLED' };

@@ -3,9 +3,12 @@
 // rather than with pst-extractor's RecurrencePattern, which takes StartDate/EndDate from the end
 // of the buffer: right for a task's pattern, wrong for an appointment's (its exceptions follow).
 //
-// Times in the blob are local to the appointment's zone (minutes since 1601-01-01); the event's
-// first start is known in UTC, so the zone offset of that first occurrence is applied to every
-// date (a DST change between occurrences is not followed: the rule is written in UTC).
+// Times in the blob are local to the appointment's zone (minutes since 1601-01-01). With the
+// zone's rules (pst-timezone.ts) the rule stays in that wall time, as the event's DTSTART;TZID
+// does, and follows DST. Without them, the offset of the first occurrence (its start is known in
+// UTC) is applied to every date and the rule is written in UTC: an hour off after a DST change.
+
+import { fromWall, toWall, type Zone } from './pst-timezone.ts';
 
 const FREQ: Record<number, string> = { 0x200a: 'DAILY', 0x200b: 'WEEKLY', 0x200c: 'MONTHLY', 0x200d: 'YEARLY' };
 const DAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
@@ -20,13 +23,17 @@ const wall = (minutes: number) => new Date(minutes * 60_000 - MS_1601_TO_1970);
 
 export interface Recurrence {
   rrule: string;
-  /** Deleted occurrences, in UTC. */
+  /** Deleted occurrences: in UTC, or with `zone` its wall time (Dates whose UTC fields are that wall time). */
   exdates: Date[];
+  /** The zone the rule and the EXDATEs are in, where the one given agrees with the blob; otherwise UTC. */
+  zone?: Zone;
 }
 
 function utcStampOf(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
+
+const minutesOfDay = (wallTime: Date) => wallTime.getUTCHours() * 60 + wallTime.getUTCMinutes();
 
 function weekdays(mask: number, shift: number): string {
   const out: string[] = [];
@@ -36,10 +43,10 @@ function weekdays(mask: number, shift: number): string {
 
 /**
  * Parses the blob; `firstStartUtc` is the first occurrence's start (PidLidAppointmentStartWhole,
- * or the task's start). Returns undefined for a blob it does not understand (the item is then
- * imported without its recurrence, and says so).
+ * or the task's start), `zone` the appointment's time zone where it has one. Returns undefined
+ * for a blob it does not understand (the item is then imported without its recurrence, and says so).
  */
-export function parseRecurrence(blob: Buffer, firstStartUtc: Date | null, appointment: boolean): Recurrence | undefined {
+export function parseRecurrence(blob: Buffer, firstStartUtc: Date | null, appointment: boolean, zone?: Zone): Recurrence | undefined {
   try {
     const freq = FREQ[blob.readUInt16LE(4)];
     const patternType = blob.readUInt16LE(6);
@@ -72,9 +79,12 @@ export function parseRecurrence(blob: Buffer, firstStartUtc: Date | null, appoin
     // Local wall time of the first occurrence vs its UTC instant: the zone's offset then.
     const localFirst = wall(startDate + startOffset);
     const offsetMs = firstStartUtc ? firstStartUtc.getTime() - localFirst.getTime() : 0;
-    const toUtc = (minutes: number) => new Date(wall(minutes + startOffset).getTime() + offsetMs);
+    // A zone in which the first start is not at the blob's time of day is not the one the series
+    // was made in: following it would move every occurrence.
+    const zoned = zone && firstStartUtc && minutesOfDay(toWall(zone, firstStartUtc)) === startOffset ? zone : undefined;
+    const toUtc = zoned ? (minutes: number) => fromWall(zoned, wall(minutes + startOffset)) : (minutes: number) => new Date(wall(minutes + startOffset).getTime() + offsetMs);
     // A weekday in local time can be another day in UTC (an 8 pm start west of Greenwich).
-    const shift = firstStartUtc ? Math.round((Date.UTC(firstStartUtc.getUTCFullYear(), firstStartUtc.getUTCMonth(), firstStartUtc.getUTCDate()) - Date.UTC(localFirst.getUTCFullYear(), localFirst.getUTCMonth(), localFirst.getUTCDate())) / 86_400_000) : 0;
+    const shift = firstStartUtc && !zoned ? Math.round((Date.UTC(firstStartUtc.getUTCFullYear(), firstStartUtc.getUTCMonth(), firstStartUtc.getUTCDate()) - Date.UTC(localFirst.getUTCFullYear(), localFirst.getUTCMonth(), localFirst.getUTCDate())) / 86_400_000) : 0;
 
     const parts: string[] = [];
     if (freq === 'DAILY' && patternType === PATTERN_WEEK) {
@@ -100,8 +110,8 @@ export function parseRecurrence(blob: Buffer, firstStartUtc: Date | null, appoin
     else if (endType === END_AFTER_DATE && endDate && endDate !== NO_END) parts.push(`UNTIL=${utcStampOf(toUtc(endDate))}`);
     // A modified occurrence is listed as deleted too; its replacement lives in an attachment this
     // reader does not turn into a RECURRENCE-ID override, so only truly deleted ones become EXDATEs.
-    const exdates = deleted.filter((d) => !modified.has(d)).map(toUtc);
-    return { rrule: parts.join(';'), exdates };
+    const exdates = deleted.filter((d) => !modified.has(d)).map(zoned ? (d: number) => wall(d + startOffset) : toUtc);
+    return { rrule: parts.join(';'), exdates, ...(zoned && { zone: zoned }) };
   } catch {
     return undefined;
   }

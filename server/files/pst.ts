@@ -1,6 +1,6 @@
 import { PSTFile, type PSTFolder, type PSTMessage } from 'pst-extractor';
 import { rebuildMessage, pstFlags } from './pst-mime.ts';
-import { appointmentEvent, contactCard, taskTodo, type Converted } from './pst-groupware.ts';
+import { appointmentEvent, contactCard, distListCard, taskTodo, type Converted } from './pst-groupware.ts';
 import { MAX_FILE_MESSAGE_BYTES, unreadable, type FileItem, type FileSource } from './items.ts';
 
 /** Folders holding mail: no container class (older PSTs) or IPF.Note and its kinds. */
@@ -15,13 +15,13 @@ const NON_MAIL_KIND: Record<string, string> = {
 /** Item classes that become vCards, VEVENTs or VTODOs (the class names Outlook gives them and their kinds). */
 const CONVERTERS: Array<[RegExp, (m: PSTMessage) => Converted]> = [
   [/^IPM\.Contact(\.|$)/i, (m) => contactCard(m as never)],
+  [/^IPM\.DistList(\.|$)/i, distListCard],
   [/^IPM\.Appointment(\.|$)/i, (m) => appointmentEvent(m as never)],
   [/^IPM\.Task(\.|$)/i, (m) => taskTodo(m as never)],
 ];
 
 /** Why an item of a contacts/calendar/tasks folder has no CardDAV/CalDAV form. */
 const NOT_CONVERTED: Array<[RegExp, string]> = [
-  [/^IPM\.DistList/i, 'a distribution list: pst-extractor does not read its members, so there is no contact group to write'],
   [/^IPM\.StickyNote/i, 'an Outlook note: CardDAV and CalDAV have no place for notes'],
   [/^IPM\.Activity/i, 'a journal entry: CalDAV servers seldom take VJOURNAL, and it is not converted'],
   [/^IPM\.TaskRequest/i, 'a task request (a message about a task, not the task)'],

@@ -1,28 +1,15 @@
 // The PST → vCard/VEVENT/VTODO conversion's logic, on plain objects and built recurrence blobs
-// (no sample PST holds a task or a monthly rule); the real-file path is test/files/import-dav.test.ts.
+// (no sample PST holds a task or a monthly rule), and dist-list.pst's distribution list; the
+// real-file path through a DAV server is test/files/import-dav.test.ts.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
+import { openPst } from '../../server/files/pst.ts';
+import { parseOneOff } from '../../server/files/pst-entryid.ts';
 import { taskTodo } from '../../server/files/pst-groupware.ts';
 import { parseRecurrence } from '../../server/files/pst-recurrence.ts';
 import { foldLine } from '../../server/files/ical-text.ts';
-
-const MINUTES_1601_TO_1970 = 11_644_473_600 / 60;
-const minutes = (iso: string) => Date.parse(iso) / 60_000 + MINUTES_1601_TO_1970;
-
-/** A RecurrencePattern (MS-OXOCAL 2.2.1.44.1) followed by the AppointmentRecurrencePattern's first fields. */
-function blob(opts: { freq: number; patternType: number; period: number; specific: number[]; endType: number; count: number; deleted?: string[]; modified?: string[]; start: string; end: number; startOffset: number }): Buffer {
-  const ints: Array<[number, number]> = [[0x3004, 2], [0x3004, 2], [opts.freq, 2], [opts.patternType, 2], [0, 2], [0, 4], [opts.period, 4], [0, 4]];
-  for (const s of opts.specific) ints.push([s, 4]);
-  ints.push([opts.endType, 4], [opts.count, 4], [0, 4], [(opts.deleted ?? []).length, 4]);
-  for (const d of opts.deleted ?? []) ints.push([minutes(d), 4]);
-  ints.push([(opts.modified ?? []).length, 4]);
-  for (const d of opts.modified ?? []) ints.push([minutes(d), 4]);
-  ints.push([minutes(opts.start), 4], [opts.end, 4], [0x3006, 4], [0x3009, 4], [opts.startOffset, 4], [opts.startOffset + 30, 4], [0, 2]);
-  const buf = Buffer.alloc(ints.reduce((n, [, size]) => n + size, 0));
-  let at = 0;
-  for (const [value, size] of ints) { if (size === 2) buf.writeUInt16LE(value, at); else buf.writeUInt32LE(value >>> 0, at); at += size; }
-  return buf;
-}
+import { minutes, recurrenceBlob as blob } from '../support/pst-blobs.ts';
 
 test('weekly rule with a count, a deleted occurrence as EXDATE, a modified one kept; local time turned into UTC', () => {
   // Mondays and Wednesdays at 09:00 local, local = UTC+2 (first start 07:00Z), 10 occurrences.
@@ -78,4 +65,35 @@ test('content lines fold at 75 octets without cutting a UTF-8 character', () => 
   const folded = foldLine(`SUMMARY:${'é'.repeat(60)}`);
   for (const line of folded.split('\r\n').filter(Boolean)) assert.ok(Buffer.byteLength(line) <= 75, line);
   assert.equal(folded.replace(/\r\n /g, ''), `SUMMARY:${'é'.repeat(60)}\r\n`);
+});
+
+/** A one-off entry ID (MS-OXCDATA 2.2.5.1): flags, the one-off provider GUID, version, flags, three strings. */
+function oneOff(name: string, type: string, address: string, unicode: boolean): Buffer {
+  const text = (s: string) => (unicode ? Buffer.from(`${s}\0`, 'utf16le') : Buffer.from(`${s}\0`, 'latin1'));
+  const head = Buffer.alloc(24);
+  Buffer.from('812b1fa4bea310199d6e00dd010f5402', 'hex').copy(head, 4);
+  head.writeUInt16LE(unicode ? 0x8001 : 0x0001, 22);
+  return Buffer.concat([head, text(name), text(type), text(address)]);
+}
+
+test('one-off entry IDs: UTF-16 and 8-bit; a truncated one or another kind of entry ID is not one', () => {
+  assert.deepEqual(parseOneOff(oneOff('Zoë Ärger', 'SMTP', 'zoe@example.test', true)), { name: 'Zoë Ärger', addressType: 'SMTP', address: 'zoe@example.test' });
+  assert.deepEqual(parseOneOff(oneOff('Zoë', 'SMTP', 'zoe@example.test', false)), { name: 'Zoë', addressType: 'SMTP', address: 'zoe@example.test' });
+  const whole = oneOff('Zoë', 'SMTP', 'zoe@example.test', true);
+  assert.equal(parseOneOff(whole.subarray(0, whole.length - 2)), undefined, 'no terminator');
+  const wrapped = Buffer.from(whole);
+  wrapped[4] = 0xc0; // another provider: a wrapped contact entry ID, not an address
+  assert.equal(parseOneOff(wrapped), undefined);
+});
+
+test('dist-list.pst: the distribution list becomes a contact group of its three members (readpst reads the same member blobs but writes no group)', async () => {
+  const source = openPst(path.join(import.meta.dirname, 'pst', 'dist-list.pst'));
+  const cards: string[] = [];
+  for await (const item of source.items()) if (item.kind === 'dav' && item.collection === 'addressbook') cards.push(item.data.toString('utf8'));
+  await source.close();
+  const group = cards.find((c) => c.includes('X-ADDRESSBOOKSERVER-KIND:group'));
+  assert.ok(group, `a group among ${cards.length} cards`);
+  assert.match(group, /^VERSION:3\.0\r$/m);
+  assert.match(group, /^FN:test dist list\r$/m);
+  assert.deepEqual([...group.matchAll(/^X-ADDRESSBOOKSERVER-MEMBER:(.*)\r$/gm)].map((m) => m[1]), ['mailto:contact1@rjohnson.id.au', 'mailto:dist1@rjohnson.id.au', 'mailto:dist2@rjohnson.id.au']);
 });

@@ -1,0 +1,48 @@
+// Outlook's binary property values built by hand, for the PST conversion tests: a recurrence
+// pattern (MS-OXOCAL 2.2.1.44) and the two forms of a time zone (2.2.1.41 TZDEFINITION, 2.2.1.39 TZSTRUCT).
+
+const MINUTES_1601_TO_1970 = 11_644_473_600 / 60;
+/** An ISO time as minutes since 1601, the blob's unit. */
+export const minutes = (iso: string) => Date.parse(iso) / 60_000 + MINUTES_1601_TO_1970;
+
+function pack(ints: Array<[number, number]>): Buffer {
+  const buf = Buffer.alloc(ints.reduce((n, [, size]) => n + size, 0));
+  let at = 0;
+  for (const [value, size] of ints) {
+    if (size === 2) buf.writeInt16LE(value << 16 >> 16, at); else buf.writeInt32LE(value | 0, at);
+    at += size;
+  }
+  return buf;
+}
+
+/** A RecurrencePattern (MS-OXOCAL 2.2.1.44.1) followed by the AppointmentRecurrencePattern's first fields. */
+export function recurrenceBlob(opts: { freq: number; patternType: number; period: number; specific: number[]; endType: number; count: number; deleted?: string[]; modified?: string[]; start: string; end: number; startOffset: number }): Buffer {
+  const ints: Array<[number, number]> = [[0x3004, 2], [0x3004, 2], [opts.freq, 2], [opts.patternType, 2], [0, 2], [0, 4], [opts.period, 4], [0, 4]];
+  for (const s of opts.specific) ints.push([s, 4]);
+  ints.push([opts.endType, 4], [opts.count, 4], [0, 4], [(opts.deleted ?? []).length, 4]);
+  for (const d of opts.deleted ?? []) ints.push([minutes(d), 4]);
+  ints.push([(opts.modified ?? []).length, 4]);
+  for (const d of opts.modified ?? []) ints.push([minutes(d), 4]);
+  ints.push([minutes(opts.start), 4], [opts.end, 4], [0x3006, 4], [0x3009, 4], [opts.startOffset, 4], [opts.startOffset + 30, 4], [0, 2]);
+  return pack(ints);
+}
+
+/** [month, weekday (0 = Sunday), nth (5 = last), hour]; undefined: no transition. */
+export type Change = [number, number, number, number] | undefined;
+
+const systemTime = (c: Change) => pack([[0, 2], [c?.[0] ?? 0, 2], [c?.[1] ?? 0, 2], [c?.[2] ?? 0, 2], [c?.[3] ?? 0, 2], [0, 2], [0, 2], [0, 2]]);
+const biases = (bias: number, standardBias: number, daylightBias: number) => pack([[bias, 4], [standardBias, 4], [daylightBias, 4]]);
+
+/** One TZRULE (MS-OXOCAL 2.2.1.41.1); the rule Outlook marks as in effect has flag 2. */
+export function tzRule(year: number, bias: number, daylightBias: number, toStandard: Change, toDaylight: Change): Buffer {
+  return Buffer.concat([pack([[0x0102, 2], [0x003e, 2], [2, 2], [year, 2]]), Buffer.alloc(14), biases(bias, 0, daylightBias), systemTime(toStandard), systemTime(toDaylight)]);
+}
+
+export function tzDefinition(keyName: string, rules: Buffer[]): Buffer {
+  const key = Buffer.from(keyName, 'utf16le');
+  return Buffer.concat([pack([[0x0102, 2], [6 + key.length, 2], [2, 2], [keyName.length, 2]]), key, pack([[rules.length, 2]]), ...rules]);
+}
+
+export function tzStruct(bias: number, daylightBias: number, toStandard: Change, toDaylight: Change): Buffer {
+  return Buffer.concat([biases(bias, 0, daylightBias), pack([[0, 2]]), systemTime(toStandard), pack([[0, 2]]), systemTime(toDaylight)]);
+}
