@@ -6,7 +6,8 @@ import { mapImapError } from '../imap.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
 import { markListed } from '../folder-cache.ts';
 import { applyFlags, deleteIfEmpty, deleteUnchanged, mayChangeFlags, moveCopies } from './apply.ts';
-import { arrivals, enableQresync, folderChanges, type Arrival } from './source-changes.ts';
+import type { FetchReader } from '../wire/fetcher.ts';
+import { arrivals, changesOnReader, enableQresync, folderChanges, type Arrival, type DueFolder, type FolderChanges } from './source-changes.ts';
 import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
 
 export interface MirrorOptions {
@@ -43,6 +44,8 @@ export interface MirrorReport {
 
 export interface MirrorContext {
   sources: Pool<ImapFlow>;
+  /** Our own source sessions: where the server has CONDSTORE, every changed folder is read on one of them at once. */
+  readers?: Pool<FetchReader>;
   dests: Pool<ImapFlow>;
   store: DeltaStore;
   /** The pass's folder plan (excluded entries are left alone). */
@@ -161,33 +164,23 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const flagWork: Array<{ copy: KnownCopy; flags: string[] }> = [];
   let vanished: KnownCopy[] = [];
   const scanned: Array<{ folder: string; modseq: string }> = [];
-  // Folders are looked at side by side, on as many source connections as the pool allows: on a
-  // distant server each folder costs round trips, not CPU.
-  await inParallel(entries, async (entry) => {
+  const due: Array<{ entry: FolderPlanEntry; mark: FolderMark; known: KnownCopy[]; condstore: boolean }> = [];
+  for (const entry of entries) {
     const mark = marks.get(entry.source);
     const status = statuses.get(entry.source);
-    if (!mark || !status || status.uidValidity !== mark.uidValidity) return;
+    if (!mark || !status || status.uidValidity !== mark.uidValidity) continue;
     const condstore = status.modseq !== undefined;
     // CONDSTORE: a folder whose HIGHESTMODSEQ has not moved had no flag change and no expunge.
-    if (condstore && mark.highestModseq === status.modseq) return;
+    if (condstore && mark.highestModseq === status.modseq) continue;
     const known = await ctx.store.copies(entry.source, mark.uidValidity);
-    if (known.length) {
-      report.foldersScanned++;
-      const changes = await ctx.sources.use(async (source) => {
-        if (condstore) await enableQresync(source);
-        markListed(source, entry.source);
-        const lock = await source.getMailboxLock(entry.source, { readOnly: true });
-        try {
-          return await folderChanges(source, known, mark, condstore && source.enabled.has('CONDSTORE'));
-        } finally {
-          lock.release();
-        }
-      }).catch(refusedBySource(ctx, `UID FETCH (FLAGS) in ${entry.source}`));
-      flagWork.push(...changes.flags.filter(mayChangeFlags));
-      vanished.push(...changes.vanished);
-    }
+    if (known.length) due.push({ entry, mark, known, condstore });
     if (status.modseq) scanned.push({ folder: entry.source, modseq: status.modseq });
-  });
+  }
+  report.foldersScanned += due.length;
+  for (const changes of await sourceChanges(ctx, due)) {
+    flagWork.push(...changes.flags.filter(mayChangeFlags));
+    vanished.push(...changes.vanished);
+  }
   const goneFolders = new Map<string, string | undefined>();
   for (const folder of marks.keys()) {
     if (statuses.has(folder) || ctx.plan.some((e) => e.source === folder)) continue;
@@ -235,6 +228,43 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   await followGoneFolders(ctx, goneFolders, kept, report);
   for (const { folder, modseq } of scanned) await ctx.store.saveModseq(folder, modseq);
   for (const { folder, modseq } of scanned) marks.set(folder, { ...marks.get(folder)!, highestModseq: modseq });
+}
+
+/**
+ * What changed in each due folder. CONDSTORE folders go to one of our own sessions all at once where it has QRESYNC;
+ * the others (and all of them without readers) are looked at side by side on imapflow sessions,
+ * as many as the pool allows: on a distant server each folder costs round trips, not CPU.
+ */
+async function sourceChanges(ctx: MirrorContext, due: Array<{ entry: FolderPlanEntry; mark: FolderMark; known: KnownCopy[]; condstore: boolean }>): Promise<FolderChanges[]> {
+  const batched = ctx.readers ? due.filter((d) => d.condstore && d.mark.highestModseq) : [];
+  const results = batched.length ? await changesOnOneReader(ctx, ctx.readers!, batched.map((d) => ({ path: d.entry.source, known: d.known, highestModseq: d.mark.highestModseq! }))) : undefined;
+  const rest = results ? due.filter((d) => !batched.includes(d)) : due;
+  const out = results ?? [];
+  await inParallel(rest, async ({ entry, mark, known, condstore }) => {
+    out.push(await ctx.sources.use(async (source) => {
+      if (condstore) await enableQresync(source);
+      markListed(source, entry.source);
+      const lock = await source.getMailboxLock(entry.source, { readOnly: true });
+      try {
+        return await folderChanges(source, known, mark, condstore && source.enabled.has('CONDSTORE'));
+      } finally {
+        lock.release();
+      }
+    }).catch(refusedBySource(ctx, `UID FETCH (FLAGS) in ${entry.source}`)));
+  });
+  return out;
+}
+
+/** undefined when the session turns out to have no QRESYNC: the imapflow way then. */
+async function changesOnOneReader(ctx: MirrorContext, readers: Pool<FetchReader>, folders: DueFolder[]): Promise<FolderChanges[] | undefined> {
+  const reader = await readers.acquire();
+  try {
+    if (!reader.capabilities.has('QRESYNC') || !await reader.enable('QRESYNC')) return undefined;
+    return await changesOnReader(reader, folders).catch(refusedBySource(ctx, `UID FETCH (FLAGS) CHANGEDSINCE in ${folders.map((f) => f.path).join(', ')}`));
+  } finally {
+    // With QRESYNC on, expunges come as VANISHED, which a lane's reader does not count: the session is not lent again.
+    readers.release(reader, false);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ImapFlow } from 'imapflow';
 import { fingerprint } from '../fingerprint.ts';
-import { uidSet } from '../../services/rollback.ts';
+import { commandError, type FetchReader, type UntaggedAnswer } from '../wire/fetcher.ts';
+import { uidRanges, uidSet, type TaggedResponse } from '../wire/syntax.ts';
 import type { FolderMark, KnownCopy } from './store.ts';
 
 /** What changed on the source in one folder since the last pass, among the messages the ledger knows. */
@@ -58,6 +59,72 @@ export async function folderChanges(source: ImapFlow, known: KnownCopy[], mark: 
     }
   }
   return { flags: flags.filter((f) => present.has(f.copy.uid)), vanished: uids.filter((uid) => !present.has(uid)).map((uid) => byUid.get(uid)!) };
+}
+
+/** A folder whose HIGHESTMODSEQ moved since the pass that recorded `highestModseq`. */
+export interface DueFolder { path: string; known: KnownCopy[]; highestModseq: string }
+
+/**
+ * The changes of several folders on one of our own sessions with QRESYNC enabled, asked all at
+ * once: one round trip for them all, where an imapflow session spends two a folder after a login
+ * of about eight (and parses every answer twice). Per folder: EXAMINE, then
+ * `UID FETCH first:last (UID FLAGS) (CHANGEDSINCE m VANISHED)`, whose VANISHED (EARLIER) names the
+ * known UIDs expunged since. Each EXAMINE changes what is selected, so the server runs them in
+ * order (a UID SEARCH beside a FETCH it may answer first: RFC 3501 5.5; CONDSTORE without QRESYNC
+ * stays on imapflow). Any refusal is an error: a partial answer would pass for "unchanged".
+ */
+export async function changesOnReader(reader: FetchReader, folders: DueFolder[]): Promise<FolderChanges[]> {
+  const asked = folders.map((folder) => askFolder(reader, folder));
+  const settled = await Promise.allSettled(asked.flatMap((a) => a.commands));
+  const refused = settled.find((r) => r.status === 'rejected');
+  if (refused) throw refused.reason;
+  return asked.map((a) => a.result());
+}
+
+/** Sends one folder's commands (the reader writes each as it is called) and says how to read their answers. */
+function askFolder(reader: FetchReader, { path, known, highestModseq }: DueFolder) {
+  const byUid = new Map(known.map((c) => [c.uid, c]));
+  const uids = [...byUid.keys()].sort((a, b) => a - b);
+  const changed: FolderChanges['flags'] = [];
+  const vanishedLines: UntaggedAnswer[] = [];
+  const strict = (done: TaggedResponse) => { if (done.status !== 'OK') throw commandError(done); };
+  const commands = [
+    reader.examine(path),
+    reader.fetch(`${uids[0]}:${uids[uids.length - 1]}`, `(UID FLAGS) (CHANGEDSINCE ${highestModseq} VANISHED)`, {
+      onMessage: (msg) => {
+        const copy = msg.uid === undefined ? undefined : byUid.get(msg.uid);
+        if (copy && msg.flags) changed.push({ copy, flags: [...msg.flags] });
+      },
+      collect: { match: /^\* VANISHED \(EARLIER\) /i, into: vanishedLines },
+    }).then(strict),
+  ];
+  const result = (): FolderChanges => {
+    const gone = vanishedUids(vanishedLines, uids);
+    return { flags: changed.filter((f) => !gone.has(f.copy.uid)), vanished: uids.filter((uid) => gone.has(uid)).map((uid) => byUid.get(uid)!) };
+  };
+  return { commands, result };
+}
+
+/** The known UIDs that VANISHED (EARLIER) answers name; a set that does not parse names none (the copy is kept). */
+export function vanishedUids(lines: UntaggedAnswer[], known: number[]): Set<number> {
+  const gone = new Set<number>();
+  for (const line of lines) {
+    const ranges = uidRanges(line.parts[0]!.replace(/^\* VANISHED \(EARLIER\) /i, '').trim()) ?? [];
+    for (const [low, high] of ranges) {
+      // Only the known UIDs inside the range are looked at: "1:4294967295" costs no more than the folder.
+      for (let i = lowerBound(known, low); i < known.length && known[i]! <= high; i++) gone.add(known[i]!);
+    }
+  }
+  return gone;
+}
+
+function lowerBound(sorted: number[], value: number): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < value) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 interface EnableClient { run(command: 'ENABLE', extensions: string[]): Promise<unknown> }

@@ -22,6 +22,8 @@ export interface FetchOptions {
   onMessage(msg: FetchedMessage): void;
   /** Streams body literals (BODY[]) here rather than into memory. */
   bodySink?: () => LiteralSink;
+  /** Other untagged answers of this command to keep (VANISHED). */
+  collect?: { match: RegExp; into: UntaggedAnswer[] };
 }
 
 export const LISTING_ITEMS = '(UID RFC822.SIZE INTERNALDATE FLAGS)';
@@ -139,10 +141,17 @@ export class FetchReader {
   }
 
   /** UID FETCH of `range` with `items`; answers go to `opts.onMessage` as they arrive. A NO is a partial answer, not an error (the caller accounts for what came). */
-  async fetch(range: string, items: string, opts: FetchOptions): Promise<void> {
-    const done = await this.command(`UID FETCH ${range} ${items}`, { fetch: opts }, { literal: opts.literalLimit });
+  async fetch(range: string, items: string, opts: FetchOptions): Promise<TaggedResponse> {
+    const done = await this.command(`UID FETCH ${range} ${items}`, { fetch: opts, collect: opts.collect }, { literal: opts.literalLimit });
     // A NO that says "later" (Exchange's throttling) is not a partial answer: the lane waits it out and resumes.
     if (done.status === 'BAD' || (done.status === 'NO' && isThrottle(commandError(done)))) throw commandError(done);
+    return done;
+  }
+
+  /** ENABLE (RFC 5161, before any folder is opened): whether the server turned `extension` on. */
+  async enable(extension: string): Promise<boolean> {
+    const [answer] = await this.exchange([`ENABLE ${extension}`], /^\* ENABLED\b/i);
+    return answer!.response.status === 'OK' && answer!.untagged.some((u) => u.parts[0]!.toUpperCase().split(' ').includes(extension.toUpperCase()));
   }
 
   /** UID SEARCH UID `range`: the UIDs the server names there. */
@@ -159,10 +168,19 @@ export class FetchReader {
    */
   async statuses(names: string[]): Promise<Map<string, Record<string, number>>> {
     const answers = await this.exchange(names.map((name) => `STATUS ${quoted(name)} (MESSAGES UIDNEXT UIDVALIDITY)`), /^\* STATUS /i);
+    // A server may run commands that change nothing side by side (RFC 3501 5.5), so an answer goes
+    // by the name it carries, not by the command that was running when it came.
+    const byName = new Map<string, Record<string, number>>();
+    for (const { untagged } of answers) {
+      for (const answer of untagged) {
+        const name = statusMailbox(answer);
+        if (name !== undefined) byName.set(mailboxKey(name), { ...byName.get(mailboxKey(name)), ...statusItems(answer.parts[answer.parts.length - 1]!) });
+      }
+    }
     const out = new Map<string, Record<string, number>>();
-    answers.forEach(({ response, untagged }, i) => {
-      const status = Object.assign({}, ...untagged.map((u) => statusItems(u.parts[u.parts.length - 1]!))) as Record<string, number>;
-      if (response.status === 'OK' && Object.keys(status).length) out.set(names[i]!, status);
+    answers.forEach(({ response }, i) => {
+      const status = byName.get(mailboxKey(names[i]!));
+      if (response.status === 'OK' && status && Object.keys(status).length) out.set(names[i]!, status);
     });
     return out;
   }
@@ -354,9 +372,24 @@ export class FetchReader {
 }
 
 /** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
-function commandError(done: TaggedResponse): Error {
+export function commandError(done: TaggedResponse): Error {
   return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
 }
+
+/** The folder a `* STATUS` answer is about, as the server wrote it (atom, quoted or literal). */
+function statusMailbox(answer: UntaggedAnswer): string | undefined {
+  try {
+    const token = new Tokens([answer.parts[0]!.replace(/^\* STATUS /i, ''), ...answer.parts.slice(1)], answer.literals).next();
+    if (typeof token === 'string') return token;
+    if (token && typeof token === 'object' && 'quoted' in token) return token.quoted;
+    if (token && typeof token === 'object' && 'literal' in token && token.literal) return token.literal.toString('latin1');
+  } catch {
+    // Not a name: the folder is asked again on its own.
+  }
+  return undefined;
+}
+
+const mailboxKey = (name: string): string => (/^inbox$/i.test(name) ? 'INBOX' : name);
 
 /** `* STATUS name (MESSAGES 3 UIDNEXT 9 …)`: the items, by name. */
 function statusItems(line: string): Record<string, number> {

@@ -42,6 +42,19 @@ export function appendedUids(code: string | undefined): { uidValidity: string; u
   return { uidValidity: match[1]!, uids };
 }
 
+/** A UID set as the server sent it ("41,43:116"): its ranges, low to high each; undefined when it is not one. */
+export function uidRanges(text: string): Array<[number, number]> | undefined {
+  const ranges: Array<[number, number]> = [];
+  for (const part of text.split(',')) {
+    const match = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(part);
+    if (!match) return undefined;
+    const a = Number(match[1]);
+    const b = match[2] === undefined ? a : Number(match[2]);
+    ranges.push(a <= b ? [a, b] : [b, a]);
+  }
+  return ranges;
+}
+
 /** A compact UID set: "3:7,9,12:14" (consecutive UIDs as ranges keep a command line short). */
 export function uidSet(uids: number[]): string {
   const sorted = [...new Set(uids)].sort((a, b) => a - b);

@@ -115,6 +115,25 @@ test('STATUS of many folders goes out at once; answers are paired with their com
   }
 });
 
+test('STATUS answers that come while another command of the batch runs go to the folder they name', { timeout: 10_000 }, async () => {
+  // A server running the batch side by side (RFC 3501 5.5) answers B's STATUS before A's ends.
+  const endpoint = await scripted((tag, command) => {
+    if (command.includes('"A"')) return `* STATUS "B" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 4)\r\n* STATUS "A" (MESSAGES 7 UIDNEXT 8 UIDVALIDITY 9)\r\n${tag} OK\r\n`;
+    if (command.includes('"B"')) return `${tag} OK\r\n`;
+    return `* STATUS inbox (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 3)\r\n* STATUS "C" (MESSAGES 5 UIDNEXT 6 UIDVALIDITY 7)\r\n${tag} OK\r\n`;
+  });
+  const reader = await FetchReader.connect(endpoint, { stallMs: 2_000 });
+  try {
+    assert.deepEqual(Object.fromEntries(await reader.statuses(['A', 'B', 'INBOX'])), {
+      A: { MESSAGES: 7, UIDNEXT: 8, UIDVALIDITY: 9 },
+      B: { MESSAGES: 2, UIDNEXT: 3, UIDVALIDITY: 4 },
+      INBOX: { MESSAGES: 1, UIDNEXT: 2, UIDVALIDITY: 3 },
+    }, 'C was not asked for and is not given to anyone');
+  } finally {
+    reader.close();
+  }
+});
+
 test('a listing with headers: BODY[HEADER] as a literal, quoted or NIL, next to the listing items', () => {
   const header = 'Subject: x\r\nMessage-ID: <a@b>\r\n\r\n';
   const literal = parseFetch(1, [`* 1 FETCH (UID 4 RFC822.SIZE 90 BODY[HEADER] {${header.length}}`, ' FLAGS (\\Seen))'], [Buffer.from(header, 'latin1'), null]);
