@@ -78,6 +78,7 @@ class Cursor {
   u32(what: string): number { this.need(4, what); const v = this.b.readUInt32LE(this.at); this.at += 4; return v; }
   bytes(n: number, what: string): Buffer { this.need(n, what); const v = this.b.subarray(this.at, this.at + n); this.at += n; return v; }
   skip(n: number, what: string): void { this.need(n, what); this.at += n; }
+  atEnd(): boolean { return this.at >= this.b.length; }
 }
 
 interface RawException { start: number; end: number; original: number; flags: number; subject?: string; location?: string; busyStatus?: number; reminderSet?: boolean; reminderDelta?: number }
@@ -106,6 +107,7 @@ function wideString(c: Cursor, what: string): string {
  */
 function readExceptions(c: Cursor, writerVersion: number): RawException[] {
   const count = c.u16('ExceptionCount');
+  if (count === 0 && c.atEnd()) return []; // nothing modified: the reserved blocks' sizes are all that is missing
   const list: RawException[] = [];
   for (let i = 0; i < count; i++) {
     const what = `exception ${i + 1} of ${count}`;
@@ -133,6 +135,7 @@ function readExceptions(c: Cursor, writerVersion: number): RawException[] {
     if (e.flags & ARO_LOCATION) e.location = wideString(c, `${what} WideCharLocation`);
     c.skip(c.u32(`${what} ReservedBlockEE2Size`), `${what} ReservedBlockEE2`);
   }
+  c.skip(c.u32('ReservedBlock2Size'), 'ReservedBlock2');
   return list;
 }
 
