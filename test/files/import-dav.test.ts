@@ -100,7 +100,7 @@ for (const [file, expected] of Object.entries(readpst)) {
   });
 }
 
-test('dist-list.pst: the weekly recurring appointment keeps its rule in its own zone; the contact its fields; the distribution list becomes a group', { timeout: 120_000 }, async () => {
+test('dist-list.pst: the weekly recurring appointment keeps its rule in its own zone and its two moved occurrences as overrides Radicale accepts; the contact its fields; the distribution list becomes a group', { timeout: 120_000 }, async () => {
   const user = await newUser();
   const run = await importFile([path.join(PST_DIR, 'dist-list.pst')], user, ['--json']);
   assert.equal(run.code, 0, run.stderr);
@@ -111,6 +111,10 @@ test('dist-list.pst: the weekly recurring appointment keeps its rule in its own 
   assert.match(unfolded, /^RRULE:FREQ=WEEKLY;BYDAY=TU\r?$/m);
   assert.match(unfolded, /^DTSTART;TZID=Pacific Standard Time:20160802T080000\r?$/m);
   assert.equal(startUtc(event!), '20160802T150000Z', 'readpst\'s start, through the VTIMEZONE Radicale kept');
+  // The two moved occurrences (readpst writes none) are overrides Radicale accepted into the same resource.
+  assert.deepEqual([...unfolded.matchAll(/^RECURRENCE-ID;TZID=Pacific Standard Time:(\d{8}T\d{6})\r?$/gm)].map((m) => m[1]), ['20160823T080000', '20160830T080000']);
+  assert.match(unfolded, /^DTSTART;TZID=Pacific Standard Time:20160830T100000\r?$/m);
+  assert.deepEqual([...unfolded.matchAll(/^EXDATE[^:]*:(.*?)\r?$/gm)].map((m) => m[1]), ['20160809T080000']);
   const cards = got.get('Contacts')!;
   const card = cards.find((c) => /^FN:contact name 1\r?$/m.test(c));
   assert.match(card!, /^EMAIL;TYPE=INTERNET:contact1@rjohnson\.id\.au\r?$/m);
