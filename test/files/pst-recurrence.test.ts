@@ -9,7 +9,7 @@ import { appointmentEvent } from '../../server/files/pst-groupware.ts';
 import { parseRecurrence } from '../../server/files/pst-recurrence.ts';
 import { zoneFromDefinition } from '../../server/files/pst-timezone.ts';
 import { splitICalendar } from '../../server/groupware/ical.ts';
-import { exceptionsBlock, recurrenceBlob, tzDefinition, tzRule, type ExceptionSpec } from '../support/pst-blobs.ts';
+import { exceptionsBlock, fakeAppointment, recurrenceBlob, tzDefinition, tzRule, type ExceptionSpec } from '../support/pst-blobs.ts';
 
 const SUNDAY = 0;
 const LAST = 5;
@@ -28,18 +28,7 @@ const series = (exceptions: ExceptionSpec[], writerVersion?: number) => recurren
 });
 const FIRST = new Date('2024-03-04T08:00:00Z');
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
-
-/** A PSTAppointment as appointmentEvent reads it; `tz` as its PidLidAppointmentTimeZoneDefinitionRecur. */
-function appointment(blob: Buffer, tz?: Buffer): never {
-  return {
-    startTime: FIRST, endTime: new Date('2024-03-04T08:30:00Z'), subType: false, isRecurring: true, recurrenceStructure: blob, recurrencePattern: 'every Monday',
-    subject: 'Weekly sync', location: 'Room 1', body: 'Agenda', busyStatus: 2, reminderSet: true, reminderDelta: 15, senderEmailAddress: '', numberOfRecipients: 0, sensitivity: 0,
-    descriptorNodeId: { toString: () => '2097252' }, creationTime: new Date('2024-03-01T12:00:00Z'), getDateItem: () => new Date('2024-03-01T13:00:00Z'),
-    pstFile: { getNameToIdMapItem: (lid: number) => lid },
-    pstTableItems: new Map(tz ? [[0x8260, { entryValueType: 0x0102, isExternalValueReference: false, entryValueReference: 0, data: tz }]] : []),
-    localDescriptorItems: null,
-  } as never;
-}
+const appointment = (blob: Buffer, tz?: Buffer) => fakeAppointment(blob, FIRST, new Date('2024-03-04T08:30:00Z'), tz);
 
 /**
  * Reads a calendar object resource as iCalendar (RFC 5545 3.1, 3.4, 3.6): CRLF lines, unfolded,

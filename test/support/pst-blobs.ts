@@ -87,3 +87,18 @@ export function tzDefinition(keyName: string, rules: Buffer[]): Buffer {
 export function tzStruct(bias: number, daylightBias: number, toStandard: Change, toDaylight: Change): Buffer {
   return Buffer.concat([biases(bias, 0, daylightBias), pack([[0, 2]]), systemTime(toStandard), pack([[0, 2]]), systemTime(toDaylight)]);
 }
+
+/**
+ * A recurring PSTAppointment as appointmentEvent reads it ("Weekly sync" in Room 1, busy, a
+ * 15-minute reminder); `tz` as its PidLidAppointmentTimeZoneDefinitionRecur.
+ */
+export function fakeAppointment(blob: Buffer, start: Date, end: Date, tz?: Buffer): never {
+  return {
+    startTime: start, endTime: end, subType: false, isRecurring: true, recurrenceStructure: blob, recurrencePattern: 'every Monday',
+    subject: 'Weekly sync', location: 'Room 1', body: 'Agenda', busyStatus: 2, reminderSet: true, reminderDelta: 15, senderEmailAddress: '', numberOfRecipients: 0, sensitivity: 0,
+    descriptorNodeId: { toString: () => '2097252' }, creationTime: new Date('2024-03-01T12:00:00Z'), getDateItem: () => new Date('2024-03-01T13:00:00Z'),
+    pstFile: { getNameToIdMapItem: (lid: number) => lid },
+    pstTableItems: new Map(tz ? [[0x8260, { entryValueType: 0x0102, isExternalValueReference: false, entryValueReference: 0, data: tz }]] : []),
+    localDescriptorItems: null,
+  } as never;
+}
