@@ -142,9 +142,34 @@ function timeLine(lines: ContentLines, name: string, instant: Date, allDay: bool
   else lines.raw(name, utcStamp(instant));
 }
 
+/** A RECURRENCE-ID/EXDATE line: in the form the master's DTSTART is written (day, zone's wall time, or UTC). */
+function occurrenceLine(lines: ContentLines, name: string, at: Date, allDay: boolean, zone: Zone | undefined): void {
+  if (allDay) lines.raw(`${name};VALUE=DATE`, dateOnly(at));
+  else lines.raw(zone ? `${name};${tzidParam(zone)}` : name, zone ? wallStamp(at) : utcStamp(at));
+}
+
+/** What an occurrence may change of the master's: the rest of each VEVENT is the master's. */
+interface Instance { subject: string; location: string; busyStatus: number; reminderSet: boolean; reminderDelta: number }
+
+/** DESCRIPTION onwards: the same in the master and in each of its overrides, but for what the override changes. */
+function eventText(a: PSTAppointment, lines: ContentLines, it: Instance): void {
+  lines.text('SUMMARY', it.subject).text('LOCATION', it.location).text('DESCRIPTION', a.body);
+}
+
+function eventParties(a: PSTAppointment, lines: ContentLines, it: Instance): void {
+  const organizer = usableEmail(a.senderEmailAddress);
+  if (organizer && a.numberOfRecipients > 0) lines.raw('ORGANIZER', `mailto:${organizer}`);
+  recipients(a, lines);
+  lines.raw('TRANSP', it.busyStatus === 0 ? 'TRANSPARENT' : 'OPAQUE');
+  if (a.sensitivity === 2 || a.sensitivity === 3) lines.raw('CLASS', 'PRIVATE');
+  if (it.reminderSet && it.reminderDelta >= 0 && it.reminderDelta < 100_000) {
+    lines.raw('BEGIN', 'VALARM').raw('ACTION', 'DISPLAY').text('DESCRIPTION', it.subject || 'Reminder').raw('TRIGGER', `-PT${it.reminderDelta}M`).raw('END', 'VALARM');
+  }
+}
+
 export function appointmentEvent(a: PSTAppointment): Converted {
   const lines = new ContentLines();
-  let note: string | undefined;
+  const notes: string[] = [];
   const start = a.startTime;
   const end = a.endTime;
   const allDay = a.subType;
@@ -152,29 +177,40 @@ export function appointmentEvent(a: PSTAppointment): Converted {
   // Only a series needs its zone: a single event's UTC times are the same instants.
   const zone = blob && !allDay ? appointmentZone(a) : undefined;
   const rule = blob ? parseRecurrence(blob, start, true, zone) : undefined;
-  if (zone && rule && !rule.zone) note = `its time zone (${zone.id}) does not agree with its recurrence: written in UTC, later occurrences may be an hour off after a DST change`;
-  lines.raw('UID', stableUid(a)).raw('DTSTAMP', utcStamp(stamp(a)));
+  if (zone && rule && !rule.zone) notes.push(`its time zone (${zone.id}) does not agree with its recurrence: written in UTC, later occurrences may be an hour off after a DST change`);
+  const master: Instance = { subject: a.subject, location: a.location, busyStatus: a.busyStatus, reminderSet: a.reminderSet, reminderDelta: a.reminderDelta };
+  const uid = stableUid(a);
+  const dtstamp = utcStamp(stamp(a));
+  lines.raw('UID', uid).raw('DTSTAMP', dtstamp);
   if (start) timeLine(lines, 'DTSTART', start, allDay, rule?.zone);
   if (end && start && end > start) timeLine(lines, 'DTEND', end, allDay, rule?.zone);
-  lines.text('SUMMARY', a.subject).text('LOCATION', a.location).text('DESCRIPTION', a.body);
+  eventText(a, lines, master);
   if (rule) {
     lines.raw('RRULE', rule.rrule);
     // With a zone the EXDATEs are already its wall times; the UTC ones are instants.
-    for (const ex of rule.exdates) {
-      if (allDay) lines.raw('EXDATE;VALUE=DATE', dateOnly(ex));
-      else lines.raw(rule.zone ? `EXDATE;${tzidParam(rule.zone)}` : 'EXDATE', rule.zone ? wallStamp(ex) : utcStamp(ex));
+    for (const ex of rule.exdates) occurrenceLine(lines, 'EXDATE', ex, allDay, rule.zone);
+    if (rule.exceptionsError) notes.push(`its modified occurrences could not be read (${rule.exceptionsError}): the series is imported with its deleted occurrences, each modified one as the series has it or not at all`);
+  } else if (a.isRecurring) notes.push(`its recurrence ("${a.recurrencePattern}") could not be read: imported as its first occurrence only`);
+  eventParties(a, lines, master);
+  // Each modified occurrence: a VEVENT of the same UID in the same resource (RFC 4791 4.1), its
+  // times in the master's form, what it does not change taken from the master.
+  let overrides = '';
+  if (start && rule) {
+    for (const o of rule.overrides) {
+      const it: Instance = { subject: o.subject ?? master.subject, location: o.location ?? master.location, busyStatus: o.busyStatus ?? master.busyStatus, reminderSet: o.reminderSet ?? master.reminderSet, reminderDelta: o.reminderDelta ?? master.reminderDelta };
+      const ov = new ContentLines();
+      ov.raw('UID', uid).raw('DTSTAMP', dtstamp);
+      occurrenceLine(ov, 'RECURRENCE-ID', o.recurrenceId, allDay, rule.zone);
+      occurrenceLine(ov, 'DTSTART', o.start, allDay, rule.zone);
+      if (o.end > o.start) occurrenceLine(ov, 'DTEND', o.end, allDay, rule.zone);
+      eventText(a, ov, it);
+      eventParties(a, ov, it);
+      overrides += `BEGIN:VEVENT\r\n${ov}END:VEVENT\r\n`;
     }
-  } else if (a.isRecurring) note = `its recurrence ("${a.recurrencePattern}") could not be read: imported as its first occurrence only`;
-  const organizer = usableEmail(a.senderEmailAddress);
-  if (organizer && a.numberOfRecipients > 0) lines.raw('ORGANIZER', `mailto:${organizer}`);
-  recipients(a, lines);
-  lines.raw('TRANSP', a.busyStatus === 0 ? 'TRANSPARENT' : 'OPAQUE');
-  if (a.sensitivity === 2 || a.sensitivity === 3) lines.raw('CLASS', 'PRIVATE');
-  if (a.reminderSet && a.reminderDelta >= 0 && a.reminderDelta < 100_000) {
-    lines.raw('BEGIN', 'VALARM').raw('ACTION', 'DISPLAY').text('DESCRIPTION', a.subject || 'Reminder').raw('TRIGGER', `-PT${a.reminderDelta}M`).raw('END', 'VALARM');
   }
   const vtz = rule?.zone ? vtimezone(rule.zone) : '';
-  return { kind: 'calendar', data: calendar(`${vtz}BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n`), label: a.subject || '(no title)', ...(note && { note }) };
+  const note = notes.join('; ');
+  return { kind: 'calendar', data: calendar(`${vtz}BEGIN:VEVENT\r\n${lines}END:VEVENT\r\n${overrides}`), label: a.subject || '(no title)', ...(note && { note }) };
 }
 
 const TASK_STATUS: Record<number, string> = { 0: 'NEEDS-ACTION', 1: 'IN-PROCESS', 2: 'COMPLETED', 3: 'NEEDS-ACTION', 4: 'CANCELLED' };

@@ -11,7 +11,9 @@ import { startRadicale, type RadicaleInstance } from '../../server/devservers/ra
 import { DavClient } from '../../server/groupware/dav/client.ts';
 import { discoverHomes } from '../../server/groupware/dav/discovery.ts';
 import { DavSession } from '../../server/groupware/dav/http.ts';
+import { appointmentEvent } from '../../server/files/pst-groupware.ts';
 import { cutover, tempDataDir } from '../support/cli.ts';
+import { fakeAppointment, recurrenceBlob, tzDefinition, tzRule } from '../support/pst-blobs.ts';
 import { startUtc } from '../support/vtimezone.ts';
 
 const PST_DIR = path.join(import.meta.dirname, 'pst');
@@ -100,7 +102,7 @@ for (const [file, expected] of Object.entries(readpst)) {
   });
 }
 
-test('dist-list.pst: the weekly recurring appointment keeps its rule in its own zone; the contact its fields; the distribution list becomes a group', { timeout: 120_000 }, async () => {
+test('dist-list.pst: the weekly recurring appointment keeps its rule in its own zone and its two moved occurrences as overrides Radicale accepts; the contact its fields; the distribution list becomes a group', { timeout: 120_000 }, async () => {
   const user = await newUser();
   const run = await importFile([path.join(PST_DIR, 'dist-list.pst')], user, ['--json']);
   assert.equal(run.code, 0, run.stderr);
@@ -111,6 +113,10 @@ test('dist-list.pst: the weekly recurring appointment keeps its rule in its own 
   assert.match(unfolded, /^RRULE:FREQ=WEEKLY;BYDAY=TU\r?$/m);
   assert.match(unfolded, /^DTSTART;TZID=Pacific Standard Time:20160802T080000\r?$/m);
   assert.equal(startUtc(event!), '20160802T150000Z', 'readpst\'s start, through the VTIMEZONE Radicale kept');
+  // The two moved occurrences (readpst writes none) are overrides Radicale accepted into the same resource.
+  assert.deepEqual([...unfolded.matchAll(/^RECURRENCE-ID;TZID=Pacific Standard Time:(\d{8}T\d{6})\r?$/gm)].map((m) => m[1]), ['20160823T080000', '20160830T080000']);
+  assert.match(unfolded, /^DTSTART;TZID=Pacific Standard Time:20160830T100000\r?$/m);
+  assert.deepEqual([...unfolded.matchAll(/^EXDATE[^:]*:(.*?)\r?$/gm)].map((m) => m[1]), ['20160809T080000']);
   const cards = got.get('Contacts')!;
   const card = cards.find((c) => /^FN:contact name 1\r?$/m.test(c));
   assert.match(card!, /^EMAIL;TYPE=INTERNET:contact1@rjohnson\.id\.au\r?$/m);
@@ -119,6 +125,39 @@ test('dist-list.pst: the weekly recurring appointment keeps its rule in its own 
   assert.equal(field(group!, 'X-ADDRESSBOOKSERVER-MEMBER').length, 3);
   const report = JSON.parse(run.stdout) as { folders: Array<{ source: string; skipped: number }> };
   assert.equal(report.folders.find((f) => f.source === 'Contacts')?.skipped ?? 0, 0);
+});
+
+test('hand-built PST series with a moved occurrence (Unicode subject) and a relocated one: Radicale accepts the resource with its overrides, in the zone\'s wall time and in UTC', { timeout: 120_000 }, async () => {
+  const user = await newUser();
+  // Mondays 09:00 Berlin from 4 March 2024, six times; 11 March deleted; 18 March in Room 2; 25 March moved to Tuesday 2 April 14:00.
+  const blob = recurrenceBlob({
+    freq: 0x200b, patternType: 1, period: 1, specific: [0b0000010], endType: 0x2022, count: 6,
+    deleted: ['2024-03-11T00:00:00Z', '2024-03-18T00:00:00Z', '2024-03-25T00:00:00Z'], modified: ['2024-03-18T00:00:00Z', '2024-04-02T00:00:00Z'], start: '2024-03-04T00:00:00Z', end: 0x5ae980df, startOffset: 540,
+    exceptions: [
+      { original: '2024-03-18T09:00:00', start: '2024-03-18T09:00:00', end: '2024-03-18T10:00:00', location: 'Room 2' },
+      { original: '2024-03-25T09:00:00', start: '2024-04-02T14:00:00', end: '2024-04-02T15:00:00', subject: 'Moved', wideSubject: 'Déplacé – Café ✓' },
+    ],
+  });
+  const berlin = tzDefinition('W. Europe Standard Time', [tzRule(2007, -60, -60, [10, 0, 5, 3], [3, 0, 5, 2])]);
+  const [first, firstEnd] = [new Date('2024-03-04T08:00:00Z'), new Date('2024-03-04T08:30:00Z')];
+  writeFileSync(path.join(dir, 'Zoned.ics'), appointmentEvent(fakeAppointment(blob, first, firstEnd, berlin)).data);
+  writeFileSync(path.join(dir, 'Utc.ics'), appointmentEvent(fakeAppointment(blob, first, firstEnd)).data);
+  const run = await importFile([path.join(dir, 'Zoned.ics'), path.join(dir, 'Utc.ics')], user, ['--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { collections: Collection[] };
+  assert.deepEqual(report.collections.map((c) => [c.source, c.items, c.copied]), [['Zoned', 1, 1], ['Utc', 1, 1]], JSON.stringify(report.collections.map((c) => c.skips)));
+  const got = await stored(user);
+  const zoned = got.get('Zoned')![0]!.replace(/\r?\n[ \t]/g, '');
+  const utc = got.get('Utc')![0]!.replace(/\r?\n[ \t]/g, '');
+  for (const text of [zoned, utc]) {
+    assert.equal([...text.matchAll(/^BEGIN:VEVENT\r?$/gm)].length, 3);
+    assert.match(text, /^SUMMARY:Déplacé – Café ✓\r?$/m);
+    assert.match(text, /^LOCATION:Room 2\r?$/m);
+  }
+  assert.deepEqual([...zoned.matchAll(/^RECURRENCE-ID;TZID=W\. Europe Standard Time:(.*?)\r?$/gm)].map((m) => m[1]), ['20240318T090000', '20240325T090000']);
+  assert.match(zoned, /^DTSTART;TZID=W\. Europe Standard Time:20240402T140000\r?$/m);
+  assert.deepEqual([...utc.matchAll(/^RECURRENCE-ID:(.*?)\r?$/gm)].map((m) => m[1]), ['20240318T080000Z', '20240325T080000Z']);
+  assert.deepEqual([...utc.matchAll(/^EXDATE:(.*?)\r?$/gm)].map((m) => m[1]), ['20240311T080000Z']);
 });
 
 test('standalone .ics and .vcf files: one resource per UID or card, counted against the file; the dry run lists them by name', { timeout: 120_000 }, async () => {

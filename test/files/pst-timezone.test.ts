@@ -101,7 +101,7 @@ test('a weekly rule across the spring change, in the zone: EXDATEs in wall time,
   assert.equal(utc.rrule, 'FREQ=WEEKLY;BYDAY=SA;UNTIL=20240330T010000Z');
 });
 
-test('dist-list.pst: the weekly appointment is written in Pacific wall time with its VTIMEZONE; after the November change it is still at 08:00 there', async () => {
+test('dist-list.pst: the weekly appointment is written in Pacific wall time with its VTIMEZONE, its two moved occurrences as overrides; after the November change it is still at 08:00 there', async () => {
   const source = openPst(path.join(import.meta.dirname, 'pst', 'dist-list.pst'));
   const events: string[] = [];
   for await (const item of source.items()) if (item.kind === 'dav' && item.collection === 'calendar') events.push(item.data.toString('utf8'));
@@ -113,6 +113,13 @@ test('dist-list.pst: the weekly appointment is written in Pacific wall time with
   assert.match(ics, /^DTEND;TZID=Pacific Standard Time:20160802T083000\r$/m);
   assert.match(ics, /^RRULE:FREQ=WEEKLY;BYDAY=TU\r$/m);
   assert.match(ics, /^EXDATE;TZID=Pacific Standard Time:20160809T080000\r$/m);
+  // Its blob also holds two moved occurrences (ExceptionInfo, body changed: ARO_EXCEPTIONAL_BODY):
+  // 23 August to 09:00–09:30 and 30 August to 10:00–10:30, overrides in the same wall time.
+  assert.equal([...ics.matchAll(/^EXDATE/gm)].length, 1, 'the moved ones are not deleted');
+  const overrides = [...ics.matchAll(/^RECURRENCE-ID;TZID=Pacific Standard Time:(\d{8}T\d{6})\r\nDTSTART;TZID=Pacific Standard Time:(\d{8}T\d{6})\r\nDTEND;TZID=Pacific Standard Time:(\d{8}T\d{6})\r$/gm)].map((m) => m.slice(1));
+  assert.deepEqual(overrides, [['20160823T080000', '20160823T090000', '20160823T093000'], ['20160830T080000', '20160830T100000', '20160830T103000']]);
+  assert.equal([...ics.matchAll(/^BEGIN:VEVENT\r$/gm)].length, 3);
+  assert.equal(new Set([...ics.matchAll(/^UID:(.*)\r$/gm)].map((m) => m[1])).size, 1);
   // The first start is readpst's 20160802T150000Z; a weekly series keeps its wall time, so the
   // Tuesday after the change (6 Nov 2016) is 08:00 too, now 16:00Z, as America/Los_Angeles has it.
   const pacific = ianaOffset('America/Los_Angeles');
