@@ -97,7 +97,7 @@ export class PipelinedAppender {
     this.reading = answer.then(() => undefined, () => undefined);
     const outcome = answer.then((response): AppendOutcome => {
       if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
-      const assigned = appendedUids(response.code)?.uids ?? [];
+      const assigned = appendedUids(response.code, items.length)?.uids ?? [];
       return { ok: true, uids: items.map((_, i) => (assigned.length === items.length ? assigned[i]! : null)) };
     });
     outcome.catch(() => undefined); // the caller awaits it; a failure meanwhile must not go unhandled

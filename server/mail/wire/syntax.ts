@@ -28,14 +28,18 @@ export function parseTagged(line: string): TaggedResponse | undefined {
   return { tag: match[1]!, status: match[2]!.toUpperCase() as TaggedResponse['status'], code: match[3], text: match[4] ?? '' };
 }
 
-/** UIDs of an APPENDUID response code (`APPENDUID 1700000000 5:9,12`), in order. */
-export function appendedUids(code: string | undefined): { uidValidity: string; uids: number[] } | undefined {
+/**
+ * UIDs of an APPENDUID response code (`APPENDUID 1700000000 5:9,12`), in order; undefined when it
+ * names more than `limit` (the messages appended): a hostile "1:4294967295" is not expanded.
+ */
+export function appendedUids(code: string | undefined, limit: number): { uidValidity: string; uids: number[] } | undefined {
   const match = /^APPENDUID (\d+) ([\d:,]+)$/i.exec(code ?? '');
   if (!match) return undefined;
   const uids: number[] = [];
   for (const part of match[2]!.split(',')) {
     const [from, to] = part.split(':').map(Number) as [number, number | undefined];
     const end = to ?? from;
+    if (Math.abs(end - from) + 1 + uids.length > limit) return undefined;
     const step = end >= from ? 1 : -1;
     for (let uid = from; uid !== end + step; uid += step) uids.push(uid);
   }
