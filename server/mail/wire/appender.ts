@@ -179,11 +179,12 @@ export class PipelinedAppender {
         throw new CutoverError('TLS_FAILED', { host: endpoint.host, detail: 'the server does not offer STARTTLS' });
       }
     }
-    if (!greeting.startsWith('* PREAUTH')) await this.login(endpoint);
-    await this.refreshCapabilities();
+    // Most servers give their new capabilities in the login's OK (RFC 3501 7.1): no CAPABILITY round trip then.
+    const loggedIn = greeting.startsWith('* PREAUTH') ? undefined : await this.login(endpoint);
+    await this.refreshCapabilities(loggedIn?.code ? `[${loggedIn.code}]` : undefined);
   }
 
-  private async login(endpoint: ImapEndpoint): Promise<void> {
+  private async login(endpoint: ImapEndpoint): Promise<TaggedResponse> {
     const { user, pass, authzid } = endpoint.auth;
     let response: TaggedResponse;
     if (usesAccessToken(endpoint.auth)) {
@@ -202,6 +203,7 @@ export class PipelinedAppender {
       if (isThrottle(refusal)) throw refusal;
       throw new CutoverError('AUTH_FAILED', { host: this.host });
     }
+    return response;
   }
 
   // XOAUTH2 where offered, else OAUTHBEARER (RFC 7628); RFC 4959 initial response where offered.
