@@ -93,11 +93,12 @@ export const INSPECTION_ITEMS = '(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]
  * imapflow (BODY[HEADER] literal, RFC822.SIZE, INTERNALDATE), so fingerprints match. The reader's
  * limits (lines, literals, answers) hold against a hostile server.
  */
-export async function inspectDestOnSession(reader: FetchReader, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore): Promise<DestInspection> {
+export async function inspectDestOnSession(reader: FetchReader, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore, progress?: () => void): Promise<DestInspection> {
   const alreadyThere = new DestMatcher();
   const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
   knownUids.catch(() => undefined);
   const mailbox = await reader.select(entry.dest);
+  progress?.();
   const permanent = mailbox.permanentFlags;
   const uidNext = mailbox.uidNext;
   let known: Set<number>;
@@ -114,6 +115,8 @@ export async function inspectDestOnSession(reader: FetchReader, entry: FolderPla
       // Through imapflow a refused FETCH failed the inspection: a partial list would let copies already there be appended again.
       whole: true,
       onMessage: (msg) => {
+        // A large folder's headers take a while: each answer is progress, silence is a stall.
+        progress?.();
         // An unsolicited FETCH (a flag changed) carries no header; a UID the server repeats counts once.
         if (msg.uid === undefined || !msg.header || known.has(msg.uid) || seen.has(msg.uid)) return;
         seen.add(msg.uid);

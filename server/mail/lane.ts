@@ -211,7 +211,7 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     const inspect = () => {
       if (ctx.dryRun || mailbox.exists === 0) return undefined;
       lease ??= leaseAppender(ctx, run);
-      const started = ctx.destReady(entry.dest).then(() => inspectFolder(ctx, entry, uidValidity, lease!));
+      const started = ctx.destReady(entry.dest).then(() => inspectFolder(ctx, entry, uidValidity, lease!, () => run.watchdog.progress()));
       started.catch(() => undefined);
       return started;
     };
@@ -258,6 +258,8 @@ interface AppenderLease {
   take(): Promise<PipelinedAppender>;
   /** Gives the appender back to the pool unless it was taken. */
   end(healthy: boolean): void;
+  /** True once `end` gave the appender back (the imapflow path: the appender did not pipeline). */
+  readonly ended: boolean;
 }
 
 function leaseAppender(ctx: LaneContext, run: LaneRun): AppenderLease {
@@ -267,6 +269,7 @@ function leaseAppender(ctx: LaneContext, run: LaneRun): AppenderLease {
   appender.then((a) => run.open.add(a), () => undefined);
   return {
     appender,
+    get ended() { return ended; },
     take: () => {
       if (ended) return ctx.appenders.acquire();
       taken = true;
@@ -281,10 +284,24 @@ function leaseAppender(ctx: LaneContext, run: LaneRun): AppenderLease {
 }
 
 /**
+ * Waits for the destination's inspection. On the lane's own appender only the wait for that
+ * appender (the pool) is not a stall: the server's answers are watched like any other, so a
+ * destination that falls silent during the SELECT stops the folder after the stall timeout. With
+ * the watchdog paused for it all, the silence surfaced only as the connection's own timeout, a
+ * lost connection the lane retried, and the new login waited a second stall timeout (30 s, not 15).
+ * Through imapflow (no pipelining), its login and pool wait included, the watchdog stays paused.
+ */
+async function awaitInspection(run: LaneRun, lease: AppenderLease | undefined, inspection: Promise<Inspection>): Promise<Inspection> {
+  const appender = lease && !lease.ended ? await run.watchdog.paused(() => lease.appender) : undefined;
+  if (!appender?.pipelines) return run.watchdog.paused(() => inspection);
+  return inspection;
+}
+
+/**
  * The destination folder's inspection on the lane's appender when it pipelines (already logged
  * in: no login of its own); through imapflow otherwise, the appender then going back to the pool.
  */
-async function inspectFolder(ctx: LaneContext, entry: FolderPlanEntry, uidValidity: string, lease: AppenderLease): Promise<DestInspection> {
+async function inspectFolder(ctx: LaneContext, entry: FolderPlanEntry, uidValidity: string, lease: AppenderLease, progress: () => void): Promise<DestInspection> {
   const appender = await lease.appender;
   if (!appender.pipelines) {
     lease.end(true);
@@ -293,7 +310,7 @@ async function inspectFolder(ctx: LaneContext, entry: FolderPlanEntry, uidValidi
   return appender.lend(async (socket) => {
     const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs, appender.capabilities);
     try {
-      return await inspectDestOnSession(reader, entry, uidValidity, ctx.ledger);
+      return await inspectDestOnSession(reader, entry, uidValidity, ctx.ledger, progress);
     } finally {
       reader.detach();
     }
@@ -423,7 +440,7 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
   const appended: AppendedCopy[] = [];
   try {
     await withAppendTarget(ctx, run, lease, async (target) => {
-      const { alreadyThere, accepts } = await run.watchdog.paused(() => inspection);
+      const { alreadyThere, accepts } = await awaitInspection(run, lease, inspection);
       // Written so that one APPEND may wait for its answer while the next is sent; the window is
       // held at one batch until the hang below is understood.
       let previous: Promise<void> | undefined;
@@ -453,7 +470,7 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
     // What this attempt appended, as the destination stored it: one FETCH per folder.
     const { uidNext } = await inspection;
     if (appended.length) {
-      const plain = await run.watchdog.paused(() => readBackOnAppender(ctx, entry.dest, appended));
+      const plain = await readBackOnAppender(ctx, run, entry.dest, appended);
       report.altered.push(...plain ?? await run.watchdog.paused(() => ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext))));
     }
   } catch (err) {
@@ -472,27 +489,41 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
 /**
  * The read-back's FETCH on an appending connection, read by our own FetchReader: through imapflow
  * it cost a fifth of a full copy's CPU. Undefined when the usual case does not hold (a copy without
- * a UID, an 8-bit header, flags not kept, any failure): the imapflow read-back then checks it all.
+ * a UID, an 8-bit header, flags not kept, a command refused): the imapflow read-back then checks it
+ * all. Only the wait for the appender is not a stall: a destination silent after the appends stops
+ * the folder after the stall timeout, and a lost connection is the lane's to handle, not a reason
+ * to log in again through imapflow (which, paused, waited a second stall timeout on a silent server).
  */
-async function readBackOnAppender(ctx: LaneContext, folder: string, appended: AppendedCopy[]): Promise<Alteration[] | undefined> {
+async function readBackOnAppender(ctx: LaneContext, run: LaneRun, folder: string, appended: AppendedCopy[]): Promise<Alteration[] | undefined> {
   if (appended.some((a) => a.destUid === null || a.headerHash)) return undefined;
   const stored: StoredCopies = new Map();
+  const appender = await run.watchdog.paused(() => ctx.appenders.acquire());
+  run.open.add(appender);
+  let healthy = false;
   try {
-    await ctx.appenders.use((appender) => appender.lend(async (socket) => {
+    await appender.lend(async (socket) => {
       const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs);
       try {
         await reader.examine(folder);
+        run.watchdog.progress();
         await reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
           onMessage: (m) => {
+            run.watchdog.progress();
             if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, { size: m.size ?? 0, flags: [...m.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: m.internalDate });
           },
         });
       } finally {
         reader.detach();
       }
-    }));
-  } catch {
+    });
+    healthy = true;
+  } catch (err) {
+    if (!appender.usable || run.watchdog.fired || ctx.stop?.aborted) throw err;
+    healthy = true;
     return undefined;
+  } finally {
+    run.open.delete(appender);
+    ctx.appenders.release(appender, healthy);
   }
   return plainReadBack(appended, stored);
 }
