@@ -80,7 +80,7 @@ function imapflowSource(client: ImapFlow): ListingSource {
 function readerSource(reader: FetchReader, withHeaders: boolean): ListingSource {
   return {
     exists: () => reader.mailbox.exists,
-    async fetch(range, each) { await reader.fetch(range, withHeaders ? LISTING_WITH_HEADER_ITEMS : LISTING_ITEMS, { onMessage: (msg) => each(msg as typeof msg & Listed) }); },
+    fetch: (range, each) => reader.fetch(range, withHeaders ? LISTING_WITH_HEADER_ITEMS : LISTING_ITEMS, { onMessage: (msg) => each(msg as typeof msg & Listed) }),
     async searchUids(range, exists) {
       const uids = await reader.searchUids(range, searchLineLimit(exists));
       return new Set(uids.filter(isValidUid));

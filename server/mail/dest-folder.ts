@@ -11,6 +11,7 @@ import { isTransient, laneBackoffMs } from './transient.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
+import type { FetchReader } from './wire/fetcher.ts';
 
 export interface DestInspection {
   /** Copies on the destination the ledger does not account for, to be claimed by fingerprint. */
@@ -76,6 +77,59 @@ export async function inspectDest(dest: ImapFlow, entry: FolderPlanEntry, uidVal
   }
   // APPEND on imapflow 2.1.2 filters flags against the selected mailbox: leave none selected.
   await deselect(dest);
+  const accepts = (flag: string) => !permanent || permanent.size === 0 || permanent.has('\\*') || permanent.has(flag);
+  return { alreadyThere, accepts, uidNext };
+}
+
+/** What the inspection asks for each message the ledger does not account for: what imapflow's `{ uid, size, internalDate, headers }` asks. */
+export const INSPECTION_ITEMS = '(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])';
+
+/**
+ * `inspectDest` on a raw session of our own (the appender's, lent to a FetchReader): the
+ * destination session is already logged in, where imapflow's own login cost eight round trips.
+ * A read-write SELECT (PERMANENTFLAGS, UIDNEXT, EXISTS); the headers of every message only when
+ * the folder holds more than the ledger accounts for, with the deselect in the same round trip;
+ * the deselect alone otherwise. The matcher is fed the same bytes, size and date as through
+ * imapflow (BODY[HEADER] literal, RFC822.SIZE, INTERNALDATE), so fingerprints match. The reader's
+ * limits (lines, literals, answers) hold against a hostile server.
+ */
+export async function inspectDestOnSession(reader: FetchReader, entry: FolderPlanEntry, uidValidity: string, ledger: LedgerStore, progress?: () => void): Promise<DestInspection> {
+  const alreadyThere = new DestMatcher();
+  const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
+  knownUids.catch(() => undefined);
+  const mailbox = await reader.select(entry.dest);
+  progress?.();
+  const permanent = mailbox.permanentFlags;
+  const uidNext = mailbox.uidNext;
+  let known: Set<number>;
+  try {
+    known = await knownUids;
+  } catch (err) {
+    await reader.deselect(entry.dest).catch(() => undefined);
+    throw err;
+  }
+  if (mailbox.exists > known.size) {
+    const seen = new Set<number>();
+    // Written together: one round trip for the headers and the deselect.
+    const fetching = reader.fetch('1:*', INSPECTION_ITEMS, {
+      // Through imapflow a refused FETCH failed the inspection: a partial list would let copies already there be appended again.
+      whole: true,
+      onMessage: (msg) => {
+        // A large folder's headers take a while: each answer is progress, silence is a stall.
+        progress?.();
+        // An unsolicited FETCH (a flag changed) carries no header; a UID the server repeats counts once.
+        if (msg.uid === undefined || !msg.header || known.has(msg.uid) || seen.has(msg.uid)) return;
+        seen.add(msg.uid);
+        alreadyThere.add(msg.header, msg.size ?? 0, msg.internalDate, msg.uid);
+      },
+    });
+    const deselecting = reader.deselect(entry.dest);
+    const [fetched, deselected] = await Promise.allSettled([fetching, deselecting]);
+    if (fetched.status === 'rejected') throw fetched.reason;
+    if (deselected.status === 'rejected') throw deselected.reason;
+  } else {
+    await reader.deselect(entry.dest);
+  }
   const accepts = (flag: string) => !permanent || permanent.size === 0 || permanent.has('\\*') || permanent.has(flag);
   return { alreadyThere, accepts, uidNext };
 }

@@ -4,7 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteBudget } from './budget.ts';
 import { fingerprint, headerBytes } from './fingerprint.ts';
-import { headerHashIfEightBit, inspectDest, plainReadBack, readBack, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
+import { headerHashIfEightBit, inspectDest, inspectDestOnSession, plainReadBack, readBack, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
@@ -200,6 +200,9 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   report.failed = 0;
   report.failures = [];
   report.announced = report.copied + report.matched + report.skipped;
+  // The appender the destination's inspection runs on, then the appends (taken by the transfer).
+  let lease: AppenderLease | undefined;
+  let healthy = false;
   try {
     const mailbox = await source.examine(entry.source);
     const uidValidity = mailbox.uidValidity;
@@ -207,7 +210,8 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     const uidNext = mailbox.uidNext || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
     const inspect = () => {
       if (ctx.dryRun || mailbox.exists === 0) return undefined;
-      const started = ctx.destReady(entry.dest).then(() => ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger)));
+      lease ??= leaseAppender(ctx, run);
+      const started = ctx.destReady(entry.dest).then(() => inspectFolder(ctx, entry, uidValidity, lease!, () => run.watchdog.progress()));
       started.catch(() => undefined);
       return started;
     };
@@ -222,10 +226,11 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
       const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint, rekey);
       complete = pending.complete;
       if (pending.messages.length) inspection ??= inspect();
-      if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, () => releaseSource(true), ctx, report, run);
+      if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, lease, () => releaseSource(true), ctx, report, run);
     } finally {
       await inspection?.catch(() => undefined);
     }
+    healthy = true;
     releaseSource(true);
     // Messages the server counted but never named cannot be retried by UID: the next pass lists the whole folder again.
     if (!ctx.dryRun && uidNext > 0 && complete) {
@@ -234,7 +239,82 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     }
   } finally {
     releaseSource(false);
+    // Its inspection has settled (awaited above): nothing runs on it any more.
+    lease?.end(healthy);
   }
+}
+
+/**
+ * The lane's appender, taken from the pool when the destination's inspection starts and kept for
+ * the appends: a lane never holds one appender while it waits for another (at the pool's cap,
+ * with a lane's inspection queued behind its own appends, that would wait for ever). It is in the
+ * lane's open connections from the moment it is acquired, so a stall or a stopped pass cuts it,
+ * inspection included. Whoever takes it (the transfer) gives it back; otherwise `end` does.
+ */
+interface AppenderLease {
+  /** The appender, for the inspection. */
+  readonly appender: Promise<PipelinedAppender>;
+  /** The appender for the appends, which give it back to the pool themselves (a fresh one if the lease was ended). */
+  take(): Promise<PipelinedAppender>;
+  /** Gives the appender back to the pool unless it was taken. */
+  end(healthy: boolean): void;
+  /** True once `end` gave the appender back (the imapflow path: the appender did not pipeline). */
+  readonly ended: boolean;
+}
+
+function leaseAppender(ctx: LaneContext, run: LaneRun): AppenderLease {
+  let taken = false;
+  let ended = false;
+  const appender = ctx.appenders.acquire();
+  appender.then((a) => run.open.add(a), () => undefined);
+  return {
+    appender,
+    get ended() { return ended; },
+    take: () => {
+      if (ended) return ctx.appenders.acquire();
+      taken = true;
+      return appender;
+    },
+    end: (healthy) => {
+      if (taken || ended) return;
+      ended = true;
+      appender.then((a) => { run.open.delete(a); ctx.appenders.release(a, healthy); }, () => undefined);
+    },
+  };
+}
+
+/**
+ * Waits for the destination's inspection. On the lane's own appender only the wait for that
+ * appender (the pool) is not a stall: the server's answers are watched like any other, so a
+ * destination that falls silent during the SELECT stops the folder after the stall timeout. With
+ * the watchdog paused for it all, the silence surfaced only as the connection's own timeout, a
+ * lost connection the lane retried, and the new login waited a second stall timeout (30 s, not 15).
+ * Through imapflow (no pipelining), its login and pool wait included, the watchdog stays paused.
+ */
+async function awaitInspection(run: LaneRun, lease: AppenderLease | undefined, inspection: Promise<Inspection>): Promise<Inspection> {
+  const appender = lease && !lease.ended ? await run.watchdog.paused(() => lease.appender) : undefined;
+  if (!appender?.pipelines) return run.watchdog.paused(() => inspection);
+  return inspection;
+}
+
+/**
+ * The destination folder's inspection on the lane's appender when it pipelines (already logged
+ * in: no login of its own); through imapflow otherwise, the appender then going back to the pool.
+ */
+async function inspectFolder(ctx: LaneContext, entry: FolderPlanEntry, uidValidity: string, lease: AppenderLease, progress: () => void): Promise<DestInspection> {
+  const appender = await lease.appender;
+  if (!appender.pipelines) {
+    lease.end(true);
+    return ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
+  }
+  return appender.lend(async (socket) => {
+    const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs, appender.capabilities);
+    try {
+      return await inspectDestOnSession(reader, entry, uidValidity, ctx.ledger, progress);
+    } finally {
+      reader.detach();
+    }
+  });
 }
 
 /** A message the pass could not copy: on the skip list (tried again next pass) and in the report, with the server's words. */
@@ -297,7 +377,7 @@ const BATCH_BYTES = 16 * 1024 * 1024;
 
 type Inspection = DestInspection;
 
-async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>,
+async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity: string, messages: Listed[], inspection: Promise<Inspection>, lease: AppenderLease | undefined,
   sourceDone: () => void, ctx: LaneContext, report: FolderReport, run: LaneRun): Promise<void> {
   const queue = new AsyncQueue<Fetched>();
   const abort = new AbortController();
@@ -359,8 +439,8 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
   reader.catch(() => undefined);
   const appended: AppendedCopy[] = [];
   try {
-    await withAppendTarget(ctx, run, async (target) => {
-      const { alreadyThere, accepts } = await run.watchdog.paused(() => inspection);
+    await withAppendTarget(ctx, run, lease, async (target) => {
+      const { alreadyThere, accepts } = await awaitInspection(run, lease, inspection);
       // Written so that one APPEND may wait for its answer while the next is sent; the window is
       // held at one batch until the hang below is understood.
       let previous: Promise<void> | undefined;
@@ -390,7 +470,7 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
     // What this attempt appended, as the destination stored it: one FETCH per folder.
     const { uidNext } = await inspection;
     if (appended.length) {
-      const plain = await run.watchdog.paused(() => readBackOnAppender(ctx, entry.dest, appended));
+      const plain = await readBackOnAppender(ctx, run, entry.dest, appended);
       report.altered.push(...plain ?? await run.watchdog.paused(() => ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext))));
     }
   } catch (err) {
@@ -409,27 +489,41 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
 /**
  * The read-back's FETCH on an appending connection, read by our own FetchReader: through imapflow
  * it cost a fifth of a full copy's CPU. Undefined when the usual case does not hold (a copy without
- * a UID, an 8-bit header, flags not kept, any failure): the imapflow read-back then checks it all.
+ * a UID, an 8-bit header, flags not kept, a command refused): the imapflow read-back then checks it
+ * all. Only the wait for the appender is not a stall: a destination silent after the appends stops
+ * the folder after the stall timeout, and a lost connection is the lane's to handle, not a reason
+ * to log in again through imapflow (which, paused, waited a second stall timeout on a silent server).
  */
-async function readBackOnAppender(ctx: LaneContext, folder: string, appended: AppendedCopy[]): Promise<Alteration[] | undefined> {
+async function readBackOnAppender(ctx: LaneContext, run: LaneRun, folder: string, appended: AppendedCopy[]): Promise<Alteration[] | undefined> {
   if (appended.some((a) => a.destUid === null || a.headerHash)) return undefined;
   const stored: StoredCopies = new Map();
+  const appender = await run.watchdog.paused(() => ctx.appenders.acquire());
+  run.open.add(appender);
+  let healthy = false;
   try {
-    await ctx.appenders.use((appender) => appender.lend(async (socket) => {
+    await appender.lend(async (socket) => {
       const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs);
       try {
         await reader.examine(folder);
+        run.watchdog.progress();
         await reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
           onMessage: (m) => {
+            run.watchdog.progress();
             if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, { size: m.size ?? 0, flags: [...m.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: m.internalDate });
           },
         });
       } finally {
         reader.detach();
       }
-    }));
-  } catch {
+    });
+    healthy = true;
+  } catch (err) {
+    if (!appender.usable || run.watchdog.fired || ctx.stop?.aborted) throw err;
+    healthy = true;
     return undefined;
+  } finally {
+    run.open.delete(appender);
+    ctx.appenders.release(appender, healthy);
   }
   return plainReadBack(appended, stored);
 }
@@ -447,8 +541,8 @@ async function finish(done: Fetched[], ctx: LaneContext): Promise<void> {
 }
 
 // The pipelined appender when the server allows it (LITERAL+ and MULTIAPPEND), imapflow otherwise.
-async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: AppendTarget) => Promise<void>): Promise<void> {
-  const appender = await run.watchdog.paused(() => ctx.appenders.acquire());
+async function withAppendTarget(ctx: LaneContext, run: LaneRun, lease: AppenderLease | undefined, work: (target: AppendTarget) => Promise<void>): Promise<void> {
+  const appender = await run.watchdog.paused(() => lease ? lease.take() : ctx.appenders.acquire());
   if (appender.pipelines) {
     let healthy = false;
     run.open.add(appender);
@@ -464,6 +558,7 @@ async function withAppendTarget(ctx: LaneContext, run: LaneRun, work: (target: A
     }
     return;
   }
+  run.open.delete(appender);
   ctx.appenders.release(appender, true);
   const dest = await run.watchdog.paused(() => ctx.dests.acquire());
   let healthy = false;

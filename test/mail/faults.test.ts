@@ -417,7 +417,7 @@ test('(5b) a destination that throttles every APPEND stops the pass with IMAP_TH
 
 // ---------------------------------------------------------------- a small delta on one lane
 
-test('a delta of a few messages in two folders takes one source login (list and read) and two destination logins, and lands whole', LIMIT, async () => {
+test('a delta of a few messages in two folders takes one source login (list and read) and one destination login (list, inspect, append), and lands whole', LIMIT, async () => {
   const sourceUser = `delta-source@${DOMAIN}`;
   await addMailbox(source, sourceUser, PASSWORD);
   const message = (folder: string, n: number): SeedMessage => ({ folder, raw: rawMessage({ subject: `${folder} ${n}`, body: body(3_000) }), flags: ['\\Seen'] });
@@ -442,10 +442,14 @@ test('a delta of a few messages in two folders takes one source login (list and 
   const report = await run({ sourceVia, destVia }, 2);
   assert.deepEqual(report.folders.filter((f) => f.copied).map((f) => [f.source, f.copied]).sort(), [['INBOX', 3], ['Sent', 2]]);
   // The folders were listed, then both read one after the other, on one source connection; the
-  // destination had one connection to list and append, and one (imapflow's) to inspect folders,
-  // though four lanes were allowed.
+  // destination had one connection, the appender's, to list, inspect both folders (SELECT, never
+  // an imapflow login of its own) and append, though four lanes were allowed.
   assert.equal(sourceVia.accepted, 1);
-  assert.equal(destVia.accepted, 2);
+  assert.equal(destVia.accepted, 1);
+  const verbs = destVia.commands.map((c) => c.verb);
+  assert.equal(verbs.filter((v) => v === 'SELECT').length, 2, `one read-write SELECT per folder (sent: ${verbs.join(' ')})`);
+  assert.ok(!verbs.includes('CLOSE'), 'no CLOSE: it would expunge \\Deleted messages');
+  assert.ok(!verbs.includes('ID') && !verbs.includes('ENABLE'), `no imapflow session (sent: ${verbs.join(' ')})`);
   const byPath = (folders: FolderSnapshot[]) => new Map(folders.map((f) => [f.path, f.messages]));
   const [from, to] = [byPath(await snapshot(source, sourceUser)), byPath(await snapshot(dest, s.destUser))];
   for (const entry of s.plan.filter((e) => e.selectable)) assert.deepEqual(to.get(entry.dest) ?? [], from.get(entry.source) ?? [], `${entry.source} → ${entry.dest}`);

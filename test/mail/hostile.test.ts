@@ -210,6 +210,35 @@ test('with the default stall timeout, a destination that stops answering mid-cop
   }
 });
 
+// The folder's inspection (SELECT) and the read-back after the appends (EXAMINE) run on the lane's
+// appender: a silence there is the folder's stall too, noticed once. With the watchdog paused
+// around them it surfaced as the connection's own timeout, the lane logged in again, and that
+// login waited a second stall timeout: 30 s.
+for (const [verb, during] of [['SELECT', 'the destination folder\'s inspection'], ['EXAMINE', 'the read-back after the appends']]) {
+  test(`with the default stall timeout, a destination that stops answering during ${during} (${verb}) fails once, within seconds`, { timeout: 120_000 }, async (t) => {
+    hostile.setMode('none');
+    const proxy = await startTcpProxy(dest.port);
+    try {
+      let heldAt = 0;
+      const watch = setInterval(() => {
+        if (heldAt || !proxy.commands.some((c) => c.verb === verb)) return;
+        proxy.hold();
+        heldAt = Date.now();
+      }, 5);
+      const run = await copy(t, `silent destination at ${verb}`, await freshUser(), { stall: null, destPort: proxy.port });
+      clearInterval(watch);
+      const silentFor = Date.now() - heldAt;
+      assert.ok(heldAt > 0, `the copy reached a ${verb}`);
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(run.stderr, /IMAP_STALLED.*15 s in folder/);
+      assert.ok(silentFor < 25_000, `failed ${silentFor} ms after the destination fell silent (one stall timeout is 15 s)`);
+      t.diagnostic(`silent destination at ${verb}: exit ${run.code} ${silentFor} ms after it fell silent`);
+    } finally {
+      await proxy.stop();
+    }
+  });
+}
+
 test('a literal cut short by a closed connection: the folder resumes and the copy is exact', { timeout: 120_000 }, async (t) => {
   hostile.setMode('truncated-literal', { times: 1 });
   const user = await freshUser();

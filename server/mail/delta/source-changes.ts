@@ -1,7 +1,7 @@
 import type { ImapFlow } from 'imapflow';
 import { fingerprint } from '../fingerprint.ts';
-import { commandError, type FetchReader, type UntaggedAnswer } from '../wire/fetcher.ts';
-import { uidRanges, uidSet, type TaggedResponse } from '../wire/syntax.ts';
+import type { FetchReader, UntaggedAnswer } from '../wire/fetcher.ts';
+import { uidRanges, uidSet } from '../wire/syntax.ts';
 import type { FolderMark, KnownCopy } from './store.ts';
 
 /** What changed on the source in one folder since the last pass, among the messages the ledger knows. */
@@ -87,7 +87,6 @@ function askFolder(reader: FetchReader, { path, known, highestModseq }: DueFolde
   const uids = [...byUid.keys()].sort((a, b) => a - b);
   const changed: FolderChanges['flags'] = [];
   const vanishedLines: UntaggedAnswer[] = [];
-  const strict = (done: TaggedResponse) => { if (done.status !== 'OK') throw commandError(done); };
   const commands = [
     reader.examine(path),
     reader.fetch(`${uids[0]}:${uids[uids.length - 1]}`, `(UID FLAGS) (CHANGEDSINCE ${highestModseq} VANISHED)`, {
@@ -96,7 +95,8 @@ function askFolder(reader: FetchReader, { path, known, highestModseq }: DueFolde
         if (copy && msg.flags) changed.push({ copy, flags: [...msg.flags] });
       },
       collect: { match: /^\* VANISHED \(EARLIER\) /i, into: vanishedLines },
-    }).then(strict),
+      whole: true,
+    }),
   ];
   const result = (): FolderChanges => {
     const gone = vanishedUids(vanishedLines, uids);

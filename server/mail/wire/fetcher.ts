@@ -10,7 +10,11 @@ import { parseTagged, quoted, type TaggedResponse } from './syntax.ts';
 /** One FETCH answer as the copy uses it. `source` is set when the body came in memory. */
 export interface FetchedMessage { seq: number; uid?: number; size?: number; internalDate?: Date; flags?: Set<string>; source?: Buffer; hadBody: boolean; header?: Buffer }
 
-export interface MailboxState { exists: number; uidNext: number; uidValidity: string }
+export interface MailboxState {
+  exists: number; uidNext: number; uidValidity: string;
+  /** PERMANENTFLAGS as the server listed them (parenthesised form only); unset when it sent none. */
+  permanentFlags?: Set<string>;
+}
 
 /** Where a body literal streams to instead of memory (a spool file). `write` returning false pauses the socket until `onDrain`. */
 export interface LiteralSink { write(chunk: Buffer): boolean; onDrain(resume: () => void): void }
@@ -22,6 +26,8 @@ export interface FetchOptions {
   onMessage(msg: FetchedMessage): void;
   /** Streams body literals (BODY[]) here rather than into memory. */
   bodySink?: () => LiteralSink;
+  /** A NO is an error too (a partial answer would not do: the destination's inspection, the mirror's flag changes). */
+  whole?: boolean;
   /** Other untagged answers of this command to keep (VANISHED). */
   collect?: { match: RegExp; into: UntaggedAnswer[] };
 }
@@ -140,12 +146,39 @@ export class FetchReader {
     return this.mailbox;
   }
 
+  /**
+   * SELECT: the folder, read-write (under EXAMINE servers answer PERMANENTFLAGS () and a flag
+   * check would be blind); what it holds, and the flags it keeps, are then in `mailbox`.
+   */
+  async select(path: string): Promise<MailboxState> {
+    this.mailbox = { exists: 0, uidNext: 0, uidValidity: '0' };
+    this.selected = false;
+    const done = await this.command(`SELECT ${quoted(encodeMailboxName(path))}`);
+    if (done.status !== 'OK') throw commandError(done);
+    this.selected = true;
+    return this.mailbox;
+  }
+
+  /**
+   * Leaves the connection with no folder selected, never expunging: CLOSE on a read-write
+   * selection would remove the folder's \Deleted messages. UNSELECT (RFC 3691) where offered;
+   * otherwise EXAMINE first makes the CLOSE a plain deselect (RFC 3501 6.4.2), both sent at once.
+   * `path` is the folder selected. Refusals are not errors: a lost connection is.
+   */
+  async deselect(path: string): Promise<void> {
+    this.selected = false;
+    if (this.capabilities.has('UNSELECT')) {
+      await this.command('UNSELECT');
+      return;
+    }
+    await Promise.all([this.command(`EXAMINE ${quoted(encodeMailboxName(path))}`), this.command('CLOSE')]);
+  }
+
   /** UID FETCH of `range` with `items`; answers go to `opts.onMessage` as they arrive. A NO is a partial answer, not an error (the caller accounts for what came). */
-  async fetch(range: string, items: string, opts: FetchOptions): Promise<TaggedResponse> {
+  async fetch(range: string, items: string, opts: FetchOptions): Promise<void> {
     const done = await this.command(`UID FETCH ${range} ${items}`, { fetch: opts, collect: opts.collect }, { literal: opts.literalLimit });
     // A NO that says "later" (Exchange's throttling) is not a partial answer: the lane waits it out and resumes.
-    if (done.status === 'BAD' || (done.status === 'NO' && isThrottle(commandError(done)))) throw commandError(done);
-    return done;
+    if (done.status === 'BAD' || (done.status === 'NO' && (opts.whole || isThrottle(commandError(done))))) throw commandError(done);
   }
 
   /** ENABLE (RFC 5161, before any folder is opened): whether the server turned `extension` on. */
@@ -320,6 +353,11 @@ export class FetchReader {
       collect.into.push({ parts, literals });
       return;
     }
+    const permanent = /^\* OK \[PERMANENTFLAGS \(([^()]*)\)\]/i.exec(first);
+    if (permanent) {
+      this.mailbox.permanentFlags = new Set(permanent[1]!.split(' ').filter(Boolean));
+      return;
+    }
     const code = /^\* OK \[(UIDVALIDITY|UIDNEXT) (\d+)\]/i.exec(first);
     if (code) {
       if (code[1]!.toUpperCase() === 'UIDNEXT') this.mailbox.uidNext = Number(code[2]);
@@ -372,7 +410,7 @@ export class FetchReader {
 }
 
 /** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
-export function commandError(done: TaggedResponse): Error {
+function commandError(done: TaggedResponse): Error {
   return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
 }
 

@@ -11,6 +11,9 @@ import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { imapAs, rawMessage, seed } from '../../support/mail.ts';
 import { Spool } from '../../../server/mail/spool.ts';
 import { readFile } from 'node:fs/promises';
+import { inspectDest, inspectDestOnSession, type DestInspection } from '../../../server/mail/dest-folder.ts';
+import type { FolderPlanEntry } from '../../../server/mail/folders.ts';
+import type { LedgerStore } from '../../../server/mail/ledger.ts';
 
 // The copy's own FETCH reader. Unit tests of the answer parser and of the byte stream against a
 // scripted server (chunking, limits, hostile lines); then the same reads against a real Dovecot,
@@ -274,6 +277,69 @@ test('against Dovecot: the reader lists and reads a folder exactly as imapflow d
     assert.deepEqual(read, expected);
     assert.deepEqual(listed.map((m) => `${m.uid} ${m.size}`), expected.map((e) => e.split(' ').slice(0, 2).join(' ')));
     assert.deepEqual(await reader.searchUids('1:*', 1024 * 1024), listed.map((m) => m.uid));
+  } finally {
+    reader.close();
+    await client.logout();
+  }
+});
+
+test('without UNSELECT the inspection deselects with EXAMINE then CLOSE, never a CLOSE on the read-write selection; PERMANENTFLAGS read from SELECT', { timeout: 20_000 }, async () => {
+  const sent: string[] = [];
+  const header = 'Subject: x\r\n\r\n';
+  const endpoint = await scripted((tag, command) => {
+    sent.push(command.split(' ')[0]!);
+    if (command.startsWith('SELECT')) return `* 2 EXISTS\r\n* OK [UIDVALIDITY 9] v\r\n* OK [UIDNEXT 5] n\r\n* FLAGS (\\Seen \\Deleted kw)\r\n* OK [PERMANENTFLAGS (\\Seen \\Deleted kw)] p\r\n${tag} OK [READ-WRITE] done\r\n`;
+    if (command.startsWith('UID FETCH')) {
+      return `* 1 FETCH (UID 3 RFC822.SIZE 20 INTERNALDATE "01-Jan-2024 00:00:00 +0000" BODY[HEADER] {${header.length}}\r\n${header})\r\n`
+        + `* 1 FETCH (UID 3 RFC822.SIZE 20 INTERNALDATE "01-Jan-2024 00:00:00 +0000" BODY[HEADER] {${header.length}}\r\n${header})\r\n`
+        + `* 2 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (UID 4 RFC822.SIZE 20 INTERNALDATE "01-Jan-2024 00:00:00 +0000" BODY[HEADER] {${header.length}}\r\n${header})\r\n${tag} OK done\r\n`;
+    }
+    if (command.startsWith('EXAMINE')) return EXAMINED(tag);
+    if (command === 'CLOSE') return `${tag} OK closed\r\n`;
+    return `${tag} BAD what\r\n`;
+  });
+  const reader = await FetchReader.connect(endpoint, { stallMs: 5_000 });
+  try {
+    const entry = { source: 'INBOX', dest: 'INBOX' } as FolderPlanEntry;
+    const ledger = { destUids: async () => new Set([4]) } as unknown as LedgerStore;
+    const inspection = await inspectDestOnSession(reader, entry, '1', ledger);
+    assert.deepEqual(sent, ['SELECT', 'UID', 'EXAMINE', 'CLOSE']);
+    assert.equal(inspection.uidNext, 5);
+    assert.equal(inspection.accepts('kw'), true);
+    assert.equal(inspection.accepts('other'), false, 'PERMANENTFLAGS without \\* keeps only what it lists');
+    assert.equal(inspection.alreadyThere.size, 1, 'UID 3 once (repeated), UID 4 known to the ledger, the unsolicited FETCH ignored');
+    assert.equal(inspection.alreadyThere.take(Buffer.from(header), 20, new Date('2024-01-01T00:00:00Z')), 3);
+    assert.equal(reader.usable, true);
+  } finally {
+    reader.close();
+  }
+});
+
+test('against Dovecot: the inspection on a raw session finds what imapflow\'s finds (same matcher, flags, UIDNEXT), and expunges nothing', { timeout: 60_000 }, async () => {
+  const folder = 'Inspected';
+  await seed(dovecot, USER, [
+    ...Array.from({ length: 6 }, (_, i) => ({ folder, raw: rawMessage({ subject: `i${i}`, body: 'z'.repeat(i * 301) }), flags: i === 2 ? ['\\Deleted'] : i % 2 ? ['\\Seen', 'kw'] : [], date: new Date(Date.UTC(2021, 5, i + 1, 7, 8, 9)) })),
+    { folder, raw: Buffer.from('Subject: =?utf-8?q?caf=C3=A9?= \xe9t\xe9\r\nX-Bare: lf\nMessage-ID: <8bit@x>\r\n\r\nbody\r\n', 'latin1') },
+  ]);
+  const endpoint: ImapEndpoint = { host: dovecot.host, port: dovecot.port, security: 'none', tlsVerify: false, auth: { user: USER, pass: 'pw' } };
+  const entry = { source: folder, dest: folder } as FolderPlanEntry;
+  const client = await imapAs(dovecot, USER, 'pw');
+  const reader = await FetchReader.connect(endpoint, { stallMs: 10_000 });
+  try {
+    const lock = await client.getMailboxLock(folder, { readOnly: true });
+    const uids: number[] = [];
+    for await (const m of client.fetch('1:*', { uid: true }, { uid: true })) uids.push(m.uid);
+    lock.release();
+    await client.mailboxClose();
+    const ledger = { destUids: async () => new Set([uids[0]!]) } as unknown as LedgerStore;
+    const viaImapflow = await inspectDest(client, entry, '1', ledger);
+    const raw = await inspectDestOnSession(reader, entry, '1', ledger);
+    const shape = (i: DestInspection) => ({ byKey: (i.alreadyThere as unknown as { byKey: Map<string, unknown> }).byKey, uidNext: i.uidNext, flags: ['\\Seen', '\\Deleted', 'kw', '$Junk', '\\Recent'].map(i.accepts) });
+    assert.deepEqual(shape(raw), shape(viaImapflow));
+    assert.equal(raw.alreadyThere.size, 6, 'every message but the one the ledger knows');
+    const known = await reader.examine(folder);
+    assert.equal(known.exists, 7, 'the \\Deleted message is still there: no CLOSE on the read-write selection');
+    assert.equal(reader.usable, true);
   } finally {
     reader.close();
     await client.logout();
