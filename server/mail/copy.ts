@@ -114,7 +114,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // stopped answering CREATEs sent while another session appended to INBOX.
     await setup.done;
     const mirror = options.mirror && ledger.delta && !options.dryRun
-      ? await mirrorChanges({ sources, readers, dests, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done, renamed })
+      ? await mirrorChanges({ sources, readers, dests, appenders, stallMs: stallSeconds * 1000, store: ledger.delta, plan: active, sourceList, sourceHost: options.source.host, destHost: options.dest.host, pass: options.pass, options: options.mirror, log: options.log, destReady: setup.done, renamed })
       : undefined;
     // The lanes read through their own sessions (readers): the imapflow ones that listed and planned
     // would only hold a connection slot on the source host from here on.

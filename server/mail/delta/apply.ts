@@ -1,7 +1,8 @@
 import type { ImapFlow } from 'imapflow';
 import { crashpoint } from '../../crashpoint.ts';
 import { CutoverError } from '../../errors.ts';
-import { uidSet } from '../../services/rollback.ts';
+import { uidSet } from '../wire/syntax.ts';
+import { commandError, type FetchReader } from '../wire/fetcher.ts';
 import { deselect } from '../dest-folder.ts';
 import { mapImapError } from '../imap.ts';
 import { markListed } from '../folder-cache.ts';
@@ -13,8 +14,7 @@ export function writableFlags(flags: Iterable<string>, accepts: (flag: string) =
   return [...new Set([...flags].filter((f) => f !== '\\Recent' && accepts(f) && isWritableFlag(f)))].sort();
 }
 
-function accepter(dest: ImapFlow): (flag: string) => boolean {
-  const permanent = dest.mailbox ? dest.mailbox.permanentFlags : undefined;
+function accepter(permanent: Set<string> | undefined): (flag: string) => boolean {
   return (flag) => !permanent || permanent.size === 0 || permanent.has('\\*') || permanent.has(flag);
 }
 
@@ -33,12 +33,14 @@ async function inFolder<T>(dest: ImapFlow, folder: string, host: string, work: (
   const lock = await selectDest(dest, folder, host);
   if (!lock) return absent();
   try {
-    return await work(accepter(dest));
+    return await work(accepter(dest.mailbox ? dest.mailbox.permanentFlags : undefined));
   } finally {
     lock.release();
     await deselect(dest);
   }
 }
+
+type FlagChange = { copy: KnownCopy; flags: string[] };
 
 /**
  * Whether a copy written by this migration may need a STORE. It was written with what its folder
@@ -54,26 +56,13 @@ export function mayChangeFlags(change: { copy: KnownCopy; flags: string[] }): bo
  * with is added and removed, so a flag set on the destination alone stays. One STORE per distinct
  * change, not per message. Returns what was stored, for the ledger.
  */
-export async function applyFlags(dest: ImapFlow, folder: string, host: string, changes: Array<{ copy: KnownCopy; flags: string[] }>): Promise<Array<{ copy: KnownCopy; flags: string[] }>> {
+export async function applyFlags(dest: ImapFlow, folder: string, host: string, changes: FlagChange[]): Promise<FlagChange[]> {
   const mine = changes.filter(mayChangeFlags);
   if (!mine.length) return [];
   return inFolder(dest, folder, host, async (accepts) => {
-    const groups = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
-    const applied: Array<{ copy: KnownCopy; flags: string[] }> = [];
-    for (const { copy, flags } of mine) {
-      const want = writableFlags(flags, accepts);
-      const written = new Set(copy.flags);
-      const add = want.filter((f) => !written.has(f));
-      const remove = [...written].filter((f) => !want.includes(f));
-      if (!add.length && !remove.length) continue;
-      const key = `${encodeFlags(add)}\u0000${encodeFlags(remove)}`;
-      const group = groups.get(key) ?? { add, remove, uids: [] };
-      group.uids.push(copy.destUid!);
-      groups.set(key, group);
-      applied.push({ copy, flags: want });
-    }
+    const { groups, applied } = flagGroups(mine, accepts);
     try {
-      for (const { add, remove, uids } of groups.values()) {
+      for (const { add, remove, uids } of groups) {
         const set = uidSet(uids);
         if (add.length) await dest.messageFlagsAdd(set, add, { uid: true, silent: true });
         if (remove.length) await dest.messageFlagsRemove(set, remove, { uid: true, silent: true });
@@ -84,6 +73,55 @@ export async function applyFlags(dest: ImapFlow, folder: string, host: string, c
     }
     return applied;
   }, () => []);
+}
+
+/** The STOREs that bring `changes` about, one per distinct change, and what each copy then carries. */
+function flagGroups(changes: FlagChange[], accepts: (flag: string) => boolean): { groups: Array<{ add: string[]; remove: string[]; uids: number[] }>; applied: FlagChange[] } {
+  const groups = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
+  const applied: FlagChange[] = [];
+  for (const { copy, flags } of changes) {
+    const want = writableFlags(flags, accepts);
+    const written = new Set(copy.flags);
+    const add = want.filter((f) => !written.has(f));
+    const remove = [...written].filter((f) => !want.includes(f));
+    if (!add.length && !remove.length) continue;
+    const key = `${encodeFlags(add)}\u0000${encodeFlags(remove)}`;
+    const group = groups.get(key) ?? { add, remove, uids: [] };
+    group.uids.push(copy.destUid!);
+    groups.set(key, group);
+    applied.push({ copy, flags: want });
+  }
+  return { groups: [...groups.values()], applied };
+}
+
+/**
+ * `applyFlags` on a raw session of our own (the appender's, lent to a FetchReader): SELECT, then
+ * every STORE and the deselect in one round trip. imapflow ENABLEs CONDSTORE, and a server then
+ * answers each STORE .SILENT with a FETCH (UID MODSEQ) per message (RFC 7162 3.1): 500 changes
+ * were 500 answers parsed for nothing, and its own login about eight round trips.
+ */
+export async function applyFlagsOnSession(reader: FetchReader, folder: string, host: string, changes: FlagChange[]): Promise<FlagChange[]> {
+  const mine = changes.filter(mayChangeFlags);
+  if (!mine.length) return [];
+  let permanent: Set<string> | undefined;
+  try {
+    permanent = (await reader.select(folder)).permanentFlags;
+  } catch (err) {
+    if ((err as { serverResponseCode?: string }).serverResponseCode === 'NONEXISTENT') return [];
+    throw mapImapError(err, host, `SELECT ${folder}`);
+  }
+  const { groups, applied } = flagGroups(mine, accepter(permanent));
+  const stores = groups.flatMap(({ add, remove, uids }) => [
+    ...(add.length ? [`UID STORE ${uidSet(uids)} +FLAGS.SILENT (${add.join(' ')})`] : []),
+    ...(remove.length ? [`UID STORE ${uidSet(uids)} -FLAGS.SILENT (${remove.join(' ')})`] : []),
+  ]);
+  const [stored, deselected] = await Promise.allSettled([reader.exchange(stores), reader.deselect(folder)]);
+  if (stored.status === 'rejected') throw mapImapError(stored.reason, host, `UID STORE in ${folder}`);
+  const refused = stored.value.find((answer) => answer.response.status !== 'OK');
+  if (refused) throw mapImapError(commandError(refused.response), host, `UID STORE in ${folder}`);
+  crashpoint('delta:after-store');
+  if (deselected.status === 'rejected') throw mapImapError(deselected.reason, host, `UNSELECT ${folder}`);
+  return applied;
 }
 
 /** `unsupported`: the destination has no UIDPLUS, so nothing can be deleted by UID: kept. */

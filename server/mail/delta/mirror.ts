@@ -5,8 +5,9 @@ import type { Pool } from '../pool.ts';
 import { mapImapError } from '../imap.ts';
 import { isTransient, laneBackoffMs } from '../transient.ts';
 import { markListed } from '../folder-cache.ts';
-import { applyFlags, deleteIfEmpty, deleteUnchanged, mayChangeFlags, moveCopies } from './apply.ts';
-import type { FetchReader } from '../wire/fetcher.ts';
+import { applyFlags, applyFlagsOnSession, deleteIfEmpty, deleteUnchanged, mayChangeFlags, moveCopies } from './apply.ts';
+import { FetchReader } from '../wire/fetcher.ts';
+import { APPENDER_STALL_MS, type PipelinedAppender } from '../wire/appender.ts';
 import { arrivals, changesOnReader, enableQresync, folderChanges, type Arrival, type DueFolder, type FolderChanges } from './source-changes.ts';
 import type { DeltaStore, FolderMark, KnownCopy } from './store.ts';
 
@@ -47,6 +48,10 @@ export interface MirrorContext {
   /** Our own source sessions: where the server has CONDSTORE, every changed folder is read on one of them at once. */
   readers?: Pool<FetchReader>;
   dests: Pool<ImapFlow>;
+  /** The destination's sessions of our own: flag changes are stored on them (SELECT, then every STORE and the deselect at once). */
+  appenders?: Pool<PipelinedAppender>;
+  /** How long a session of our own may stay silent while an answer is owed. */
+  stallMs?: number;
   store: DeltaStore;
   /** The pass's folder plan (excluded entries are left alone). */
   plan: FolderPlanEntry[];
@@ -196,7 +201,16 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   vanished.push(...unmoved);
 
   await inParallel([...groupBy(flagWork, (c) => c.copy.destFolder)], async ([folder, changes]) => {
-    const applied = await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
+    const applied = ctx.appenders
+      ? await ctx.appenders.use((appender) => appender.lend(async (socket) => {
+        const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs ?? APPENDER_STALL_MS, appender.capabilities);
+        try {
+          return await applyFlagsOnSession(reader, folder, ctx.destHost, changes);
+        } finally {
+          reader.detach();
+        }
+      }))
+      : await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
     await ctx.store.setFlags(applied);
     report.flags += applied.length;
   });

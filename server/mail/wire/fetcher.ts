@@ -222,10 +222,10 @@ export class FetchReader {
    * Commands sent at once (one round trip), each answered with its tagged response and the
    * untagged answers that `match` while it ran (a server answers pipelined commands in order).
    */
-  async exchange(commands: string[], match: RegExp): Promise<Array<{ response: TaggedResponse; untagged: UntaggedAnswer[] }>> {
+  async exchange(commands: string[], match?: RegExp): Promise<Array<{ response: TaggedResponse; untagged: UntaggedAnswer[] }>> {
     return Promise.all(commands.map(async (text) => {
       const into: UntaggedAnswer[] = [];
-      const response = await this.command(text, { collect: { match, into } });
+      const response = await this.command(text, match ? { collect: { match, into } } : {});
       return { response, untagged: into };
     }));
   }
@@ -326,9 +326,13 @@ export class FetchReader {
     if (first.startsWith('* ')) return this.untagged(parts, literals);
     if (first.startsWith('+')) return;
     const tagged = parseTagged(first);
-    const waiting = this.pending[0];
-    if (!tagged || !waiting || tagged.tag !== waiting.tag) return this.protocolFault(`unexpected reply ${JSON.stringify(first.slice(0, 200))}`);
-    this.pending.shift();
+    // A server may end a command before the one sent ahead of it when neither changes what the
+    // other reads (RFC 3501 5.5; Dovecot does): taken only for a command whose whole answer is its
+    // tagged line (a STORE .SILENT), since untagged answers go to the command in front.
+    const at = tagged ? this.pending.findIndex((p) => p.tag === tagged.tag) : -1;
+    const waiting = this.pending[at];
+    if (!tagged || !waiting || (at > 0 && (waiting.fetch || waiting.search || waiting.collect))) return this.protocolFault(`unexpected reply ${JSON.stringify(first.slice(0, 200))}`);
+    this.pending.splice(at, 1);
     if (!this.pending.length) this.socket.setTimeout(0);
     // A sink that was still flushing when the command ended may never say so (it is closed next):
     // the connection must not stay paused for the next command.
@@ -410,7 +414,7 @@ export class FetchReader {
 }
 
 /** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
-function commandError(done: TaggedResponse): Error {
+export function commandError(done: TaggedResponse): Error {
   return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
 }
 

@@ -10,6 +10,7 @@ import { mirrorActions } from '../../../server/mail/delta/mirror.ts';
 import { openStateLedger } from '../../../server/mail/state-file.ts';
 import { copier, DOVECOT_NS, dovecotAccounts, serverAccounts } from '../../interop/support.ts';
 import { cutover } from '../../support/cli.ts';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
 import { holdings, pass, put, withClient, without, type Account } from './support.ts';
 
 delete process.env.CUTOVER_CRASH_AT;
@@ -23,7 +24,7 @@ let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cutover-delta-'));
-  const users = ['scenario', 'guards', 'keep', 'cli', 'cut', 'rename'].map((u) => `${u}@example.test`);
+  const users = ['scenario', 'guards', 'keep', 'cli', 'cut', 'rename', 'flags'].map((u) => `${u}@example.test`);
   [source, dest, courier] = await Promise.all([dovecotAccounts(users), dovecotAccounts([...users, 'fromcourier@example.test']), startCourier()]);
   courierAccounts = await serverAccounts(courier, ['scenario@example.test']);
 });
@@ -81,6 +82,48 @@ test('Dovecot (CONDSTORE) → Dovecot: the second pass makes the destination ide
   assert.equal(r.third.copied, 0);
   assert.equal(mirrorActions(r.third.mirror!), 0);
   assert.equal(r.third.mirror!.foldersScanned, 0, 'CONDSTORE: no folder is looked at when HIGHESTMODSEQ has not moved');
+});
+
+test('flag changes in three folders: one connection of our own on each side, the source asked in one round trip, no imapflow session anywhere', async () => {
+  const from = account(source, 'flags');
+  const to = account(dest, 'flags');
+  const folders = ['INBOX', 'Work', 'Later'];
+  const uids = new Map<string, number[]>();
+  for (const folder of folders) uids.set(folder, await put(from, folder, Array.from({ length: 30 }, (_, i) => ({ subject: `${folder} ${i}` }))));
+  const state = await openStateLedger(join(dir, 'flags.sqlite'));
+  try {
+    assert.equal((await pass(from, to, state.ledger, 1)).copied, 90);
+    await withClient(from, async (client) => {
+      for (const folder of folders) {
+        const lock = await client.getMailboxLock(folder);
+        try {
+          await client.messageFlagsAdd(uids.get(folder)!.slice(0, 20).join(','), ['\\Seen', '$Done'], { uid: true });
+        } finally {
+          lock.release();
+        }
+      }
+    });
+    const [sourceVia, destVia] = await Promise.all([startTcpProxy(from.port), startTcpProxy(to.port)]);
+    try {
+      const second = await pass(from, to, state.ledger, 2, { deletes: true }, { source: sourceVia.port, dest: destVia.port });
+      assert.equal(second.mirror!.flags, 60);
+      assert.deepEqual(await holdings(to, DOVECOT_NS), await holdings(from, DOVECOT_NS));
+      const sent = (via: TcpProxy) => via.commands.map((c) => c.verb);
+      for (const [side, via] of [['source', sourceVia], ['destination', destVia]] as const) {
+        assert.equal(via.accepted, 1, `${side}: one connection (${sent(via).join(' ')})`);
+        assert.ok(!sent(via).includes('ID'), `${side}: no imapflow session (${sent(via).join(' ')})`);
+      }
+      assert.deepEqual(sent(sourceVia).filter((v) => v === 'EXAMINE' || v === 'UID').length, 6, 'an EXAMINE and a UID FETCH a folder');
+      assert.deepEqual(sent(destVia).filter((v) => v === 'SELECT').length, 3);
+      // Login, listing, ENABLE, then every folder's EXAMINE and FETCH at once.
+      console.log(`# flags in 3 folders: source ${sourceVia.roundTrips} round trips, destination ${destVia.roundTrips} (${JSON.stringify(sent(destVia))})`);
+      assert.ok(sourceVia.roundTrips <= 5, `source round trips: ${sourceVia.roundTrips}`);
+    } finally {
+      await Promise.all([sourceVia.stop(), destVia.stop()]);
+    }
+  } finally {
+    await state.close();
+  }
 });
 
 test('Courier (no CONDSTORE) → Dovecot: the same case through a bounded FLAGS fetch of the known UIDs', async () => {

@@ -137,6 +137,33 @@ test('STATUS answers that come while another command of the batch runs go to the
   }
 });
 
+test('a STORE the server ends before the one sent ahead of it is taken; a FETCH that would be is a protocol error', { timeout: 10_000 }, async () => {
+  // Dovecot runs UID commands that do not conflict side by side and ends them as they finish (RFC 3501 5.5).
+  let held: string | undefined;
+  const endpoint = await scripted((tag, command) => {
+    if (command.startsWith('UID STORE 1')) { held = tag; return ''; }
+    if (command.startsWith('UID STORE 2')) return `${tag} OK second\r\n${held} OK first\r\n`;
+    if (command.startsWith('UID STORE 3')) return '';
+    if (command.startsWith('UID FETCH')) return `* 1 FETCH (UID 1 FLAGS ())\r\n${tag} OK fetch\r\n`;
+    return `${tag} OK\r\n`;
+  });
+  const reader = await FetchReader.connect(endpoint, { stallMs: 2_000 });
+  try {
+    const answers = await reader.exchange(['UID STORE 1 +FLAGS.SILENT (\\Seen)', 'UID STORE 2 +FLAGS.SILENT (\\Seen)']);
+    assert.deepEqual(answers.map((a) => a.response.text), ['first', 'second']);
+    assert.equal(reader.usable, true);
+    // A FETCH's untagged answers go to the command in front: one ending out of turn would have had its answers misplaced.
+    const storing = reader.exchange(['UID STORE 3 +FLAGS.SILENT (\\Seen)']);
+    const [stored, fetched] = await Promise.allSettled([storing, reader.fetch('1', '(UID FLAGS)', { onMessage: () => undefined })]);
+    assert.equal(fetched.status, 'rejected');
+    assert.match(String((fetched as PromiseRejectedResult).reason), /unexpected reply "F\d+ OK fetch"/);
+    assert.equal(stored.status, 'rejected');
+    assert.equal(reader.usable, false);
+  } finally {
+    reader.close();
+  }
+});
+
 test('a listing with headers: BODY[HEADER] as a literal, quoted or NIL, next to the listing items', () => {
   const header = 'Subject: x\r\nMessage-ID: <a@b>\r\n\r\n';
   const literal = parseFetch(1, [`* 1 FETCH (UID 4 RFC822.SIZE 90 BODY[HEADER] {${header.length}}`, ' FLAGS (\\Seen))'], [Buffer.from(header, 'latin1'), null]);
