@@ -35,10 +35,11 @@ export async function listAnnounced(client: ImapFlow | FetchReader, host: string
   const range = [...retry, `${from}:*`].join(',');
   source.takeUnparsedLines();
   const listed = new Map<number, Listed>();
-  await collect(source, host, range, from, retrySet, listed, progress);
+  const answered = new Map<number, number>();
+  await collect(source, host, range, from, retrySet, listed, progress, answered);
   const unparsed = source.takeUnparsedLines();
   const exists = source.exists();
-  if (from === 1 && retry.length === 0 && unparsed.length === 0 && listed.size === exists) {
+  if (retry.length === 0 && unparsed.length === 0 && (from === 1 ? listed.size === exists : namesEveryMessageFrom(answered, listed.size, from, exists))) {
     return { messages: ordered(listed), unreadable: [], unnamed: 0 };
   }
 
@@ -89,7 +90,28 @@ function readerSource(reader: FetchReader, withHeaders: boolean): ListingSource 
   };
 }
 
-async function collect(source: ListingSource, host: string, range: string, from: number, retry: Set<number>, into: Map<number, Listed>, progress: () => void): Promise<void> {
+/**
+ * Whether the answers to `from:*` (sequence number → UID, those below `from` included) name every
+ * message from `from` on by themselves, so that no UID SEARCH round trip is needed. UIDs rise with
+ * sequence numbers: answers for every sequence number from EXISTS down to the first message at or
+ * above `from`, that one being `from` itself or its predecessor answered and below `from`, leave
+ * none out (the usual delta: the first new UID is the UIDNEXT the last pass saw).
+ */
+export function namesEveryMessageFrom(answered: Map<number, number>, listed: number, from: number, exists: number): boolean {
+  if (exists === 0) return listed === 0;
+  let seq = exists;
+  let count = 0;
+  for (let uid = answered.get(seq); uid !== undefined && uid >= from; uid = answered.get(seq)) {
+    const below = answered.get(seq - 1);
+    if (below !== undefined && below >= uid) return false;
+    count++;
+    seq--;
+  }
+  const edge = seq === 0 || (answered.has(seq) && answered.get(seq)! < from) || answered.get(seq + 1) === from;
+  return edge && count === listed;
+}
+
+async function collect(source: ListingSource, host: string, range: string, from: number, retry: Set<number>, into: Map<number, Listed>, progress: () => void, answered?: Map<number, number>): Promise<void> {
   // Checked after the command: a UID out of range is a protocol error either way, and the answers stay in order.
   let invalid: { uid: unknown; seq: number } | undefined;
   await source.fetch(range, (msg) => {
@@ -97,6 +119,7 @@ async function collect(source: ListingSource, host: string, range: string, from:
     if (msg.uid === undefined || msg.uid === null) return;
     if (!isValidUid(msg.uid)) { invalid ??= { uid: msg.uid, seq: msg.seq }; return; }
     if (invalid) return;
+    if (answered && !answered.has(msg.seq)) answered.set(msg.seq, msg.uid);
     // "n:*" names the last message even when its UID is below n.
     if (msg.uid < from && !retry.has(msg.uid)) return;
     // The same UID twice is one message: the first answer counts.

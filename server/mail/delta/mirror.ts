@@ -269,15 +269,33 @@ async function sourceChanges(ctx: MirrorContext, due: Array<{ entry: FolderPlanE
   return out;
 }
 
-/** undefined when the session turns out to have no QRESYNC: the imapflow way then. */
+/**
+ * undefined when the session has no QRESYNC: the imapflow way then. ENABLE goes out with the
+ * folders' commands (the server runs it first: it changes the session); a server that then did
+ * not enable it refuses the FETCHes, and the imapflow way is taken as well.
+ */
 async function changesOnOneReader(ctx: MirrorContext, readers: Pool<FetchReader>, folders: DueFolder[]): Promise<FolderChanges[] | undefined> {
   const reader = await readers.acquire();
+  let healthy = false;
   try {
-    if (!reader.capabilities.has('QRESYNC') || !await reader.enable('QRESYNC')) return undefined;
-    return await changesOnReader(reader, folders).catch(refusedBySource(ctx, `UID FETCH (FLAGS) CHANGEDSINCE in ${folders.map((f) => f.path).join(', ')}`));
+    if (!reader.capabilities.has('QRESYNC')) {
+      healthy = true;
+      return undefined;
+    }
+    const enabling = reader.enable('QRESYNC');
+    const asking = changesOnReader(reader, folders);
+    asking.catch(() => undefined);
+    if (!await enabling) {
+      await asking.catch(() => undefined);
+      healthy = reader.usable;
+      return undefined;
+    }
+    const changes = await asking.catch(refusedBySource(ctx, `UID FETCH (FLAGS) CHANGEDSINCE in ${folders.map((f) => f.path).join(', ')}`));
+    // The lanes read on from here; the reader counts VANISHED as it counts EXPUNGE.
+    healthy = true;
+    return changes;
   } finally {
-    // With QRESYNC on, expunges come as VANISHED, which a lane's reader does not count: the session is not lent again.
-    readers.release(reader, false);
+    readers.release(reader, healthy);
   }
 }
 

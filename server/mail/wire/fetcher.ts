@@ -5,7 +5,7 @@ import { LINE_LIMIT, LITERAL_LIMIT } from '../guard.ts';
 import { APPENDER_STALL_MS, PipelinedAppender, type AppenderOptions } from './appender.ts';
 import { isThrottle } from '../transient.ts';
 import { encodeMailboxName } from './mutf7.ts';
-import { parseTagged, quoted, type TaggedResponse } from './syntax.ts';
+import { parseTagged, quoted, uidRanges, type TaggedResponse } from './syntax.ts';
 
 /** One FETCH answer as the copy uses it. `source` is set when the body came in memory. */
 export interface FetchedMessage { seq: number; uid?: number; size?: number; internalDate?: Date; flags?: Set<string>; source?: Buffer; hadBody: boolean; header?: Buffer }
@@ -352,6 +352,12 @@ export class FetchReader {
         default: return;
       }
     }
+    // With QRESYNC on, expunges come as VANISHED (RFC 7162 3.2.10); VANISHED (EARLIER) answers a FETCH and removes nothing now.
+    const vanished = /^\* VANISHED (?!\(EARLIER\))([\d:,]+)\s*$/i.exec(first);
+    if (vanished) {
+      if (this.selected) this.mailbox.exists = Math.max(0, this.mailbox.exists - uidCount(vanished[1]!, this.mailbox.exists));
+      return;
+    }
     const collect = this.pending[0]?.collect;
     if (collect?.match.test(first)) {
       collect.into.push({ parts, literals });
@@ -416,6 +422,13 @@ export class FetchReader {
 /** The tagged answer as the error imapflow would have thrown: the lane's retry and error mapping read these fields. */
 export function commandError(done: TaggedResponse): Error {
   return Object.assign(new Error(`${done.status} ${done.text}`.trim()), { responseStatus: done.status, responseText: done.text, serverResponseCode: done.code?.split(' ')[0]?.toUpperCase() });
+}
+
+/** How many UIDs a set names, counted up to `limit` (a hostile "1:4294967295" is not walked). */
+function uidCount(set: string, limit: number): number {
+  let n = 0;
+  for (const [low, high] of uidRanges(set) ?? []) n = Math.min(limit, n + high - low + 1);
+  return n;
 }
 
 /** The folder a `* STATUS` answer is about, as the server wrote it (atom, quoted or literal). */

@@ -164,6 +164,25 @@ test('a STORE the server ends before the one sent ahead of it is taken; a FETCH 
   }
 });
 
+test('with QRESYNC on, VANISHED lowers EXISTS as EXPUNGE does; VANISHED (EARLIER) and a hostile range do not empty the folder twice', { timeout: 10_000 }, async () => {
+  const endpoint = await scripted((tag, command) => {
+    if (command.startsWith('EXAMINE')) return `* 5 EXISTS\r\n${tag} OK [READ-ONLY] done\r\n`;
+    if (command.startsWith('NOOP')) return `* VANISHED 1:4294967295\r\n${tag} OK done\r\n`;
+    return `* VANISHED (EARLIER) 1:4294967295\r\n* VANISHED 7:8\r\n${tag} OK done\r\n`;
+  });
+  const reader = await FetchReader.connect(endpoint, { stallMs: 2_000 });
+  try {
+    await reader.examine('INBOX');
+    await reader.fetch('1:*', '(UID FLAGS)', { onMessage: () => undefined });
+    assert.equal(reader.mailbox.exists, 3, 'VANISHED 7:8 removed two; the EARLIER one nothing');
+    await reader.exchange(['NOOP']);
+    assert.equal(reader.mailbox.exists, 0);
+    assert.equal(reader.usable, true);
+  } finally {
+    reader.close();
+  }
+});
+
 test('a listing with headers: BODY[HEADER] as a literal, quoted or NIL, next to the listing items', () => {
   const header = 'Subject: x\r\nMessage-ID: <a@b>\r\n\r\n';
   const literal = parseFetch(1, [`* 1 FETCH (UID 4 RFC822.SIZE 90 BODY[HEADER] {${header.length}}`, ' FLAGS (\\Seen))'], [Buffer.from(header, 'latin1'), null]);
