@@ -50,7 +50,7 @@ after(async () => {
 test('GET /api/plugins: ids, descriptions, kinds and the form description', async () => {
   const { status, body } = await api('GET', '/plugins');
   assert.equal(status, 200);
-  assert.deepEqual(body.map((p: { id: string; kinds: string[] }) => [p.id, p.kinds]), [['imap', ['platform']], ['ovhcloud', ['platform', 'dns']], ['postfixadmin', ['platform']], ['rfc2136', ['dns']]]);
+  assert.deepEqual(body.map((p: { id: string; kinds: string[] }) => [p.id, p.kinds]), [['files', ['platform']], ['imap', ['platform']], ['ovhcloud', ['platform', 'dns']], ['postfixadmin', ['platform']], ['rfc2136', ['dns']]]);
   const pfa = body.find((p: { id: string }) => p.id === 'postfixadmin');
   assert.match(pfa.description, /PostfixAdmin/);
   const database = pfa.fields.find((f: { path: string }) => f.path === 'database');
