@@ -504,14 +504,18 @@ async function readBackOnAppender(ctx: LaneContext, run: LaneRun, folder: string
     await appender.lend(async (socket) => {
       const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs);
       try {
-        await reader.examine(folder);
-        run.watchdog.progress();
-        await reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
+        // Sent together (one round trip): the EXAMINE changes what is selected, so the server runs it
+        // first; after a refused EXAMINE the FETCH's answers are not used.
+        const examining = reader.examine(folder).then(() => run.watchdog.progress());
+        const fetching = reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
           onMessage: (m) => {
             run.watchdog.progress();
             if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, { size: m.size ?? 0, flags: [...m.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: m.internalDate });
           },
         });
+        const [examined, fetched] = await Promise.allSettled([examining, fetching]);
+        if (examined.status === 'rejected') throw examined.reason;
+        if (fetched.status === 'rejected') throw fetched.reason;
       } finally {
         reader.detach();
       }
