@@ -273,7 +273,9 @@ test('an account on the old host that no migration covers keeps the relay after 
 
 test('neither Postfix logged a warning, a lookup problem or a fatal error', async () => {
   for (const mx of [newMx, oldMx]) {
-    const bad = (await mx.readLog()).split('\n').filter((l) => /\b(warning|error|fatal|panic):/.test(l));
+    // The machine's clock against the file system's (a shared VM's clock stepping) says nothing of the configuration.
+    const clock = /warning: (file system clock is \d+ seconds? ahead of local clock|resetting file time stamps)/;
+    const bad = (await mx.readLog()).split('\n').filter((l) => /\b(warning|error|fatal|panic):/.test(l) && !clock.test(l));
     assert.deepEqual(bad, [], mx.maillog);
   }
 });
