@@ -137,23 +137,23 @@ export class FetchReader {
   }
 
   /** EXAMINE: the folder, read-only; what it holds is then in `mailbox`. */
-  async examine(path: string): Promise<MailboxState> {
-    this.mailbox = { exists: 0, uidNext: 0, uidValidity: '0' };
-    this.selected = false;
-    const done = await this.command(`EXAMINE ${quoted(encodeMailboxName(path))}`);
-    if (done.status !== 'OK') throw commandError(done);
-    this.selected = true;
-    return this.mailbox;
+  examine(path: string): Promise<MailboxState> {
+    return this.open('EXAMINE', path);
   }
 
   /**
    * SELECT: the folder, read-write (under EXAMINE servers answer PERMANENTFLAGS () and a flag
    * check would be blind); what it holds, and the flags it keeps, are then in `mailbox`.
    */
-  async select(path: string): Promise<MailboxState> {
+  select(path: string): Promise<MailboxState> {
+    return this.open('SELECT', path);
+  }
+
+  // The command goes out before the first await: callers pipeline what follows it.
+  private async open(verb: 'EXAMINE' | 'SELECT', path: string): Promise<MailboxState> {
     this.mailbox = { exists: 0, uidNext: 0, uidValidity: '0' };
     this.selected = false;
-    const done = await this.command(`SELECT ${quoted(encodeMailboxName(path))}`);
+    const done = await this.command(`${verb} ${quoted(encodeMailboxName(path))}`);
     if (done.status !== 'OK') throw commandError(done);
     this.selected = true;
     return this.mailbox;
