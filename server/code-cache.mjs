@@ -14,7 +14,18 @@ export function codeCachePath(file) {
   return `${file}.${size}-${Math.trunc(mtimeMs)}.v8cache`;
 }
 
+const loaded = new Map();
+
+/**
+ * Requires `file` through V8's code cache. A `require("./NAME.cjs")` inside it (the bundles split
+ * off it: server/setup/build.mjs) loads that sibling the same way, once per process.
+ */
 export function requireWithCodeCache(file) {
+  if (!loaded.has(file)) loaded.set(file, compileWithCodeCache(file));
+  return loaded.get(file).exports;
+}
+
+function compileWithCodeCache(file) {
   // V8 refuses a cache made under other flags, and the copy turns --expose-gc on while it runs
   // (server/mail/reclaim.ts): it is turned on before compiling, so the cache written at exit matches.
   setFlagsFromString('--expose-gc');
@@ -32,8 +43,13 @@ export function requireWithCodeCache(file) {
   // Written at exit, when it holds the functions this run compiled, not only the top level.
   if (!cachedData || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, () => script.createCachedData()));
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));
-  return module.exports;
+  const dir = path.dirname(file);
+  const plain = createRequire(file);
+  const sibling = (id) => (/^\.\/[\w-]+\.cjs$/.test(id) ? requireWithCodeCache(path.join(dir, id)) : plain(id));
+  // Before running: the module may require a sibling that requires it back.
+  loaded.set(file, module);
+  script.runInThisContext()(module.exports, Object.assign(sibling, { resolve: plain.resolve, cache: plain.cache }), module, file, dir);
+  return module;
 }
 
 // Copies run in parallel, one per mailbox: each writes its own file and renames it into place. An

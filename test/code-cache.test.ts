@@ -65,3 +65,14 @@ test('a cache that cannot be written is no error', () => {
     chmodSync(readOnly, 0o755);
   }
 });
+
+test('a sibling bundle required as "./NAME.cjs" loads through the code cache too, once per process', () => {
+  const sub = path.join(dir, 'split');
+  mkdirSync(sub);
+  writeFileSync(path.join(sub, 'lib.cjs'), 'globalThis.libLoads = (globalThis.libLoads ?? 0) + 1;\nexports.twice = (n) => n * 2;\n');
+  const bundle = path.join(sub, 'main.cjs');
+  writeFileSync(bundle, 'exports.answer = () => { const a = require("./lib.cjs"); const b = require("./lib.cjs"); return [a === b, a.twice(21), globalThis.libLoads, require("node:path").sep].join(" "); };\n');
+  assert.equal(load(bundle), 'true 42 1 /');
+  assert.deepEqual(readdirSync(sub).filter((name) => name.endsWith('.v8cache')).map((name) => name.split('.cjs.')[0]).sort(), ['lib', 'main']);
+  assert.equal(load(bundle), 'true 42 1 /');
+});

@@ -3,9 +3,7 @@
 // otherwise; without --source-dav/--dest-dav the DAV server is discovered (RFC 6764).
 import { readFileSync } from 'node:fs';
 import { CutoverError } from '../errors.ts';
-import { copyGroupware, type GroupwareReport, type GroupwareSide, type GroupwareWanted } from '../groupware/index.ts';
-import { openGroupwareState } from '../groupware/state.ts';
-import { systemLookup } from '../groupware/dav/system-lookup.ts';
+import type { GroupwareReport, GroupwareSide, GroupwareWanted } from '../groupware/index.ts';
 import { isLoopback } from '../loopback.ts';
 import type { DavEndpoint, ImapEndpoint, SieveEndpoint } from '../plugins/contract.ts';
 import type { Io } from './output.ts';
@@ -119,6 +117,8 @@ export interface GroupwareRun { report: GroupwareReport; skips: Array<{ collecti
 
 export async function runGroupwareCopy(values: Values, wanted: GroupwareWanted, source: ImapEndpoint, dest: ImapEndpoint): Promise<GroupwareRun> {
   const allowPlaintext = Boolean(values['allow-plaintext']);
+  // Loaded only for a copy that asks for groupware: a mail-only copy starts without the DAV and Sieve clients.
+  const [{ copyGroupware }, { openGroupwareState }, { systemLookup }] = await Promise.all([import('../groupware/index.ts'), import('../groupware/state.ts'), import('../groupware/dav/system-lookup.ts')]);
   const state = await openGroupwareState(values.state as string | undefined);
   try {
     const needsDns = (wanted.contacts || wanted.calendars) && (!values['source-dav'] || !values['dest-dav']);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { CutoverError } from '../errors.ts';
-import { createTokenSource, parseOAuth2Config, withAccessToken } from '../mail/oauth2/index.ts';
 import { limitsFor, messageLimitFor } from '../mail/providers/index.ts';
 import type { ImapEndpoint } from '../plugins/contract.ts';
 
@@ -26,7 +25,7 @@ export function usesOAuth2(side: 'source' | 'dest', values: Record<string, unkno
 }
 
 /** The endpoint logging in as the URL's user with tokens from the side's OAuth2 config file (a Google JSON key is accepted as it is). */
-export function oauth2Endpoint(side: 'source' | 'dest', values: Record<string, unknown>, endpoint: ImapEndpoint): ImapEndpoint {
+export async function oauth2Endpoint(side: 'source' | 'dest', values: Record<string, unknown>, endpoint: ImapEndpoint): Promise<ImapEndpoint> {
   const file = values[`${side}-oauth2-config`] as string;
   if (values[`${side}-auth-user`]) throw new CutoverError('INPUT_INVALID', { detail: `--${side}-oauth2-config and --${side}-auth-user exclude each other` });
   let text: string;
@@ -35,6 +34,8 @@ export function oauth2Endpoint(side: 'source' | 'dest', values: Record<string, u
   } catch (err) {
     throw new CutoverError('INPUT_INVALID', { detail: `--${side}-oauth2-config: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
   }
+  // Loaded only for an OAuth2 login: its schemas (zod) cost a password login's start-up ~10 ms.
+  const { createTokenSource, parseOAuth2Config, withAccessToken } = await import('../mail/oauth2/index.ts');
   let config;
   try {
     config = parseOAuth2Config(JSON.parse(text));

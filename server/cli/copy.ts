@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { TokenBucket, type Pace } from '../mail/bandwidth.ts';
-import { MAX_BYTES_PER_SECOND } from '../db/repos/project-schedule-schema.ts';
+import { MAX_BYTES_PER_SECOND, TokenBucket, type Pace } from '../mail/bandwidth.ts';
 import { CutoverError, formatBytes } from '../errors.ts';
 import { copyMailbox, DEFAULT_CONCURRENCY, type CopyReport } from '../mail/copy.ts';
 import { DEFAULT_STALL_SECONDS, STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../mail/guard.ts';
@@ -132,11 +131,11 @@ export async function copyCommand(argv: string[], io: Io): Promise<number> {
   const stdin = stdinLines();
   const ca = values.ca ? readFileSync(values.ca, 'utf8') : undefined;
   const common = { tlsVerify: !values['no-tls-verify'], allowPlaintext: Boolean(values['allow-plaintext']), ca };
-  const side = (which: 'source' | 'dest', url: ParsedUrl) => usesOAuth2(which, values)
+  const side = async (which: 'source' | 'dest', url: ParsedUrl) => usesOAuth2(which, values)
     ? oauth2Endpoint(which, values, endpointFor(url, '', common))
     : endpointFor(url, readPassword(which, values, stdin), { ...common, masterUser: values[`${which}-auth-user`] });
-  const source = side('source', sourceUrl);
-  const dest = side('dest', destUrl);
+  const source = await side('source', sourceUrl);
+  const dest = await side('dest', destUrl);
   const provider = parseProvider(values['source-provider']);
   const limits = providerCopySettings(provider, parseSize(values['max-size'], '--max-size'), parsePositiveInt(values.concurrency, '--concurrency') ?? DEFAULT_CONCURRENCY);
   const selection = { maxMessageBytes: limits.maxMessageBytes, since: parseDate(values.since) };

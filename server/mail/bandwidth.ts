@@ -4,6 +4,9 @@
 import { CutoverError } from '../errors.ts';
 import { ByteBudget } from './budget.ts';
 
+/** 10 Gbit/s: a cap above it is a typo, not a limit. */
+export const MAX_BYTES_PER_SECOND = 1_250_000_000;
+
 /** Bytes per second on average: a reservation takes its bytes and waits while the bucket is in debt. */
 export class TokenBucket {
   private tokens: number;

@@ -186,7 +186,10 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // A login still under way when the pools close would keep the process alive.
     await appenderLogin;
     await setup?.done.catch(() => undefined);
-    await Promise.all([sourcesClosing ?? sources.close(), readers.close(), dests.close(), appenders.close(), spool?.close()]);
+    // The readers' LOGOUT answers are not waited for (a round trip that a no-op pass spent doing
+    // nothing): each host slot is given back when its answer comes, and the process may exit before.
+    readers.close().catch(() => undefined);
+    await Promise.all([sourcesClosing ?? sources.close(), dests.close(), appenders.close(), spool?.close()]);
   }
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { MAX_BYTES_PER_SECOND } from '../../mail/bandwidth.ts';
 
-/** 10 Gbit/s: a cap above it is a typo, not a limit. */
-export const MAX_BYTES_PER_SECOND = 1_250_000_000;
+export { MAX_BYTES_PER_SECOND };
 export const MAX_RETENTION_DAYS = 3650;
 
 /** An IANA zone the runtime knows ("Europe/Paris", "UTC"); anything else is refused at input. */

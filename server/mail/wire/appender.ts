@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
 import { CutoverError } from '../../errors.ts';
 import type { ImapEndpoint } from '../../plugins/contract.ts';
 import { encodeMailboxName } from './mutf7.ts';
@@ -391,10 +390,14 @@ export class PipelinedAppender {
   }
 }
 
-function openSocket(endpoint: ImapEndpoint): Promise<net.Socket> {
+// node:tls is loaded by the first connection that needs it: a plain login (loopback) starts ~10 ms sooner without it.
+const loadTls = () => import('node:tls');
+
+async function openSocket(endpoint: ImapEndpoint): Promise<net.Socket> {
+  const tls = endpoint.security === 'tls' ? await loadTls() : undefined;
   return new Promise((resolve, reject) => {
     const options = { host: endpoint.host, port: endpoint.port, timeout: 30_000 };
-    const socket = endpoint.security === 'tls'
+    const socket = tls
       ? tls.connect({ ...options, servername: net.isIP(endpoint.host) ? undefined : endpoint.host, rejectUnauthorized: endpoint.tlsVerify, ca: endpoint.ca })
       : net.connect(options);
     // Commands and APPENDs go out in several writes; with Nagle the last small one waited for the
@@ -407,7 +410,8 @@ function openSocket(endpoint: ImapEndpoint): Promise<net.Socket> {
   });
 }
 
-function upgrade(socket: net.Socket, endpoint: ImapEndpoint): Promise<net.Socket> {
+async function upgrade(socket: net.Socket, endpoint: ImapEndpoint): Promise<net.Socket> {
+  const tls = await loadTls();
   socket.removeAllListeners('data');
   socket.removeAllListeners('close');
   socket.removeAllListeners('error');
