@@ -29,14 +29,25 @@ const SEARCH_BYTES_PER_MESSAGE = 11;
  * sent; otherwise one UID SEARCH names the set, the missing UIDs are asked for once more, and
  * those still missing are unreadable, quoted from the lines imapflow could not parse.
  */
-export async function listAnnounced(client: ImapFlow | FetchReader, host: string, from: number, retry: number[], progress: () => void, withFingerprints = false): Promise<FolderListing> {
+/**
+ * `opening`: the EXAMINE this listing is sent right behind (a FetchReader pipelines them); the
+ * listing fails with it.
+ */
+export async function listAnnounced(client: ImapFlow | FetchReader, host: string, from: number, retry: number[], progress: () => void, withFingerprints = false, opening?: Promise<unknown>): Promise<FolderListing> {
   const source = client instanceof FetchReader ? readerSource(client, withFingerprints) : imapflowSource(client);
   const retrySet = new Set(retry);
   const range = [...retry, `${from}:*`].join(',');
   source.takeUnparsedLines();
   const listed = new Map<number, Listed>();
   const answered = new Map<number, number>();
-  await collect(source, host, range, from, retrySet, listed, progress, answered);
+  const first = collect(source, host, range, from, retrySet, listed, progress, answered);
+  if (opening) {
+    const [opened, fetched] = await Promise.allSettled([opening, first]);
+    if (opened.status === 'rejected') throw opened.reason;
+    if (fetched.status === 'rejected') throw fetched.reason;
+  } else {
+    await first;
+  }
   const unparsed = source.takeUnparsedLines();
   const exists = source.exists();
   if (retry.length === 0 && unparsed.length === 0 && (from === 1 ? listed.size === exists : namesEveryMessageFrom(answered, listed.size, from, exists))) {

@@ -99,9 +99,13 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     const checkpoints = await ledger.checkpoints();
     if (!options.dryRun && active.some((entry) => entry.archivesUnlabelled)) await skipLabelledInArchive(active, sources, ledger, checkpoints);
     const expected = expectedMessages(active, statuses, checkpoints);
-    // The appender's and the first source reader's logins start server processes: begun now, they
-    // are ready when the first messages arrive instead of holding them back. Not for a pass with nothing new.
-    if (expected > 0 && !options.dryRun) appenderLogin = Promise.all([appenders.use(async () => undefined), readers.use(async () => undefined)]).then(() => undefined, () => undefined);
+    // Every lane costs two logins of our own (SASL-IR: two round trips each, beside the other lanes' work); a folder
+    // left for a busy lane waits for all of its work. A delta of a few dozen messages is faster on one lane; 100 new
+    // messages in two folders took 1.71-1.79 s on one lane and 1.37-1.56 s on two at 80 ms RTT, the same on loopback.
+    const lanes = Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
+    // The lanes' logins start server processes: begun now, beside the set-up and the mirror, they are
+    // ready when the lanes start instead of holding them back. Not for a pass with nothing new.
+    if (expected > 0 && !options.dryRun) appenderLogin = Promise.all([appenders.warm(lanes), readers.warm(lanes)]).then(() => undefined);
     spool = await Spool.create();
     const current = active.flatMap((e) => { const status = statuses.get(e.source); return status ? [{ sourceFolder: e.source, uidValidity: status.uidValidity }] : []; });
     const remaining = Math.max(0, active.reduce((n, e) => n + (statuses.get(e.source)?.messages ?? 0), 0) - await ledger.handledCount(current));
@@ -137,10 +141,6 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
       },
     };
     const reports = new Map<string, FolderReport>();
-    // Every lane costs two logins of our own (SASL-IR: two round trips each, beside the other lanes' work); a folder
-    // left for a busy lane waits for all of its work. A delta of a few dozen messages is faster on one lane; 100 new
-    // messages in two folders took 1.71-1.79 s on one lane and 1.37-1.56 s on two at 80 ms RTT, the same on loopback.
-    const lanes = Math.max(1, Math.min(concurrency, Math.ceil(expected / MESSAGES_PER_EXTRA_LANE)));
     for (const pool of [sources, readers, dests, appenders]) pool.limit(lanes);
     let next = 0;
     // Once a folder has failed the pass (a protocol error, a stall), no other folder is started:

@@ -17,7 +17,7 @@ import { imapflowTarget, pipelinedTarget, type AppendTarget } from './writer.ts'
 import { AsyncQueue } from './queue.ts';
 import { SPOOL_ABOVE_BYTES, type Spool, type SpooledMessage } from './spool.ts';
 import { isThrottle, isTransient, laneBackoffMs } from './transient.ts';
-import { listAnnounced, unparsedLineFor, type Listed } from './announced.ts';
+import { listAnnounced, unparsedLineFor, type FolderListing, type Listed } from './announced.ts';
 import { adoptKnownCopies } from './delta/adopt.ts';
 import { literalLimitFor, quoteLine } from './guard.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, type FetchedMessage } from './wire/fetcher.ts';
@@ -203,33 +203,52 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   // The appender the destination's inspection runs on, then the appends (taken by the transfer).
   let lease: AppenderLease | undefined;
   let healthy = false;
+  let early: EarlyListing | undefined;
+  let inspection: Promise<Inspection> | undefined;
   try {
-    const mailbox = await source.examine(entry.source);
-    const uidValidity = mailbox.uidValidity;
-    // Courier's EXAMINE announces no UIDNEXT: the listing's STATUS (taken before) is the checkpoint then.
-    const uidNext = mailbox.uidNext || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
-    const inspect = () => {
-      if (ctx.dryRun || mailbox.exists === 0) return undefined;
+    const inspect = (uidValidity: string) => {
       lease ??= leaseAppender(ctx, run);
       const started = ctx.destReady(entry.dest).then(() => inspectFolder(ctx, entry, uidValidity, lease!, () => run.watchdog.progress()));
       started.catch(() => undefined);
       return started;
     };
+    // A delta in a folder whose STATUS (the pass's listing) kept the checkpoint's UIDVALIDITY and
+    // counts new messages: the new messages are listed in the EXAMINE's round trip, and the
+    // destination is inspected meanwhile. What the EXAMINE then contradicts is thrown away.
+    const foresee = !ctx.dryRun && checkpoint && listed && listed.uidValidity === checkpoint.uidValidity && listed.uidNext > checkpoint.uidNext;
+    const retry = foresee ? await retriedUids(ctx, entry, checkpoint.uidNext) : [];
+    const opening = source.examine(entry.source);
+    if (foresee) {
+      early = { uidValidity: checkpoint.uidValidity, listing: listAnnounced(source, ctx.sourceHost, checkpoint.uidNext, retry, listingProgress(run), false, opening) };
+      early.listing.catch(() => undefined);
+      inspection = inspect(checkpoint.uidValidity);
+    }
+    const mailbox = await opening;
+    const uidValidity = mailbox.uidValidity;
+    if (early && early.uidValidity !== uidValidity) {
+      await Promise.allSettled([early.listing, inspection]);
+      early = undefined;
+      inspection = undefined;
+    }
+    // Courier's EXAMINE announces no UIDNEXT: the listing's STATUS (taken before) is the checkpoint then.
+    const uidNext = mailbox.uidNext || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
     // Under a new UIDVALIDITY the ledger usually recognises every message from the listing: the
     // destination is looked at only for what it does not. Otherwise the inspection starts before
     // the source's new messages are even listed: selecting a large destination folder can take as
     // long as fetching a small delta.
     const rekey = Boolean(checkpoint && checkpoint.uidValidity !== uidValidity && ctx.ledger.delta);
-    let inspection = rekey ? undefined : inspect();
+    const inspectNow = () => (ctx.dryRun || mailbox.exists === 0 ? undefined : inspect(uidValidity));
+    if (!rekey) inspection ??= inspectNow();
     let complete = true;
     try {
-      const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint, rekey);
+      const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint, rekey, early);
       complete = pending.complete;
-      if (pending.messages.length) inspection ??= inspect();
+      if (pending.messages.length) inspection ??= inspectNow();
       if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, lease, () => releaseSource(true), ctx, report, run);
     } finally {
       await inspection?.catch(() => undefined);
     }
+    early = undefined;
     healthy = true;
     releaseSource(true);
     // Messages the server counted but never named cannot be retried by UID: the next pass lists the whole folder again.
@@ -238,10 +257,23 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
       await ctx.ledger.saveCheckpoint(entry.source, { uidValidity, uidNext });
     }
   } finally {
+    // A failed EXAMINE fails the FETCH sent behind it, and the inspection begun beside it is not left running.
+    await Promise.allSettled([early?.listing, inspection]);
     releaseSource(false);
-    // Its inspection has settled (awaited above): nothing runs on it any more.
+    // Its inspection has settled: nothing runs on it any more.
     lease?.end(healthy);
   }
+}
+
+/** The new messages' listing, sent right behind the EXAMINE under the UIDVALIDITY the checkpoint has. */
+interface EarlyListing { uidValidity: string; listing: Promise<FolderListing> }
+
+// A retried attempt lists what it already listed: only new messages count as progress then.
+const listingProgress = (run: LaneRun) => () => { if (run.attempt === 1) run.watchdog.progress(); };
+
+/** UIDs below `from` that the destination refused on an earlier pass: listed again to be retried. */
+async function retriedUids(ctx: LaneContext, entry: FolderPlanEntry, from: number): Promise<number[]> {
+  return from > 1 ? (await ctx.ledger.refusedUids(entry.source)).filter((uid) => uid < from) : [];
 }
 
 /**
@@ -326,15 +358,14 @@ async function fail(ctx: LaneContext, report: FolderReport, entry: { sourceFolde
 
 // Only UIDs from the last complete pass on (under the same UIDVALIDITY) can be new: a delta pass
 // costs what changed, not the size of the folder.
-async function pendingMessages(source: FetchReader, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint: Checkpoint | undefined, rekey: boolean): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
+async function pendingMessages(source: FetchReader, entry: FolderPlanEntry, ctx: LaneContext, report: FolderReport, run: LaneRun, checkpoint: Checkpoint | undefined, rekey: boolean,
+  early: EarlyListing | undefined): Promise<{ uidValidity: string; messages: Listed[]; complete: boolean }> {
   const mailbox = source.mailbox;
   if (mailbox.exists === 0) return { uidValidity: mailbox.uidValidity, messages: [], complete: true };
   const uidValidity = mailbox.uidValidity;
   const from = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.uidNext : 1;
-  const [handled, refused] = await Promise.all([ctx.ledger.handledUids(entry.source, uidValidity, from), from > 1 ? ctx.ledger.refusedUids(entry.source) : []]);
-  const retry = refused.filter((uid) => uid < from);
-  // A retried attempt lists what it already listed: only new messages count as progress then.
-  const listing = await listAnnounced(source, ctx.sourceHost, from, retry, () => { if (run.attempt === 1) run.watchdog.progress(); }, rekey);
+  const [handled, retry] = await Promise.all([ctx.ledger.handledUids(entry.source, uidValidity, from), early ? [] : retriedUids(ctx, entry, from)]);
+  const listing = early ? await early.listing : await listAnnounced(source, ctx.sourceHost, from, retry, listingProgress(run), rekey);
   const adopted = rekey ? await adoptKnownCopies(ctx.ledger.delta!, entry, uidValidity, listing.messages.filter((m) => !handled.has(m.uid)), ctx.dryRun) : new Set<number>();
   const messages: Listed[] = [];
   for (const msg of listing.messages) {
@@ -441,8 +472,8 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
   try {
     await withAppendTarget(ctx, run, lease, async (target) => {
       const { alreadyThere, accepts } = await awaitInspection(run, lease, inspection);
-      // Written so that one APPEND may wait for its answer while the next is sent; the window is
-      // held at one batch until the hang below is understood.
+      // One APPEND may wait for its answer while the next is sent: a lane does not wait a round trip
+      // between two batches (the first batch of a delta goes out with the first messages read).
       let previous: Promise<void> | undefined;
       try {
         for (;;) {
@@ -459,8 +490,6 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
           settled.catch(() => undefined);
           if (previous) await previous;
           previous = settled;
-          // One batch in flight for now: with two, a cut before an APPEND's answer (faults.test.ts 2b) hung the copy under load.
-          await previous;
         }
         await previous;
       } finally {

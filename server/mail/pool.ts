@@ -50,6 +50,23 @@ export class Pool<T> {
     return handed ?? this.acquire();
   }
 
+  /**
+   * Opens connections in the background until `count` are open (within the cap), each going idle
+   * once logged in: work about to start then finds them ready. A failed login is left for that
+   * work's own acquire to meet again, with its error.
+   */
+  async warm(count: number): Promise<void> {
+    const opening: Array<Promise<void>> = [];
+    while (!this.closed && this.open < Math.min(count, this.max)) {
+      this.open++;
+      opening.push(this.kind.open().then((item) => this.release(item, true), () => {
+        this.open--;
+        this.handOver(null);
+      }));
+    }
+    await Promise.all(opening);
+  }
+
   release(item: T, healthy: boolean): void {
     // After close() nothing waits to be reused: a connection kept idle would hold the process open until its socket times out.
     if (healthy && !this.closed && this.kind.usable(item)) {

@@ -46,5 +46,5 @@ export function appenderPool(endpoint: ImapEndpoint, max: number, opts: Appender
 
 /** Source sessions for the lanes: our own FETCH reader. */
 export function readerPool(endpoint: ImapEndpoint, max: number, opts: AppenderOptions = {}): Pool<FetchReader> {
-  return rawPool(endpoint, max, () => FetchReader.connect(endpoint, opts), (reader) => reader.logout());
+  return rawPool(endpoint, max, () => FetchReader.connect(endpoint, opts), (reader) => reader.logout({ holdProcess: false }));
 }

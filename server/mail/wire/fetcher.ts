@@ -124,14 +124,14 @@ export class FetchReader {
 
   /**
    * LOGOUT, then close: the server ends the session before this returns, so its per-user connection
-   * count is free again at once. The connection no longer holds the process open once the LOGOUT
-   * is sent: a one-shot copy exits without waiting a round trip for the answer (the server ends the
-   * session when it reads the LOGOUT, answered or not).
+   * count is free again at once. With `holdProcess: false` the connection no longer keeps the
+   * process alive once the LOGOUT is sent: a one-shot copy exits without waiting a round trip for
+   * the answer (the server ends the session when it reads the LOGOUT, answered or not).
    */
-  async logout(): Promise<void> {
+  async logout(opts: { holdProcess?: boolean } = {}): Promise<void> {
     if (this.usable) {
       const bye = this.command('LOGOUT').catch(() => undefined);
-      this.socket.unref();
+      if (opts.holdProcess === false) this.socket.unref();
       await Promise.race([bye, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     }
     this.close();
