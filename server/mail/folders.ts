@@ -1,5 +1,6 @@
 import { noRules, type FolderRules } from './providers/rules.ts';
 import { SPECIAL_USES, specialUseByName } from './special-use.ts';
+import { collate } from './wire/collate.ts';
 
 export interface NamespaceInfo { prefix: string; delimiter: string }
 
@@ -76,7 +77,7 @@ export function planFolders(source: FolderSide, dest: FolderSide, options: PlanO
   const delimiterOf = (folder: FolderInfo) => folder.delimiter || source.namespace.delimiter || '/';
   const rules = options.rules ?? noRules;
   const archives = new Set(source.folders.filter((f) => rules.archivesUnlabelled(f, source.namespace)).map((f) => f.path));
-  const ordered = [...source.folders].map((folder) => withProviderUse(folder, source.namespace, rules)).sort((a, b) => a.path.split(delimiterOf(a)).length - b.path.split(delimiterOf(b)).length || a.path.localeCompare(b.path));
+  const ordered = [...source.folders].map((folder) => withProviderUse(folder, source.namespace, rules)).sort((a, b) => a.path.split(delimiterOf(a)).length - b.path.split(delimiterOf(b)).length || collate(a.path, b.path));
   const specialUses = assignSpecialUses(ordered, source.namespace);
   const mapped = new Map<string, string>();
   const usedDest = new Set<string>();

@@ -2,6 +2,7 @@ import type { ListResponse } from 'imapflow';
 import { specialUse } from 'imapflow/lib/special-use.js';
 import { Tokens, type FetchReader, type Token, type UntaggedAnswer } from './fetcher.ts';
 import { decodeMailboxName } from './mutf7.ts';
+import { collate } from './collate.ts';
 
 /** An account's folders as imapflow's list() gives them, and its personal namespace. */
 export interface AccountListing { namespace: { prefix: string; delimiter: string }; folders: ListResponse[] }
@@ -71,7 +72,7 @@ function assignSpecialUses(folders: ListResponse[], hasExtension: boolean): void
     const { flag, source } = specialUse(hasExtension, folder);
     if (flag && source && (source === 'extension' || !phantom)) candidates.push({ use: flag, source, folder });
   }
-  candidates.sort((a, b) => SOURCE_ORDER.indexOf(a.source) - SOURCE_ORDER.indexOf(b.source) || a.folder.parent.length - b.folder.parent.length || a.folder.path.localeCompare(b.folder.path));
+  candidates.sort((a, b) => SOURCE_ORDER.indexOf(a.source) - SOURCE_ORDER.indexOf(b.source) || a.folder.parent.length - b.folder.parent.length || collate(a.folder.path, b.folder.path));
   const taken = new Set<string>();
   for (const { use, source, folder } of candidates) {
     if (taken.has(use) || folder.specialUse) continue;
@@ -86,8 +87,8 @@ function byImapflowOrder(a: ListResponse, b: ListResponse): number {
   if (a.specialUse && b.specialUse) return USE_ORDER.indexOf(a.specialUse) - USE_ORDER.indexOf(b.specialUse);
   const aList = [...a.parent, a.name];
   const bList = [...b.parent, b.name];
-  for (let i = 0; i < aList.length; i++) if (aList[i] !== bList[i]) return aList[i]!.localeCompare(bList[i] ?? '');
-  return a.path.localeCompare(b.path);
+  for (let i = 0; i < aList.length; i++) if (aList[i] !== bList[i]) return collate(aList[i]!, bList[i] ?? '');
+  return collate(a.path, b.path);
 }
 
 function personalNamespace(tokens: Tokens): { prefix: string; delimiter?: string } {
