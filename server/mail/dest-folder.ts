@@ -11,7 +11,7 @@ import { isTransient, laneBackoffMs } from './transient.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
-import type { FetchReader } from './wire/fetcher.ts';
+import { parseFetch, type FetchReader } from './wire/fetcher.ts';
 
 export interface DestInspection {
   /** Copies on the destination the ledger does not account for, to be claimed by fingerprint. */
@@ -224,6 +224,20 @@ function storedChanges(copy: AppendedCopy, got: { size: number; internalDate?: D
  * every copy found, with the flags it was sent with and no 8-bit header to compare. Undefined
  * otherwise, and `readBack` then does the whole check, STORE included.
  */
+/** FETCH answers (UID, RFC822.SIZE, INTERNALDATE, FLAGS) as copies stored; a line that does not parse names none (the read-back then takes the long way). */
+export function storedFromLines(lines: string[]): StoredCopies {
+  const stored: StoredCopies = new Map();
+  for (const line of lines) {
+    try {
+      const msg = parseFetch(Number(/^\* (\d+)/.exec(line)![1]), [line], []);
+      if (msg.uid !== undefined && !stored.has(msg.uid)) stored.set(msg.uid, { size: msg.size ?? 0, flags: [...msg.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: msg.internalDate });
+    } catch {
+      // not this message's answer
+    }
+  }
+  return stored;
+}
+
 export function plainReadBack(appended: AppendedCopy[], stored: StoredCopies): Alteration[] | undefined {
   const altered: Alteration[] = [];
   for (const copy of appended) {

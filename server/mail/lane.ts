@@ -4,7 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteBudget } from './budget.ts';
 import { fingerprint, headerBytes } from './fingerprint.ts';
-import { headerHashIfEightBit, inspectDest, inspectDestOnSession, plainReadBack, readBack, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
+import { headerHashIfEightBit, inspectDest, inspectDestOnSession, plainReadBack, readBack, storedFromLines, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
@@ -405,6 +405,8 @@ interface Fetched { msg: Listed & Pick<FetchedMessage, 'source'>; size: number; 
 const SPOOLED_RESERVATION = 2 * 1024 * 1024;
 
 const BATCH_BYTES = 16 * 1024 * 1024;
+/** FETCH answers the read-back keeps beyond the messages appended: mail delivered meanwhile. */
+const READ_BACK_SLACK = 1000;
 
 type Inspection = DestInspection;
 
@@ -469,16 +471,24 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
   // below, but may happen while the writer still waits on an APPEND, before anyone listens.
   reader.catch(() => undefined);
   const appended: AppendedCopy[] = [];
+  let listedAfter: Promise<string[] | undefined> | undefined;
+  let listed: string[] | undefined;
   try {
     await withAppendTarget(ctx, run, lease, async (target) => {
-      const { alreadyThere, accepts } = await awaitInspection(run, lease, inspection);
+      const { alreadyThere, accepts, uidNext } = await awaitInspection(run, lease, inspection);
+      let sent = 0;
       // One APPEND may wait for its answer while the next is sent: a lane does not wait a round trip
       // between two batches (the first batch of a delta goes out with the first messages read).
       let previous: Promise<void> | undefined;
       try {
         for (;;) {
           const batch = await queue.nextBatch(target.maxBatch, BATCH_BYTES, (f) => f.size);
-          if (!batch) break;
+          if (!batch) {
+            // The read-back goes right behind the last APPEND: no round trip of its own.
+            if (sent && uidNext > 0 && target.listAfter) listedAfter = (await target.listAfter(entry.dest, uidNext, sent + READ_BACK_SLACK)).lines;
+            break;
+          }
+          sent += batch.length;
           let answered: Promise<void>;
           try {
             ({ answered } = await writeBatch(target, entry, batch, uidValidity, alreadyThere, accepts, ctx, report, appended));
@@ -492,14 +502,17 @@ async function transfer(source: FetchReader, entry: FolderPlanEntry, uidValidity
           previous = settled;
         }
         await previous;
+        // Read before the appender goes back to the pool: the next user must not meet its answers.
+        listed = await listedAfter?.catch(() => undefined);
       } finally {
         await previous?.catch(() => undefined);
       }
     });
-    // What this attempt appended, as the destination stored it: one FETCH per folder.
+    // What this attempt appended, as the destination stored it: one FETCH per folder, sent behind
+    // the last APPEND where it could be; otherwise (a copy it does not show) sent again on its own.
     const { uidNext } = await inspection;
     if (appended.length) {
-      const plain = await readBackOnAppender(ctx, run, entry.dest, appended);
+      const plain = (listed && plainReadBack(appended, storedFromLines(listed))) ?? await readBackOnAppender(ctx, run, entry.dest, appended);
       report.altered.push(...plain ?? await run.watchdog.paused(() => ctx.dests.use((dest) => readBack(dest, entry.dest, appended, uidNext))));
     }
   } catch (err) {

@@ -9,12 +9,17 @@ export interface AppendTarget {
   append(folder: string, items: AppendItem[]): Promise<AppendOutcome>;
   /** Returns once the command is on its way, its answer still to come (where the target can pipeline; otherwise once answered). */
   send(folder: string, items: AppendItem[]): Promise<{ outcome: Promise<AppendOutcome> }>;
+  /** Where the target pipelines: the folder's messages from `fromUid` on, listed behind the APPENDs sent (PipelinedAppender.sendListing). */
+  listAfter?(folder: string, fromUid: number, maxLines: number): Promise<{ lines: Promise<string[] | undefined> }>;
 }
 
 export const PIPELINED_BATCH = 64;
 
 export function pipelinedTarget(appender: PipelinedAppender): AppendTarget {
-  return { maxBatch: PIPELINED_BATCH, append: (folder, items) => appender.append(folder, items), send: (folder, items) => appender.sendAppend(folder, items) };
+  return {
+    maxBatch: PIPELINED_BATCH, append: (folder, items) => appender.append(folder, items), send: (folder, items) => appender.sendAppend(folder, items),
+    listAfter: (folder, fromUid, maxLines) => appender.sendListing(folder, fromUid, maxLines),
+  };
 }
 
 /**

@@ -103,6 +103,35 @@ export class PipelinedAppender {
     return { outcome };
   }
 
+  /**
+   * EXAMINE `folder` and `UID FETCH fromUid:* (UID RFC822.SIZE INTERNALDATE FLAGS)`, written behind
+   * the APPENDs already sent and read after their answers: what a lane appended is read back
+   * without a round trip of its own. `lines`: the FETCH answers as the server sent them (at most
+   * `maxLines`), or undefined when either command is refused.
+   */
+  async sendListing(folder: string, fromUid: number, maxLines: number): Promise<{ lines: Promise<string[] | undefined> }> {
+    const [examine, fetch] = [this.nextTag(), this.nextTag()];
+    const sending = this.sending.then(() => this.write([Buffer.from(`${examine} EXAMINE ${quoted(encodeMailboxName(folder))}\r\n${fetch} UID FETCH ${fromUid}:* (UID RFC822.SIZE INTERNALDATE FLAGS)\r\n`)]));
+    this.sending = sending.then(() => undefined, () => undefined);
+    await sending;
+    const lines = this.reading.then(async () => {
+      const found: string[] = [];
+      let examined = false;
+      for (;;) {
+        const line = await this.line();
+        const response = parseTagged(line);
+        if (response?.tag === examine) examined = response.status === 'OK';
+        else if (response?.tag === fetch) return examined && response.status === 'OK' ? found : undefined;
+        else if (line.startsWith('* BYE')) throw this.connectionError(line);
+        else if (/^\* \d+ FETCH /i.test(line)) { if (found.length < maxLines) found.push(line); }
+        else if (!line.startsWith('* ')) throw this.protocolError(line);
+      }
+    });
+    this.reading = lines.then(() => undefined, () => undefined);
+    lines.catch(() => undefined);
+    return { lines };
+  }
+
   private sending: Promise<unknown> = Promise.resolve();
   private reading: Promise<unknown> = Promise.resolve();
 

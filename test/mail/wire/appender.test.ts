@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import { CutoverError } from '../../../server/errors.ts';
+import { storedFromLines } from '../../../server/mail/dest-folder.ts';
 import { PipelinedAppender } from '../../../server/mail/wire/appender.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 
@@ -78,3 +79,34 @@ test('a server that stops answering fails within the stall limit, not minutes la
   assert.ok(waited >= 400 && waited < 3_000, `failed after ${waited} ms`);
 });
 
+
+test('the read-back listing sent behind an APPEND is read after its answer, bounded, and undefined when refused', { timeout: 10_000 }, async () => {
+  const endpoint = await scripted((tag, command) => {
+    if (command.startsWith('AUTHENTICATE')) return `${tag} OK in\r\n`;
+    if (command.startsWith('CAPABILITY')) return `* CAPABILITY IMAP4rev1 LITERAL+ MULTIAPPEND\r\n${tag} OK\r\n`;
+    if (command.startsWith('APPEND')) return `${tag} OK [APPENDUID 7 8] done\r\n`;
+    if (command.startsWith('EXAMINE "Refused"')) return `${tag} NO no such folder\r\n`;
+    if (command.startsWith('EXAMINE')) return `* 3 EXISTS\r\n${tag} OK [READ-ONLY] done\r\n`;
+    if (command.startsWith('UID FETCH 8:* ')) {
+      const lines = ['* 2 FETCH (UID 8 RFC822.SIZE 21 INTERNALDATE "01-Jan-2024 10:00:00 +0000" FLAGS (\\Seen \\Recent))', '* 3 FETCH (UID 9 RFC822.SIZE oops)', '* 4 FETCH (UID 10 RFC822.SIZE 5 FLAGS ())'];
+      return `${lines.join('\r\n')}\r\n${tag} OK done\r\n`;
+    }
+    return undefined;
+  });
+  const appender = await PipelinedAppender.connect(endpoint, { stallMs: 2_000 });
+  try {
+    const { outcome } = await appender.sendAppend('INBOX', [item]);
+    const { lines } = await appender.sendListing('INBOX', 8, 2);
+    assert.deepEqual(await outcome, { ok: true, uids: [8] });
+    const listed = await lines;
+    // At most maxLines kept; the line that does not parse names no copy.
+    assert.equal(listed?.length, 2);
+    assert.deepEqual([...storedFromLines(listed!)], [[8, { size: 21, flags: ['\\Seen'], internalDate: new Date('2024-01-01T10:00:00Z') }]]);
+    const refused = await appender.sendListing('Refused', 8, 10);
+    assert.equal(await refused.lines, undefined);
+    // The session goes on: the next APPEND is answered as usual.
+    assert.deepEqual(await appender.append('INBOX', [item]), { ok: true, uids: [8] });
+  } finally {
+    appender.close();
+  }
+});
