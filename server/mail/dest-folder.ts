@@ -97,20 +97,24 @@ export async function inspectDestOnSession(reader: FetchReader, entry: FolderPla
   const alreadyThere = new DestMatcher();
   const knownUids = ledger.destUids(entry.dest, { sourceFolder: entry.source, uidValidity });
   knownUids.catch(() => undefined);
-  const mailbox = await reader.select(entry.dest);
+  // With UNSELECT the deselect goes out with the SELECT: a folder holding only what the ledger knows
+  // (every delta) or nothing (a first copy) is inspected in one round trip. Without it the deselect
+  // is an EXAMINE, whose answers would overwrite the SELECT's flags before they are read.
+  const selecting = reader.select(entry.dest);
+  const leaving = reader.capabilities.has('UNSELECT') ? reader.deselect(entry.dest) : undefined;
+  const [selected, left] = await Promise.allSettled([selecting, leaving]);
+  if (selected.status === 'rejected') throw selected.reason;
+  if (left.status === 'rejected') throw left.reason;
+  const mailbox = selected.value;
   progress?.();
   const permanent = mailbox.permanentFlags;
   const uidNext = mailbox.uidNext;
-  let known: Set<number>;
-  try {
-    known = await knownUids;
-  } catch (err) {
-    await reader.deselect(entry.dest).catch(() => undefined);
-    throw err;
-  }
+  const known = await knownUids;
   if (mailbox.exists > known.size) {
     const seen = new Set<number>();
-    // Written together: one round trip for the headers and the deselect.
+    // Written together: one round trip for the headers and the deselect. Deselected already, the
+    // folder is opened again read-only (the flags it keeps were read above).
+    const examining = leaving ? reader.examine(entry.dest) : undefined;
     const fetching = reader.fetch('1:*', INSPECTION_ITEMS, {
       // Through imapflow a refused FETCH failed the inspection: a partial list would let copies already there be appended again.
       whole: true,
@@ -124,10 +128,9 @@ export async function inspectDestOnSession(reader: FetchReader, entry: FolderPla
       },
     });
     const deselecting = reader.deselect(entry.dest);
-    const [fetched, deselected] = await Promise.allSettled([fetching, deselecting]);
-    if (fetched.status === 'rejected') throw fetched.reason;
-    if (deselected.status === 'rejected') throw deselected.reason;
-  } else {
+    const [examined, fetched, deselected] = await Promise.allSettled([examining, fetching, deselecting]);
+    for (const outcome of [examined, fetched, deselected]) if (outcome.status === 'rejected') throw outcome.reason;
+  } else if (!leaving) {
     await reader.deselect(entry.dest);
   }
   const accepts = (flag: string) => !permanent || permanent.size === 0 || permanent.has('\\*') || permanent.has(flag);

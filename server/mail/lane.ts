@@ -213,22 +213,21 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
       return started;
     };
     // A delta in a folder whose STATUS (the pass's listing) kept the checkpoint's UIDVALIDITY and
-    // counts new messages: the new messages are listed in the EXAMINE's round trip, and the
-    // destination is inspected meanwhile. What the EXAMINE then contradicts is thrown away.
+    // counts new messages: the new messages are listed in the EXAMINE's round trip. A listing the
+    // EXAMINE contradicts is thrown away (GNU imap4d may hand out a new UIDVALIDITY in between);
+    // the destination is not opened before the EXAMINE has said which generation this is.
     const foresee = !ctx.dryRun && checkpoint && listed && listed.uidValidity === checkpoint.uidValidity && listed.uidNext > checkpoint.uidNext;
     const retry = foresee ? await retriedUids(ctx, entry, checkpoint.uidNext) : [];
     const opening = source.examine(entry.source);
     if (foresee) {
       early = { uidValidity: checkpoint.uidValidity, listing: listAnnounced(source, ctx.sourceHost, checkpoint.uidNext, retry, listingProgress(run), false, opening) };
       early.listing.catch(() => undefined);
-      inspection = inspect(checkpoint.uidValidity);
     }
     const mailbox = await opening;
     const uidValidity = mailbox.uidValidity;
     if (early && early.uidValidity !== uidValidity) {
-      await Promise.allSettled([early.listing, inspection]);
+      await early.listing.catch(() => undefined);
       early = undefined;
-      inspection = undefined;
     }
     // Courier's EXAMINE announces no UIDNEXT: the listing's STATUS (taken before) is the checkpoint then.
     const uidNext = mailbox.uidNext || (listed?.uidValidity === uidValidity ? listed.uidNext : 0);
@@ -238,7 +237,7 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     // long as fetching a small delta.
     const rekey = Boolean(checkpoint && checkpoint.uidValidity !== uidValidity && ctx.ledger.delta);
     const inspectNow = () => (ctx.dryRun || mailbox.exists === 0 ? undefined : inspect(uidValidity));
-    if (!rekey) inspection ??= inspectNow();
+    if (!rekey) inspection = inspectNow();
     let complete = true;
     try {
       const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint, rekey, early);

@@ -71,6 +71,8 @@ export class FetchReader {
   private bye?: string;
   private unparsed: string[] = [];
   private selected = false;
+  /** SELECTs, EXAMINEs and deselects sent so far: an answer to an older one does not select anything. */
+  private openings = 0;
   // The answer being read: its text parts (a literal sits between two), its literals, its size.
   private parts: string[] = [];
   private literals: Array<Buffer | null> = [];
@@ -159,9 +161,11 @@ export class FetchReader {
   private async open(verb: 'EXAMINE' | 'SELECT', path: string): Promise<MailboxState> {
     this.mailbox = { exists: 0, uidNext: 0, uidValidity: '0' };
     this.selected = false;
+    const opening = ++this.openings;
     const done = await this.command(`${verb} ${quoted(encodeMailboxName(path))}`);
     if (done.status !== 'OK') throw commandError(done);
-    this.selected = true;
+    // A deselect sent right behind it (an inspection in one round trip) has the last word.
+    if (opening === this.openings) this.selected = true;
     return this.mailbox;
   }
 
@@ -173,6 +177,7 @@ export class FetchReader {
    */
   async deselect(path: string): Promise<void> {
     this.selected = false;
+    this.openings++;
     if (this.capabilities.has('UNSELECT')) {
       await this.command('UNSELECT');
       return;
