@@ -28,8 +28,6 @@ const SEARCH_BYTES_PER_MESSAGE = 11;
  * parse. When the FETCH answers cover EXISTS (a full pass, the usual case) no extra command is
  * sent; otherwise one UID SEARCH names the set, the missing UIDs are asked for once more, and
  * those still missing are unreadable, quoted from the lines imapflow could not parse.
- */
-/**
  * `opening`: the EXAMINE this listing is sent right behind (a FetchReader pipelines them); the
  * listing fails with it.
  */

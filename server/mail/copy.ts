@@ -229,10 +229,7 @@ async function listSource(sources: Pool<ImapFlow>, readers: Pool<FetchReader>, e
 
 // The destination's folders, on the session that then creates the missing ones and appends.
 async function listDest(dests: Pool<ImapFlow>, appenders: Pool<PipelinedAppender>, endpoint: ImapEndpoint, stallSeconds: number): Promise<AccountListing> {
-  const raw = await rawListing(endpoint, () => appenders.use((appender) => appender.lend((socket) => {
-    const reader = FetchReader.borrow(socket, endpoint.host, stallSeconds * 1000, appender.capabilities);
-    return listAccount(reader).finally(() => reader.detach());
-  })));
+  const raw = await rawListing(endpoint, () => appenders.use((appender) => FetchReader.over(appender, endpoint.host, stallSeconds * 1000, (reader) => listAccount(reader))));
   return raw ?? dests.use(async (client) => {
     const folders = await listFolders(client);
     return { namespace: namespaceOf(client, folders), folders };

@@ -11,7 +11,7 @@ import { isTransient, laneBackoffMs } from './transient.ts';
 import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
-import { parseFetch, type FetchReader } from './wire/fetcher.ts';
+import { parseFetch, type FetchedMessage, type FetchReader } from './wire/fetcher.ts';
 
 export interface DestInspection {
   /** Copies on the destination the ledger does not account for, to be claimed by fingerprint. */
@@ -211,8 +211,28 @@ export async function readBack(dest: ImapFlow, folder: string, appended: Appende
   }
 }
 
+type StoredCopy = { size: number; flags: string[]; internalDate?: Date | string };
 /** What the destination stored for each UID, as a FETCH of UID, RFC822.SIZE, FLAGS and INTERNALDATE read it (\\Recent left out). */
-export type StoredCopies = Map<number, { size: number; flags: string[]; internalDate?: Date | string }>;
+export type StoredCopies = Map<number, StoredCopy>;
+
+/** A FETCH answer (RFC822.SIZE, FLAGS, INTERNALDATE) as the copy the destination stored; \\Recent is the server's own. */
+export function storedCopy(msg: Pick<FetchedMessage, 'size' | 'flags' | 'internalDate'>): StoredCopy {
+  return { size: msg.size ?? 0, flags: [...msg.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: msg.internalDate };
+}
+
+/** FETCH answers (UID, RFC822.SIZE, INTERNALDATE, FLAGS) as copies stored; a line that does not parse names none (the read-back then takes the long way). */
+export function storedFromLines(lines: string[]): StoredCopies {
+  const stored: StoredCopies = new Map();
+  for (const line of lines) {
+    try {
+      const msg = parseFetch(Number(/^\* (\d+)/.exec(line)![1]), [line], []);
+      if (msg.uid !== undefined && !stored.has(msg.uid)) stored.set(msg.uid, storedCopy(msg));
+    } catch {
+      // not this message's answer
+    }
+  }
+  return stored;
+}
 
 function storedChanges(copy: AppendedCopy, got: { size: number; internalDate?: Date | string }, headerRewritten: boolean): string[] {
   const changes: string[] = [];
@@ -227,20 +247,6 @@ function storedChanges(copy: AppendedCopy, got: { size: number; internalDate?: D
  * every copy found, with the flags it was sent with and no 8-bit header to compare. Undefined
  * otherwise, and `readBack` then does the whole check, STORE included.
  */
-/** FETCH answers (UID, RFC822.SIZE, INTERNALDATE, FLAGS) as copies stored; a line that does not parse names none (the read-back then takes the long way). */
-export function storedFromLines(lines: string[]): StoredCopies {
-  const stored: StoredCopies = new Map();
-  for (const line of lines) {
-    try {
-      const msg = parseFetch(Number(/^\* (\d+)/.exec(line)![1]), [line], []);
-      if (msg.uid !== undefined && !stored.has(msg.uid)) stored.set(msg.uid, { size: msg.size ?? 0, flags: [...msg.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: msg.internalDate });
-    } catch {
-      // not this message's answer
-    }
-  }
-  return stored;
-}
-
 export function plainReadBack(appended: AppendedCopy[], stored: StoredCopies): Alteration[] | undefined {
   const altered: Alteration[] = [];
   for (const copy of appended) {

@@ -4,7 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteBudget } from './budget.ts';
 import { fingerprint, headerBytes } from './fingerprint.ts';
-import { headerHashIfEightBit, inspectDest, inspectDestOnSession, plainReadBack, readBack, storedFromLines, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
+import { headerHashIfEightBit, inspectDest, inspectDestOnSession, plainReadBack, readBack, storedCopy, storedFromLines, type Alteration, type AppendedCopy, type DestInspection, type StoredCopies } from './dest-folder.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import { mapImapError } from './imap.ts';
 import type { LedgerBuffer } from './ledger-buffer.ts';
@@ -206,12 +206,6 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
   let early: EarlyListing | undefined;
   let inspection: Promise<Inspection> | undefined;
   try {
-    const inspect = (uidValidity: string) => {
-      lease ??= leaseAppender(ctx, run);
-      const started = ctx.destReady(entry.dest).then(() => inspectFolder(ctx, entry, uidValidity, lease!, () => run.watchdog.progress()));
-      started.catch(() => undefined);
-      return started;
-    };
     // A delta in a folder whose STATUS (the pass's listing) kept the checkpoint's UIDVALIDITY and
     // counts new messages: the new messages are listed in the EXAMINE's round trip. A listing the
     // EXAMINE contradicts is thrown away (GNU imap4d may hand out a new UIDVALIDITY in between);
@@ -236,18 +230,23 @@ async function runLane(entry: FolderPlanEntry, ctx: LaneContext, report: FolderR
     // the source's new messages are even listed: selecting a large destination folder can take as
     // long as fetching a small delta.
     const rekey = Boolean(checkpoint && checkpoint.uidValidity !== uidValidity && ctx.ledger.delta);
-    const inspectNow = () => (ctx.dryRun || mailbox.exists === 0 ? undefined : inspect(uidValidity));
-    if (!rekey) inspection = inspectNow();
+    const inspect = () => {
+      if (ctx.dryRun || mailbox.exists === 0) return undefined;
+      lease ??= leaseAppender(ctx, run);
+      const started = ctx.destReady(entry.dest).then(() => inspectFolder(ctx, entry, uidValidity, lease!, () => run.watchdog.progress()));
+      started.catch(() => undefined);
+      return started;
+    };
+    if (!rekey) inspection = inspect();
     let complete = true;
     try {
       const pending = await pendingMessages(source, entry, ctx, report, run, checkpoint, rekey, early);
       complete = pending.complete;
-      if (pending.messages.length) inspection ??= inspectNow();
+      if (pending.messages.length) inspection ??= inspect();
       if (pending.messages.length && inspection) await transfer(source, entry, pending.uidValidity, pending.messages, inspection, lease, () => releaseSource(true), ctx, report, run);
     } finally {
       await inspection?.catch(() => undefined);
     }
-    early = undefined;
     healthy = true;
     releaseSource(true);
     // Messages the server counted but never named cannot be retried by UID: the next pass lists the whole folder again.
@@ -338,14 +337,7 @@ async function inspectFolder(ctx: LaneContext, entry: FolderPlanEntry, uidValidi
     lease.end(true);
     return ctx.dests.use((dest) => inspectDest(dest, entry, uidValidity, ctx.ledger));
   }
-  return appender.lend(async (socket) => {
-    const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs, appender.capabilities);
-    try {
-      return await inspectDestOnSession(reader, entry, uidValidity, ctx.ledger, progress);
-    } finally {
-      reader.detach();
-    }
-  });
+  return FetchReader.over(appender, ctx.destHost, ctx.stallMs, (reader) => inspectDestOnSession(reader, entry, uidValidity, ctx.ledger, progress));
 }
 
 /** A message the pass could not copy: on the skip list (tried again next pass) and in the report, with the server's words. */
@@ -542,24 +534,19 @@ async function readBackOnAppender(ctx: LaneContext, run: LaneRun, folder: string
   run.open.add(appender);
   let healthy = false;
   try {
-    await appender.lend(async (socket) => {
-      const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs);
-      try {
-        // Sent together (one round trip): the EXAMINE changes what is selected, so the server runs it
-        // first; after a refused EXAMINE the FETCH's answers are not used.
-        const examining = reader.examine(folder).then(() => run.watchdog.progress());
-        const fetching = reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
-          onMessage: (m) => {
-            run.watchdog.progress();
-            if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, { size: m.size ?? 0, flags: [...m.flags ?? []].filter((f) => f !== '\\Recent'), internalDate: m.internalDate });
-          },
-        });
-        const [examined, fetched] = await Promise.allSettled([examining, fetching]);
-        if (examined.status === 'rejected') throw examined.reason;
-        if (fetched.status === 'rejected') throw fetched.reason;
-      } finally {
-        reader.detach();
-      }
+    await FetchReader.over(appender, ctx.destHost, ctx.stallMs, async (reader) => {
+      // Sent together (one round trip): the EXAMINE changes what is selected, so the server runs it
+      // first; after a refused EXAMINE the FETCH's answers are not used.
+      const examining = reader.examine(folder).then(() => run.watchdog.progress());
+      const fetching = reader.fetch(uidSet(appended.map((a) => a.destUid!)), LISTING_ITEMS, {
+        onMessage: (m) => {
+          run.watchdog.progress();
+          if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, storedCopy(m));
+        },
+      });
+      const [examined, fetched] = await Promise.allSettled([examining, fetching]);
+      if (examined.status === 'rejected') throw examined.reason;
+      if (fetched.status === 'rejected') throw fetched.reason;
     });
     healthy = true;
   } catch (err) {

@@ -36,16 +36,7 @@ export class Pool<T> {
       this.open--;
       this.kind.destroy(ready);
     }
-    if (this.open < this.max) {
-      this.open++;
-      try {
-        return await this.kind.open();
-      } catch (err) {
-        this.open--;
-        this.handOver(null);
-        throw err;
-      }
-    }
+    if (this.open < this.max) return this.openOne();
     const handed = await new Promise<T | null>((resolve) => this.waiters.push(resolve));
     return handed ?? this.acquire();
   }
@@ -57,14 +48,20 @@ export class Pool<T> {
    */
   async warm(count: number): Promise<void> {
     const opening: Array<Promise<void>> = [];
-    while (!this.closed && this.open < Math.min(count, this.max)) {
-      this.open++;
-      opening.push(this.kind.open().then((item) => this.release(item, true), () => {
-        this.open--;
-        this.handOver(null);
-      }));
-    }
+    while (!this.closed && this.open < Math.min(count, this.max)) opening.push(this.openOne().then((item) => this.release(item, true), () => undefined));
     await Promise.all(opening);
+  }
+
+  // Counted as open from the call on (before the login answers), so no caller goes past the cap.
+  private async openOne(): Promise<T> {
+    this.open++;
+    try {
+      return await this.kind.open();
+    } catch (err) {
+      this.open--;
+      this.handOver(null);
+      throw err;
+    }
   }
 
   release(item: T, healthy: boolean): void {

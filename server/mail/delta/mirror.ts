@@ -202,14 +202,7 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
 
   await inParallel([...groupBy(flagWork, (c) => c.copy.destFolder)], async ([folder, changes]) => {
     const applied = ctx.appenders
-      ? await ctx.appenders.use((appender) => appender.lend(async (socket) => {
-        const reader = FetchReader.borrow(socket, ctx.destHost, ctx.stallMs ?? APPENDER_STALL_MS, appender.capabilities);
-        try {
-          return await applyFlagsOnSession(reader, folder, ctx.destHost, changes);
-        } finally {
-          reader.detach();
-        }
-      }))
+      ? await ctx.appenders.use((appender) => FetchReader.over(appender, ctx.destHost, ctx.stallMs ?? APPENDER_STALL_MS, (reader) => applyFlagsOnSession(reader, folder, ctx.destHost, changes)))
       : await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
     await ctx.store.setFlags(applied);
     report.flags += applied.length;

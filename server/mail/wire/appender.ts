@@ -89,11 +89,8 @@ export class PipelinedAppender {
     // While the upload is under way and its answer owed, the silence allowed grows with its size.
     const allowance = uploadAllowanceMs(items.reduce((n, item) => n + (Buffer.isBuffer(item.content) ? item.content.length : item.content.size), 0));
     this.allowanceMs += allowance;
-    const sending = this.sending.then(() => this.writeAppend(folder, items));
-    this.sending = sending.then(() => undefined, () => undefined);
-    const tag = await sending.catch((err: unknown) => { this.allowanceMs -= allowance; throw err; });
-    const answer = this.reading.then(() => this.tagged(tag)).finally(() => { this.allowanceMs -= allowance; });
-    this.reading = answer.then(() => undefined, () => undefined);
+    const { answer } = await this.inTurn(() => this.writeAppend(folder, items), (tag) => this.tagged(tag).finally(() => { this.allowanceMs -= allowance; }))
+      .catch((err: unknown) => { this.allowanceMs -= allowance; throw err; });
     const outcome = answer.then((response): AppendOutcome => {
       if (response.status !== 'OK') return { ok: false, status: response.status, code: response.code, text: response.text };
       const assigned = appendedUids(response.code, items.length)?.uids ?? [];
@@ -111,10 +108,7 @@ export class PipelinedAppender {
    */
   async sendListing(folder: string, fromUid: number, maxLines: number): Promise<{ lines: Promise<string[] | undefined> }> {
     const [examine, fetch] = [this.nextTag(), this.nextTag()];
-    const sending = this.sending.then(() => this.write([Buffer.from(`${examine} EXAMINE ${quoted(encodeMailboxName(folder))}\r\n${fetch} UID FETCH ${fromUid}:* (UID RFC822.SIZE INTERNALDATE FLAGS)\r\n`)]));
-    this.sending = sending.then(() => undefined, () => undefined);
-    await sending;
-    const lines = this.reading.then(async () => {
+    const { answer } = await this.inTurn(() => this.write([Buffer.from(`${examine} EXAMINE ${quoted(encodeMailboxName(folder))}\r\n${fetch} UID FETCH ${fromUid}:* (UID RFC822.SIZE INTERNALDATE FLAGS)\r\n`)]), async () => {
       const found: string[] = [];
       let examined = false;
       for (;;) {
@@ -127,13 +121,25 @@ export class PipelinedAppender {
         else if (!line.startsWith('* ')) throw this.protocolError(line);
       }
     });
-    this.reading = lines.then(() => undefined, () => undefined);
-    lines.catch(() => undefined);
-    return { lines };
+    return { lines: answer };
   }
 
   private sending: Promise<unknown> = Promise.resolve();
   private reading: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Writes once everything sent before is written, and reads its answer once theirs are read:
+   * commands go out without waiting, answers are taken in order. Resolves once written.
+   */
+  private async inTurn<W, R>(write: () => Promise<W>, read: (written: W) => Promise<R>): Promise<{ answer: Promise<R> }> {
+    const sending = this.sending.then(write);
+    this.sending = sending.then(() => undefined, () => undefined);
+    const written = await sending;
+    const answer = this.reading.then(() => read(written));
+    this.reading = answer.then(() => undefined, () => undefined);
+    answer.catch(() => undefined); // the caller awaits it; a failure meanwhile must not go unhandled
+    return { answer };
+  }
 
   private async writeAppend(folder: string, items: AppendItem[]): Promise<string> {
     const tag = this.nextTag();

@@ -103,6 +103,18 @@ export class FetchReader {
     return new FetchReader(socket, host, stallMs, capabilities);
   }
 
+  /** `work` on an appender's idle connection, read by a FetchReader; the appender listens to it again afterwards. */
+  static over<T>(appender: PipelinedAppender, host: string, stallMs: number, work: (reader: FetchReader) => Promise<T>): Promise<T> {
+    return appender.lend(async (socket) => {
+      const reader = FetchReader.borrow(socket, host, stallMs, appender.capabilities);
+      try {
+        return await work(reader);
+      } finally {
+        reader.detach();
+      }
+    });
+  }
+
   /** Stops reading the connection (no command may be running): its owner listens to it again. */
   detach(): void {
     for (const [event, handler] of Object.entries(this.handlers)) this.socket.off(event, handler);
