@@ -16,6 +16,14 @@ export function codeCachePath(file) {
 
 const loaded = new Map();
 
+/** A cache file starts with the CPU seconds of the run that wrote it. */
+const CPU_HEADER_BYTES = 8;
+
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 /**
  * Requires `file` through V8's code cache. A `require("./NAME.cjs")` inside it (the bundles split
  * off it: server/setup/build.mjs) loads that sibling the same way, once per process.
@@ -34,14 +42,24 @@ function compileWithCodeCache(file) {
   setFlagsFromString('--no-flush-bytecode');
   const cacheFile = codeCachePath(file);
   let cachedData;
+  let makerCpu = 0;
   try {
-    cachedData = readFileSync(cacheFile);
+    const stored = readFileSync(cacheFile);
+    makerCpu = stored.readDoubleLE(0);
+    cachedData = stored.subarray(CPU_HEADER_BYTES);
   } catch {
     cachedData = undefined;
   }
   const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-  // Written at exit, when it holds the functions this run compiled, not only the top level.
-  if (!cachedData || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, () => script.createCachedData()));
+  // Written at exit, when it holds the functions this run compiled, not only the top level. A cache
+  // holds only what its run compiled: one made by `cutover copy --help` or a no-op would leave every
+  // full copy compiling the copy's functions again. So a run that used more than twice the CPU of
+  // the run that made the cache (it ran more code) writes it again; each rewrite doubles the bar.
+  const rejected = !cachedData || script.cachedDataRejected;
+  process.once('exit', () => {
+    const cpu = cpuSeconds();
+    if (rejected || cpu > 2 * makerCpu) writeCache(cacheFile, cpu, () => script.createCachedData());
+  });
   const module = { exports: {} };
   const dir = path.dirname(file);
   const plain = createRequire(file);
@@ -54,10 +72,12 @@ function compileWithCodeCache(file) {
 
 // Copies run in parallel, one per mailbox: each writes its own file and renames it into place. An
 // install the user cannot write to simply runs without a cache.
-function writeCache(cacheFile, make) {
+function writeCache(cacheFile, cpu, make) {
   const partial = `${cacheFile}.${process.pid}`;
   try {
-    writeFileSync(partial, make());
+    const header = Buffer.alloc(CPU_HEADER_BYTES);
+    header.writeDoubleLE(cpu, 0);
+    writeFileSync(partial, Buffer.concat([header, make()]));
     renameSync(partial, cacheFile);
   } catch {
     // no cache this time

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -11,9 +11,9 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-code-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Each load is a new process, as each `cutover copy` is.
-function load(bundle: string): string {
+function load(bundle: string, env: NodeJS.ProcessEnv = {}): string {
   const script = `const { requireWithCodeCache } = await import(${JSON.stringify(loader)}); const m = requireWithCodeCache(${JSON.stringify(bundle)}); console.log(m.answer());`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(run.status, 0, run.stderr);
   return run.stdout.trim();
 }
@@ -33,6 +33,26 @@ test('the first run writes the code cache, the next ones use it as it is', () =>
   const reused = statSync(cache);
   assert.equal(reused.ino, written.ino);
   assert.equal(reused.mtimeMs, written.mtimeMs);
+});
+
+test('a cache made by a light run is written again by a run that used more than twice its CPU, and only then', () => {
+  const bundle = path.join(dir, 'grows.cjs');
+  // BUSY_MS: the run spends that much CPU in a function the light run never compiled.
+  writeFileSync(bundle, 'exports.answer = () => { const ms = Number(process.env.BUSY_MS ?? 0); if (ms) { const spin = () => { const end = process.cpuUsage().user + ms * 1000; let n = 0; while (process.cpuUsage().user < end) n++; return n > 0; }; spin(); } return "ok"; };\n');
+  const cacheOf = () => path.join(dir, caches().find((name) => name.startsWith('grows.cjs.'))!);
+  const makerCpu = () => readFileSync(cacheOf()).readDoubleLE(0);
+  assert.equal(load(bundle), 'ok');
+  const light = statSync(cacheOf());
+  const lightCpu = makerCpu();
+  assert.ok(lightCpu > 0 && lightCpu < 1, `the light run's CPU: ${lightCpu} s`);
+  const busyMs = Math.ceil(Math.max(0.4, 3 * lightCpu) * 1000);
+  assert.equal(load(bundle, { BUSY_MS: String(busyMs) }), 'ok');
+  const heavy = statSync(cacheOf());
+  assert.notEqual(heavy.mtimeMs, light.mtimeMs, 'the heavier run wrote the cache again');
+  assert.ok(makerCpu() >= busyMs / 1000, `the cache names its maker's CPU: ${makerCpu()} s`);
+  // A run like the one that made it keeps it: no write at every exit.
+  assert.equal(load(bundle, { BUSY_MS: String(busyMs) }), 'ok');
+  assert.equal(statSync(cacheOf()).mtimeMs, heavy.mtimeMs);
 });
 
 test('a rebuilt bundle gets a cache of its own, never the old bytecode', () => {
