@@ -6,7 +6,7 @@ import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../..
 import { CutoverError } from '../../../server/errors.ts';
 import { mapImapError } from '../../../server/mail/imap.ts';
 import { isThrottle, isTransient, laneBackoffMs } from '../../../server/mail/transient.ts';
-import { BODY_ITEMS, FetchReader, LISTING_ITEMS, parseDateTime, parseFetch, type FetchedMessage } from '../../../server/mail/wire/fetcher.ts';
+import { BODY_ITEMS, FetchReader, LISTING_ITEMS, parseDateTime, parseFetch, Tokens, type FetchedMessage } from '../../../server/mail/wire/fetcher.ts';
 import type { ImapEndpoint } from '../../../server/plugins/contract.ts';
 import { imapAs, rawMessage, seed } from '../../support/mail.ts';
 import { Spool } from '../../../server/mail/spool.ts';
@@ -37,6 +37,68 @@ test('what is not IMAP in a FETCH answer makes it unreadable, never half-read', 
     assert.throws(() => parseFetch(2, [line], []), Error, line);
   }
   assert.equal(parseFetch(1, ['* 1 FETCH (FLAGS (\\Seen))'], []).uid, undefined, 'an unsolicited FETCH names no UID');
+});
+
+/** The tokenizer's rules one character at a time (RFC 3501 atoms, quoted strings, sections), as it was written before it used slices. */
+function tokenizeByCharacter(text: string): unknown[] | 'unreadable' {
+  const out: unknown[] = [];
+  let i = 0;
+  try {
+    for (;;) {
+      while (text.charCodeAt(i) === 32) i++;
+      if (i >= text.length) return out;
+      const c = text[i]!;
+      if (c === '(' || c === ')') { out.push(c); i++; continue; }
+      if (c === '"') {
+        let q = '';
+        let j = i + 1;
+        for (; j < text.length; j++) {
+          if (text[j] === '\\') { q += text[++j] ?? ''; continue; }
+          if (text[j] === '"') break;
+          q += text[j];
+        }
+        if (j >= text.length) throw new Error('unterminated');
+        out.push({ quoted: q });
+        i = j + 1;
+        continue;
+      }
+      const start = i;
+      for (; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code === 91) { const close = text.indexOf(']', i); if (close === -1) throw new Error('section'); i = close; continue; }
+        if (code === 32 || code === 40 || code === 41) break;
+        if (code < 32 || code === 127 || code === 34 || code === 123 || code === 37) throw new Error('in an atom');
+      }
+      if (i === start) throw new Error('empty');
+      const atom = text.slice(start, i);
+      out.push(atom === 'NIL' ? null : atom);
+    }
+  } catch {
+    return 'unreadable';
+  }
+}
+
+test('the tokenizer reads 3,000 random lines of atoms, quoted strings, sections and stray characters as the character-by-character rules do', () => {
+  const pieces = ['UID', ' ', ' ', '(', ')', '"', '\\', '\\"', '"05-Mar-2024 23:30:00 -0130"', '"a\\"b"', 'BODY[HEADER.FIELDS (A B)]', 'BODY[]<0>', '[', ']', 'NIL', '{', '%', '\t', '\x7f', 'é', '\\Seen', '$Label1', '12', 'x'];
+  let seed = 13;
+  const random = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  let readable = 0;
+  for (let round = 0; round < 3000; round++) {
+    let line = '';
+    for (let k = 1 + random(12); k > 0; k--) line += pieces[random(pieces.length)];
+    const expected = tokenizeByCharacter(line);
+    let actual: unknown[] | 'unreadable' = [];
+    try {
+      const tokens = new Tokens([line], []);
+      for (let token = tokens.next(); token !== undefined; token = tokens.next()) actual.push(token);
+    } catch {
+      actual = 'unreadable';
+    }
+    assert.deepEqual(actual, expected, JSON.stringify(line));
+    if (expected !== 'unreadable') readable++;
+  }
+  // Both outcomes are exercised, not only the errors.
+  assert.ok(readable > 500 && readable < 2900, `${readable} of 3,000 lines readable`);
 });
 
 const servers: net.Server[] = [];
