@@ -3,7 +3,7 @@
 // rose from ~160 to ~200 MB between a 439 MB and a 2 GB mailbox, for no gain in speed (npm run bench).
 // The old generation starts at 64 MB: left to V8, it is sized from the few MB a copy keeps alive,
 // and every few MB of promoted message bookkeeping started a full marking of the heap. A full copy
-// of the bench corpus took 2.4 s of CPU with it, 1.6 s without, for 25 MB more peak RSS.
+// of the bench corpus took 2.4 s of CPU without it, 1.6 s with it, for 20-30 MB more peak RSS.
 // Runs the compiled build (dist/, made by `npm run build`, `npm ci` and the setup script) when it is
 // newer than every source file, and the TypeScript sources through tsx otherwise, so an edit is
 // never shadowed by a stale build and `npx cutover` works right after `npm ci`.
@@ -33,10 +33,11 @@ process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0);
 const copyBundle = path.join(root, 'dist', 'copy', 'copy.cjs');
 let main;
 if (built && process.argv[2] === 'copy' && existsSync(copyBundle)) {
-  // No TurboFan in a one-shot copy: its few seconds never paid back the compiles. A full copy of the
-  // bench corpus optimised 93 functions for 0.43 s of compile threads (writeAppend alone 34 ms, twice:
-  // the GCs that large bodies cause throw optimised code away) and used 20 % more CPU for no gain
-  // in time (README: Client CPU). Set before the bundle is compiled, so the code cache matches.
+  // No TurboFan in a one-shot copy: its few seconds never paid back the compiles. A full copy of
+  // 1,536 messages made 93 compiles, 0.43 s on the compile threads (writeAppend 34 ms, twice: the
+  // GCs that large bodies cause throw optimised code away); on the bench corpus the copy used 25 %
+  // more CPU with them, for no gain in time (README: "No TurboFan"). Set before the bundle is
+  // compiled, so the code cache matches.
   (await import('node:v8')).setFlagsFromString('--no-opt');
   ({ main } = (await import('./code-cache.mjs')).requireWithCodeCache(copyBundle));
 } else if (built) {
