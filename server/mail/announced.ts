@@ -3,6 +3,7 @@ import { CutoverError } from '../errors.ts';
 import { LINE_LIMIT, isValidUid, quoteLine, takeUnparsedLines, withLimits } from './guard.ts';
 import { fingerprint } from './fingerprint.ts';
 import { FetchReader, LISTING_ITEMS, LISTING_WITH_HEADER_ITEMS } from './wire/fetcher.ts';
+import { settleAll } from './settle.ts';
 
 /** A listed message; `fingerprint` only when the listing asked for headers (the header itself is not kept). */
 export type Listed = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate' | 'flags'> & { fingerprint?: string };
@@ -38,14 +39,7 @@ export async function listAnnounced(client: ImapFlow | FetchReader, host: string
   source.takeUnparsedLines();
   const listed = new Map<number, Listed>();
   const answered = new Map<number, number>();
-  const first = collect(source, host, range, from, retrySet, listed, progress, answered);
-  if (opening) {
-    const [opened, fetched] = await Promise.allSettled([opening, first]);
-    if (opened.status === 'rejected') throw opened.reason;
-    if (fetched.status === 'rejected') throw fetched.reason;
-  } else {
-    await first;
-  }
+  await settleAll([opening, collect(source, host, range, from, retrySet, listed, progress, answered)]);
   const unparsed = source.takeUnparsedLines();
   const exists = source.exists();
   if (retry.length === 0 && unparsed.length === 0 && (from === 1 ? listed.size === exists : namesEveryMessageFrom(answered, listed.size, from, exists))) {

@@ -23,6 +23,7 @@ import { CutoverError } from '../errors.ts';
 import { usesAccessToken } from './oauth2/endpoint.ts';
 import { mirrorChanges, type MirrorOptions, type MirrorReport } from './delta/mirror.ts';
 import { followRenames } from './delta/renames.ts';
+import { settleAll } from './settle.ts';
 
 export type { FolderReport, Selection } from './lane.ts';
 
@@ -86,7 +87,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   let setup: DestSetup | undefined;
   try {
     // Each side is listed once, both at the same time: the plan, the order and the folders to create all come from it.
-    const [sourceSide, destSide] = await bothSettled(listSource(sources, readers, options.source, Boolean(options.mirror)), listDest(dests, appenders, options.dest, stallSeconds));
+    const [sourceSide, destSide] = await settleAll([listSource(sources, readers, options.source, Boolean(options.mirror)), listDest(dests, appenders, options.dest, stallSeconds)]);
     const [sourceList, destList] = [sourceSide.folders, destSide.folders];
     const plan = typeof options.plan === 'function' ? await options.plan({ source: sourceSide, dest: destSide }) : options.plan;
     const active = plan.filter((entry) => !entry.excluded);
@@ -193,13 +194,6 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
   }
 }
 
-// Unlike Promise.all, waits for the other side too: a login still under way when the pools close would keep the process alive.
-async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'rejected') throw ra.reason;
-  if (rb.status === 'rejected') throw rb.reason;
-  return [ra.value, rb.value];
-}
 
 
 interface FolderStatus { messages: number; uidNext: number; uidValidity: string; known: boolean }

@@ -12,6 +12,7 @@ import { DestMatcher } from './fingerprint.ts';
 import type { FolderPlanEntry } from './folders.ts';
 import type { LedgerStore } from './ledger.ts';
 import { parseFetch, type FetchedMessage, type FetchReader } from './wire/fetcher.ts';
+import { settleAll } from './settle.ts';
 
 export interface DestInspection {
   /** Copies on the destination the ledger does not account for, to be claimed by fingerprint. */
@@ -102,10 +103,7 @@ export async function inspectDestOnSession(reader: FetchReader, entry: FolderPla
   // is an EXAMINE, whose answers would overwrite the SELECT's flags before they are read.
   const selecting = reader.select(entry.dest);
   const leaving = reader.capabilities.has('UNSELECT') ? reader.deselect(entry.dest) : undefined;
-  const [selected, left] = await Promise.allSettled([selecting, leaving]);
-  if (selected.status === 'rejected') throw selected.reason;
-  if (left.status === 'rejected') throw left.reason;
-  const mailbox = selected.value;
+  const [mailbox] = await settleAll([selecting, leaving]);
   progress?.();
   const permanent = mailbox.permanentFlags;
   const uidNext = mailbox.uidNext;
@@ -128,8 +126,7 @@ export async function inspectDestOnSession(reader: FetchReader, entry: FolderPla
       },
     });
     const deselecting = reader.deselect(entry.dest);
-    const [examined, fetched, deselected] = await Promise.allSettled([examining, fetching, deselecting]);
-    for (const outcome of [examined, fetched, deselected]) if (outcome.status === 'rejected') throw outcome.reason;
+    await settleAll([examining, fetching, deselecting]);
   } else if (!leaving) {
     await reader.deselect(entry.dest);
   }

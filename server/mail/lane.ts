@@ -23,6 +23,7 @@ import { literalLimitFor, quoteLine } from './guard.ts';
 import { BODY_ITEMS, FetchReader, LISTING_ITEMS, type FetchedMessage } from './wire/fetcher.ts';
 import { uidSet } from './wire/syntax.ts';
 import { Watchdog } from './watchdog.ts';
+import { settleAll } from './settle.ts';
 
 export interface Selection { maxMessageBytes?: number; since?: Date }
 
@@ -544,9 +545,7 @@ async function readBackOnAppender(ctx: LaneContext, run: LaneRun, folder: string
           if (m.uid !== undefined && !stored.has(m.uid)) stored.set(m.uid, storedCopy(m));
         },
       });
-      const [examined, fetched] = await Promise.allSettled([examining, fetching]);
-      if (examined.status === 'rejected') throw examined.reason;
-      if (fetched.status === 'rejected') throw fetched.reason;
+      await settleAll([examining, fetching]);
     });
     healthy = true;
   } catch (err) {

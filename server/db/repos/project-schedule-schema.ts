@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { MAX_BYTES_PER_SECOND } from '../../mail/bandwidth.ts';
 
-export { MAX_BYTES_PER_SECOND };
 export const MAX_RETENTION_DAYS = 3650;
 
 /** An IANA zone the runtime knows ("Europe/Paris", "UTC"); anything else is refused at input. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Db } from '../knex.ts';
 import { CutoverError } from '../../errors.ts';
-import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_BYTES_PER_SECOND, MAX_RETENTION_DAYS } from './project-schedule-schema.ts';
+import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_RETENTION_DAYS } from './project-schedule-schema.ts';
+import { MAX_BYTES_PER_SECOND } from '../../mail/bandwidth.ts';
 import { DEFAULT_STALL_SECONDS, STALL_SECONDS_MAX, STALL_SECONDS_MIN } from '../../mail/guard.ts';
 
 export const projectOptionsSchema = z.object({

@@ -3,6 +3,7 @@ import { fingerprint } from '../fingerprint.ts';
 import type { FetchReader, UntaggedAnswer } from '../wire/fetcher.ts';
 import { uidRanges, uidSet } from '../wire/syntax.ts';
 import type { FolderMark, KnownCopy } from './store.ts';
+import { settleAll } from '../settle.ts';
 
 /** What changed on the source in one folder since the last pass, among the messages the ledger knows. */
 export interface FolderChanges {
@@ -75,9 +76,7 @@ export interface DueFolder { path: string; known: KnownCopy[]; highestModseq: st
  */
 export async function changesOnReader(reader: FetchReader, folders: DueFolder[]): Promise<FolderChanges[]> {
   const asked = folders.map((folder) => askFolder(reader, folder));
-  const settled = await Promise.allSettled(asked.flatMap((a) => a.commands));
-  const refused = settled.find((r) => r.status === 'rejected');
-  if (refused) throw refused.reason;
+  await settleAll(asked.flatMap((a) => a.commands));
   return asked.map((a) => a.result());
 }
 

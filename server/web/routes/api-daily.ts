@@ -1,7 +1,8 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { projectById, projectOptions } from '../../db/repos/projects.ts';
-import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_BYTES_PER_SECOND, MAX_RETENTION_DAYS } from '../../db/repos/project-schedule-schema.ts';
+import { copyWindowSchema, isTimeZone, letterLanguagesSchema, MAX_RETENTION_DAYS } from '../../db/repos/project-schedule-schema.ts';
+import { MAX_BYTES_PER_SECOND } from '../../mail/bandwidth.ts';
 import { setUserSettings, userById } from '../../db/repos/users.ts';
 import { mailboxProgress, statesOverTime, throughput } from '../../daily/charts.ts';
 import { composeLetter, isLetterKind, letterCounts, letterTemplate, letterValues, LETTER_KINDS, resetTemplate, saveTemplate } from '../../daily/letters.ts';
