@@ -77,3 +77,25 @@ test('under a new UIDVALIDITY, copies are known again by fingerprint: each claim
   assert.deepEqual(rows, [['7', 3, 'Archive', 103, null], ['7', 4, 'INBOX', 104, null], ['8', 11, 'INBOX', 101, ['\\Seen']], ['8', 12, 'INBOX', 102, []]]);
   assert.equal((await adoptKnownCopies(ledger.delta!, { source: 'INBOX', dest: 'INBOX' }, '8', listed, false)).size, 0, 'rows already under the new UIDVALIDITY are not claimed again');
 });
+
+test('recordMany stores a batch in one statement, every value as given (big UIDVALIDITY, odd folder names, flags, no destination UID); a repeated row keeps the first', async () => {
+  const ledger = dbLedger(t.db, mailboxA);
+  const folder = `Ärchiv/"quoted" it's \\ {5}`;
+  const batch = Array.from({ length: 250 }, (_, i) => entry(i + 1, {
+    sourceFolder: folder, uidValidity: '4294967295', destFolder: `${folder}.dest`, destUid: i % 7 ? 5_000_000_000 + i : null,
+    size: 2 ** 31 - 1 - i, fingerprint: `fp-${i}-\u00e9`, pass: 3, flags: i % 3 ? ['\\Seen', '$Label1', 'Junk'] : i % 2 ? [] : undefined,
+  }));
+  await ledger.recordMany(batch);
+  await ledger.recordMany([{ ...batch[0]!, destUid: 1, fingerprint: 'other' }]);
+  await ledger.recordMany([]);
+  const rows = await t.db('ledger').where({ mailbox_id: mailboxA, source_folder: folder }).orderBy('uid');
+  assert.equal(rows.length, 250);
+  rows.forEach((row, i) => {
+    const e = batch[i]!;
+    assert.deepEqual(
+      [String(row.uidvalidity), Number(row.uid), row.dest_folder, row.dest_uid === null ? null : Number(row.dest_uid), Number(row.size), row.fingerprint, Number(row.pass), row.flags],
+      [e.uidValidity, e.uid, e.destFolder, e.destUid, e.size, e.fingerprint, e.pass, e.flags ? [...e.flags].sort().join(' ') : null],
+    );
+  });
+  assert.equal((await ledger.handledUids(folder, '4294967295')).size, 250);
+});

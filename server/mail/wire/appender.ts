@@ -143,18 +143,23 @@ export class PipelinedAppender {
 
   private async writeAppend(folder: string, items: AppendItem[]): Promise<string> {
     const tag = this.nextTag();
-    await this.write([Buffer.from(`${tag} APPEND ${quoted(encodeMailboxName(folder))}`)]);
+    // In-memory messages go out together with the command text around them, in one write call per
+    // run of them (one writev, not three writes and three awaits per message); a spooled one streams.
+    let parts: Buffer[] = [Buffer.from(`${tag} APPEND ${quoted(encodeMailboxName(folder))}`)];
     for (const item of items) {
       const size = Buffer.isBuffer(item.content) ? item.content.length : item.content.size;
       const hasNul = Buffer.isBuffer(item.content) ? item.content.includes(0) : item.content.hasNul;
       const date = item.internalDate ? ` ${imapDateTime(item.internalDate)}` : '';
       // literal8 (~{n+}) only where the content holds a NUL byte, as RFC 3516 requires.
       const binary = this.capabilities.has('BINARY') && hasNul ? '~' : '';
-      await this.write([Buffer.from(` (${item.flags.join(' ')})${date} ${binary}{${size}+}\r\n`)]);
-      if (Buffer.isBuffer(item.content)) await this.write([item.content]);
-      else for await (const chunk of createReadStream(item.content.path, { highWaterMark: 1024 * 1024 })) await this.write([chunk as Buffer]);
+      parts.push(Buffer.from(` (${item.flags.join(' ')})${date} ${binary}{${size}+}\r\n`));
+      if (Buffer.isBuffer(item.content)) { parts.push(item.content); continue; }
+      await this.write(parts);
+      parts = [];
+      for await (const chunk of createReadStream(item.content.path, { highWaterMark: 1024 * 1024 })) await this.write([chunk as Buffer]);
     }
-    await this.write([Buffer.from('\r\n')]);
+    parts.push(Buffer.from('\r\n'));
+    await this.write(parts);
     return tag;
   }
 
@@ -336,7 +341,9 @@ export class PipelinedAppender {
       if (this.failure) { reject(this.failure); return; }
       const socket = this.socket;
       let ok = true;
+      if (parts.length > 1) socket.cork();
       for (const part of parts) ok = socket.write(part);
+      if (parts.length > 1) socket.uncork();
       if (ok) { resolve(); return; }
       // Wait for the kernel to take the data, so a batch is not held twice in memory. A server
       // that stops reading would leave this waiting for ever: the stall timer runs meanwhile.
