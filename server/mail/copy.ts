@@ -40,7 +40,7 @@ export interface CopyOptions {
   selection?: Selection;
   /** Folders copied at once; each takes one source and one destination connection. */
   concurrency?: number;
-  /** Message bytes in flight across all folders. */
+  /** Message bytes in flight across all folders (default: 6 MB per lane, at least 12 MB). */
   memoryBudgetBytes?: number;
   dryRun?: boolean;
   /** A server silent while it owes an answer, or a folder without a message moving, for this long stops the pass (default 15 s). */
@@ -62,9 +62,17 @@ export interface CopyReport {
 }
 
 export const DEFAULT_CONCURRENCY = 4;
-// Messages over 2 MB go through the spool, so this only holds small ones in flight. 12 MB: 16 MB
-// was as fast on the bench corpus but peaked at 204 MB RSS once (171–183 MB at 12 MB).
-const DEFAULT_BUDGET = 12 * 1024 * 1024;
+// Messages over 2 MB go through the spool, so the budget only holds small ones in flight. Once the
+// client's CPU was cut, one 12 MB for four lanes held the lanes back: on the bench corpus the copy
+// took 5.7-6.4 s with 12 MB and 4.7-5.1 s with 24 MB (peak RSS 134-142 against 149-155 MB).
+const BUDGET_PER_LANE = 6 * 1024 * 1024;
+/** The least a copy holds in flight: also what one mailbox of a workflow worker, which runs several at once, is given. */
+export const MIN_BUDGET = 12 * 1024 * 1024;
+
+/** Message bytes a one-mailbox copy keeps in flight on `lanes` lanes. */
+export function defaultBudget(lanes: number): number {
+  return Math.max(MIN_BUDGET, BUDGET_PER_LANE * lanes);
+}
 
 /**
  * Copies every selected message the ledger does not know yet; the same call is the full copy
@@ -125,7 +133,7 @@ export async function copyMailbox(options: CopyOptions): Promise<CopyReport> {
     // would only hold a connection slot on the source host from here on.
     sourcesClosing = sources.close();
     const buffer = new LedgerBuffer(ledger);
-    const budget = budgetFor(options.memoryBudgetBytes ?? DEFAULT_BUDGET, memoryReclaimer(), options.pace);
+    const budget = budgetFor(options.memoryBudgetBytes ?? defaultBudget(lanes), memoryReclaimer(), options.pace);
     const totals = { copied: 0, bytes: 0 };
     const seen = new Map<string, { copied: number; bytes: number }>();
     const lane = {

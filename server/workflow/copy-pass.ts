@@ -1,4 +1,4 @@
-import { copyMailbox, type CopyReport } from '../mail/copy.ts';
+import { copyMailbox, MIN_BUDGET, type CopyReport } from '../mail/copy.ts';
 import { dbLedger } from '../mail/ledger.ts';
 import { finishSyncPoint, startSyncPoint } from '../db/repos/sync-points.ts';
 import { destEndpoint, sourceEndpoint } from './endpoints.ts';
@@ -32,6 +32,8 @@ export async function copyPass(ctx: StepContext): Promise<CopyReport> {
     selection: { maxMessageBytes: smallest(ctx.options.maxMessageBytes, ctx.source.capabilities.maxMessageBytes, ctx.dest.capabilities.maxMessageBytes) },
     log: ctx.log,
     stallSeconds: ctx.options.stallTimeoutSeconds,
+    // A worker runs several mailboxes at once (runner.ts): each keeps the smallest budget, so the worker's memory stays what it was.
+    memoryBudgetBytes: MIN_BUDGET,
     // Known copies follow the source (flags, expunges, moves); the project option keeps every copy.
     mirror: { deletes: ctx.options.mirrorDeletes },
     onProgress: (progress) => {

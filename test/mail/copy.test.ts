@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { addDomain, addMailbox, startDovecot, type DovecotInstance } from '../../server/devservers/dovecot.ts';
-import { copyMailbox, type CopyReport, type Selection } from '../../server/mail/copy.ts';
+import { copyMailbox, defaultBudget, MIN_BUDGET, type CopyReport, type Selection } from '../../server/mail/copy.ts';
 import { planFolders, type FolderPlanEntry } from '../../server/mail/folders.ts';
 import { closeQuietly, openImap } from '../../server/mail/imap.ts';
 import { folderSide } from '../../server/mail/inventory.ts';
@@ -459,4 +459,10 @@ test('(g) a message the destination refuses (NO [OVERQUOTA]) goes to the skip li
   const again = await runCopy(pair, id, { pass: 2 });
   assert.deepEqual([again.copied, again.failed], [0, 1]);
   assert.equal((await store.db('skips').where({ mailbox_id: id })).length, 1);
+});
+
+test('a one-mailbox copy keeps 6 MB per lane in flight, never less than the 12 MB a workflow mailbox gets', () => {
+  const mb = 1024 * 1024;
+  assert.equal(MIN_BUDGET, 12 * mb);
+  assert.deepEqual([1, 2, 3, 4, 8].map((lanes) => defaultBudget(lanes) / mb), [12, 12, 18, 24, 48]);
 });
