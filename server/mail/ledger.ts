@@ -1,5 +1,5 @@
 import type { Db } from '../db/knex.ts';
-import { isPostgres } from '../workflow/lease.ts';
+import { jsonRows, type JsonColumnType } from '../db/json-rows.ts';
 import { deltaStore, encodeFlags, type DeltaStore } from './delta/store.ts';
 
 export interface LedgerEntry {
@@ -127,17 +127,14 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
   };
 }
 
-const LEDGER_COLUMNS = ['mailbox_id', 'source_folder', 'uidvalidity', 'uid', 'dest_folder', 'dest_uid', 'size', 'fingerprint', 'pass', 'flags'];
+const LEDGER_COLUMNS: Record<string, JsonColumnType> = {
+  mailbox_id: 'integer', source_folder: 'text', uidvalidity: 'bigint', uid: 'bigint', dest_folder: 'text', dest_uid: 'bigint', size: 'integer', fingerprint: 'text', pass: 'integer', flags: 'text',
+};
 
-/**
- * One statement for a whole batch of ledger rows, handed over as one JSON parameter: knex's insert
- * builder spent more CPU quoting and binding 10 values per row than the database spent storing
- * them (README: Client CPU). An existing row (the same source message) is kept.
- */
+/** One statement for a whole batch of ledger rows; an existing row (the same source message) is kept. */
 function insertLedgerRows(db: Db): string {
-  const rows = isPostgres(db)
-    ? `SELECT ${LEDGER_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::ledger, ?::json)`
-    : `SELECT ${LEDGER_COLUMNS.map((c) => `value ->> '${c}'`).join(', ')} FROM json_each(?) WHERE true`;
+  const rows = jsonRows(db, 'entry', LEDGER_COLUMNS);
+  const names = Object.keys(LEDGER_COLUMNS);
   // "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
-  return `INSERT INTO ledger (${LEDGER_COLUMNS.join(', ')}) ${rows} ON CONFLICT (mailbox_id, source_folder, uidvalidity, uid) DO NOTHING`;
+  return `INSERT INTO ledger (${names.join(', ')}) SELECT ${names.map(rows.column).join(', ')} FROM ${rows.from} WHERE true ON CONFLICT (mailbox_id, source_folder, uidvalidity, uid) DO NOTHING`;
 }

@@ -99,3 +99,27 @@ test('recordMany stores a batch in one statement, every value as given (big UIDV
   });
   assert.equal((await ledger.handledUids(folder, '4294967295')).size, 250);
 });
+
+test('delta store: flags of many copies set in one statement, copies of several folders read at once (each of its generation), HIGHESTMODSEQs saved together', async () => {
+  const ledger = dbLedger(t.db, mailboxB);
+  const store = ledger.delta!;
+  const folders = ['Flags/A', `Flags/"B" it's`];
+  await ledger.recordMany(folders.flatMap((folder) => [1, 2, 3].map((uid) => entry(uid, { sourceFolder: folder, uidValidity: '4000000000', destFolder: folder, flags: ['\\Seen'] }))));
+  await ledger.recordMany([entry(9, { sourceFolder: 'Flags/A', uidValidity: '12', destFolder: 'Flags/A', flags: [] })]);
+  const byFolder = await store.copiesIn([...folders.map((sourceFolder) => ({ sourceFolder, uidValidity: '4000000000' })), { sourceFolder: 'Flags/none', uidValidity: '1' }]);
+  assert.deepEqual([...byFolder.keys()].sort(), [...folders].sort());
+  assert.deepEqual(byFolder.get('Flags/A')!.map((c) => c.uid).sort(), [1, 2, 3], 'the other generation is not read');
+  const [a1, a2] = byFolder.get('Flags/A')!.sort((x, y) => x.uid - y.uid);
+  const b3 = byFolder.get(folders[1]!)!.find((c) => c.uid === 3)!;
+  await store.setFlags([{ copy: a1!, flags: ['\\Flagged', '\\Seen', '$Work'] }, { copy: a2!, flags: [] }, { copy: b3, flags: ['\\Answered'] }]);
+  await store.setFlags([]);
+  const flags = async (folder: string, uidValidity: string) => new Map((await store.copies(folder, uidValidity)).map((c) => [c.uid, c.flags]));
+  assert.deepEqual([...(await flags('Flags/A', '4000000000'))].sort(), [[1, ['$Work', '\\Flagged', '\\Seen']], [2, []], [3, ['\\Seen']]]);
+  assert.deepEqual([...(await flags(folders[1]!, '4000000000'))].sort(), [[1, ['\\Seen']], [2, ['\\Seen']], [3, ['\\Answered']]]);
+  assert.deepEqual([...(await flags('Flags/A', '12'))], [[9, []]], 'a copy of another generation with the same folder is left alone');
+  assert.deepEqual([...(await dbLedger(t.db, mailboxA).delta!.copiesIn([{ sourceFolder: 'Flags/A', uidValidity: '4000000000' }]))], [], 'another mailbox reads none of them');
+  for (const folder of folders) await ledger.saveCheckpoint(folder, { uidValidity: '4000000000', uidNext: 4 });
+  await store.saveModseqs(folders.map((sourceFolder, i) => ({ sourceFolder, highestModseq: String(9_000_000_000 + i) })));
+  const marks = await store.marks();
+  assert.deepEqual(folders.map((f) => marks.get(f)?.highestModseq), ['9000000000', '9000000001']);
+});

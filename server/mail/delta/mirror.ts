@@ -116,12 +116,11 @@ export async function mirrorChanges(ctx: MirrorContext): Promise<{ report: Mirro
     report,
     async finish() {
       // Folders copied for the first time (or under a new UIDVALIDITY) start from the HIGHESTMODSEQ seen before the copy read them.
-      for (const entry of ctx.plan) {
+      await ctx.store.saveModseqs(ctx.plan.flatMap((entry) => {
         const status = statuses.get(entry.source);
         const mark = marks.get(entry.source);
-        if (!status?.modseq || (mark && mark.uidValidity === status.uidValidity && mark.highestModseq)) continue;
-        await ctx.store.saveModseq(entry.source, status.modseq);
-      }
+        return !status?.modseq || (mark && mark.uidValidity === status.uidValidity && mark.highestModseq) ? [] : [{ sourceFolder: entry.source, highestModseq: status.modseq }];
+      }));
     },
   };
 }
@@ -168,8 +167,8 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const entries = ctx.plan.filter((e) => e.selectable && !e.excluded);
   const flagWork: Array<{ copy: KnownCopy; flags: string[] }> = [];
   let vanished: KnownCopy[] = [];
-  const scanned: Array<{ folder: string; modseq: string }> = [];
-  const due: Array<{ entry: FolderPlanEntry; mark: FolderMark; known: KnownCopy[]; condstore: boolean }> = [];
+  const scanned: Array<{ sourceFolder: string; highestModseq: string }> = [];
+  const changing: Array<{ entry: FolderPlanEntry; mark: FolderMark; condstore: boolean }> = [];
   for (const entry of entries) {
     const mark = marks.get(entry.source);
     const status = statuses.get(entry.source);
@@ -177,10 +176,12 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
     const condstore = status.modseq !== undefined;
     // CONDSTORE: a folder whose HIGHESTMODSEQ has not moved had no flag change and no expunge.
     if (condstore && mark.highestModseq === status.modseq) continue;
-    const known = await ctx.store.copies(entry.source, mark.uidValidity);
-    if (known.length) due.push({ entry, mark, known, condstore });
-    if (status.modseq) scanned.push({ folder: entry.source, modseq: status.modseq });
+    changing.push({ entry, mark, condstore });
+    if (status.modseq) scanned.push({ sourceFolder: entry.source, highestModseq: status.modseq });
   }
+  // One read for every folder that may have changed, not one per folder.
+  const known = await ctx.store.copiesIn(changing.map(({ entry, mark }) => ({ sourceFolder: entry.source, uidValidity: mark.uidValidity })));
+  const due = changing.flatMap((c) => (known.get(c.entry.source)?.length ? [{ ...c, known: known.get(c.entry.source)! }] : []));
   report.foldersScanned += due.length;
   for (const changes of await sourceChanges(ctx, due)) {
     flagWork.push(...changes.flags.filter(mayChangeFlags));
@@ -200,13 +201,21 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   const unmoved = await applyMoves(ctx, moves, flagWork, report);
   vanished.push(...unmoved);
 
-  await inParallel([...groupBy(flagWork, (c) => c.copy.destFolder)], async ([folder, changes]) => {
-    const applied = ctx.appenders
+  // The ledger learns the new flags once every folder has them, in one transaction (not one per
+  // folder between two folders' commands). A cut before that leaves the rows with the flags written
+  // before, which only keeps a copy a later deletion would have removed; the HIGHESTMODSEQ saved
+  // last has not moved either, so the next pass reads these changes again and records them.
+  const applied: Array<{ copy: KnownCopy; flags: string[] }> = [];
+  const applying = inParallel([...groupBy(flagWork, (c) => c.copy.destFolder)], async ([folder, changes]) => {
+    applied.push(...ctx.appenders
       ? await ctx.appenders.use((appender) => FetchReader.over(appender, ctx.destHost, ctx.stallMs ?? APPENDER_STALL_MS, (reader) => applyFlagsOnSession(reader, folder, ctx.destHost, changes)))
-      : await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes));
-    await ctx.store.setFlags(applied);
-    report.flags += applied.length;
+      : await ctx.dests.use((dest) => applyFlags(dest, folder, ctx.destHost, changes)));
   });
+  // What reached the destination before a failure is recorded too; the failure is what is thrown.
+  const failed = await applying.then(() => undefined, (err: unknown) => ({ err }));
+  await ctx.store.setFlags(applied).catch((err: unknown) => { if (!failed) throw err; });
+  report.flags += applied.length;
+  if (failed) throw failed.err;
 
   const kept = new Set<string>();
   for (const [folder, copies] of groupBy(vanished, (c) => c.destFolder)) {
@@ -233,8 +242,8 @@ async function mirrorOnce(ctx: MirrorContext, marks: Map<string, FolderMark>, st
   }
 
   await followGoneFolders(ctx, goneFolders, kept, report);
-  for (const { folder, modseq } of scanned) await ctx.store.saveModseq(folder, modseq);
-  for (const { folder, modseq } of scanned) marks.set(folder, { ...marks.get(folder)!, highestModseq: modseq });
+  await ctx.store.saveModseqs(scanned);
+  for (const { sourceFolder, highestModseq } of scanned) marks.set(sourceFolder, { ...marks.get(sourceFolder)!, highestModseq });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { jsonRows } from '../../db/json-rows.ts';
 
 /** A message the ledger knows, as a delta pass needs it. `flags` null: not written by this migration with known flags. */
 export interface KnownCopy {
@@ -19,9 +20,12 @@ export interface FolderMark { uidValidity: string; uidNext: number; highestModse
 export interface DeltaStore {
   /** Every folder's checkpoint with its HIGHESTMODSEQ, in one read. */
   marks(): Promise<Map<string, FolderMark>>;
-  saveModseq(sourceFolder: string, highestModseq: string): Promise<void>;
+  /** Each folder's HIGHESTMODSEQ, all in one transaction. */
+  saveModseqs(marks: Array<{ sourceFolder: string; highestModseq: string }>): Promise<void>;
   /** Copies of one source folder; without `uidValidity`, of every generation of it. */
   copies(sourceFolder: string, uidValidity?: string): Promise<KnownCopy[]>;
+  /** Copies of several source folders, each of the given generation, in one read: by source folder. */
+  copiesIn(folders: Array<{ sourceFolder: string; uidValidity: string }>): Promise<Map<string, KnownCopy[]>>;
   setFlags(changes: Array<{ copy: KnownCopy; flags: string[] }>): Promise<void>;
   forget(copies: KnownCopy[]): Promise<void>;
   /** Copies kept for good although their source message is gone (deletions not mirrored): never deleted by a later pass either. */
@@ -35,6 +39,15 @@ export interface DeltaStore {
   renameFolder(from: { source: string; dest: string }, to: { source: string; dest: string }): Promise<void>;
   /** Source folders the ledger holds copies of, per UIDVALIDITY, with the highest UID copied. */
   ledgerFolders(): Promise<Array<{ sourceFolder: string; uidValidity: string; maxUid: number }>>;
+}
+
+const COPY_COLUMNS = ['source_folder', 'uidvalidity', 'uid', 'dest_folder', 'dest_uid', 'flags', 'fingerprint', 'size', 'pass'];
+
+function knownCopy(r: Record<string, unknown>): KnownCopy {
+  return {
+    sourceFolder: String(r.source_folder), uidValidity: String(r.uidvalidity), uid: Number(r.uid), destFolder: String(r.dest_folder),
+    destUid: r.dest_uid === null ? null : Number(r.dest_uid), flags: decodeFlags(r.flags as string | null), fingerprint: String(r.fingerprint), size: Number(r.size), pass: Number(r.pass),
+  };
 }
 
 export function encodeFlags(flags: readonly string[]): string {
@@ -57,35 +70,44 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
         uidValidity: String(r.uidvalidity), uidNext: Number(r.uid_next), highestModseq: r.highest_modseq ? String(r.highest_modseq) : undefined,
       }]));
     },
-    async saveModseq(sourceFolder, highestModseq) {
-      await db('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).update({ highest_modseq: highestModseq });
+    async saveModseqs(marks) {
+      if (!marks.length) return;
+      await db.transaction(async (trx) => {
+        for (const { sourceFolder, highestModseq } of marks) {
+          await trx('checkpoints').where({ mailbox_id: mailboxId, source_folder: sourceFolder }).update({ highest_modseq: highestModseq });
+        }
+      });
     },
     async copies(sourceFolder, uidValidity) {
       const rows = await db('ledger').where({ mailbox_id: mailboxId, source_folder: sourceFolder })
         .modify((q) => { if (uidValidity !== undefined) q.andWhere({ uidvalidity: uidValidity }); })
-        .select('source_folder', 'uidvalidity', 'uid', 'dest_folder', 'dest_uid', 'flags', 'fingerprint', 'size', 'pass');
-      return rows.map((r: Record<string, unknown>) => ({
-        sourceFolder: String(r.source_folder), uidValidity: String(r.uidvalidity), uid: Number(r.uid), destFolder: String(r.dest_folder),
-        destUid: r.dest_uid === null ? null : Number(r.dest_uid), flags: decodeFlags(r.flags as string | null), fingerprint: String(r.fingerprint), size: Number(r.size), pass: Number(r.pass),
-      }));
+        .select(...COPY_COLUMNS);
+      return rows.map(knownCopy);
+    },
+    async copiesIn(folders) {
+      const generation = new Map(folders.map((f) => [f.sourceFolder, f.uidValidity]));
+      const byFolder = new Map<string, KnownCopy[]>();
+      const names = [...generation.keys()];
+      for (let i = 0; i < names.length; i += ROWS_PER_STATEMENT) {
+        const rows = await db('ledger').where({ mailbox_id: mailboxId }).whereIn('source_folder', names.slice(i, i + ROWS_PER_STATEMENT)).select(...COPY_COLUMNS);
+        for (const row of rows) {
+          const copy = knownCopy(row);
+          if (generation.get(copy.sourceFolder) !== copy.uidValidity) continue;
+          const list = byFolder.get(copy.sourceFolder);
+          if (list) list.push(copy); else byFolder.set(copy.sourceFolder, [copy]);
+        }
+      }
+      return byFolder;
     },
     async setFlags(changes) {
-      // One UPDATE per folder and flag set, not per message: 500 changed messages are a handful of statements.
-      const groups = new Map<string, { copy: KnownCopy; flags: string; uids: number[] }>();
-      for (const { copy, flags } of changes) {
-        const encoded = encodeFlags(flags);
-        const k = `${copy.sourceFolder}\u0000${copy.uidValidity}\u0000${encoded}`;
-        const group = groups.get(k) ?? { copy, flags: encoded, uids: [] };
-        group.uids.push(copy.uid);
-        groups.set(k, group);
-      }
-      await db.transaction(async (trx) => {
-        for (const { copy, flags, uids } of groups.values()) {
-          for (let i = 0; i < uids.length; i += 500) {
-            await trx('ledger').where({ mailbox_id: mailboxId, source_folder: copy.sourceFolder, uidvalidity: copy.uidValidity }).whereIn('uid', uids.slice(i, i + 500)).update({ flags });
-          }
-        }
-      });
+      if (!changes.length) return;
+      // One statement for all of them (500 changed messages had been a hundred UPDATEs, one per flag
+      // set). Each row names the whole key, mailbox included: SQLite then looks every row up by the
+      // primary key instead of reading the mailbox's rows once per change.
+      const rows = changes.map(({ copy, flags }) => ({ mailbox_id: mailboxId, source_folder: copy.sourceFolder, uidvalidity: Number(copy.uidValidity), uid: copy.uid, flags: encodeFlags(flags) }));
+      const changed = jsonRows(db, 'changed', { mailbox_id: 'integer', source_folder: 'text', uidvalidity: 'bigint', uid: 'bigint', flags: 'text' });
+      const key = ['mailbox_id', 'source_folder', 'uidvalidity', 'uid'].map((column) => `ledger.${column} = ${changed.column(column)}`).join(' AND ');
+      await db.raw(`UPDATE ledger SET flags = ${changed.column('flags')} FROM ${changed.from} WHERE ${key}`, [JSON.stringify(rows)]);
     },
     async forget(copies) {
       await db.transaction(async (trx) => {
