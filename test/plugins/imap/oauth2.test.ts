@@ -61,12 +61,16 @@ test('Google Workspace to a hoster: service-account tokens, Gmail folder rules, 
   }
   const migration = cutover(['migrate', '--from', 'gmail', '--to', 'hoster', '--domain', DOMAIN, '--accounts', path.join(dataDir, 'accounts.csv'), '--wait', '--json',
     '--overlap', '0', '--nameserver', `127.0.0.1:${dns.port}`, '--dns-recheck', '1', '--name', 'workspace'], { dataDir, timeoutMs: 220_000 });
+  // A migrate that ends before the copy is done says why here, not after three minutes of polling.
+  let ended: Awaited<typeof migration> | undefined;
+  migration.then((r) => { ended = r; }, () => undefined);
   // The admin changes the zone at the DNS host once the copy is done; nothing else is asked of them.
   const deadline = Date.now() + 180_000;
   for (;;) {
     const status = await cutover(['status', 'workspace', '--json'], { dataDir });
     const rows: Array<{ step: string; state: string }> = status.code === 0 ? JSON.parse(status.stdout).mailboxes : [];
     assert.ok(!rows.some((r) => r.state === 'needs_admin' || r.state === 'failed'), JSON.stringify(rows));
+    assert.equal(ended, undefined, `migrate ended before the DNS step (exit ${ended?.code}): ${ended?.stderr} | status: ${status.stderr}`);
     if (rows.length === USERS.length && rows.every((r) => r.step === 'dns-cutover' && r.state === 'waiting')) break;
     assert.ok(Date.now() < deadline, `never reached dns-cutover: ${JSON.stringify(rows)}`);
     await new Promise((r) => setTimeout(r, 500));
