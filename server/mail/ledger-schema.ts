@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
 
+/** A ledger or skip-list row's key: one source message of one mailbox migration. */
+export const LEDGER_KEY = ['mailbox_id', 'source_folder', 'uidvalidity', 'uid'];
+
 /**
  * The ledger and skip list tables: in the main database (rows belong to a mailbox migration)
  * and in the state file of a one-shot `cutover copy` (one implicit mailbox, no foreign key).
@@ -19,7 +22,7 @@ export async function createLedgerTables(db: Knex, mailboxReference?: string): P
     t.integer('size').notNullable();
     t.string('fingerprint').notNullable();
     t.integer('pass').notNullable();
-    t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
+    t.primary(LEDGER_KEY);
   });
   await db.schema.createTable('skips', (t) => {
     mailboxColumn(t);
@@ -29,7 +32,7 @@ export async function createLedgerTables(db: Knex, mailboxReference?: string): P
     t.integer('size').notNullable();
     t.string('kind').notNullable();
     t.text('reason').notNullable();
-    t.primary(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']);
+    t.primary(LEDGER_KEY);
   });
 }
 

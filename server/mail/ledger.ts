@@ -1,5 +1,6 @@
 import type { Db } from '../db/knex.ts';
 import { jsonRows, type JsonColumnType } from '../db/json-rows.ts';
+import { LEDGER_KEY } from './ledger-schema.ts';
 import { deltaStore, encodeFlags, type DeltaStore } from './delta/store.ts';
 
 export interface LedgerEntry {
@@ -89,7 +90,7 @@ export function dbLedger(db: Db, mailboxId: number): LedgerStore {
     async skip(e) {
       await db('skips').insert({
         mailbox_id: mailboxId, source_folder: e.sourceFolder, uidvalidity: e.uidValidity, uid: e.uid, size: e.size, kind: e.kind, reason: e.reason,
-      }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['kind', 'reason', 'size']);
+      }).onConflict(LEDGER_KEY).merge(['kind', 'reason', 'size']);
     },
     copiedTally: (folder, uv) => tally('ledger', folder, uv),
     async refusedUids(sourceFolder) {
@@ -136,5 +137,5 @@ function insertLedgerRows(db: Db): string {
   const rows = jsonRows(db, 'entry', LEDGER_COLUMNS);
   const names = Object.keys(LEDGER_COLUMNS);
   // "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
-  return `INSERT INTO ledger (${names.join(', ')}) SELECT ${names.map(rows.column).join(', ')} FROM ${rows.from} WHERE true ON CONFLICT (mailbox_id, source_folder, uidvalidity, uid) DO NOTHING`;
+  return `INSERT INTO ledger (${names.join(', ')}) SELECT ${names.map(rows.column).join(', ')} FROM ${rows.from} WHERE true ON CONFLICT (${LEDGER_KEY.join(', ')}) DO NOTHING`;
 }

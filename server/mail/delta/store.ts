@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { jsonRows } from '../../db/json-rows.ts';
+import { LEDGER_KEY } from '../ledger-schema.ts';
 
 /** A message the ledger knows, as a delta pass needs it. `flags` null: not written by this migration with known flags. */
 export interface KnownCopy {
@@ -106,7 +107,7 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
       // primary key instead of reading the mailbox's rows once per change.
       const rows = changes.map(({ copy, flags }) => ({ mailbox_id: mailboxId, source_folder: copy.sourceFolder, uidvalidity: Number(copy.uidValidity), uid: copy.uid, flags: encodeFlags(flags) }));
       const changed = jsonRows(db, 'changed', { mailbox_id: 'integer', source_folder: 'text', uidvalidity: 'bigint', uid: 'bigint', flags: 'text' });
-      const key = ['mailbox_id', 'source_folder', 'uidvalidity', 'uid'].map((column) => `ledger.${column} = ${changed.column(column)}`).join(' AND ');
+      const key = LEDGER_KEY.map((column) => `ledger.${column} = ${changed.column(column)}`).join(' AND ');
       await db.raw(`UPDATE ledger SET flags = ${changed.column('flags')} FROM ${changed.from} WHERE ${key}`, [JSON.stringify(rows)]);
     },
     async forget(copies) {
@@ -132,7 +133,7 @@ export function deltaStore(db: Knex, mailboxId: number): DeltaStore {
         await trx('ledger').where(key(from)).delete();
         await trx('ledger').insert({
           ...key(to), dest_folder: to.destFolder, dest_uid: to.destUid, size: to.size, fingerprint: to.fingerprint, pass: to.pass, flags: to.flags ? encodeFlags(to.flags) : null,
-        }).onConflict(['mailbox_id', 'source_folder', 'uidvalidity', 'uid']).merge(['dest_folder', 'dest_uid', 'flags', 'pass']);
+        }).onConflict(LEDGER_KEY).merge(['dest_folder', 'dest_uid', 'flags', 'pass']);
       });
     },
     async renameFolder(from, to) {
